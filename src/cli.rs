@@ -1,0 +1,430 @@
+//! The `lentera` command line.
+
+use std::net::{IpAddr, SocketAddr};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use anyhow::{bail, Context, Result};
+use clap::{Args, Parser, Subcommand};
+
+use crate::ingest::boundaries::{import_boundaries, ImportIssue, ImportOptions, Severity};
+use crate::region::crosswalk::{read_crosswalk, Crosswalk};
+use crate::region::{Kode, Level};
+use crate::store::{open_store, RegionFilter, Store, StoreConfig};
+
+/// How many findings are printed before the rest is left to `--report`.
+const PRINTED_ISSUES: usize = 20;
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "lentera",
+    version,
+    about = "Geospatial analytics and mapping server for Indonesian poverty (BNBA) data",
+    long_about = "Lentera imports region boundaries and poor-household (BNBA) files, places each \
+household in its desa/kelurahan, aggregates indicators and serves maps and exports.\n\n\
+Data lives in the embedded store (a SQLite file in --data-dir) unless --database-url points \
+to PostGIS.",
+    after_help = "Examples:\n  \
+lentera demo                                     # synthetic province on http://127.0.0.1:8080\n  \
+lentera regions import ../shared/data/kaltim     # kabupaten, kecamatan and desa files\n  \
+lentera regions list --level kecamatan --parent 64.72\n  \
+lentera --database-url postgres://lentera@localhost/lentera serve --port 8080"
+)]
+struct Cli {
+    /// Directory of the embedded store.
+    #[arg(long, global = true, env = "LENTERA_DATA_DIR", default_value = "./lentera-data")]
+    data_dir: PathBuf,
+    /// PostGIS connection URL; when given, the embedded store is not used.
+    #[arg(long, global = true, env = "DATABASE_URL", hide_env_values = true)]
+    database_url: Option<String>,
+    /// More log output (-v: debug, -vv: trace).
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    verbose: u8,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Administrative boundaries and region codes.
+    #[command(subcommand)]
+    Regions(RegionsCommand),
+    /// Serve the API and the web map.
+    Serve(ServeArgs),
+    /// Generate the synthetic demo province into the store and serve it.
+    #[command(after_help = "Examples:\n  lentera demo\n  lentera demo --port 9000\n  \
+lentera --data-dir /tmp/demo demo --no-serve")]
+    Demo(DemoArgs),
+}
+
+#[derive(Subcommand, Debug)]
+enum RegionsCommand {
+    /// Import boundary files (GeoJSON, Shapefile .shp/.zip, GeoPackage) or directories of them.
+    #[command(after_help = "Each unit's level comes from its code (64 / 64.72 / 64.72.01 / \
+64.72.01.1004, dotted or not). An import replaces the stored units of the same level in each \
+kabupaten/kota it covers (for kabupaten: in each province), all at once: if any file is \
+unreadable or any feature refused, nothing changes.\n\n\
+Examples:\n  \
+lentera regions import kabupaten.geojson kecamatan.geojson desa.geojson\n  \
+lentera regions import ../shared/data/kaltim\n  \
+lentera regions import desa.shp --level desa --code-field KDEPUM --name-field WADMKD\n  \
+lentera regions import batas.gpkg --dry-run --report temuan.csv")]
+    Import(ImportArgs),
+    /// Load a BPS ↔ Kemendagri crosswalk CSV (kode_bps,nama_bps,kode_kemendagri).
+    #[command(after_help = "Rows that cannot map (no or malformed Kemendagri code) and targets \
+missing from the loaded boundaries are reported, never guessed.\n\nExample:\n  \
+lentera regions crosswalk ../shared/data/kaltim/bps_kemendagri.csv")]
+    Crosswalk {
+        /// The CSV file.
+        file: PathBuf,
+        /// Write every finding to this CSV file.
+        #[arg(long)]
+        report: Option<PathBuf>,
+    },
+    /// List stored units.
+    #[command(after_help = "Examples:\n  lentera regions list --level kabupaten\n  \
+lentera regions list --level desa --parent 64.72.01 --format csv")]
+    List {
+        /// Only this level (provinsi, kabupaten, kecamatan, desa).
+        #[arg(long)]
+        level: Option<Level>,
+        /// Only units inside this code.
+        #[arg(long)]
+        parent: Option<Kode>,
+        /// Output format.
+        #[arg(long, default_value = "table", value_parser = ["table", "csv", "json"])]
+        format: String,
+    },
+}
+
+#[derive(Args, Debug)]
+struct ImportArgs {
+    /// Files or directories.
+    #[arg(required = true)]
+    paths: Vec<PathBuf>,
+    /// Require every feature to be at this level.
+    #[arg(long)]
+    level: Option<Level>,
+    /// Property holding the region code.
+    #[arg(long, default_value = "kode")]
+    code_field: String,
+    /// Property holding the region name.
+    #[arg(long, default_value = "nama")]
+    name_field: String,
+    /// Import the valid features and skip refused ones instead of refusing the import.
+    #[arg(long)]
+    skip_invalid: bool,
+    /// Check and report only; change nothing.
+    #[arg(long)]
+    dry_run: bool,
+    /// Write every finding to this CSV file.
+    #[arg(long)]
+    report: Option<PathBuf>,
+}
+
+#[derive(Args, Debug, Clone)]
+struct ServeArgs {
+    /// Address to listen on.
+    #[arg(long, default_value = "127.0.0.1", env = "LENTERA_BIND")]
+    bind: IpAddr,
+    /// Port to listen on.
+    #[arg(long, default_value_t = 8080, env = "LENTERA_PORT")]
+    port: u16,
+}
+
+#[derive(Args, Debug)]
+struct DemoArgs {
+    /// Seed of the synthetic province.
+    #[arg(long, default_value_t = crate::demo::DEFAULT_SEED)]
+    seed: u64,
+    /// Generate and store only; do not start the server.
+    #[arg(long)]
+    no_serve: bool,
+    #[command(flatten)]
+    serve: ServeArgs,
+}
+
+/// Runs the command line and turns errors into a one-line message and exit code 1.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_tracing(&cli);
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {}", one_line(&e));
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn one_line(e: &anyhow::Error) -> String {
+    e.chain()
+        .map(|c| c.to_string())
+        .collect::<Vec<_>>()
+        .join(": ")
+        .replace('\n', " ")
+}
+
+fn init_tracing(cli: &Cli) {
+    let default = match (cli.verbose, &cli.command) {
+        (0, Command::Serve(_) | Command::Demo(_)) => "info",
+        (0, _) => "warn",
+        (1, _) => "debug",
+        _ => "trace",
+    };
+    let filter = tracing_subscriber::EnvFilter::try_from_env("LENTERA_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
+}
+
+async fn run(cli: Cli) -> Result<()> {
+    let cfg = StoreConfig {
+        data_dir: cli.data_dir.clone(),
+        database_url: cli.database_url.clone(),
+    };
+    let store = open_store(&cfg).await.context("cannot open the store")?;
+    match cli.command {
+        Command::Regions(RegionsCommand::Import(args)) => regions_import(store.as_ref(), args).await,
+        Command::Regions(RegionsCommand::Crosswalk { file, report }) => {
+            regions_crosswalk(store.as_ref(), &file, report.as_deref()).await
+        }
+        Command::Regions(RegionsCommand::List {
+            level,
+            parent,
+            format,
+        }) => regions_list(store.as_ref(), level, parent, &format).await,
+        Command::Serve(args) => serve(store, &args).await,
+        Command::Demo(args) => demo(store, &cfg, args).await,
+    }
+}
+
+async fn regions_import(store: &dyn Store, args: ImportArgs) -> Result<()> {
+    let opts = ImportOptions {
+        level: args.level,
+        code_field: Some(args.code_field),
+        name_field: Some(args.name_field),
+        skip_invalid: args.skip_invalid,
+        dry_run: args.dry_run,
+    };
+    let started = std::time::Instant::now();
+    let outcome = import_boundaries(store, &args.paths, &opts).await;
+    let prepared = match &outcome {
+        Ok(o) => Some(&o.prepared),
+        Err(_) => None,
+    };
+    if let (Some(p), Some(path)) = (prepared, &args.report) {
+        write_issue_report(path, &p.issues)?;
+    }
+    let outcome = outcome?;
+    let p = &outcome.prepared;
+    print_issues(&p.issues);
+    let count = |s: Severity| p.issues.iter().filter(|i| i.severity == s).count();
+    let mut by_level = std::collections::BTreeMap::<Level, usize>::new();
+    for r in &p.regions {
+        *by_level.entry(r.kode.level()).or_default() += 1;
+    }
+    let levels: Vec<String> = by_level.iter().map(|(l, n)| format!("{n} {l}")).collect();
+    match &outcome.stored {
+        Some(s) => println!(
+            "Imported {} units ({}) from {} in {:.2} s: {} replaced, {} repaired, {} skipped, {} warnings.",
+            s.inserted,
+            levels.join(", "),
+            p.sources.join(", "),
+            started.elapsed().as_secs_f64(),
+            s.removed,
+            count(Severity::Repaired),
+            p.refused(),
+            count(Severity::Warning),
+        ),
+        None => println!(
+            "Dry run: {} units ({}) would be imported; {} repaired, {} refused, {} warnings. Nothing was changed.",
+            p.regions.len(),
+            levels.join(", "),
+            count(Severity::Repaired),
+            p.refused(),
+            count(Severity::Warning),
+        ),
+    }
+    Ok(())
+}
+
+fn print_issues(issues: &[ImportIssue]) {
+    for i in issues.iter().take(PRINTED_ISSUES) {
+        eprintln!("{i}");
+    }
+    if issues.len() > PRINTED_ISSUES {
+        eprintln!(
+            "… and {} more findings (write them all with --report FILE)",
+            issues.len() - PRINTED_ISSUES
+        );
+    }
+}
+
+fn write_issue_report(path: &Path, issues: &[ImportIssue]) -> Result<()> {
+    let mut w = csv::Writer::from_path(path)
+        .with_context(|| format!("cannot write the report {}", path.display()))?;
+    w.write_record(["severity", "source", "feature", "kode", "message"])?;
+    for i in issues {
+        let sev = serde_json::to_value(i.severity)?;
+        w.write_record([
+            sev.as_str().unwrap_or_default(),
+            &i.source,
+            &i.feature.to_string(),
+            i.kode.as_deref().unwrap_or(""),
+            &i.message,
+        ])?;
+    }
+    w.flush()?;
+    Ok(())
+}
+
+async fn regions_crosswalk(store: &dyn Store, file: &Path, report: Option<&Path>) -> Result<()> {
+    let f = std::fs::File::open(file).with_context(|| format!("{}", file.display()))?;
+    let load = read_crosswalk(f).with_context(|| format!("{}", file.display()))?;
+    let known = store.region_codes().await?.into_iter().collect();
+    let cw = Crosswalk::new(load.entries.clone(), known);
+    let missing = cw.missing_targets();
+    let no_target = load.entries.iter().filter(|e| e.kode_kemendagri.is_none()).count();
+    let mut lines: Vec<(usize, String, String)> = load
+        .issues
+        .iter()
+        .map(|i| (i.line, i.kode_bps.clone(), i.problem.clone()))
+        .collect();
+    lines.extend(missing.iter().map(|e| {
+        let target = e.kode_kemendagri.map(|k| k.to_string()).unwrap_or_default();
+        (
+            0,
+            e.kode_bps.as_str().to_string(),
+            format!("maps to {target}, which is not in the loaded boundaries"),
+        )
+    }));
+    if let Some(path) = report {
+        let mut w = csv::Writer::from_path(path)
+            .with_context(|| format!("cannot write the report {}", path.display()))?;
+        w.write_record(["line", "kode_bps", "problem"])?;
+        for (line, code, problem) in &lines {
+            w.write_record([line.to_string().as_str(), code, problem])?;
+        }
+        w.flush()?;
+    }
+    for (line, code, problem) in lines.iter().take(PRINTED_ISSUES) {
+        match line {
+            0 => eprintln!("warning: BPS {code}: {problem}"),
+            n => eprintln!("warning: line {n}: BPS {code}: {problem}"),
+        }
+    }
+    if lines.len() > PRINTED_ISSUES {
+        eprintln!("… and {} more (write them all with --report FILE)", lines.len() - PRINTED_ISSUES);
+    }
+    store.replace_crosswalk(&load.entries).await?;
+    let mapped = load.entries.len() - no_target - missing.len();
+    println!(
+        "Crosswalk loaded: {} rows; {mapped} map to loaded boundaries, {} map to codes not in \
+         the boundaries, {no_target} have no Kemendagri code, {} rows refused.",
+        load.entries.len(),
+        missing.len(),
+        load.issues.len() - no_target,
+    );
+    Ok(())
+}
+
+async fn regions_list(
+    store: &dyn Store,
+    level: Option<Level>,
+    parent: Option<Kode>,
+    format: &str,
+) -> Result<()> {
+    let rows = store.list_regions(&RegionFilter { level, parent }).await?;
+    let stdout = std::io::stdout();
+    match format {
+        "json" => serde_json::to_writer_pretty(stdout.lock(), &rows)?,
+        "csv" => {
+            let mut w = csv::Writer::from_writer(stdout.lock());
+            w.write_record(["kode", "nama", "level", "jenis", "parent"])?;
+            for r in &rows {
+                let parent = r.parent.map(|p| p.to_string()).unwrap_or_default();
+                w.write_record([
+                    r.kode.to_string().as_str(),
+                    &r.nama,
+                    r.level.as_str(),
+                    r.jenis.as_str(),
+                    &parent,
+                ])?;
+            }
+            w.flush()?;
+        }
+        _ => {
+            for r in &rows {
+                println!("{:<14} {:<10} {}", r.kode.to_string(), r.jenis.as_str(), r.nama);
+            }
+            eprintln!("{} units", rows.len());
+        }
+    }
+    Ok(())
+}
+
+async fn serve(store: Arc<dyn Store>, args: &ServeArgs) -> Result<()> {
+    let addr = SocketAddr::new(args.bind, args.port);
+    crate::server::serve(store, addr)
+        .await
+        .with_context(|| format!("cannot serve on {addr}"))
+}
+
+async fn demo(store: Arc<dyn Store>, cfg: &StoreConfig, args: DemoArgs) -> Result<()> {
+    use crate::demo::{synthetic_province, DATASET_SYNTHETIC};
+    let dataset = store.get_meta("dataset").await?;
+    let counts = store.region_counts().await?;
+    if counts.total() > 0 && dataset.as_deref() != Some(DATASET_SYNTHETIC) {
+        bail!(
+            "the store ({}) holds real boundaries; run the demo with another --data-dir",
+            cfg.database_url.as_deref().map(|_| "PostGIS".to_string()).unwrap_or_else(|| cfg.data_dir.display().to_string())
+        );
+    }
+    let seed = args.seed.to_string();
+    if store.get_meta("demo_seed").await?.as_deref() != Some(seed.as_str()) || counts.total() == 0 {
+        let regions = synthetic_province(args.seed);
+        let record = crate::store::ImportRecord {
+            sources: vec![format!("synthetic province (seed {seed})")],
+            features_read: regions.len(),
+            refused: 0,
+            issues: "[]".into(),
+        };
+        store.set_meta("dataset", DATASET_SYNTHETIC).await?;
+        store.replace_regions(&regions, &record).await?;
+        store.set_meta("demo_seed", &seed).await?;
+    }
+    let c = store.region_counts().await?;
+    println!(
+        "Synthetic demo province ready: {} kabupaten/kota, {} kecamatan, {} desa/kelurahan.",
+        c.kabupaten + c.kota,
+        c.kecamatan,
+        c.desa + c.kelurahan
+    );
+    if args.no_serve {
+        return Ok(());
+    }
+    println!("Open http://{}:{}/", args.serve.bind, args.serve.port);
+    serve(store, &args.serve).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn cli_definition_is_consistent() {
+        Cli::command().debug_assert();
+    }
+}

@@ -1,0 +1,5 @@
+//! The `lentera` command.
+
+fn main() -> std::process::ExitCode {
+    lentera::cli::main()
+}

@@ -1,0 +1,298 @@
+//! Persistence: one `Store` trait, two implementations.
+//!
+//! - [`SqliteStore`], the embedded default: one SQLite file in the data directory, no server.
+//! - [`PostgisStore`], for production: PostGIS through a tokio-postgres connection pool.
+//!
+//! Both keep geometries as WKB (WGS84) and apply the same versioned migrations
+//! ([`migrations::MIGRATIONS`]); the same test suite runs against both.
+
+pub mod migrations;
+mod postgis;
+mod sqlite;
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use serde::Serialize;
+
+use crate::region::crosswalk::CrosswalkEntry;
+use crate::region::{Jenis, Kode, Level, Region, RegionInfo};
+
+pub use postgis::PostgisStore;
+pub use sqlite::SqliteStore;
+
+/// Errors of either store, with the backend's own error kept as the source.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// SQLite failed.
+    #[error("SQLite store: {0}")]
+    Sqlite(#[from] rusqlite::Error),
+    /// PostgreSQL failed.
+    #[error("PostGIS store: {0}")]
+    Postgres(#[from] tokio_postgres::Error),
+    /// No connection could be had from the pool.
+    #[error("PostGIS store: cannot get a connection: {0}")]
+    Pool(String),
+    /// The database was written by a newer Lentera, or a migration failed.
+    #[error("schema migration: {0}")]
+    Migration(String),
+    /// A stored row cannot be read back.
+    #[error("stored data is damaged: {0}")]
+    Corrupt(String),
+    /// The data directory cannot be used.
+    #[error("data directory {path}: {source}")]
+    DataDir {
+        /// The directory.
+        path: PathBuf,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+    /// A blocking task failed.
+    #[error("store task failed: {0}")]
+    Task(String),
+}
+
+/// Which regions to list.
+#[derive(Debug, Clone, Default)]
+pub struct RegionFilter {
+    /// Only units of this level.
+    pub level: Option<Level>,
+    /// Only units inside this one (at any depth).
+    pub parent: Option<Kode>,
+}
+
+/// Number of stored units of each kind.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct RegionCounts {
+    /// Provinces.
+    pub provinsi: u64,
+    /// Kabupaten.
+    pub kabupaten: u64,
+    /// Kota.
+    pub kota: u64,
+    /// Kecamatan.
+    pub kecamatan: u64,
+    /// Desa.
+    pub desa: u64,
+    /// Kelurahan.
+    pub kelurahan: u64,
+}
+
+impl RegionCounts {
+    /// Builds the counts from `(jenis, count)` rows as the stores return them.
+    fn from_rows(rows: Vec<(String, i64)>) -> Result<RegionCounts, StoreError> {
+        let mut counts = RegionCounts::default();
+        for (jenis, n) in rows {
+            let jenis: Jenis = serde_json::from_value(serde_json::Value::String(jenis.clone()))
+                .map_err(|_| StoreError::Corrupt(format!("unknown jenis `{jenis}`")))?;
+            counts.add(jenis, n.max(0) as u64);
+        }
+        Ok(counts)
+    }
+
+    fn add(&mut self, jenis: Jenis, n: u64) {
+        match jenis {
+            Jenis::Provinsi => self.provinsi += n,
+            Jenis::Kabupaten => self.kabupaten += n,
+            Jenis::Kota => self.kota += n,
+            Jenis::Kecamatan => self.kecamatan += n,
+            Jenis::Desa => self.desa += n,
+            Jenis::Kelurahan => self.kelurahan += n,
+        }
+    }
+
+    /// All units.
+    pub fn total(&self) -> u64 {
+        self.provinsi + self.kabupaten + self.kota + self.kecamatan + self.desa + self.kelurahan
+    }
+}
+
+/// What a boundary import records about itself.
+#[derive(Debug, Clone, Default)]
+pub struct ImportRecord {
+    /// Files (and layers) read.
+    pub sources: Vec<String>,
+    /// Features read.
+    pub features_read: usize,
+    /// Features refused (skipped with `--skip-invalid`).
+    pub refused: usize,
+    /// Findings, as JSON.
+    pub issues: String,
+}
+
+/// What `replace_regions` did.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ReplaceSummary {
+    /// The import's id in the import log.
+    pub import_id: i64,
+    /// Units removed because the import covers their level and province.
+    pub removed: u64,
+    /// Units written.
+    pub inserted: u64,
+}
+
+/// One entry of the boundary import log.
+#[derive(Debug, Clone, Serialize)]
+pub struct ImportLogEntry {
+    /// Id.
+    pub id: i64,
+    /// When, as ISO 8601 text.
+    pub imported_at: String,
+    /// Files (and layers) read.
+    pub sources: Vec<String>,
+    /// Features read.
+    pub features_read: i64,
+    /// Features refused.
+    pub refused: i64,
+    /// Units removed.
+    pub removed: i64,
+    /// Units written.
+    pub inserted: i64,
+}
+
+/// The persistence interface shared by the embedded SQLite store and PostGIS.
+#[async_trait]
+pub trait Store: Send + Sync {
+    /// `sqlite` or `postgis`.
+    fn backend(&self) -> &'static str;
+
+    /// The applied schema version.
+    async fn schema_version(&self) -> Result<i64, StoreError>;
+
+    /// Atomically replaces the stored units that `regions` cover (same level, same kabupaten/kota
+    /// for kecamatan and desa, same province for kabupaten) with `regions`, and logs the
+    /// import. On error nothing changes.
+    async fn replace_regions(
+        &self,
+        regions: &[Region],
+        record: &ImportRecord,
+    ) -> Result<ReplaceSummary, StoreError>;
+
+    /// Codes of all stored units.
+    async fn region_codes(&self) -> Result<Vec<Kode>, StoreError>;
+
+    /// Units matching `filter`, ordered by code, without geometry.
+    async fn list_regions(&self, filter: &RegionFilter) -> Result<Vec<RegionInfo>, StoreError>;
+
+    /// One unit with its geometry.
+    async fn get_region(&self, kode: Kode) -> Result<Option<Region>, StoreError>;
+
+    /// All units of a level with their geometry, ordered by code.
+    async fn regions(&self, level: Level) -> Result<Vec<Region>, StoreError>;
+
+    /// Number of stored units of each kind.
+    async fn region_counts(&self) -> Result<RegionCounts, StoreError>;
+
+    /// The boundary import log, newest first.
+    async fn region_imports(&self) -> Result<Vec<ImportLogEntry>, StoreError>;
+
+    /// Replaces the BPS ↔ Kemendagri crosswalk.
+    async fn replace_crosswalk(&self, entries: &[CrosswalkEntry]) -> Result<(), StoreError>;
+
+    /// The stored crosswalk, ordered by BPS code.
+    async fn crosswalk(&self) -> Result<Vec<CrosswalkEntry>, StoreError>;
+
+    /// Reads a metadata value (e.g. `dataset`).
+    async fn get_meta(&self, key: &str) -> Result<Option<String>, StoreError>;
+
+    /// Writes a metadata value.
+    async fn set_meta(&self, key: &str, value: &str) -> Result<(), StoreError>;
+}
+
+/// Where the data lives: the embedded store's directory, or a PostGIS URL that wins over it.
+#[derive(Debug, Clone)]
+pub struct StoreConfig {
+    /// Directory of the embedded SQLite store.
+    pub data_dir: PathBuf,
+    /// PostgreSQL URL (`postgres://user@host:port/db`), when PostGIS is used.
+    pub database_url: Option<String>,
+}
+
+/// Opens (and migrates) the configured store.
+pub async fn open_store(cfg: &StoreConfig) -> Result<Arc<dyn Store>, StoreError> {
+    match &cfg.database_url {
+        Some(url) => Ok(Arc::new(PostgisStore::connect(url).await?)),
+        None => Ok(Arc::new(SqliteStore::open_dir(&cfg.data_dir).await?)),
+    }
+}
+
+/// A region as the stores write it: plain values shared by both backends.
+struct RegionRow {
+    kode: String,
+    level: &'static str,
+    parent: Option<String>,
+    nama: String,
+    jenis: &'static str,
+    wkb: Vec<u8>,
+    bbox: [f64; 4],
+}
+
+impl RegionRow {
+    fn from_region(r: &Region) -> RegionRow {
+        RegionRow {
+            kode: r.kode.to_string(),
+            level: r.kode.level().as_str(),
+            parent: r.kode.parent().map(|p| p.to_string()),
+            nama: r.nama.clone(),
+            jenis: r.kode.jenis().as_str(),
+            wkb: crate::geometry::to_wkb(&r.geometry),
+            bbox: crate::geometry::bbox(&r.geometry).unwrap_or([0.0; 4]),
+        }
+    }
+}
+
+/// The stored units an import replaces, as (level, code prefix) pairs: for kecamatan and desa
+/// the kabupaten/kota each imported unit lies in, for kabupaten the province, for a province
+/// itself. Importing the desa of one kabupaten thus leaves the other kabupaten's desa alone.
+fn replace_scope(regions: &[Region]) -> Vec<(&'static str, String)> {
+    let mut scope: Vec<(&'static str, String)> = regions
+        .iter()
+        .map(|r| {
+            let container = match r.kode.level() {
+                Level::Provinsi => r.kode,
+                Level::Kabupaten => r.kode.ancestor(Level::Provinsi).unwrap_or(r.kode),
+                _ => r.kode.ancestor(Level::Kabupaten).unwrap_or(r.kode),
+            };
+            (r.kode.level().as_str(), container.to_string())
+        })
+        .collect();
+    scope.sort();
+    scope.dedup();
+    scope
+}
+
+fn parse_kode(s: &str) -> Result<Kode, StoreError> {
+    Kode::parse(s).map_err(|e| StoreError::Corrupt(e.to_string()))
+}
+
+fn region_from_row(kode: &str, nama: String, wkb: &[u8]) -> Result<Region, StoreError> {
+    Ok(Region {
+        kode: parse_kode(kode)?,
+        nama,
+        geometry: crate::geometry::from_wkb(wkb)
+            .map_err(|e| StoreError::Corrupt(format!("{kode}: {e}")))?,
+    })
+}
+
+fn info_from_row(kode: &str, nama: String, bbox: [f64; 4]) -> Result<RegionInfo, StoreError> {
+    Ok(RegionInfo::new(parse_kode(kode)?, nama, Some(bbox)))
+}
+
+fn crosswalk_from_row(
+    bps: String,
+    nama: String,
+    kmd: Option<String>,
+) -> Result<CrosswalkEntry, StoreError> {
+    use crate::region::crosswalk::BpsKode;
+    Ok(CrosswalkEntry {
+        kode_bps: BpsKode::parse(&bps).map_err(StoreError::Corrupt)?,
+        nama_bps: nama,
+        kode_kemendagri: kmd.as_deref().map(parse_kode).transpose()?,
+    })
+}
+
+/// The LIKE pattern matching the codes strictly inside `parent`.
+fn descendants_pattern(parent: Kode) -> String {
+    format!("{parent}.%")
+}

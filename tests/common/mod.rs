@@ -1,0 +1,223 @@
+//! Helpers shared by the integration tests: the reference data path, a throwaway PostGIS
+//! cluster, GeoJSON fixtures and running the `lentera` binary.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::sync::OnceLock;
+
+use lentera::region::Region;
+
+/// The shared reference data (`LENTERA_SHARED_DATA`, default `../shared/data`).
+pub fn shared_data() -> PathBuf {
+    let dir = std::env::var_os("LENTERA_SHARED_DATA")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/data"));
+    assert!(
+        dir.join("kaltim/desa.geojson").exists(),
+        "reference data not found in {}: set LENTERA_SHARED_DATA to the folder holding kaltim/",
+        dir.display()
+    );
+    dir
+}
+
+/// The Kalimantan Timur reference folder.
+pub fn kaltim() -> PathBuf {
+    shared_data().join("kaltim")
+}
+
+/// Runs the `lentera` binary with `args` against the embedded store in `data_dir`.
+pub fn lentera(data_dir: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_lentera"))
+        .arg("--data-dir")
+        .arg(data_dir)
+        .args(args)
+        .env_remove("DATABASE_URL")
+        .output()
+        .expect("the lentera binary runs")
+}
+
+/// Writes regions as a GeoJSON FeatureCollection with `kode` and `nama` properties.
+pub fn write_geojson(path: &Path, regions: &[Region]) {
+    let features: Vec<geojson::Feature> = regions
+        .iter()
+        .map(|r| {
+            let mut props = serde_json::Map::new();
+            props.insert("kode".into(), r.kode.to_string().into());
+            props.insert("nama".into(), r.nama.clone().into());
+            geojson::Feature {
+                geometry: Some(geojson::Geometry::from(&r.geometry)),
+                properties: Some(props),
+                ..Default::default()
+            }
+        })
+        .collect();
+    let fc = geojson::FeatureCollection {
+        features,
+        bbox: None,
+        foreign_members: None,
+    };
+    std::fs::write(path, fc.to_string()).unwrap();
+}
+
+/// Runs `ogr2ogr` with `args`, failing the test with GDAL's message when it fails.
+pub fn ogr2ogr(args: &[&str]) {
+    let out = Command::new("ogr2ogr")
+        .args(args)
+        .output()
+        .expect("ogr2ogr (gdal-bin) is installed; scripts/test.sh installs it");
+    assert!(
+        out.status.success(),
+        "ogr2ogr {args:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// A throwaway PostgreSQL cluster with PostGIS, started once per test binary and stopped by a
+/// watchdog when the test process ends.
+struct Cluster {
+    port: u16,
+    socket_dir: PathBuf,
+}
+
+static CLUSTER: OnceLock<Result<Cluster, String>> = OnceLock::new();
+
+fn pg_bin_dir() -> Result<PathBuf, String> {
+    let mut dirs: Vec<PathBuf> = std::fs::read_dir("/usr/lib/postgresql")
+        .map_err(|_| "PostgreSQL server not installed (/usr/lib/postgresql missing)".to_string())?
+        .filter_map(|e| e.ok().map(|e| e.path().join("bin")))
+        .filter(|b| b.join("initdb").exists())
+        .collect();
+    dirs.sort();
+    dirs.pop()
+        .ok_or_else(|| "no initdb under /usr/lib/postgresql/*/bin".to_string())
+}
+
+fn is_root() -> bool {
+    Command::new("id")
+        .arg("-u")
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
+        .unwrap_or(false)
+}
+
+/// Runs a PostgreSQL tool, as the `postgres` user when the tests run as root (initdb refuses
+/// to run as root).
+fn pg_command(bin: &Path, tool: &str, args: &[&str]) -> Result<Output, String> {
+    let tool_path = bin.join(tool);
+    let mut cmd = if is_root() {
+        let mut c = Command::new("runuser");
+        c.args(["-u", "postgres", "--"]).arg(&tool_path);
+        c
+    } else {
+        Command::new(&tool_path)
+    };
+    cmd.args(args)
+        .output()
+        .map_err(|e| format!("cannot run {tool}: {e}"))
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free local port")
+}
+
+fn start_cluster() -> Result<Cluster, String> {
+    let bin = pg_bin_dir()?;
+    let version = bin
+        .parent()
+        .and_then(|p| p.file_name())
+        .map(|v| v.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let control = format!("/usr/share/postgresql/{version}/extension/postgis.control");
+    if !Path::new(&control).exists() {
+        return Err(format!(
+            "PostGIS is not installed for PostgreSQL {version}: apt-get install postgresql-{version}-postgis-3"
+        ));
+    }
+    let dir = std::env::temp_dir().join(format!(
+        "lentera-pg-{}-{}",
+        std::process::id(),
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_nanos())
+            .unwrap_or(0)
+    ));
+    std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
+    if is_root() {
+        let chown = Command::new("chown")
+            .args(["postgres:postgres"])
+            .arg(&dir)
+            .status()
+            .map_err(|e| e.to_string())?;
+        if !chown.success() {
+            return Err("cannot hand the cluster directory to the postgres user".into());
+        }
+    }
+    let data = dir.join("data");
+    let d = data.to_string_lossy().into_owned();
+    let out = pg_command(
+        &bin,
+        "initdb",
+        &["-D", &d, "-U", "postgres", "--auth=trust", "-E", "UTF8", "--no-sync"],
+    )?;
+    if !out.status.success() {
+        return Err(format!("initdb failed: {}", String::from_utf8_lossy(&out.stderr)));
+    }
+    let port = free_port();
+    let sock = dir.to_string_lossy().into_owned();
+    let opts = format!(
+        "-p {port} -k {sock} -c listen_addresses=127.0.0.1 -c fsync=off \
+         -c synchronous_commit=off -c full_page_writes=off -c jit=off"
+    );
+    let log = dir.join("postgres.log").to_string_lossy().into_owned();
+    let out = pg_command(&bin, "pg_ctl", &["-D", &d, "-o", &opts, "-l", &log, "-w", "start"])?;
+    if !out.status.success() {
+        let log_text = std::fs::read_to_string(&log).unwrap_or_default();
+        return Err(format!("pg_ctl start failed: {log_text}"));
+    }
+    // Watchdog: stop the cluster and remove its files once this test process is gone.
+    let pg_ctl = bin.join("pg_ctl").to_string_lossy().into_owned();
+    let script = format!(
+        "while kill -0 {pid} 2>/dev/null; do sleep 1; done; \
+         {runas}{pg_ctl} -D {d} stop -m immediate >/dev/null 2>&1; rm -rf {sock}",
+        pid = std::process::id(),
+        runas = if is_root() { "runuser -u postgres -- " } else { "" },
+    );
+    Command::new("setsid")
+        .args(["sh", "-c", &script])
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .map_err(|e| format!("cannot start the cluster watchdog: {e}"))?;
+    Ok(Cluster {
+        port,
+        socket_dir: dir,
+    })
+}
+
+/// A URL to a fresh, empty database in the throwaway cluster.
+pub async fn fresh_postgis_url() -> String {
+    let cluster = CLUSTER
+        .get_or_init(start_cluster)
+        .as_ref()
+        .unwrap_or_else(|e| panic!("throwaway PostGIS cluster: {e}"));
+    static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    let db = format!("lentera_test_{n}");
+    let admin = format!("host=127.0.0.1 port={} user=postgres dbname=postgres", cluster.port);
+    let (client, conn) = tokio_postgres::connect(&admin, tokio_postgres::NoTls)
+        .await
+        .expect("connect to the throwaway cluster");
+    let task = tokio::spawn(conn);
+    client
+        .batch_execute(&format!("CREATE DATABASE {db}"))
+        .await
+        .expect("create a test database");
+    drop(client);
+    let _ = task.await;
+    format!("postgres://postgres@127.0.0.1:{}/{db}", cluster.port)
+}

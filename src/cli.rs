@@ -8,7 +8,9 @@ use std::sync::Arc;
 use anyhow::{bail, Context, Result};
 use clap::{Args, Parser, Subcommand};
 
-use crate::ingest::boundaries::{import_boundaries, ImportIssue, ImportOptions, Severity};
+use crate::ingest::boundaries::{
+    import_boundaries, BoundaryError, ImportIssue, ImportOptions, Severity,
+};
 use crate::region::crosswalk::{read_crosswalk, Crosswalk};
 use crate::region::{Kode, Level};
 use crate::store::{open_store, RegionFilter, Store, StoreConfig};
@@ -33,7 +35,12 @@ lentera --database-url postgres://lentera@localhost/lentera serve --port 8080"
 )]
 struct Cli {
     /// Directory of the embedded store.
-    #[arg(long, global = true, env = "LENTERA_DATA_DIR", default_value = "./lentera-data")]
+    #[arg(
+        long,
+        global = true,
+        env = "LENTERA_DATA_DIR",
+        default_value = "./lentera-data"
+    )]
     data_dir: PathBuf,
     /// PostGIS connection URL; when given, the embedded store is not used.
     #[arg(long, global = true, env = "DATABASE_URL", hide_env_values = true)]
@@ -53,15 +60,18 @@ enum Command {
     /// Serve the API and the web map.
     Serve(ServeArgs),
     /// Generate the synthetic demo province into the store and serve it.
-    #[command(after_help = "Examples:\n  lentera demo\n  lentera demo --port 9000\n  \
-lentera --data-dir /tmp/demo demo --no-serve")]
+    #[command(
+        after_help = "Examples:\n  lentera demo\n  lentera demo --port 9000\n  \
+lentera --data-dir /tmp/demo demo --no-serve"
+    )]
     Demo(DemoArgs),
 }
 
 #[derive(Subcommand, Debug)]
 enum RegionsCommand {
     /// Import boundary files (GeoJSON, Shapefile .shp/.zip, GeoPackage) or directories of them.
-    #[command(after_help = "Each unit's level comes from its code (64 / 64.72 / 64.72.01 / \
+    #[command(
+        after_help = "Each unit's level comes from its code (64 / 64.72 / 64.72.01 / \
 64.72.01.1004, dotted or not). An import replaces the stored units of the same level in each \
 kabupaten/kota it covers (for kabupaten: in each province), all at once: if any file is \
 unreadable or any feature refused, nothing changes.\n\n\
@@ -69,12 +79,15 @@ Examples:\n  \
 lentera regions import kabupaten.geojson kecamatan.geojson desa.geojson\n  \
 lentera regions import ../shared/data/kaltim\n  \
 lentera regions import desa.shp --level desa --code-field KDEPUM --name-field WADMKD\n  \
-lentera regions import batas.gpkg --dry-run --report temuan.csv")]
+lentera regions import batas.gpkg --dry-run --report temuan.csv"
+    )]
     Import(ImportArgs),
     /// Load a BPS ↔ Kemendagri crosswalk CSV (kode_bps,nama_bps,kode_kemendagri).
-    #[command(after_help = "Rows that cannot map (no or malformed Kemendagri code) and targets \
+    #[command(
+        after_help = "Rows that cannot map (no or malformed Kemendagri code) and targets \
 missing from the loaded boundaries are reported, never guessed.\n\nExample:\n  \
-lentera regions crosswalk ../shared/data/kaltim/bps_kemendagri.csv")]
+lentera regions crosswalk ../shared/data/kaltim/bps_kemendagri.csv"
+    )]
     Crosswalk {
         /// The CSV file.
         file: PathBuf,
@@ -195,7 +208,9 @@ async fn run(cli: Cli) -> Result<()> {
     };
     let store = open_store(&cfg).await.context("cannot open the store")?;
     match cli.command {
-        Command::Regions(RegionsCommand::Import(args)) => regions_import(store.as_ref(), args).await,
+        Command::Regions(RegionsCommand::Import(args)) => {
+            regions_import(store.as_ref(), args).await
+        }
         Command::Regions(RegionsCommand::Crosswalk { file, report }) => {
             regions_crosswalk(store.as_ref(), &file, report.as_deref()).await
         }
@@ -219,16 +234,19 @@ async fn regions_import(store: &dyn Store, args: ImportArgs) -> Result<()> {
     };
     let started = std::time::Instant::now();
     let outcome = import_boundaries(store, &args.paths, &opts).await;
-    let prepared = match &outcome {
-        Ok(o) => Some(&o.prepared),
+    let issues = match &outcome {
+        Ok(o) => Some(&o.prepared.issues),
+        Err(BoundaryError::Invalid { issues, .. }) => Some(issues),
         Err(_) => None,
     };
-    if let (Some(p), Some(path)) = (prepared, &args.report) {
-        write_issue_report(path, &p.issues)?;
+    if let Some(issues) = issues {
+        print_issues(issues);
+        if let Some(path) = &args.report {
+            write_issue_report(path, issues)?;
+        }
     }
     let outcome = outcome?;
     let p = &outcome.prepared;
-    print_issues(&p.issues);
     let count = |s: Severity| p.issues.iter().filter(|i| i.severity == s).count();
     let mut by_level = std::collections::BTreeMap::<Level, usize>::new();
     for r in &p.regions {
@@ -295,7 +313,11 @@ async fn regions_crosswalk(store: &dyn Store, file: &Path, report: Option<&Path>
     let known = store.region_codes().await?.into_iter().collect();
     let cw = Crosswalk::new(load.entries.clone(), known);
     let missing = cw.missing_targets();
-    let no_target = load.entries.iter().filter(|e| e.kode_kemendagri.is_none()).count();
+    let no_target = load
+        .entries
+        .iter()
+        .filter(|e| e.kode_kemendagri.is_none())
+        .count();
     let mut lines: Vec<(usize, String, String)> = load
         .issues
         .iter()
@@ -325,7 +347,10 @@ async fn regions_crosswalk(store: &dyn Store, file: &Path, report: Option<&Path>
         }
     }
     if lines.len() > PRINTED_ISSUES {
-        eprintln!("… and {} more (write them all with --report FILE)", lines.len() - PRINTED_ISSUES);
+        eprintln!(
+            "… and {} more (write them all with --report FILE)",
+            lines.len() - PRINTED_ISSUES
+        );
     }
     store.replace_crosswalk(&load.entries).await?;
     let mapped = load.entries.len() - no_target - missing.len();
@@ -366,7 +391,12 @@ async fn regions_list(
         }
         _ => {
             for r in &rows {
-                println!("{:<14} {:<10} {}", r.kode.to_string(), r.jenis.as_str(), r.nama);
+                println!(
+                    "{:<14} {:<10} {}",
+                    r.kode.to_string(),
+                    r.jenis.as_str(),
+                    r.nama
+                );
             }
             eprintln!("{} units", rows.len());
         }
@@ -388,7 +418,10 @@ async fn demo(store: Arc<dyn Store>, cfg: &StoreConfig, args: DemoArgs) -> Resul
     if counts.total() > 0 && dataset.as_deref() != Some(DATASET_SYNTHETIC) {
         bail!(
             "the store ({}) holds real boundaries; run the demo with another --data-dir",
-            cfg.database_url.as_deref().map(|_| "PostGIS".to_string()).unwrap_or_else(|| cfg.data_dir.display().to_string())
+            cfg.database_url
+                .as_deref()
+                .map(|_| "PostGIS".to_string())
+                .unwrap_or_else(|| cfg.data_dir.display().to_string())
         );
     }
     let seed = args.seed.to_string();

@@ -47,14 +47,18 @@ impl Grid {
                 });
             }
         }
-        let (a, b): (f64, f64) = (rng.random_range(0.0..6.28), rng.random_range(0.0..6.28));
+        let (a, b): (f64, f64) = (
+            rng.random_range(0.0..std::f64::consts::TAU),
+            rng.random_range(0.0..std::f64::consts::TAU),
+        );
         let land = (0..NX * NY)
             .map(|c| {
                 let (i, j) = (c % NX, c / NX);
                 let dx = (i as f64 + 0.5 - NX as f64 / 2.0) / (NX as f64 / 2.0);
                 let dy = (j as f64 + 0.5 - NY as f64 / 2.0) / (NY as f64 / 2.0);
                 let theta = dy.atan2(dx);
-                let r = 0.9 * (1.0 + 0.12 * (3.0 * theta + a).sin() + 0.07 * (5.0 * theta + b).sin());
+                let r =
+                    0.9 * (1.0 + 0.12 * (3.0 * theta + a).sin() + 0.07 * (5.0 * theta + b).sin());
                 (dx * dx + dy * dy).sqrt() < r
             })
             .collect();
@@ -77,7 +81,10 @@ impl Grid {
     fn outline(&self, cells: &[usize]) -> MultiPolygon<f64> {
         let set: HashSet<usize> = cells.iter().copied().collect();
         let inside = |i: isize, j: isize| {
-            i >= 0 && j >= 0 && (i as usize) < NX && (j as usize) < NY
+            i >= 0
+                && j >= 0
+                && (i as usize) < NX
+                && (j as usize) < NY
                 && set.contains(&(j as usize * NX + i as usize))
         };
         let v = |i: usize, j: usize| j * (NX + 1) + i;
@@ -137,7 +144,10 @@ fn assemble(rings: Vec<LineString<f64>>) -> MultiPolygon<f64> {
     let (exteriors, holes): (Vec<_>, Vec<_>) = rings
         .into_iter()
         .partition(|r| Polygon::new(r.clone(), vec![]).signed_area() > 0.0);
-    let mut polys: Vec<Polygon<f64>> = exteriors.into_iter().map(|e| Polygon::new(e, vec![])).collect();
+    let mut polys: Vec<Polygon<f64>> = exteriors
+        .into_iter()
+        .map(|e| Polygon::new(e, vec![]))
+        .collect();
     for h in holes {
         let probe = Point::from((h.0[0] + h.0[1]) / 2.0);
         if let Some(p) = polys.iter_mut().find(|p| p.contains(&probe)) {
@@ -180,7 +190,8 @@ fn partition(cells: &[usize], weights: &[f64], rng: &mut ChaCha8Rng) -> Vec<Vec<
             continue;
         }
         owner.insert(c, k);
-        frontier[k].extend(Grid::neighbours(c).filter(|x| member.contains(x) && !owner.contains_key(x)));
+        frontier[k]
+            .extend(Grid::neighbours(c).filter(|x| member.contains(x) && !owner.contains_key(x)));
     }
     let mut groups = vec![Vec::new(); n];
     for &c in cells {
@@ -221,7 +232,9 @@ const SYLLABLES: [&str; 20] = [
 
 fn root_word(rng: &mut ChaCha8Rng) -> String {
     let n = rng.random_range(2..=3);
-    let w: String = (0..n).map(|_| SYLLABLES[rng.random_range(0..SYLLABLES.len())]).collect();
+    let w: String = (0..n)
+        .map(|_| SYLLABLES[rng.random_range(0..SYLLABLES.len())])
+        .collect();
     let mut c = w.chars();
     c.next()
         .map(|f| f.to_uppercase().chain(c).collect())
@@ -233,7 +246,11 @@ fn place_name(rng: &mut ChaCha8Rng) -> String {
     match rng.random_range(0..3) {
         0 => format!("{prefix} {}", SUFFIXES[rng.random_range(0..SUFFIXES.len())]),
         1 => format!("{prefix} {}", root_word(rng)),
-        _ => format!("{} {}", root_word(rng), SUFFIXES[rng.random_range(0..SUFFIXES.len())]),
+        _ => format!(
+            "{} {}",
+            root_word(rng),
+            SUFFIXES[rng.random_range(0..SUFFIXES.len())]
+        ),
     }
 }
 
@@ -273,23 +290,43 @@ pub fn synthetic_province(seed: u64) -> Vec<Region> {
             nama: format!("{} {kab_name}", if is_kota { "Kota" } else { "Kabupaten" }),
             geometry: grid.outline(kab_cells),
         });
-        let n_kec = if is_kota { rng.random_range(4..=5) } else { rng.random_range(8..=10) };
+        let n_kec = if is_kota {
+            rng.random_range(4..=5)
+        } else {
+            rng.random_range(8..=10)
+        };
         let kec_weights: Vec<f64> = (0..n_kec).map(|_| rng.random_range(0.6..1.4)).collect();
         let mut kec_names = HashSet::new();
-        for (k, kec_cells) in partition(kab_cells, &kec_weights, &mut rng).iter().enumerate() {
+        for (k, kec_cells) in partition(kab_cells, &kec_weights, &mut rng)
+            .iter()
+            .enumerate()
+        {
             let kec = (k + 1) as u8;
             out.push(Region {
                 kode: code(PROVINCE_CODE, kab, kec, 0),
                 nama: unique_name(&mut rng, &mut kec_names),
                 geometry: grid.outline(kec_cells),
             });
-            let n_desa = if is_kota { rng.random_range(5..=7) } else { rng.random_range(8..=12) };
+            let n_desa = if is_kota {
+                rng.random_range(5..=7)
+            } else {
+                rng.random_range(8..=12)
+            };
             // The first kecamatan of a kabupaten is its capital: a few kelurahan there.
-            let n_kelurahan = if is_kota { n_desa } else if k == 0 { 3 } else { 0 };
+            let n_kelurahan = if is_kota {
+                n_desa
+            } else if k == 0 {
+                3
+            } else {
+                0
+            };
             let desa_weights: Vec<f64> = (0..n_desa).map(|_| rng.random_range(0.5..1.5)).collect();
             let mut desa_names = HashSet::new();
             let (mut next_kel, mut next_desa) = (1001u16, 2001u16);
-            for (d, desa_cells) in partition(kec_cells, &desa_weights, &mut rng).iter().enumerate() {
+            for (d, desa_cells) in partition(kec_cells, &desa_weights, &mut rng)
+                .iter()
+                .enumerate()
+            {
                 let desa = if d < n_kelurahan {
                     next_kel += 1;
                     next_kel - 1
@@ -329,10 +366,20 @@ mod tests {
         let count = |l: Level| regions.iter().filter(|r| r.kode.level() == l).count();
         assert_eq!(count(Level::Provinsi), 1);
         assert_eq!(count(Level::Kabupaten), 5);
-        assert!((36..=50).contains(&count(Level::Kecamatan)), "{}", count(Level::Kecamatan));
-        assert!((330..=480).contains(&count(Level::Desa)), "{}", count(Level::Desa));
+        assert!(
+            (36..=50).contains(&count(Level::Kecamatan)),
+            "{}",
+            count(Level::Kecamatan)
+        );
+        assert!(
+            (330..=480).contains(&count(Level::Desa)),
+            "{}",
+            count(Level::Desa)
+        );
         assert!(regions.iter().any(|r| r.kode.is_kelurahan()));
-        assert!(regions.iter().any(|r| r.kode.level() == Level::Desa && !r.kode.is_kelurahan()));
+        assert!(regions
+            .iter()
+            .any(|r| r.kode.level() == Level::Desa && !r.kode.is_kelurahan()));
         assert!(regions[0].nama.contains("Sintetis"));
     }
 
@@ -342,10 +389,16 @@ mod tests {
         let province = regions[0].geometry.unsigned_area();
         for level in [Level::Kabupaten, Level::Kecamatan, Level::Desa] {
             let sum = level_area(&regions, level);
-            assert!((sum - province).abs() < 1e-9 * province, "{level}: {sum} vs {province}");
+            assert!(
+                (sum - province).abs() < 1e-9 * province,
+                "{level}: {sum} vs {province}"
+            );
         }
         // Overlaps would make the union smaller than the sum; gaps, smaller than the province.
-        let desa: Vec<&Region> = regions.iter().filter(|r| r.kode.level() == Level::Desa).collect();
+        let desa: Vec<&Region> = regions
+            .iter()
+            .filter(|r| r.kode.level() == Level::Desa)
+            .collect();
         let union = desa
             .iter()
             .fold(MultiPolygon::new(vec![]), |acc, r| acc.union(&r.geometry));
@@ -363,10 +416,18 @@ mod tests {
         let regions = synthetic_province(DEFAULT_SEED);
         let by_code: HashMap<Kode, &Region> = regions.iter().map(|r| (r.kode, r)).collect();
         for r in &regions {
-            let Some(parent) = r.kode.parent() else { continue };
-            let p = by_code.get(&parent).unwrap_or_else(|| panic!("{} has no parent", r.kode));
+            let Some(parent) = r.kode.parent() else {
+                continue;
+            };
+            let p = by_code
+                .get(&parent)
+                .unwrap_or_else(|| panic!("{} has no parent", r.kode));
             let outside = r.geometry.difference(&p.geometry).unsigned_area();
-            assert!(outside < 1e-9, "{} sticks out of {parent} by {outside}", r.kode);
+            assert!(
+                outside < 1e-9,
+                "{} sticks out of {parent} by {outside}",
+                r.kode
+            );
         }
     }
 

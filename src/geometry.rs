@@ -2,7 +2,9 @@
 
 use geo::coordinate_position::{CoordPos, CoordinatePosition};
 use geo::line_intersection::{line_intersection, LineIntersection};
-use geo::{BooleanOps, BoundingRect, Coord, Intersects, Line, LineString, MultiPolygon, Orient, Polygon};
+use geo::{
+    BooleanOps, BoundingRect, Coord, Intersects, Line, LineString, MultiPolygon, Orient, Polygon,
+};
 use geo_traits::to_geo::ToGeoGeometry;
 use rstar::{RTree, RTreeObject, AABB};
 
@@ -77,10 +79,14 @@ pub fn clean_boundary(geom: MultiPolygon<f64>) -> Result<Cleaned, String> {
     };
     let repaired = repair(&mp);
     if repaired.0.is_empty() {
-        return Err(format!("invalid geometry ({what}) that cannot be repaired: nothing is left"));
+        return Err(format!(
+            "invalid geometry ({what}) that cannot be repaired: nothing is left"
+        ));
     }
     if let Some(p) = validity_problem(&repaired) {
-        return Err(format!("invalid geometry ({what}); repair failed too ({p})"));
+        return Err(format!(
+            "invalid geometry ({what}); repair failed too ({p})"
+        ));
     }
     Ok(Cleaned::Repaired(repaired, what))
 }
@@ -113,7 +119,10 @@ pub fn validity_problem(mp: &MultiPolygon<f64>) -> Option<String> {
     let mut segments = Vec::new();
     let mut ring_names = Vec::new();
     for (p, poly) in mp.0.iter().enumerate() {
-        for (r, ring) in std::iter::once(poly.exterior()).chain(poly.interiors()).enumerate() {
+        for (r, ring) in std::iter::once(poly.exterior())
+            .chain(poly.interiors())
+            .enumerate()
+        {
             let ring_id = ring_names.len();
             ring_names.push(match r {
                 0 => format!("exterior ring of part {}", p + 1),
@@ -137,9 +146,15 @@ pub fn validity_problem(mp: &MultiPolygon<f64>) -> Option<String> {
             if let Some(problem) = segment_pair_problem(s, o) {
                 let (a, b) = (&ring_names[s.ring], &ring_names[o.ring]);
                 return Some(if s.ring == o.ring {
-                    format!("{a} {problem} itself near ({:.6}, {:.6})", s.line.start.x, s.line.start.y)
+                    format!(
+                        "{a} {problem} itself near ({:.6}, {:.6})",
+                        s.line.start.x, s.line.start.y
+                    )
                 } else {
-                    format!("{a} and {b} {problem} near ({:.6}, {:.6})", s.line.start.x, s.line.start.y)
+                    format!(
+                        "{a} and {b} {problem} near ({:.6}, {:.6})",
+                        s.line.start.x, s.line.start.y
+                    )
                 });
             }
         }
@@ -150,14 +165,16 @@ pub fn validity_problem(mp: &MultiPolygon<f64>) -> Option<String> {
 /// What is wrong with two segments of the rings, if anything.
 fn segment_pair_problem(s: &Segment, o: &Segment) -> Option<&'static str> {
     let same_ring = s.ring == o.ring;
-    let adjacent = same_ring
-        && (o.index == s.index + 1 || (s.index == 0 && o.index + 1 == s.ring_len));
+    let adjacent =
+        same_ring && (o.index == s.index + 1 || (s.index == 0 && o.index + 1 == s.ring_len));
     match line_intersection(s.line, o.line)? {
         LineIntersection::Collinear { intersection } if intersection.start != intersection.end => {
             Some("overlaps")
         }
         LineIntersection::Collinear { .. } => None,
-        LineIntersection::SinglePoint { is_proper: true, .. } => Some("crosses"),
+        LineIntersection::SinglePoint {
+            is_proper: true, ..
+        } => Some("crosses"),
         LineIntersection::SinglePoint { .. } if same_ring && !adjacent => Some("touches"),
         LineIntersection::SinglePoint { .. } => None,
     }
@@ -176,7 +193,11 @@ fn containment_problem(mp: &MultiPolygon<f64>) -> Option<String> {
         let shell = Polygon::new(poly.exterior().clone(), vec![]);
         for (h, hole) in poly.interiors().iter().enumerate() {
             if position(&shell, hole) == Some(CoordPos::Outside) {
-                return Some(format!("hole {} of part {} lies outside its shell", h + 1, p + 1));
+                return Some(format!(
+                    "hole {} of part {} lies outside its shell",
+                    h + 1,
+                    p + 1
+                ));
             }
         }
     }
@@ -259,12 +280,21 @@ mod tests {
     fn validity_check_agrees_with_geo_on_classic_cases() {
         let square = ring(&[(0.0, 0.0), (4.0, 0.0), (4.0, 4.0), (0.0, 4.0), (0.0, 0.0)]);
         let cases: Vec<(&str, MultiPolygon<f64>)> = vec![
-            ("valid square", MultiPolygon::new(vec![Polygon::new(square.clone(), vec![])])),
+            (
+                "valid square",
+                MultiPolygon::new(vec![Polygon::new(square.clone(), vec![])]),
+            ),
             (
                 "valid with hole",
                 MultiPolygon::new(vec![Polygon::new(
                     square.clone(),
-                    vec![ring(&[(1.0, 1.0), (1.0, 2.0), (2.0, 2.0), (2.0, 1.0), (1.0, 1.0)])],
+                    vec![ring(&[
+                        (1.0, 1.0),
+                        (1.0, 2.0),
+                        (2.0, 2.0),
+                        (2.0, 1.0),
+                        (1.0, 1.0),
+                    ])],
                 )]),
             ),
             (
@@ -278,40 +308,66 @@ mod tests {
                 "hole outside",
                 MultiPolygon::new(vec![Polygon::new(
                     square.clone(),
-                    vec![ring(&[(5.0, 5.0), (5.0, 6.0), (6.0, 6.0), (6.0, 5.0), (5.0, 5.0)])],
+                    vec![ring(&[
+                        (5.0, 5.0),
+                        (5.0, 6.0),
+                        (6.0, 6.0),
+                        (6.0, 5.0),
+                        (5.0, 5.0),
+                    ])],
                 )]),
             ),
             (
                 "hole crossing shell",
                 MultiPolygon::new(vec![Polygon::new(
                     square.clone(),
-                    vec![ring(&[(3.0, 1.0), (3.0, 2.0), (5.0, 2.0), (5.0, 1.0), (3.0, 1.0)])],
+                    vec![ring(&[
+                        (3.0, 1.0),
+                        (3.0, 2.0),
+                        (5.0, 2.0),
+                        (5.0, 1.0),
+                        (3.0, 1.0),
+                    ])],
                 )]),
             ),
             (
                 "nested parts",
                 MultiPolygon::new(vec![
                     Polygon::new(square.clone(), vec![]),
-                    Polygon::new(ring(&[(1.0, 1.0), (2.0, 1.0), (2.0, 2.0), (1.0, 2.0), (1.0, 1.0)]), vec![]),
+                    Polygon::new(
+                        ring(&[(1.0, 1.0), (2.0, 1.0), (2.0, 2.0), (1.0, 2.0), (1.0, 1.0)]),
+                        vec![],
+                    ),
                 ]),
             ),
             (
                 "parts sharing an edge",
                 MultiPolygon::new(vec![
                     Polygon::new(square.clone(), vec![]),
-                    Polygon::new(ring(&[(4.0, 0.0), (8.0, 0.0), (8.0, 4.0), (4.0, 4.0), (4.0, 0.0)]), vec![]),
+                    Polygon::new(
+                        ring(&[(4.0, 0.0), (8.0, 0.0), (8.0, 4.0), (4.0, 4.0), (4.0, 0.0)]),
+                        vec![],
+                    ),
                 ]),
             ),
             (
                 "parts touching at a corner",
                 MultiPolygon::new(vec![
                     Polygon::new(square.clone(), vec![]),
-                    Polygon::new(ring(&[(4.0, 4.0), (8.0, 4.0), (8.0, 8.0), (4.0, 8.0), (4.0, 4.0)]), vec![]),
+                    Polygon::new(
+                        ring(&[(4.0, 4.0), (8.0, 4.0), (8.0, 8.0), (4.0, 8.0), (4.0, 4.0)]),
+                        vec![],
+                    ),
                 ]),
             ),
         ];
         for (name, mp) in cases {
-            assert_eq!(validity_problem(&mp).is_none(), mp.is_valid(), "{name}: {:?}", validity_problem(&mp));
+            assert_eq!(
+                validity_problem(&mp).is_none(),
+                mp.is_valid(),
+                "{name}: {:?}",
+                validity_problem(&mp)
+            );
         }
     }
 
@@ -339,13 +395,23 @@ mod tests {
     fn self_intersecting_ring_is_repaired() {
         // A bow tie: two triangles meeting in (1, 1).
         let bowtie = Polygon::new(
-            LineString::from(vec![(0.0, 0.0), (2.0, 2.0), (2.0, 0.0), (0.0, 2.0), (0.0, 0.0)]),
+            LineString::from(vec![
+                (0.0, 0.0),
+                (2.0, 2.0),
+                (2.0, 0.0),
+                (0.0, 2.0),
+                (0.0, 0.0),
+            ]),
             vec![],
         );
         match clean_boundary(MultiPolygon::new(vec![bowtie])).unwrap() {
             Cleaned::Repaired(mp, why) => {
                 assert!(mp.is_valid());
-                assert!((mp.unsigned_area() - 2.0).abs() < 1e-9, "area {}", mp.unsigned_area());
+                assert!(
+                    (mp.unsigned_area() - 2.0).abs() < 1e-9,
+                    "area {}",
+                    mp.unsigned_area()
+                );
                 assert!(!why.is_empty());
             }
             other => panic!("expected a repair, got {other:?}"),
@@ -354,8 +420,10 @@ mod tests {
 
     #[test]
     fn nested_shells_are_unioned() {
-        let outer = polygon![(x: 0.0, y: 0.0), (x: 4.0, y: 0.0), (x: 4.0, y: 4.0), (x: 0.0, y: 4.0)];
-        let inner = polygon![(x: 1.0, y: 1.0), (x: 2.0, y: 1.0), (x: 2.0, y: 2.0), (x: 1.0, y: 2.0)];
+        let outer =
+            polygon![(x: 0.0, y: 0.0), (x: 4.0, y: 0.0), (x: 4.0, y: 4.0), (x: 0.0, y: 4.0)];
+        let inner =
+            polygon![(x: 1.0, y: 1.0), (x: 2.0, y: 1.0), (x: 2.0, y: 2.0), (x: 1.0, y: 2.0)];
         match clean_boundary(MultiPolygon::new(vec![outer, inner])).unwrap() {
             Cleaned::Repaired(mp, _) => {
                 assert_eq!(mp.0.len(), 1);
@@ -374,7 +442,10 @@ mod tests {
 
     #[test]
     fn degenerate_rings_are_refused() {
-        let p = Polygon::new(LineString::from(vec![(0.0, 0.0), (1.0, 1.0), (0.0, 0.0)]), vec![]);
+        let p = Polygon::new(
+            LineString::from(vec![(0.0, 0.0), (1.0, 1.0), (0.0, 0.0)]),
+            vec![],
+        );
         assert!(clean_boundary(MultiPolygon::new(vec![p])).is_err());
     }
 }

@@ -55,7 +55,11 @@ async fn import_and_check_kaltim(store: Arc<dyn Store>) {
         assert!(codes.contains(&kab), "{} has no kabupaten", d.kode);
         assert_eq!(kab.parent().unwrap().to_string(), "64");
     }
-    let palaran = store.get_region(Kode::parse("64.72.01").unwrap()).await.unwrap().unwrap();
+    let palaran = store
+        .get_region(Kode::parse("64.72.01").unwrap())
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(palaran.nama, "Palaran");
 
     // Importing the same files again replaces, never duplicates.
@@ -114,10 +118,24 @@ fn assert_same_units(label: &str, a: &[Region], b: &[Region]) {
     for (x, y) in a.iter().zip(b) {
         assert_eq!(x.kode, y.kode, "{label}");
         assert_eq!(x.nama, y.nama, "{label}: {}", x.kode);
-        assert_eq!(x.geometry.0.len(), y.geometry.0.len(), "{label}: parts of {}", x.kode);
+        assert_eq!(
+            x.geometry.0.len(),
+            y.geometry.0.len(),
+            "{label}: parts of {}",
+            x.kode
+        );
         let (ax, ay) = (x.geometry.unsigned_area(), y.geometry.unsigned_area());
-        assert!((ax - ay).abs() <= 1e-9 * ax, "{label}: area of {}: {ax} vs {ay}", x.kode);
-        assert_eq!(vertex_set(x), vertex_set(y), "{label}: vertices of {}", x.kode);
+        assert!(
+            (ax - ay).abs() <= 1e-9 * ax,
+            "{label}: area of {}: {ax} vs {ay}",
+            x.kode
+        );
+        assert_eq!(
+            vertex_set(x),
+            vertex_set(y),
+            "{label}: vertices of {}",
+            x.kode
+        );
     }
 }
 
@@ -125,8 +143,8 @@ fn assert_same_units(label: &str, a: &[Region], b: &[Region]) {
 fn zip_shapefile(shp: &Path, out: &Path) {
     use std::io::Write;
     let mut zip = zip::ZipWriter::new(std::fs::File::create(out).unwrap());
-    let opts = zip::write::SimpleFileOptions::default()
-        .compression_method(zip::CompressionMethod::Stored);
+    let opts =
+        zip::write::SimpleFileOptions::default().compression_method(zip::CompressionMethod::Stored);
     for ext in ["shp", "shx", "dbf", "prj", "cpg"] {
         let f = shp.with_extension(ext);
         if f.exists() {
@@ -146,7 +164,14 @@ async fn gdal_conversions_import_to_the_same_units() {
     assert_eq!(reference.len(), 1038);
 
     let shp = tmp.path().join("desa.shp");
-    common::ogr2ogr(&["-f", "ESRI Shapefile", "-lco", "ENCODING=UTF-8", shp.to_str().unwrap(), &src_s]);
+    common::ogr2ogr(&[
+        "-f",
+        "ESRI Shapefile",
+        "-lco",
+        "ENCODING=UTF-8",
+        shp.to_str().unwrap(),
+        &src_s,
+    ]);
     assert_same_units("shapefile", &reference, &import_desa(&shp).await);
 
     let zipped = tmp.path().join("desa.zip");
@@ -156,4 +181,36 @@ async fn gdal_conversions_import_to_the_same_units() {
     let gpkg = tmp.path().join("desa.gpkg");
     common::ogr2ogr(&["-f", "GPKG", gpkg.to_str().unwrap(), &src_s]);
     assert_same_units("geopackage", &reference, &import_desa(&gpkg).await);
+}
+
+#[tokio::test]
+async fn real_crosswalk_reports_what_it_cannot_map() {
+    use lentera::region::crosswalk::{read_crosswalk, BpsKode, Crosswalk, CrosswalkLookup};
+    let dir = tempfile::tempdir().unwrap();
+    let store = SqliteStore::open_dir(dir.path()).await.unwrap();
+    import_boundaries(&store, &kaltim_files(), &ImportOptions::default())
+        .await
+        .unwrap();
+    let file = std::fs::File::open(common::kaltim().join("bps_kemendagri.csv")).unwrap();
+    let load = read_crosswalk(file).unwrap();
+    assert_eq!(load.entries.len(), 1147);
+    let no_target = load
+        .entries
+        .iter()
+        .filter(|e| e.kode_kemendagri.is_none())
+        .count();
+    assert_eq!(no_target, 5);
+    let known = store.region_codes().await.unwrap().into_iter().collect();
+    let cw = Crosswalk::new(load.entries.clone(), known);
+    assert_eq!(cw.missing_targets().len(), 21);
+    let kode = |s: &str| CrosswalkLookup::Mapped(Kode::parse(s).unwrap());
+    let bps = |s: &str| BpsKode::parse(s).unwrap();
+    // The four kabupaten whose BPS and Kemendagri numbers differ.
+    assert_eq!(cw.lookup(&bps("6402")), kode("64.07"));
+    assert_eq!(cw.lookup(&bps("6403")), kode("64.02"));
+    assert_eq!(cw.lookup(&bps("6404")), kode("64.08"));
+    assert_eq!(cw.lookup(&bps("6405")), kode("64.03"));
+    assert_eq!(cw.lookup(&bps("6499999999")), CrosswalkLookup::Unknown);
+    store.replace_crosswalk(&load.entries).await.unwrap();
+    assert_eq!(store.crosswalk().await.unwrap().len(), 1147);
 }

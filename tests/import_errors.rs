@@ -24,7 +24,11 @@ fn fixture() -> Fixture {
     common::write_geojson(&all, &regions);
     let data = dir.join("store");
     let out = common::lentera(&data, &["regions", "import", all.to_str().unwrap()]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let sample_regions: Vec<Region> = regions
         .into_iter()
         .filter(|r| r.kode.level() == Level::Desa && r.kode.to_string().starts_with("99.01.01."))
@@ -54,14 +58,22 @@ fn assert_refused(fx: &Fixture, file: &Path, expect: &str) {
     assert!(!out.status.success(), "{} was accepted", file.display());
     assert_eq!(out.status.code(), Some(1), "{stderr}");
     let last = stderr.lines().last().unwrap_or_default();
-    assert!(last.starts_with("error: "), "last line is not an error: {stderr}");
+    assert!(
+        last.starts_with("error: "),
+        "last line is not an error: {stderr}"
+    );
     assert!(
         last.to_lowercase().contains(&expect.to_lowercase()),
         "{}: expected `{expect}` in: {last}",
         file.display()
     );
     assert!(!stderr.contains("panicked"), "{stderr}");
-    assert_eq!(stored(&fx.data), before, "{} changed the store", file.display());
+    assert_eq!(
+        stored(&fx.data),
+        before,
+        "{} changed the store",
+        file.display()
+    );
 }
 
 fn edit_json(src: &Path, dst: &Path, f: impl FnOnce(&mut serde_json::Value)) {
@@ -84,8 +96,7 @@ fn malformed_geojson_is_refused_with_one_line() {
     assert_refused(&fx, &p("truncated.geojson"), "not valid GeoJSON");
 
     edit_json(&fx.sample, &p("line.geojson"), |v| {
-        v["features"][2]["geometry"] =
-            serde_json::json!({"type": "LineString", "coordinates": [[124.1, -6.0], [124.2, -6.1]]});
+        v["features"][2]["geometry"] = serde_json::json!({"type": "LineString", "coordinates": [[124.1, -6.0], [124.2, -6.1]]});
     });
     assert_refused(&fx, &p("line.geojson"), "geometry type LineString");
 
@@ -106,7 +117,11 @@ fn malformed_geojson_is_refused_with_one_line() {
     std::fs::write(p("garbage.geojson"), [0u8, 159, 146, 150, 255, 0, 1]).unwrap();
     assert_refused(&fx, &p("garbage.geojson"), "garbage.geojson");
 
-    std::fs::write(p("empty.geojson"), r#"{"type":"FeatureCollection","features":[]}"#).unwrap();
+    std::fs::write(
+        p("empty.geojson"),
+        r#"{"type":"FeatureCollection","features":[]}"#,
+    )
+    .unwrap();
     assert_refused(&fx, &p("empty.geojson"), "no features");
 }
 
@@ -116,25 +131,55 @@ fn malformed_shapefiles_are_refused_with_one_line() {
     let sample = fx.sample.to_str().unwrap().to_string();
     let shp = |n: &str| fx.dir.join(format!("{n}.shp"));
 
-    common::ogr2ogr(&["-f", "ESRI Shapefile", shp("good").to_str().unwrap(), &sample]);
+    common::ogr2ogr(&[
+        "-f",
+        "ESRI Shapefile",
+        shp("good").to_str().unwrap(),
+        &sample,
+    ]);
     std::fs::copy(fx.dir.join("good.dbf"), fx.dir.join("truncated.dbf")).unwrap();
     std::fs::copy(fx.dir.join("good.prj"), fx.dir.join("truncated.prj")).unwrap();
     truncate_file(&shp("good"), &shp("truncated"));
     assert_refused(&fx, &shp("truncated"), "truncated or damaged shapefile");
 
-    common::ogr2ogr(&["-f", "ESRI Shapefile", "-nlt", "MULTILINESTRING", shp("lines").to_str().unwrap(), &sample]);
+    common::ogr2ogr(&[
+        "-f",
+        "ESRI Shapefile",
+        "-nlt",
+        "MULTILINESTRING",
+        shp("lines").to_str().unwrap(),
+        &sample,
+    ]);
     assert_refused(&fx, &shp("lines"), "geometry type");
 
-    common::ogr2ogr(&["-f", "ESRI Shapefile", "-select", "nama", shp("nocode").to_str().unwrap(), &sample]);
+    common::ogr2ogr(&[
+        "-f",
+        "ESRI Shapefile",
+        "-select",
+        "nama",
+        shp("nocode").to_str().unwrap(),
+        &sample,
+    ]);
     assert_refused(&fx, &shp("nocode"), "missing code property `kode`");
 
-    common::ogr2ogr(&["-f", "ESRI Shapefile", "-t_srs", "EPSG:32750", shp("utm").to_str().unwrap(), &sample]);
+    common::ogr2ogr(&[
+        "-f",
+        "ESRI Shapefile",
+        "-t_srs",
+        "EPSG:32750",
+        shp("utm").to_str().unwrap(),
+        &sample,
+    ]);
     assert_refused(&fx, &shp("utm"), "WGS_1984_UTM_Zone_50S");
 
     std::fs::remove_file(fx.dir.join("good.dbf")).unwrap();
     assert_refused(&fx, &shp("good"), ".dbf file");
 
-    std::fs::write(fx.dir.join("notazip.zip"), b"PK\x03\x04 this is not really a zip").unwrap();
+    std::fs::write(
+        fx.dir.join("notazip.zip"),
+        b"PK\x03\x04 this is not really a zip",
+    )
+    .unwrap();
     assert_refused(&fx, &fx.dir.join("notazip.zip"), "zip");
 }
 
@@ -148,13 +193,34 @@ fn malformed_geopackages_are_refused_with_one_line() {
     truncate_file(&gpkg("good"), &gpkg("truncated"));
     assert_refused(&fx, &gpkg("truncated"), "truncated.gpkg");
 
-    common::ogr2ogr(&["-f", "GPKG", "-nlt", "MULTILINESTRING", gpkg("lines").to_str().unwrap(), &sample]);
+    common::ogr2ogr(&[
+        "-f",
+        "GPKG",
+        "-nlt",
+        "MULTILINESTRING",
+        gpkg("lines").to_str().unwrap(),
+        &sample,
+    ]);
     assert_refused(&fx, &gpkg("lines"), "geometry type MultiLineString");
 
-    common::ogr2ogr(&["-f", "GPKG", "-select", "nama", gpkg("nocode").to_str().unwrap(), &sample]);
+    common::ogr2ogr(&[
+        "-f",
+        "GPKG",
+        "-select",
+        "nama",
+        gpkg("nocode").to_str().unwrap(),
+        &sample,
+    ]);
     assert_refused(&fx, &gpkg("nocode"), "missing code property `kode`");
 
-    common::ogr2ogr(&["-f", "GPKG", "-t_srs", "EPSG:32750", gpkg("utm").to_str().unwrap(), &sample]);
+    common::ogr2ogr(&[
+        "-f",
+        "GPKG",
+        "-t_srs",
+        "EPSG:32750",
+        gpkg("utm").to_str().unwrap(),
+        &sample,
+    ]);
     assert_refused(&fx, &gpkg("utm"), "EPSG:32750");
 
     std::fs::write(gpkg("text"), "just some text").unwrap();
@@ -166,7 +232,8 @@ fn skip_invalid_imports_the_rest_and_field_names_can_be_chosen() {
     let fx = fixture();
     let p = |n: &str| fx.dir.join(n);
     edit_json(&fx.sample, &p("line.geojson"), |v| {
-        v["features"][0]["geometry"] = serde_json::json!({"type": "Point", "coordinates": [124.1, -6.0]});
+        v["features"][0]["geometry"] =
+            serde_json::json!({"type": "Point", "coordinates": [124.1, -6.0]});
     });
     let n_sample = serde_json::from_slice::<serde_json::Value>(&std::fs::read(&fx.sample).unwrap())
         .unwrap()["features"]
@@ -176,11 +243,25 @@ fn skip_invalid_imports_the_rest_and_field_names_can_be_chosen() {
     let report = p("report.csv");
     let out = common::lentera(
         &fx.data,
-        &["regions", "import", p("line.geojson").to_str().unwrap(), "--skip-invalid", "--report", report.to_str().unwrap()],
+        &[
+            "regions",
+            "import",
+            p("line.geojson").to_str().unwrap(),
+            "--skip-invalid",
+            "--report",
+            report.to_str().unwrap(),
+        ],
     );
     let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    assert!(stdout.contains(&format!("Imported {} units", n_sample - 1)), "{stdout}");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        stdout.contains(&format!("Imported {} units", n_sample - 1)),
+        "{stdout}"
+    );
     assert!(stdout.contains("1 skipped"), "{stdout}");
     let report_text = std::fs::read_to_string(&report).unwrap();
     assert!(report_text.starts_with("severity,source,feature,kode,message"));
@@ -192,22 +273,58 @@ fn skip_invalid_imports_the_rest_and_field_names_can_be_chosen() {
             let props = f["properties"].as_object_mut().unwrap();
             let code = props.remove("kode").unwrap();
             let name = props.remove("nama").unwrap();
-            props.insert("KD_DESA".into(), serde_json::Value::from(code.as_str().unwrap().replace('.', "").parse::<i64>().unwrap()));
+            props.insert(
+                "KD_DESA".into(),
+                serde_json::Value::from(
+                    code.as_str()
+                        .unwrap()
+                        .replace('.', "")
+                        .parse::<i64>()
+                        .unwrap(),
+                ),
+            );
             props.insert("WADMKD".into(), name);
         }
     });
     let before = stored(&fx.data);
     let custom = p("custom.geojson");
-    let args = ["regions", "import", custom.to_str().unwrap(), "--code-field", "kd_desa", "--name-field", "WADMKD", "--level", "desa"];
+    let args = [
+        "regions",
+        "import",
+        custom.to_str().unwrap(),
+        "--code-field",
+        "kd_desa",
+        "--name-field",
+        "WADMKD",
+        "--level",
+        "desa",
+    ];
     let dry = common::lentera(&fx.data, &[&args[..], &["--dry-run"]].concat());
-    assert!(dry.status.success(), "{}", String::from_utf8_lossy(&dry.stderr));
+    assert!(
+        dry.status.success(),
+        "{}",
+        String::from_utf8_lossy(&dry.stderr)
+    );
     assert_eq!(stored(&fx.data), before);
     let real = common::lentera(&fx.data, &args);
-    assert!(real.status.success(), "{}", String::from_utf8_lossy(&real.stderr));
+    assert!(
+        real.status.success(),
+        "{}",
+        String::from_utf8_lossy(&real.stderr)
+    );
     assert!(String::from_utf8_lossy(&real.stdout).contains(&format!("Imported {n_sample} units")));
 
     // A level that does not fit is refused.
-    let wrong = common::lentera(&fx.data, &["regions", "import", fx.sample.to_str().unwrap(), "--level", "kecamatan"]);
+    let wrong = common::lentera(
+        &fx.data,
+        &[
+            "regions",
+            "import",
+            fx.sample.to_str().unwrap(),
+            "--level",
+            "kecamatan",
+        ],
+    );
     assert!(!wrong.status.success());
     assert!(String::from_utf8_lossy(&wrong.stderr).contains("--level kecamatan"));
 }

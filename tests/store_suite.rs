@@ -30,13 +30,19 @@ where
     F: Fn() -> Fut,
     Fut: std::future::Future<Output = Arc<dyn Store>>,
 {
-    assert_eq!(store.schema_version().await.unwrap(), migrations::latest_version());
+    assert_eq!(
+        store.schema_version().await.unwrap(),
+        migrations::latest_version()
+    );
     assert_eq!(store.region_counts().await.unwrap().total(), 0);
     assert!(store.region_codes().await.unwrap().is_empty());
 
     // Import the synthetic province and read it back exactly.
     let regions = synthetic_province(5);
-    let summary = store.replace_regions(&regions, &record("demo", regions.len())).await.unwrap();
+    let summary = store
+        .replace_regions(&regions, &record("demo", regions.len()))
+        .await
+        .unwrap();
     assert_eq!(summary.inserted as usize, regions.len());
     assert_eq!(summary.removed, 0);
     let counts = store.region_counts().await.unwrap();
@@ -44,7 +50,10 @@ where
     assert_eq!(counts.provinsi, 1);
     assert_eq!(counts.kabupaten + counts.kota, 5);
     assert_eq!(counts.kota, 1);
-    let desa_total = regions.iter().filter(|r| r.kode.level() == Level::Desa).count();
+    let desa_total = regions
+        .iter()
+        .filter(|r| r.kode.level() == Level::Desa)
+        .count();
     assert_eq!((counts.desa + counts.kelurahan) as usize, desa_total);
 
     for level in Level::ALL {
@@ -55,17 +64,28 @@ where
             assert_eq!(s, e, "{level} {} differs after a round trip", e.kode);
         }
     }
-    let one = regions.iter().find(|r| r.kode.level() == Level::Desa).unwrap();
-    assert_eq!(store.get_region(one.kode).await.unwrap().as_ref(), Some(one));
+    let one = regions
+        .iter()
+        .find(|r| r.kode.level() == Level::Desa)
+        .unwrap();
+    assert_eq!(
+        store.get_region(one.kode).await.unwrap().as_ref(),
+        Some(one)
+    );
     assert_eq!(store.get_region(k("99.98.01.2001")).await.unwrap(), None);
 
     // Filters: level, and units inside a parent at any depth.
     let kota_kel = store
-        .list_regions(&RegionFilter { level: Some(Level::Desa), parent: Some(k("99.71")) })
+        .list_regions(&RegionFilter {
+            level: Some(Level::Desa),
+            parent: Some(k("99.71")),
+        })
         .await
         .unwrap();
     assert!(!kota_kel.is_empty());
-    assert!(kota_kel.iter().all(|r| r.kode.is_within(&k("99.71")) && r.kode.is_kelurahan()));
+    assert!(kota_kel
+        .iter()
+        .all(|r| r.kode.is_within(&k("99.71")) && r.kode.is_kelurahan()));
     let all = store.list_regions(&RegionFilter::default()).await.unwrap();
     assert_eq!(all.len(), regions.len());
     let codes: Vec<Kode> = all.iter().map(|r| r.kode).collect();
@@ -73,7 +93,10 @@ where
     sorted.sort();
     assert_eq!(codes, sorted, "lists are ordered by code");
     let kec = store
-        .list_regions(&RegionFilter { level: Some(Level::Kecamatan), parent: Some(k("99.01")) })
+        .list_regions(&RegionFilter {
+            level: Some(Level::Kecamatan),
+            parent: Some(k("99.01")),
+        })
         .await
         .unwrap();
     assert!(kec.iter().all(|r| r.parent == Some(k("99.01"))));
@@ -86,7 +109,10 @@ where
         .cloned()
         .collect();
     let fewer = kota_desa[1..].to_vec();
-    let s2 = store.replace_regions(&fewer, &record("desa kota", fewer.len())).await.unwrap();
+    let s2 = store
+        .replace_regions(&fewer, &record("desa kota", fewer.len()))
+        .await
+        .unwrap();
     assert_eq!(s2.removed as usize, kota_desa.len());
     let after = store.region_counts().await.unwrap();
     assert_eq!((after.desa + after.kelurahan) as usize, desa_total - 1);
@@ -96,7 +122,10 @@ where
     // A failing import changes nothing.
     let mut broken = fewer.clone();
     broken.push(fewer[0].clone()); // duplicate code: the insert fails half way
-    assert!(store.replace_regions(&broken, &record("broken", broken.len())).await.is_err());
+    assert!(store
+        .replace_regions(&broken, &record("broken", broken.len()))
+        .await
+        .is_err());
     assert_eq!(store.region_counts().await.unwrap(), after);
 
     let log = store.region_imports().await.unwrap();
@@ -127,14 +156,23 @@ where
     assert_eq!(store.get_meta("dataset").await.unwrap(), None);
     store.set_meta("dataset", "a").await.unwrap();
     store.set_meta("dataset", "b").await.unwrap();
-    assert_eq!(store.get_meta("dataset").await.unwrap().as_deref(), Some("b"));
+    assert_eq!(
+        store.get_meta("dataset").await.unwrap().as_deref(),
+        Some("b")
+    );
 
     // Reopening applies no migration twice and keeps the data.
     drop(store);
     let again = reopen().await;
-    assert_eq!(again.schema_version().await.unwrap(), migrations::latest_version());
+    assert_eq!(
+        again.schema_version().await.unwrap(),
+        migrations::latest_version()
+    );
     assert_eq!(again.region_counts().await.unwrap(), after);
-    assert_eq!(again.get_meta("dataset").await.unwrap().as_deref(), Some("b"));
+    assert_eq!(
+        again.get_meta("dataset").await.unwrap().as_deref(),
+        Some("b")
+    );
 }
 
 #[tokio::test]
@@ -165,10 +203,16 @@ async fn sqlite_refuses_a_database_from_a_newer_version() {
     let dir = tempfile::tempdir().unwrap();
     drop(SqliteStore::open_dir(dir.path()).await.unwrap());
     let conn = rusqlite::Connection::open(dir.path().join("lentera.sqlite")).unwrap();
-    conn.execute("INSERT INTO schema_migrations (version, name) VALUES (999, 'future')", [])
-        .unwrap();
+    conn.execute(
+        "INSERT INTO schema_migrations (version, name) VALUES (999, 'future')",
+        [],
+    )
+    .unwrap();
     drop(conn);
-    let err = SqliteStore::open_dir(dir.path()).await.err().expect("refused");
+    let err = SqliteStore::open_dir(dir.path())
+        .await
+        .err()
+        .expect("refused");
     assert!(matches!(err, StoreError::Migration(_)), "{err}");
     assert!(err.to_string().contains("999"));
 }
@@ -177,7 +221,9 @@ async fn sqlite_refuses_a_database_from_a_newer_version() {
 async fn postgis_refuses_a_database_from_a_newer_version() {
     let url = common::fresh_postgis_url().await;
     drop(PostgisStore::connect(&url).await.unwrap());
-    let (client, conn) = tokio_postgres::connect(&url, tokio_postgres::NoTls).await.unwrap();
+    let (client, conn) = tokio_postgres::connect(&url, tokio_postgres::NoTls)
+        .await
+        .unwrap();
     tokio::spawn(conn);
     client
         .batch_execute("INSERT INTO schema_migrations (version, name) VALUES (999, 'future')")
@@ -192,8 +238,13 @@ async fn postgis_geometries_are_valid_multipolygons_in_wgs84() {
     let url = common::fresh_postgis_url().await;
     let store = PostgisStore::connect(&url).await.unwrap();
     let regions = synthetic_province(9);
-    store.replace_regions(&regions, &record("demo", regions.len())).await.unwrap();
-    let (client, conn) = tokio_postgres::connect(&url, tokio_postgres::NoTls).await.unwrap();
+    store
+        .replace_regions(&regions, &record("demo", regions.len()))
+        .await
+        .unwrap();
+    let (client, conn) = tokio_postgres::connect(&url, tokio_postgres::NoTls)
+        .await
+        .unwrap();
     tokio::spawn(conn);
     let row = client
         .query_one(

@@ -36,6 +36,18 @@ pub enum KodeError {
 ///
 /// Parsing accepts the dotted form and the bare digits (`6472011004`); `Display` gives the
 /// dotted form. The type is `Copy` and orders like the dotted strings (parents first).
+///
+/// ```
+/// use lentera::region::{Kode, Level};
+///
+/// let palaran_kel = Kode::parse("6472011004").unwrap();
+/// assert_eq!(palaran_kel.to_string(), "64.72.01.1004");
+/// assert_eq!(palaran_kel.level(), Level::Desa);
+/// assert!(palaran_kel.is_kelurahan());
+/// assert_eq!(palaran_kel.parent(), Some(Kode::parse("64.72.01").unwrap()));
+/// // A BPS village code is not a Kemendagri code: it needs the crosswalk.
+/// assert!(Kode::parse("6472010001").is_err());
+/// ```
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct Kode {
     prov: u8,
@@ -249,7 +261,10 @@ mod tests {
         assert_eq!(a, b);
         assert_eq!(a.to_string(), "64.72.01.1004");
         assert_eq!(a.digits(), "6472011004");
-        assert_eq!(Kode::parse(" 64.72 ").unwrap(), Kode::parse("6472").unwrap());
+        assert_eq!(
+            Kode::parse(" 64.72 ").unwrap(),
+            Kode::parse("6472").unwrap()
+        );
     }
 
     #[test]
@@ -283,12 +298,24 @@ mod tests {
         assert_eq!(Kode::parse(""), Err(KodeError::Empty));
         assert!(matches!(Kode::parse("64.7201"), Err(KodeError::Shape(_))));
         assert!(matches!(Kode::parse("64720110"), Err(KodeError::Shape(_))));
-        assert!(matches!(Kode::parse("64.72.01.100"), Err(KodeError::Shape(_))));
+        assert!(matches!(
+            Kode::parse("64.72.01.100"),
+            Err(KodeError::Shape(_))
+        ));
         assert!(matches!(Kode::parse("64-72"), Err(KodeError::NotDigits(_))));
-        assert!(matches!(Kode::parse("00"), Err(KodeError::OutOfRange { .. })));
-        assert!(matches!(Kode::parse("6400"), Err(KodeError::OutOfRange { .. })));
+        assert!(matches!(
+            Kode::parse("00"),
+            Err(KodeError::OutOfRange { .. })
+        ));
+        assert!(matches!(
+            Kode::parse("6400"),
+            Err(KodeError::OutOfRange { .. })
+        ));
         // A BPS village code read as Kemendagri: the village part 0001 is impossible.
-        assert!(matches!(Kode::parse("6472010001"), Err(KodeError::VillagePart(_))));
+        assert!(matches!(
+            Kode::parse("6472010001"),
+            Err(KodeError::VillagePart(_))
+        ));
         assert!(Kode::parse("64.72.01.1004.1").is_err());
     }
 

@@ -107,18 +107,35 @@ pub enum CrosswalkError {
 
 /// Reads a crosswalk CSV (`kode_bps,nama_bps,kode_kemendagri`), keeping every row it can and
 /// reporting each row it cannot use.
+///
+/// ```
+/// use lentera::region::crosswalk::{read_crosswalk, BpsKode, Crosswalk, CrosswalkLookup};
+/// use lentera::region::Kode;
+///
+/// let csv = "kode_bps,nama_bps,kode_kemendagri\n6402,KUTAI BARAT,64.07\n6499,LAMA,\n";
+/// let load = read_crosswalk(csv.as_bytes()).unwrap();
+/// assert_eq!(load.issues.len(), 1); // 6499 has no Kemendagri code
+/// let known = [Kode::parse("64.07").unwrap()].into_iter().collect();
+/// let cw = Crosswalk::new(load.entries, known);
+/// let kubar = BpsKode::parse("6402").unwrap();
+/// assert_eq!(cw.lookup(&kubar), CrosswalkLookup::Mapped(Kode::parse("64.07").unwrap()));
+/// ```
 pub fn read_crosswalk(reader: impl Read) -> Result<CrosswalkLoad, CrosswalkError> {
     let mut rdr = csv::ReaderBuilder::new().flexible(true).from_reader(reader);
     let headers = rdr.headers()?.clone();
     let col = |name: &str| {
-        headers
-            .iter()
-            .position(|h| h.trim().trim_start_matches('\u{feff}').eq_ignore_ascii_case(name))
+        headers.iter().position(|h| {
+            h.trim()
+                .trim_start_matches('\u{feff}')
+                .eq_ignore_ascii_case(name)
+        })
     };
     let (Some(c_bps), Some(c_nama), Some(c_kmd)) =
         (col("kode_bps"), col("nama_bps"), col("kode_kemendagri"))
     else {
-        return Err(CrosswalkError::Columns(headers.iter().collect::<Vec<_>>().join(", ")));
+        return Err(CrosswalkError::Columns(
+            headers.iter().collect::<Vec<_>>().join(", "),
+        ));
     };
     let mut out = CrosswalkLoad::default();
     let mut seen = HashSet::new();
@@ -140,12 +157,14 @@ pub fn read_crosswalk(reader: impl Read) -> Result<CrosswalkLoad, CrosswalkError
             }
         };
         if !seen.insert(kode_bps.clone()) {
-            out.issues.push(issue("BPS code listed twice; the first row is kept".into()));
+            out.issues
+                .push(issue("BPS code listed twice; the first row is kept".into()));
             continue;
         }
         let raw_kmd = field(c_kmd);
         let kode_kemendagri = if raw_kmd.is_empty() {
-            out.issues.push(issue("no Kemendagri code given: cannot be mapped".into()));
+            out.issues
+                .push(issue("no Kemendagri code given: cannot be mapped".into()));
             None
         } else {
             match Kode::parse(&raw_kmd) {
@@ -177,7 +196,10 @@ impl Crosswalk {
     /// Builds a crosswalk over `entries`, checking targets against the `known` region codes.
     pub fn new(entries: Vec<CrosswalkEntry>, known: HashSet<Kode>) -> Crosswalk {
         Crosswalk {
-            entries: entries.into_iter().map(|e| (e.kode_bps.clone(), e)).collect(),
+            entries: entries
+                .into_iter()
+                .map(|e| (e.kode_bps.clone(), e))
+                .collect(),
             known,
         }
     }
@@ -255,7 +277,10 @@ mod tests {
             .collect();
         let cw = Crosswalk::new(load.entries, known);
         let b = |s| BpsKode::parse(s).unwrap();
-        assert_eq!(cw.lookup(&b("6402")), CrosswalkLookup::Mapped("64.07".parse().unwrap()));
+        assert_eq!(
+            cw.lookup(&b("6402")),
+            CrosswalkLookup::Mapped("64.07".parse().unwrap())
+        );
         assert_eq!(cw.lookup(&b("6402010001")), CrosswalkLookup::NoTarget);
         assert_eq!(
             cw.lookup(&b("6402010002")),

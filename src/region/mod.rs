@@ -28,7 +28,12 @@ pub enum Level {
 
 impl Level {
     /// All levels, top down.
-    pub const ALL: [Level; 4] = [Level::Provinsi, Level::Kabupaten, Level::Kecamatan, Level::Desa];
+    pub const ALL: [Level; 4] = [
+        Level::Provinsi,
+        Level::Kabupaten,
+        Level::Kecamatan,
+        Level::Desa,
+    ];
 
     /// The lower-case name used in the CLI, the API and the stores.
     pub fn as_str(&self) -> &'static str {
@@ -123,7 +128,11 @@ pub struct Region {
 impl Region {
     /// The summary of this unit, without its geometry.
     pub fn info(&self) -> RegionInfo {
-        RegionInfo::new(self.kode, self.nama.clone(), crate::geometry::bbox(&self.geometry))
+        RegionInfo::new(
+            self.kode,
+            self.nama.clone(),
+            crate::geometry::bbox(&self.geometry),
+        )
     }
 }
 

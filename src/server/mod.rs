@@ -117,7 +117,10 @@ async fn healthz(State(st): State<AppState>) -> Response {
 fn parse_level(q: &HashMap<String, String>) -> Result<Option<Level>, ApiError> {
     q.get("level")
         .filter(|s| !s.is_empty())
-        .map(|s| s.parse::<Level>().map_err(|e| ApiError::bad_request(e.to_string())))
+        .map(|s| {
+            s.parse::<Level>()
+                .map_err(|e| ApiError::bad_request(e.to_string()))
+        })
         .transpose()
 }
 

@@ -16,7 +16,7 @@ use crate::region::crosswalk::CrosswalkEntry;
 use crate::region::{Kode, Level, Region, RegionInfo};
 
 /// Arbitrary key of the advisory lock that serialises migrations between processes.
-const MIGRATION_LOCK: i64 = 0x4c45_4e54_4552_41;
+const MIGRATION_LOCK: i64 = 0x004c_454e_5445_5241;
 
 /// Connections kept by the pool.
 const POOL_SIZE: usize = 8;
@@ -67,7 +67,10 @@ impl PostgisStore {
         )
         .await?;
         let current: i64 = tx
-            .query_one("SELECT COALESCE(MAX(version), 0)::BIGINT FROM schema_migrations", &[])
+            .query_one(
+                "SELECT COALESCE(MAX(version), 0)::BIGINT FROM schema_migrations",
+                &[],
+            )
             .await?
             .get(0);
         check_not_newer(current)?;
@@ -78,7 +81,9 @@ impl PostgisStore {
                      (e.g. apt-get install postgresql-15-postgis-3)",
                     m.version,
                     m.name,
-                    e.as_db_error().map(|d| d.message().to_string()).unwrap_or(e.to_string())
+                    e.as_db_error()
+                        .map(|d| d.message().to_string())
+                        .unwrap_or(e.to_string())
                 ))
             })?;
             tx.execute(
@@ -100,9 +105,12 @@ impl Store for PostgisStore {
 
     async fn schema_version(&self) -> Result<i64, StoreError> {
         let c = self.client().await?;
-        Ok(c.query_one("SELECT COALESCE(MAX(version), 0)::BIGINT FROM schema_migrations", &[])
-            .await?
-            .get(0))
+        Ok(c.query_one(
+            "SELECT COALESCE(MAX(version), 0)::BIGINT FROM schema_migrations",
+            &[],
+        )
+        .await?
+        .get(0))
     }
 
     async fn replace_regions(
@@ -251,7 +259,9 @@ impl Store for PostgisStore {
         let tx = client.transaction().await?;
         tx.execute("DELETE FROM crosswalk", &[]).await?;
         let ins = tx
-            .prepare("INSERT INTO crosswalk (kode_bps, nama_bps, kode_kemendagri) VALUES ($1, $2, $3)")
+            .prepare(
+                "INSERT INTO crosswalk (kode_bps, nama_bps, kode_kemendagri) VALUES ($1, $2, $3)",
+            )
             .await?;
         for e in entries {
             let kmd = e.kode_kemendagri.map(|k| k.to_string());
@@ -276,9 +286,11 @@ impl Store for PostgisStore {
 
     async fn get_meta(&self, key: &str) -> Result<Option<String>, StoreError> {
         let c = self.client().await?;
-        Ok(c.query_opt("SELECT value FROM meta WHERE key = $1", &[&key])
-            .await?
-            .map(|r| r.get(0)))
+        Ok(
+            c.query_opt("SELECT value FROM meta WHERE key = $1", &[&key])
+                .await?
+                .map(|r| r.get(0)),
+        )
     }
 
     async fn set_meta(&self, key: &str, value: &str) -> Result<(), StoreError> {

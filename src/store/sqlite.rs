@@ -76,14 +76,16 @@ fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
             version INTEGER PRIMARY KEY, name TEXT NOT NULL,
             applied_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now')))",
     )?;
-    let current: i64 =
-        tx.query_row("SELECT COALESCE(MAX(version), 0) FROM schema_migrations", [], |r| {
-            r.get(0)
-        })?;
+    let current: i64 = tx.query_row(
+        "SELECT COALESCE(MAX(version), 0) FROM schema_migrations",
+        [],
+        |r| r.get(0),
+    )?;
     check_not_newer(current)?;
     for m in MIGRATIONS.iter().filter(|m| m.version > current) {
-        tx.execute_batch(m.sqlite)
-            .map_err(|e| StoreError::Migration(format!("version {} ({}): {e}", m.version, m.name)))?;
+        tx.execute_batch(m.sqlite).map_err(|e| {
+            StoreError::Migration(format!("version {} ({}): {e}", m.version, m.name))
+        })?;
         tx.execute(
             "INSERT INTO schema_migrations (version, name) VALUES (?1, ?2)",
             params![m.version, m.name],
@@ -101,9 +103,11 @@ impl Store for SqliteStore {
 
     async fn schema_version(&self) -> Result<i64, StoreError> {
         self.run(|c| {
-            Ok(c.query_row("SELECT COALESCE(MAX(version), 0) FROM schema_migrations", [], |r| {
-                r.get(0)
-            })?)
+            Ok(c.query_row(
+                "SELECT COALESCE(MAX(version), 0) FROM schema_migrations",
+                [],
+                |r| r.get(0),
+            )?)
         })
         .await
     }
@@ -216,7 +220,11 @@ impl Store for SqliteStore {
             let mut st =
                 c.prepare("SELECT kode, nama, geom FROM regions WHERE level = ?1 ORDER BY kode")?;
             let rows = st.query_map([level.as_str()], |r| {
-                Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, Vec<u8>>(2)?))
+                Ok((
+                    r.get::<_, String>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, Vec<u8>>(2)?,
+                ))
             })?;
             rows.map(|row| {
                 let (k, n, g) = row?;
@@ -301,8 +309,10 @@ impl Store for SqliteStore {
     async fn get_meta(&self, key: &str) -> Result<Option<String>, StoreError> {
         let key = key.to_string();
         self.run(move |c| {
-            Ok(c.query_row("SELECT value FROM meta WHERE key = ?1", [key], |r| r.get(0))
-                .optional()?)
+            Ok(
+                c.query_row("SELECT value FROM meta WHERE key = ?1", [key], |r| r.get(0))
+                    .optional()?,
+            )
         })
         .await
     }

@@ -161,10 +161,22 @@ fn start_cluster() -> Result<Cluster, String> {
     let out = pg_command(
         &bin,
         "initdb",
-        &["-D", &d, "-U", "postgres", "--auth=trust", "-E", "UTF8", "--no-sync"],
+        &[
+            "-D",
+            &d,
+            "-U",
+            "postgres",
+            "--auth=trust",
+            "-E",
+            "UTF8",
+            "--no-sync",
+        ],
     )?;
     if !out.status.success() {
-        return Err(format!("initdb failed: {}", String::from_utf8_lossy(&out.stderr)));
+        return Err(format!(
+            "initdb failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        ));
     }
     let port = free_port();
     let sock = dir.to_string_lossy().into_owned();
@@ -173,7 +185,11 @@ fn start_cluster() -> Result<Cluster, String> {
          -c synchronous_commit=off -c full_page_writes=off -c jit=off"
     );
     let log = dir.join("postgres.log").to_string_lossy().into_owned();
-    let out = pg_command(&bin, "pg_ctl", &["-D", &d, "-o", &opts, "-l", &log, "-w", "start"])?;
+    let out = pg_command(
+        &bin,
+        "pg_ctl",
+        &["-D", &d, "-o", &opts, "-l", &log, "-w", "start"],
+    )?;
     if !out.status.success() {
         let log_text = std::fs::read_to_string(&log).unwrap_or_default();
         return Err(format!("pg_ctl start failed: {log_text}"));
@@ -184,7 +200,11 @@ fn start_cluster() -> Result<Cluster, String> {
         "while kill -0 {pid} 2>/dev/null; do sleep 1; done; \
          {runas}{pg_ctl} -D {d} stop -m immediate >/dev/null 2>&1; rm -rf {sock}",
         pid = std::process::id(),
-        runas = if is_root() { "runuser -u postgres -- " } else { "" },
+        runas = if is_root() {
+            "runuser -u postgres -- "
+        } else {
+            ""
+        },
     );
     Command::new("setsid")
         .args(["sh", "-c", &script])
@@ -208,7 +228,10 @@ pub async fn fresh_postgis_url() -> String {
     static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
     let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
     let db = format!("lentera_test_{n}");
-    let admin = format!("host=127.0.0.1 port={} user=postgres dbname=postgres", cluster.port);
+    let admin = format!(
+        "host=127.0.0.1 port={} user=postgres dbname=postgres",
+        cluster.port
+    );
     let (client, conn) = tokio_postgres::connect(&admin, tokio_postgres::NoTls)
         .await
         .expect("connect to the throwaway cluster");

@@ -19,8 +19,8 @@ pub fn read(path: &Path) -> Result<Vec<SourceLayer>, BoundaryError> {
         message,
     };
     let sql_fail = |e: rusqlite::Error| fail(format!("not a readable GeoPackage ({e})"));
-    let conn = Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_ONLY)
-        .map_err(sql_fail)?;
+    let conn =
+        Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_ONLY).map_err(sql_fail)?;
     let tables: Vec<(String, String, i64)> = conn
         .prepare(
             "SELECT c.table_name, g.column_name, g.srs_id FROM gpkg_contents c \

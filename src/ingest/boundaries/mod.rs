@@ -68,10 +68,14 @@ pub enum BoundaryError {
         crs: String,
     },
     /// The format cannot be told from the name or content.
-    #[error("{0}: unknown boundary format; expected .geojson/.json, .shp, .zip (shapefile) or .gpkg")]
+    #[error(
+        "{0}: unknown boundary format; expected .geojson/.json, .shp, .zip (shapefile) or .gpkg"
+    )]
     UnknownFormat(PathBuf),
     /// Features were refused.
-    #[error("{count} of {total} features cannot be imported (first: {first}); nothing was changed")]
+    #[error(
+        "{count} of {total} features cannot be imported (first: {first}); nothing was changed"
+    )]
     Invalid {
         /// How many features were refused.
         count: usize,
@@ -79,6 +83,8 @@ pub enum BoundaryError {
         total: usize,
         /// The first problem, in words.
         first: String,
+        /// Every finding of the refused import, for the report.
+        issues: Vec<ImportIssue>,
     },
     /// No features at all.
     #[error("no features found in {0}; nothing was changed")]
@@ -208,9 +214,9 @@ pub fn expand_paths(paths: &[PathBuf]) -> Result<Vec<PathBuf>, BoundaryError> {
                 .map_err(|e| BoundaryError::io(p, e))?
                 .filter_map(|e| e.ok().map(|e| e.path()))
                 .filter(|f| {
-                    f.extension()
-                        .and_then(|e| e.to_str())
-                        .is_some_and(|e| BOUNDARY_EXTENSIONS.contains(&e.to_ascii_lowercase().as_str()))
+                    f.extension().and_then(|e| e.to_str()).is_some_and(|e| {
+                        BOUNDARY_EXTENSIONS.contains(&e.to_ascii_lowercase().as_str())
+                    })
                 })
                 .collect();
             found.sort();
@@ -251,7 +257,8 @@ pub fn read_file(path: &Path) -> Result<(Vec<SourceLayer>, Vec<String>), Boundar
             Ok((vec![layer], warnings))
         }
         "zip" => {
-            let (layers, warnings): (Vec<_>, Vec<_>) = shapefile::read_zip(path)?.into_iter().unzip();
+            let (layers, warnings): (Vec<_>, Vec<_>) =
+                shapefile::read_zip(path)?.into_iter().unzip();
             Ok((layers, warnings.concat()))
         }
         _ => Ok((gpkg::read(path)?, vec![])),
@@ -379,7 +386,11 @@ pub fn prepare(
             let geometry = match f.geometry.and_then(clean_boundary) {
                 Ok(Cleaned::Valid(g)) => g,
                 Ok(Cleaned::Repaired(g, why)) => {
-                    issue(Severity::Repaired, label.clone(), format!("invalid geometry repaired: {why}"));
+                    issue(
+                        Severity::Repaired,
+                        label.clone(),
+                        format!("invalid geometry repaired: {why}"),
+                    );
                     g
                 }
                 Err(e) => {
@@ -397,13 +408,19 @@ pub fn prepare(
                         issue(
                             Severity::Warning,
                             label.clone(),
-                            format!("property {field} says {stated} but the code nests in {actual}"),
+                            format!(
+                                "property {field} says {stated} but the code nests in {actual}"
+                            ),
                         );
                     }
                 }
             }
             first_seen.insert(kode, (layer.name.clone(), f.number));
-            out.regions.push(Region { kode, nama, geometry });
+            out.regions.push(Region {
+                kode,
+                nama,
+                geometry,
+            });
         }
     }
     check_parents(&mut out, existing);
@@ -480,13 +497,17 @@ pub async fn import_boundaries(
             count: refused,
             total: prepared.features_read,
             first,
+            issues: prepared.issues,
         });
     }
     if prepared.regions.is_empty() {
         return Err(BoundaryError::Empty(prepared.sources.join(", ")));
     }
     if opts.dry_run {
-        return Ok(ImportOutcome { prepared, stored: None });
+        return Ok(ImportOutcome {
+            prepared,
+            stored: None,
+        });
     }
     let record = ImportRecord {
         sources: prepared.sources.clone(),

@@ -49,8 +49,8 @@ pub fn read_zip(path: &Path) -> Result<Vec<(SourceLayer, Vec<String>)>, Boundary
         message,
     };
     let file = std::fs::File::open(path).map_err(|e| BoundaryError::io(path, e))?;
-    let mut archive =
-        zip::ZipArchive::new(file).map_err(|e| fail(format!("not a readable zip archive ({e})")))?;
+    let mut archive = zip::ZipArchive::new(file)
+        .map_err(|e| fail(format!("not a readable zip archive ({e})")))?;
     let mut members: Vec<(String, Vec<u8>)> = Vec::new();
     for i in 0..archive.len() {
         let mut entry = archive
@@ -194,12 +194,7 @@ fn field_to_json(v: FieldValue) -> serde_json::Value {
 /// geographic systems, naming them.
 fn check_prj(name: &str, prj: &str) -> Result<(), BoundaryError> {
     let upper = prj.trim().to_ascii_uppercase();
-    let quoted_name = || {
-        prj.split('"')
-            .nth(1)
-            .unwrap_or("unnamed")
-            .to_string()
-    };
+    let quoted_name = || prj.split('"').nth(1).unwrap_or("unnamed").to_string();
     let is_projected = upper.starts_with("PROJCS") || upper.starts_with("PROJCRS");
     let is_wgs84 = ["WGS_1984", "WGS 84", "WGS84", "WGS 1984"]
         .iter()

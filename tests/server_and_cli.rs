@@ -1,0 +1,274 @@
+//! The demo command, the crosswalk command and the HTTP API.
+
+mod common;
+
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use axum::body::Body;
+use axum::http::{Request, StatusCode};
+use http_body_util::BodyExt;
+use lentera::store::{SqliteStore, Store};
+use tower::ServiceExt;
+
+fn fixture(name: &str) -> std::path::PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("data/fixtures")
+        .join(name)
+}
+
+#[test]
+fn demo_builds_the_synthetic_province_once_and_refuses_real_stores() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("demo");
+    let out = common::lentera(&data, &["demo", "--no-serve"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.contains("Synthetic demo province ready: 5 kabupaten/kota"),
+        "{stdout}"
+    );
+    let list = common::lentera(
+        &data,
+        &["regions", "list", "--level", "kabupaten", "--format", "csv"],
+    );
+    let csv = String::from_utf8_lossy(&list.stdout);
+    assert_eq!(csv.lines().count(), 6, "{csv}");
+    assert!(csv.contains("99.71,Kota "));
+    // Running it again keeps the same province.
+    let again = common::lentera(&data, &["demo", "--no-serve"]);
+    assert!(again.status.success());
+    assert_eq!(
+        common::lentera(
+            &data,
+            &["regions", "list", "--level", "kabupaten", "--format", "csv"]
+        )
+        .stdout,
+        list.stdout
+    );
+
+    // A store with real boundaries is not overwritten by the demo.
+    let real = tmp.path().join("real");
+    let kab = common::kaltim().join("kabupaten.geojson");
+    assert!(
+        common::lentera(&real, &["regions", "import", kab.to_str().unwrap()])
+            .status
+            .success()
+    );
+    let refused = common::lentera(&real, &["demo", "--no-serve"]);
+    assert!(!refused.status.success());
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("holds real boundaries"));
+}
+
+#[test]
+fn crosswalk_command_reports_every_row_it_cannot_use() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("store");
+    assert!(common::lentera(&data, &["demo", "--no-serve"])
+        .status
+        .success());
+    let report = tmp.path().join("cw.csv");
+    let out = common::lentera(
+        &data,
+        &[
+            "regions",
+            "crosswalk",
+            fixture("crosswalk-sample.csv").to_str().unwrap(),
+            "--report",
+            report.to_str().unwrap(),
+        ],
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(
+        stdout.contains("6 rows; 4 map to loaded boundaries, 1 map to codes not in the boundaries, 1 have no Kemendagri code, 4 rows refused"),
+        "{stdout}"
+    );
+    let report = std::fs::read_to_string(report).unwrap();
+    for needle in [
+        "9901010001",
+        "9901010002",
+        "9901010003",
+        "99010100x4",
+        "9901010005",
+        "twice",
+    ] {
+        assert!(
+            report.contains(needle),
+            "{needle} missing from report:\n{report}"
+        );
+    }
+}
+
+async fn demo_router() -> (tempfile::TempDir, axum::Router) {
+    let tmp = tempfile::tempdir().unwrap();
+    let store = SqliteStore::open_dir(tmp.path()).await.unwrap();
+    let regions = lentera::demo::synthetic_province(lentera::demo::DEFAULT_SEED);
+    store
+        .set_meta("dataset", lentera::demo::DATASET_SYNTHETIC)
+        .await
+        .unwrap();
+    store
+        .replace_regions(&regions, &Default::default())
+        .await
+        .unwrap();
+    (tmp, lentera::server::router(Arc::new(store)))
+}
+
+async fn get(router: &axum::Router, uri: &str) -> (StatusCode, String) {
+    let resp = router
+        .clone()
+        .oneshot(Request::get(uri).body(Body::empty()).unwrap())
+        .await
+        .unwrap();
+    let status = resp.status();
+    let body = resp.into_body().collect().await.unwrap().to_bytes();
+    (status, String::from_utf8(body.to_vec()).unwrap())
+}
+
+fn json(s: &str) -> serde_json::Value {
+    serde_json::from_str(s).unwrap_or_else(|e| panic!("not JSON ({e}): {s}"))
+}
+
+#[tokio::test]
+async fn api_lists_regions_and_explains_bad_requests() {
+    let (_tmp, router) = demo_router().await;
+
+    let (status, body) = get(&router, "/healthz").await;
+    assert_eq!(status, StatusCode::OK);
+    let health = json(&body);
+    assert_eq!(health["status"], "ok");
+    assert_eq!(health["backend"], "sqlite");
+    assert_eq!(health["dataset"], "synthetic");
+    assert_eq!(health["regions"]["kota"], 1);
+
+    let (status, body) = get(&router, "/api/regions?level=kabupaten").await;
+    assert_eq!(status, StatusCode::OK);
+    let kab = json(&body);
+    assert_eq!(kab.as_array().unwrap().len(), 5);
+    assert_eq!(kab[0]["kode"], "99.01");
+    assert_eq!(kab[0]["level"], "kabupaten");
+    assert_eq!(kab[4]["jenis"], "kota");
+    assert_eq!(kab[0]["bbox"].as_array().unwrap().len(), 4);
+
+    let (_, body) = get(&router, "/api/regions?level=desa&parent=9971").await;
+    let kel = json(&body);
+    assert!(!kel.as_array().unwrap().is_empty());
+    assert!(kel
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|r| r["jenis"] == "kelurahan"));
+
+    let (status, body) = get(&router, "/api/regions/99.71.01").await;
+    assert_eq!(status, StatusCode::OK);
+    let kec = json(&body);
+    assert_eq!(kec["level"], "kecamatan");
+    let parents: Vec<&str> = kec["parents"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["kode"].as_str().unwrap())
+        .collect();
+    assert_eq!(parents, ["99", "99.71"]);
+    assert!(kec["children"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|c| c["parent"] == "99.71.01"));
+
+    for (uri, status, words) in [
+        (
+            "/api/regions?level=planet",
+            StatusCode::BAD_REQUEST,
+            "unknown level",
+        ),
+        (
+            "/api/regions?parent=64-72",
+            StatusCode::BAD_REQUEST,
+            "characters other than digits",
+        ),
+        (
+            "/api/regions/abc",
+            StatusCode::BAD_REQUEST,
+            "characters other than digits",
+        ),
+        (
+            "/api/regions/6472010001",
+            StatusCode::BAD_REQUEST,
+            "BPS code",
+        ),
+        (
+            "/api/regions/99.98",
+            StatusCode::NOT_FOUND,
+            "no region with code 99.98",
+        ),
+        ("/nothing/here", StatusCode::NOT_FOUND, "no such endpoint"),
+    ] {
+        let (got, body) = get(&router, uri).await;
+        assert_eq!(got, status, "{uri}: {body}");
+        assert!(
+            json(&body)["error"].as_str().unwrap().contains(words),
+            "{uri}: {body}"
+        );
+    }
+
+    let (status, page) = get(&router, "/").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(page.contains("lang=\"id\"") && page.contains("Data sintetis"));
+}
+
+fn http_get(port: u16, path: &str) -> Option<String> {
+    let mut s = TcpStream::connect(("127.0.0.1", port)).ok()?;
+    s.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
+    write!(
+        s,
+        "GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n"
+    )
+    .ok()?;
+    let mut out = String::new();
+    s.read_to_string(&mut out).ok()?;
+    Some(out)
+}
+
+#[test]
+fn demo_command_serves_the_api() {
+    let tmp = tempfile::tempdir().unwrap();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_lentera"))
+        .arg("--data-dir")
+        .arg(tmp.path())
+        .args(["demo", "--port", &port.to_string()])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let mut health = None;
+    while Instant::now() < deadline {
+        if let Some(r) = http_get(port, "/healthz") {
+            health = Some(r);
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let regions = http_get(port, "/api/regions?level=kabupaten");
+    let _ = child.kill();
+    let _ = child.wait();
+    let health = health.expect("the demo server answers /healthz");
+    assert!(health.starts_with("HTTP/1.1 200"), "{health}");
+    assert!(health.contains("\"dataset\":\"synthetic\""), "{health}");
+    assert!(regions.unwrap().contains("\"kode\":\"99.71\""));
+}

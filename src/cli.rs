@@ -11,6 +11,9 @@ use clap::{Args, Parser, Subcommand};
 use crate::ingest::boundaries::{
     import_boundaries, BoundaryError, ImportIssue, ImportOptions, Severity,
 };
+use crate::ingest::households::model::SourceFormat;
+use crate::ingest::households::privacy::Secret;
+use crate::ingest::households::{import_households, HouseholdImport, HouseholdImportOptions};
 use crate::region::crosswalk::{read_crosswalk, Crosswalk};
 use crate::region::{Kode, Level};
 use crate::store::{open_store, RegionFilter, Store, StoreConfig};
@@ -57,6 +60,12 @@ enum Command {
     /// Administrative boundaries and region codes.
     #[command(subcommand)]
     Regions(RegionsCommand),
+    /// Poor-household (BNBA) files: import, batches, rejects.
+    #[command(subcommand)]
+    Households(HouseholdsCommand),
+    /// Generate synthetic data for tests, demos and benchmarks.
+    #[command(subcommand)]
+    Generate(GenerateCommand),
     /// Serve the API and the web map.
     Serve(ServeArgs),
     /// Generate the synthetic demo province into the store and serve it.
@@ -109,6 +118,106 @@ lentera regions list --level desa --parent 64.72.01 --format csv")]
         #[arg(long, default_value = "table", value_parser = ["table", "csv", "json"])]
         format: String,
     },
+}
+
+#[derive(Subcommand, Debug)]
+enum HouseholdsCommand {
+    /// Import a P3KE, DTKS, DTSEN, verval or custom-mapped file (CSV or XLSX) as one batch.
+    #[command(
+        after_help = "Every row is checked; bad rows go to a reject report (row, column, \
+value, reason) and never stop the good ones. NIK and KK numbers are stored only as keyed \
+hashes under LENTERA_SECRET and as masked display forms. The batch is written all at once: \
+an interrupted import leaves the store as it was. Importing the same file again does nothing.\n\n\
+Examples:\n  \
+LENTERA_SECRET=… lentera households import p3ke_samarinda.xlsx --period 2024-12\n  \
+lentera households import dtks.txt --format dtks --period 2023-06\n  \
+lentera households import data.csv --mapping kolom.toml --period 2025-03"
+    )]
+    Import(HouseholdImportArgs),
+    /// List the imported batches.
+    Batches,
+    /// Remove a batch with its households.
+    Remove {
+        /// Batch id (see `lentera households batches`).
+        id: i64,
+    },
+    /// Write the reject report of a batch as CSV.
+    Rejects {
+        /// Batch id.
+        id: i64,
+        /// Output file (standard output when omitted).
+        #[arg(short, long)]
+        output: Option<PathBuf>,
+    },
+}
+
+#[derive(Args, Debug)]
+struct HouseholdImportArgs {
+    /// The file (CSV, TXT or XLSX).
+    file: PathBuf,
+    /// Source format; detected from the header when omitted.
+    #[arg(long)]
+    format: Option<SourceFormat>,
+    /// Column mapping (TOML) for other files.
+    #[arg(long)]
+    mapping: Option<PathBuf>,
+    /// Data period, YYYY-MM.
+    #[arg(long)]
+    period: String,
+    /// Sheet of a workbook (the first sheet with a household header when omitted).
+    #[arg(long)]
+    sheet: Option<String>,
+    /// Where to write the reject report (default: <data-dir>/rejects/batch-<id>.csv).
+    #[arg(long)]
+    rejects: Option<PathBuf>,
+}
+
+#[derive(Subcommand, Debug)]
+enum GenerateCommand {
+    /// Write a synthetic household file for the regions in the store (or --regions).
+    #[command(
+        after_help = "Deterministic from --seed. Names, NIK/KK numbers, addresses with \
+clerks' abbreviations and typos, region codes in several forms and GPS with phone errors are \
+all made up; nothing real enters the file.\n\nExamples:\n  \
+lentera generate households --format p3ke --count 10000 --seed 1 -o p3ke.xlsx\n  \
+lentera generate households --format verval --count 500 --seed 2 -o verval.csv \\\n      \
+--regions ../shared/data/kaltim --stats ../shared/data/kaltim/kabupaten_stats.csv"
+    )]
+    Households(GenerateArgs),
+}
+
+#[derive(Args, Debug)]
+struct GenerateArgs {
+    /// Format to write.
+    #[arg(long)]
+    format: SourceFormat,
+    /// Number of households.
+    #[arg(long, default_value_t = 1000)]
+    count: usize,
+    /// Random seed.
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    /// Output file; `.xlsx` writes a workbook, anything else CSV.
+    #[arg(short, long)]
+    output: PathBuf,
+    /// Boundary files or a directory to take the desa from instead of the store.
+    #[arg(long)]
+    regions: Vec<PathBuf>,
+    /// BPS ↔ Kemendagri crosswalk, to write some codes in BPS form.
+    #[arg(long)]
+    crosswalk: Option<PathBuf>,
+    /// Kabupaten population and poverty figures (kode_kemendagri, penduduk_2025, persen_miskin_2024).
+    #[arg(long)]
+    stats: Option<PathBuf>,
+    /// CSV delimiter.
+    #[arg(long, default_value = ",")]
+    delimiter: char,
+    /// Write CSV in Windows-1252 instead of UTF-8.
+    #[arg(long)]
+    windows_1252: bool,
+    /// Also write the true desa of each household (for geocoding evaluation).
+    #[arg(long)]
+    truth: Option<PathBuf>,
 }
 
 #[derive(Args, Debug)]
@@ -219,7 +328,19 @@ async fn run(cli: Cli) -> Result<()> {
             parent,
             format,
         }) => regions_list(store.as_ref(), level, parent, &format).await,
-        Command::Serve(args) => serve(store, &args).await,
+        Command::Households(cmd) => households(store.as_ref(), &cfg, cmd).await,
+        Command::Generate(GenerateCommand::Households(args)) => {
+            generate(store.as_ref(), args).await
+        }
+        Command::Serve(args) => {
+            let demo =
+                store.get_meta("dataset").await?.as_deref() == Some(crate::demo::DATASET_SYNTHETIC);
+            if !demo {
+                // Outside the demo the server holds household data: it runs only with a secret.
+                Secret::from_env()?;
+            }
+            serve(store, &args).await
+        }
         Command::Demo(args) => demo(store, &cfg, args).await,
     }
 }
@@ -401,6 +522,196 @@ async fn regions_list(
             eprintln!("{} units", rows.len());
         }
     }
+    Ok(())
+}
+
+async fn households(store: &dyn Store, cfg: &StoreConfig, cmd: HouseholdsCommand) -> Result<()> {
+    match cmd {
+        HouseholdsCommand::Import(args) => households_import(store, cfg, args).await,
+        HouseholdsCommand::Batches => {
+            let batches = store.batches().await?;
+            println!(
+                "{:>5}  {:<8} {:<7} {:>10} {:>10} {:>9} {:>8}  {:<24} file",
+                "batch", "source", "period", "rows", "households", "rejected", "dupl.", "imported"
+            );
+            for b in &batches {
+                println!(
+                    "{:>5}  {:<8} {:<7} {:>10} {:>10} {:>9} {:>8}  {:<24} {}",
+                    b.id,
+                    b.source,
+                    b.period,
+                    b.counts.rows_read,
+                    b.counts.households,
+                    b.counts.rows_rejected,
+                    b.counts.duplicates_in_batch + b.duplicates_other,
+                    b.imported_at,
+                    b.file_name
+                );
+            }
+            eprintln!("{} batches", batches.len());
+            Ok(())
+        }
+        HouseholdsCommand::Remove { id } => match store.remove_batch(id).await? {
+            Some(b) => {
+                println!(
+                    "Removed batch {id} ({}, {} households).",
+                    b.file_name, b.counts.households
+                );
+                Ok(())
+            }
+            None => bail!("there is no batch {id}"),
+        },
+        HouseholdsCommand::Rejects { id, output } => {
+            if !store.batches().await?.iter().any(|b| b.id == id) {
+                bail!("there is no batch {id}");
+            }
+            let rejects = store.rejects(id).await?;
+            match output {
+                Some(path) => write_rejects(&path, &rejects)?,
+                None => write_rejects_to(std::io::stdout().lock(), &rejects)?,
+            }
+            Ok(())
+        }
+    }
+}
+
+fn write_rejects(path: &Path, rejects: &[crate::ingest::households::model::Reject]) -> Result<()> {
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).with_context(|| format!("{}", dir.display()))?;
+    }
+    let f = std::fs::File::create(path).with_context(|| format!("{}", path.display()))?;
+    write_rejects_to(f, rejects)
+}
+
+fn write_rejects_to(
+    w: impl std::io::Write,
+    rejects: &[crate::ingest::households::model::Reject],
+) -> Result<()> {
+    let mut w = csv::Writer::from_writer(w);
+    w.write_record(["row", "column", "value", "reason"])?;
+    for r in rejects {
+        w.write_record([r.row.to_string().as_str(), &r.column, &r.value, &r.reason])?;
+    }
+    w.flush()?;
+    Ok(())
+}
+
+async fn households_import(
+    store: &dyn Store,
+    cfg: &StoreConfig,
+    args: HouseholdImportArgs,
+) -> Result<()> {
+    let secret = Secret::from_env()?;
+    let opts = HouseholdImportOptions {
+        format: args.format,
+        mapping: args.mapping.clone(),
+        period: args.period.clone(),
+        sheet: args.sheet.clone(),
+        progress: true,
+    };
+    let started = std::time::Instant::now();
+    let outcome = import_households(store, &args.file, &opts, &secret).await?;
+    let (batch, format) = match outcome {
+        HouseholdImport::AlreadyImported(b) => {
+            println!(
+                "{} was already imported as batch {} on {} (same SHA-256); nothing to do.",
+                args.file.display(),
+                b.id,
+                b.imported_at
+            );
+            return Ok(());
+        }
+        HouseholdImport::Imported { batch, format, .. } => (batch, format),
+    };
+    let secs = started.elapsed().as_secs_f64();
+    let c = &batch.counts;
+    let rejects_path = match (&args.rejects, c.rows_rejected) {
+        (Some(p), _) => Some(p.clone()),
+        (None, 0) => None,
+        (None, _) => Some(
+            cfg.data_dir
+                .join("rejects")
+                .join(format!("batch-{}.csv", batch.id)),
+        ),
+    };
+    if let Some(p) = &rejects_path {
+        write_rejects(p, &store.rejects(batch.id).await?)?;
+    }
+    println!(
+        "Batch {}: {} ({format}, period {}, {})",
+        batch.id, batch.file_name, batch.period, batch.input
+    );
+    let rows = [
+        ("rows read", c.rows_read),
+        ("accepted", c.rows_accepted),
+        ("rejected", c.rows_rejected),
+        ("blank rows skipped", c.blank_rows),
+        ("households", c.households),
+        ("duplicates within the file", c.duplicates_in_batch),
+        ("duplicates of other batches", batch.duplicates_other),
+    ];
+    for (label, n) in rows {
+        println!("  {label:<28} {n:>10}");
+    }
+    if let Some(p) = rejects_path {
+        println!("  reject report                {}", p.display());
+    }
+    println!(
+        "  time                         {secs:>9.1} s ({:.0} rows/s)",
+        c.rows_read as f64 / secs.max(1e-9)
+    );
+    Ok(())
+}
+
+async fn generate(store: &dyn Store, args: GenerateArgs) -> Result<()> {
+    use crate::generate::{GenerateOptions, OutputEncoding};
+    let regions = if args.regions.is_empty() {
+        let mut all = Vec::new();
+        for level in Level::ALL {
+            all.extend(store.regions(level).await?);
+        }
+        all
+    } else {
+        crate::generate::regions_from_files(&args.regions)?
+    };
+    let crosswalk = match &args.crosswalk {
+        Some(p) => {
+            let f = std::fs::File::open(p).with_context(|| format!("{}", p.display()))?;
+            read_crosswalk(f)?.entries
+        }
+        None => store.crosswalk().await?,
+    };
+    let stats = match &args.stats {
+        Some(p) => crate::generate::read_kabupaten_stats(p)?,
+        None => Default::default(),
+    };
+    let opts = GenerateOptions {
+        format: args.format,
+        count: args.count,
+        seed: args.seed,
+        delimiter: u8::try_from(args.delimiter)
+            .context("the delimiter must be one ASCII character")?,
+        encoding: if args.windows_1252 {
+            OutputEncoding::Windows1252
+        } else {
+            OutputEncoding::Utf8
+        },
+    };
+    let summary = crate::generate::write_households(
+        &regions,
+        &crosswalk,
+        &stats,
+        &opts,
+        &args.output,
+        args.truth.as_deref(),
+    )?;
+    println!(
+        "Wrote {} synthetic {} households ({} rows) to {}.",
+        summary.households,
+        args.format,
+        summary.rows,
+        args.output.display()
+    );
     Ok(())
 }
 

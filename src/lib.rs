@@ -1,11 +1,12 @@
 //! Lentera: a geospatial analytics and mapping server for Indonesian poverty (BNBA) data.
 //!
 //! The data's journey, one module per stage (see `ARCHITECTURE.md`):
-//! [`ingest`] reads boundary files into the [`region`] model; [`store`] keeps them in SQLite
+//! [`ingest`] reads boundary and household files into the [`region`] and household models; [`store`] keeps them in SQLite
 //! or PostGIS; [`server`] serves them over HTTP; [`demo`] builds a synthetic province.
 
 pub mod cli;
 pub mod demo;
+pub mod generate;
 pub mod geometry;
 pub mod ingest;
 pub mod region;

@@ -1,4 +1,6 @@
-//! The HTTP server (axum): health, the region API and the web page.
+//! The HTTP server (axum): health, the region API, the verval template and the web page.
+
+pub mod templates;
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -68,6 +70,7 @@ pub fn router(store: Arc<dyn Store>) -> Router {
         .route("/healthz", get(healthz))
         .route("/api/regions", get(list_regions))
         .route("/api/regions/{kode}", get(region_detail))
+        .route("/api/templates/{file}", get(template))
         .fallback(|| async { ApiError::not_found("no such endpoint") })
         .layer(tower_http::trace::TraceLayer::new_for_http())
         .with_state(AppState { store })
@@ -111,6 +114,48 @@ async fn healthz(State(st): State<AppState>) -> Response {
             )
                 .into_response()
         }
+    }
+}
+
+async fn template(Path(file): Path<String>) -> Result<Response, ApiError> {
+    let disposition = |name: &str| format!("attachment; filename=\"{name}\"");
+    match file.as_str() {
+        "verval.csv" => Ok((
+            [
+                (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_string()),
+                (
+                    header::CONTENT_DISPOSITION,
+                    disposition("templat-verval.csv"),
+                ),
+            ],
+            templates::verval_csv(),
+        )
+            .into_response()),
+        "verval.xlsx" => {
+            let bytes = templates::verval_xlsx().map_err(|e| {
+                tracing::error!(error = %e, "cannot build the verval template");
+                ApiError {
+                    status: StatusCode::INTERNAL_SERVER_ERROR,
+                    message: "the template cannot be built".into(),
+                }
+            })?;
+            Ok((
+                [
+                    (
+                        header::CONTENT_TYPE,
+                        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+                            .to_string(),
+                    ),
+                    (
+                        header::CONTENT_DISPOSITION,
+                        disposition("templat-verval.xlsx"),
+                    ),
+                ],
+                bytes,
+            )
+                .into_response())
+        }
+        _ => Err(ApiError::not_found("templates: verval.xlsx, verval.csv")),
     }
 }
 

@@ -16,10 +16,11 @@ pub struct Migration {
 }
 
 /// All migrations, oldest first.
-pub const MIGRATIONS: &[Migration] = &[Migration {
-    version: 1,
-    name: "regions, crosswalk, import log, metadata",
-    sqlite: "
+pub const MIGRATIONS: &[Migration] = &[
+    Migration {
+        version: 1,
+        name: "regions, crosswalk, import log, metadata",
+        sqlite: "
         CREATE TABLE regions (
             kode    TEXT PRIMARY KEY,
             level   TEXT NOT NULL,
@@ -49,7 +50,7 @@ pub const MIGRATIONS: &[Migration] = &[Migration {
         );
         CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
     ",
-    postgres: "
+        postgres: "
         CREATE EXTENSION IF NOT EXISTS postgis;
         CREATE TABLE regions (
             kode    TEXT PRIMARY KEY,
@@ -81,7 +82,94 @@ pub const MIGRATIONS: &[Migration] = &[Migration {
         );
         CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
     ",
-}];
+    },
+    Migration {
+        version: 2,
+        name: "household batches, households, rejects",
+        sqlite: "
+        CREATE TABLE household_batches (
+            id                  INTEGER PRIMARY KEY,
+            file_name           TEXT NOT NULL,
+            sha256              TEXT NOT NULL UNIQUE,
+            source              TEXT NOT NULL,
+            period              TEXT NOT NULL,
+            input               TEXT NOT NULL,
+            rows_read           INTEGER NOT NULL DEFAULT 0,
+            rows_accepted       INTEGER NOT NULL DEFAULT 0,
+            rows_rejected       INTEGER NOT NULL DEFAULT 0,
+            blank_rows          INTEGER NOT NULL DEFAULT 0,
+            households          INTEGER NOT NULL DEFAULT 0,
+            duplicates_in_batch INTEGER NOT NULL DEFAULT 0,
+            duplicates_other    INTEGER NOT NULL DEFAULT 0,
+            imported_at         TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))
+        );
+        CREATE TABLE households (
+            id INTEGER PRIMARY KEY,
+            batch_id INTEGER NOT NULL REFERENCES household_batches(id),
+            period TEXT NOT NULL, source TEXT NOT NULL, source_row INTEGER NOT NULL,
+            source_id TEXT, head_name TEXT,
+            nik_hash BLOB, nik_masked TEXT, kk_hash BLOB, kk_masked TEXT,
+            nik_key INTEGER, kk_key INTEGER,
+            sex TEXT, birth_date TEXT, members INTEGER,
+            street TEXT, rt TEXT, rw TEXT, dusun TEXT, desa TEXT, kecamatan TEXT,
+            kabupaten TEXT, provinsi TEXT, region_code TEXT,
+            desil INTEGER, desil_scale INTEGER, extreme_poor INTEGER,
+            programs_known INTEGER NOT NULL, programs_receives INTEGER NOT NULL,
+            lat REAL, lon REAL, attrs TEXT NOT NULL, duplicate_of TEXT
+        );
+        CREATE INDEX households_batch ON households(batch_id);
+        CREATE INDEX households_kk ON households(kk_key);
+        CREATE INDEX households_nik ON households(nik_key);
+        CREATE TABLE household_rejects (
+            batch_id INTEGER NOT NULL REFERENCES household_batches(id),
+            row INTEGER NOT NULL, column_name TEXT NOT NULL, value TEXT NOT NULL,
+            reason TEXT NOT NULL
+        );
+        CREATE INDEX household_rejects_batch ON household_rejects(batch_id, row);
+    ",
+        postgres: "
+        CREATE TABLE household_batches (
+            id                  BIGSERIAL PRIMARY KEY,
+            file_name           TEXT NOT NULL,
+            sha256              TEXT NOT NULL UNIQUE,
+            source              TEXT NOT NULL,
+            period              TEXT NOT NULL,
+            input               TEXT NOT NULL,
+            rows_read           BIGINT NOT NULL DEFAULT 0,
+            rows_accepted       BIGINT NOT NULL DEFAULT 0,
+            rows_rejected       BIGINT NOT NULL DEFAULT 0,
+            blank_rows          BIGINT NOT NULL DEFAULT 0,
+            households          BIGINT NOT NULL DEFAULT 0,
+            duplicates_in_batch BIGINT NOT NULL DEFAULT 0,
+            duplicates_other    BIGINT NOT NULL DEFAULT 0,
+            imported_at         TIMESTAMPTZ NOT NULL DEFAULT now()
+        );
+        CREATE TABLE households (
+            id BIGSERIAL PRIMARY KEY,
+            batch_id BIGINT NOT NULL REFERENCES household_batches(id),
+            period TEXT NOT NULL, source TEXT NOT NULL, source_row BIGINT NOT NULL,
+            source_id TEXT, head_name TEXT,
+            nik_hash BYTEA, nik_masked TEXT, kk_hash BYTEA, kk_masked TEXT,
+            nik_key BIGINT, kk_key BIGINT,
+            sex TEXT, birth_date TEXT, members BIGINT,
+            street TEXT, rt TEXT, rw TEXT, dusun TEXT, desa TEXT, kecamatan TEXT,
+            kabupaten TEXT, provinsi TEXT, region_code TEXT,
+            desil BIGINT, desil_scale BIGINT, extreme_poor BOOLEAN,
+            programs_known BIGINT NOT NULL, programs_receives BIGINT NOT NULL,
+            lat DOUBLE PRECISION, lon DOUBLE PRECISION, attrs TEXT NOT NULL, duplicate_of TEXT
+        );
+        CREATE INDEX households_batch ON households(batch_id);
+        CREATE INDEX households_kk ON households(kk_key);
+        CREATE INDEX households_nik ON households(nik_key);
+        CREATE TABLE household_rejects (
+            batch_id BIGINT NOT NULL REFERENCES household_batches(id),
+            row BIGINT NOT NULL, column_name TEXT NOT NULL, value TEXT NOT NULL,
+            reason TEXT NOT NULL
+        );
+        CREATE INDEX household_rejects_batch ON household_rejects(batch_id, row);
+    ",
+    },
+];
 
 /// The newest version this build knows.
 pub fn latest_version() -> i64 {

@@ -16,6 +16,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use serde::Serialize;
 
+use crate::ingest::households::model::{DesilScale, Household, IdHash, Reject, Sex, SourceFormat};
 use crate::region::crosswalk::CrosswalkEntry;
 use crate::region::{Jenis, Kode, Level, Region, RegionInfo};
 
@@ -51,6 +52,9 @@ pub enum StoreError {
     /// A blocking task failed.
     #[error("store task failed: {0}")]
     Task(String),
+    /// The importer stopped before the end of the file; nothing of the batch was kept.
+    #[error("the import stopped before the end of the file; nothing of it was kept")]
+    Interrupted,
 }
 
 /// Which regions to list.
@@ -198,6 +202,32 @@ pub trait Store: Send + Sync {
 
     /// Writes a metadata value.
     async fn set_meta(&self, key: &str, value: &str) -> Result<(), StoreError>;
+
+    /// The batch imported from a file with this SHA-256, if any.
+    async fn batch_by_sha256(&self, sha256: &str) -> Result<Option<BatchInfo>, StoreError>;
+
+    /// Writes a household batch from the messages on `rx`, in one transaction committed at
+    /// `Finish`. Households whose dedup key is already in another batch of the same period
+    /// are marked as duplicates of that batch. If the channel closes before `Finish`, or
+    /// anything fails, nothing of the batch is kept.
+    async fn import_households(
+        &self,
+        batch: NewBatch,
+        rx: tokio::sync::mpsc::Receiver<BatchMessage>,
+    ) -> Result<BatchInfo, StoreError>;
+
+    /// All household batches, newest first.
+    async fn batches(&self) -> Result<Vec<BatchInfo>, StoreError>;
+
+    /// Removes a batch with its households and rejects, and re-links duplicates that pointed
+    /// at it. Returns the removed batch, `None` if there was none.
+    async fn remove_batch(&self, id: i64) -> Result<Option<BatchInfo>, StoreError>;
+
+    /// Households of one batch (or all), ordered by id.
+    async fn households(&self, batch_id: Option<i64>) -> Result<Vec<StoredHousehold>, StoreError>;
+
+    /// The reject lines of a batch, ordered by row.
+    async fn rejects(&self, batch_id: i64) -> Result<Vec<Reject>, StoreError>;
 }
 
 /// Where the data lives: the embedded store's directory, or a PostGIS URL that wins over it.
@@ -295,4 +325,195 @@ fn crosswalk_from_row(
 /// The LIKE pattern matching the codes strictly inside `parent`.
 fn descendants_pattern(parent: Kode) -> String {
     format!("{parent}.%")
+}
+
+/// A household batch about to be written.
+#[derive(Debug, Clone)]
+pub struct NewBatch {
+    /// File name (without directories).
+    pub file_name: String,
+    /// SHA-256 of the file, hex.
+    pub sha256: String,
+    /// Source format.
+    pub source: SourceFormat,
+    /// Data period, `YYYY-MM`.
+    pub period: String,
+    /// How the file was read (sheet, delimiter, encoding).
+    pub input: String,
+}
+
+/// Final counts of a batch. `rows_read = rows_accepted + rows_rejected` always.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct BatchCounts {
+    /// Data rows read (blank rows not counted).
+    pub rows_read: u64,
+    /// Rows that went into households.
+    pub rows_accepted: u64,
+    /// Rows refused, each with at least one reject line.
+    pub rows_rejected: u64,
+    /// Blank rows skipped.
+    pub blank_rows: u64,
+    /// Households written.
+    pub households: u64,
+    /// Households repeating one earlier in the same batch.
+    pub duplicates_in_batch: u64,
+}
+
+/// What the importer sends to the store while a batch is written.
+#[derive(Debug)]
+pub enum BatchMessage {
+    /// Validated households and the rejects of the same rows.
+    Chunk {
+        /// Households.
+        households: Vec<Household>,
+        /// Rejects.
+        rejects: Vec<Reject>,
+    },
+    /// The end of the file: commit with these counts.
+    Finish(BatchCounts),
+}
+
+/// A stored batch.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct BatchInfo {
+    /// Id.
+    pub id: i64,
+    /// File name.
+    pub file_name: String,
+    /// SHA-256 of the file.
+    pub sha256: String,
+    /// Source format.
+    pub source: String,
+    /// Period.
+    pub period: String,
+    /// How the file was read.
+    pub input: String,
+    /// Counts.
+    pub counts: BatchCounts,
+    /// Households already present in another batch of the same period.
+    pub duplicates_other: u64,
+    /// When, ISO 8601.
+    pub imported_at: String,
+}
+
+/// A household as stored, with its batch.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoredHousehold {
+    /// Id.
+    pub id: i64,
+    /// Batch id.
+    pub batch_id: i64,
+    /// Period.
+    pub period: String,
+    /// Source format.
+    pub source: String,
+    /// The household.
+    pub household: Household,
+}
+
+/// Household columns in store order, shared by both backends' SQL.
+const HOUSEHOLD_COLUMNS: &str = "batch_id, period, source, source_row, source_id, head_name, \
+    nik_hash, nik_masked, kk_hash, kk_masked, nik_key, kk_key, sex, birth_date, members, street, rt, \
+    rw, dusun, desa, kecamatan, kabupaten, provinsi, region_code, desil, desil_scale, \
+    extreme_poor, programs_known, programs_receives, lat, lon, attrs, duplicate_of";
+
+/// The indexed form of an identity hash: its first 8 bytes as an integer. Indexes on these
+/// are a quarter the size of indexes on the full hashes; matches are confirmed on the full
+/// hash.
+fn index_key(hash: &Option<IdHash>) -> Option<i64> {
+    hash.map(|h| i64::from_le_bytes(h[..8].try_into().expect("32-byte hash")))
+}
+
+/// The reason text of a household duplicating one in another batch.
+fn duplicate_of_batch(batch_id: i64) -> String {
+    format!("batch {batch_id}")
+}
+
+/// SQL that clears the duplicate marks pointing at a removed batch and marks again, within
+/// the period, each household that still has an earlier primary with the same KK or NIK. `?1`/`$1`
+/// is the period, `?2`/`$2` the removed batch's mark.
+const RELINK_DUPLICATES: [&str; 2] = [
+    "UPDATE households SET duplicate_of = NULL WHERE period = $1 AND duplicate_of = $2",
+    "UPDATE households SET duplicate_of = 'batch ' || (
+         SELECT p.batch_id FROM households p
+         WHERE p.period = households.period
+           AND ((p.kk_key = households.kk_key AND p.kk_hash = households.kk_hash)
+             OR (p.nik_key = households.nik_key AND p.nik_hash = households.nik_hash))
+           AND p.id < households.id AND p.duplicate_of IS NULL
+         ORDER BY p.id LIMIT 1)
+     WHERE period = $1 AND duplicate_of IS NULL AND EXISTS (
+         SELECT 1 FROM households p
+         WHERE p.period = households.period
+           AND ((p.kk_key = households.kk_key AND p.kk_hash = households.kk_hash)
+             OR (p.nik_key = households.nik_key AND p.nik_hash = households.nik_hash))
+           AND p.id < households.id AND p.duplicate_of IS NULL)",
+];
+
+fn sex_text(s: Option<Sex>) -> Option<&'static str> {
+    s.map(|s| match s {
+        Sex::L => "L",
+        Sex::P => "P",
+    })
+}
+
+fn sex_from_text(s: Option<String>) -> Option<Sex> {
+    match s.as_deref() {
+        Some("L") => Some(Sex::L),
+        Some("P") => Some(Sex::P),
+        _ => None,
+    }
+}
+
+fn scale_number(s: Option<DesilScale>) -> Option<i64> {
+    s.map(|s| i64::from(s.max()))
+}
+
+fn scale_from_number(n: Option<i64>) -> Option<DesilScale> {
+    match n {
+        Some(4) => Some(DesilScale::Four),
+        Some(10) => Some(DesilScale::Ten),
+        _ => None,
+    }
+}
+
+fn hash_from_bytes(b: Option<Vec<u8>>) -> Result<Option<IdHash>, StoreError> {
+    b.map(|v| {
+        IdHash::try_from(v.as_slice())
+            .map_err(|_| StoreError::Corrupt("identity hash is not 32 bytes".into()))
+    })
+    .transpose()
+}
+
+/// Separates a key from its value in the stored attribute text.
+const ATTR_KV: char = '\u{1f}';
+/// Separates attributes in the stored attribute text.
+const ATTR_SEP: char = '\u{1e}';
+
+/// Encodes attributes as `key US value RS key US value…` (ASCII unit and record separators,
+/// which spreadsheet cells cannot meaningfully hold and are dropped from them). Much cheaper
+/// than JSON on the import path, where every row carries a dozen attributes.
+fn attrs_text(h: &Household) -> String {
+    let mut out = String::with_capacity(h.attrs.iter().map(|(k, v)| k.len() + v.len() + 2).sum());
+    for (i, (k, v)) in h.attrs.iter().enumerate() {
+        if i > 0 {
+            out.push(ATTR_SEP);
+        }
+        out.extend(k.chars().filter(|c| *c != ATTR_KV && *c != ATTR_SEP));
+        out.push(ATTR_KV);
+        out.extend(v.chars().filter(|c| *c != ATTR_KV && *c != ATTR_SEP));
+    }
+    out
+}
+
+fn attrs_from_text(s: &str) -> Result<Vec<(std::sync::Arc<str>, String)>, StoreError> {
+    if s.is_empty() {
+        return Ok(Vec::new());
+    }
+    s.split(ATTR_SEP)
+        .map(|kv| {
+            kv.split_once(ATTR_KV)
+                .map(|(k, v)| (std::sync::Arc::from(k), v.to_string()))
+                .ok_or_else(|| StoreError::Corrupt("household attribute without a value".into()))
+        })
+        .collect()
 }

@@ -8,12 +8,17 @@ use tokio_postgres::NoTls;
 
 use super::migrations::{check_not_newer, MIGRATIONS};
 use super::{
-    crosswalk_from_row, descendants_pattern, info_from_row, region_from_row, replace_scope,
-    ImportLogEntry, ImportRecord, RegionCounts, RegionFilter, RegionRow, ReplaceSummary, Store,
-    StoreError,
+    attrs_from_text, attrs_text, crosswalk_from_row, descendants_pattern, duplicate_of_batch,
+    hash_from_bytes, info_from_row, region_from_row, replace_scope, scale_from_number,
+    scale_number, sex_from_text, sex_text, BatchCounts, BatchInfo, BatchMessage, ImportLogEntry,
+    ImportRecord, NewBatch, RegionCounts, RegionFilter, RegionRow, ReplaceSummary, Store,
+    StoreError, StoredHousehold, HOUSEHOLD_COLUMNS, RELINK_DUPLICATES,
 };
+use crate::ingest::households::model::{Address, Household, Programs, Reject};
 use crate::region::crosswalk::CrosswalkEntry;
 use crate::region::{Kode, Level, Region, RegionInfo};
+use tokio_postgres::binary_copy::BinaryCopyInWriter;
+use tokio_postgres::types::{ToSql, Type};
 
 /// Arbitrary key of the advisory lock that serialises migrations between processes.
 const MIGRATION_LOCK: i64 = 0x004c_454e_5445_5241;
@@ -303,4 +308,355 @@ impl Store for PostgisStore {
         .await?;
         Ok(())
     }
+
+    async fn batch_by_sha256(&self, sha256: &str) -> Result<Option<BatchInfo>, StoreError> {
+        let c = self.client().await?;
+        let sql = format!("SELECT {BATCH_COLUMNS} FROM household_batches WHERE sha256 = $1");
+        Ok(c.query_opt(&sql, &[&sha256])
+            .await?
+            .map(|r| batch_from_row(&r)))
+    }
+
+    async fn import_households(
+        &self,
+        batch: NewBatch,
+        mut rx: tokio::sync::mpsc::Receiver<BatchMessage>,
+    ) -> Result<BatchInfo, StoreError> {
+        let mut client = self.client().await?;
+        let tx = client.transaction().await?;
+        let batch_id: i64 = tx
+            .query_one(
+                "INSERT INTO household_batches (file_name, sha256, source, period, input)
+                 VALUES ($1, $2, $3, $4, $5) RETURNING id",
+                &[
+                    &batch.file_name,
+                    &batch.sha256,
+                    &batch.source.as_str(),
+                    &batch.period,
+                    &batch.input,
+                ],
+            )
+            .await?
+            .get(0);
+        let earlier = tx
+            .prepare(
+                "SELECT kk_hash, nik_hash, batch_id FROM households
+                 WHERE (kk_key = ANY($3) OR nik_key = ANY($4))
+                   AND period = $1 AND batch_id <> $2 AND duplicate_of IS NULL
+                 ORDER BY id",
+            )
+            .await?;
+        let copy_sql = format!("COPY households ({HOUSEHOLD_COLUMNS}) FROM STDIN BINARY");
+        let mut duplicates_other = 0u64;
+        loop {
+            match rx.recv().await {
+                None => return Err(StoreError::Interrupted),
+                Some(BatchMessage::Chunk {
+                    mut households,
+                    rejects,
+                }) => {
+                    let open = || households.iter().filter(|h| h.duplicate_of.is_none());
+                    let kks: Vec<i64> = open()
+                        .filter_map(|h| super::index_key(&h.kk_hash))
+                        .collect();
+                    let niks: Vec<i64> = open()
+                        .filter_map(|h| super::index_key(&h.nik_hash))
+                        .collect();
+                    let mut found: std::collections::HashMap<(u8, Vec<u8>), i64> =
+                        Default::default();
+                    for r in tx
+                        .query(&earlier, &[&batch.period, &batch_id, &kks, &niks])
+                        .await?
+                    {
+                        let b: i64 = r.get(2);
+                        for (tag, col) in [(0u8, 0usize), (1, 1)] {
+                            if let Some(k) = r.get::<_, Option<Vec<u8>>>(col) {
+                                found.entry((tag, k)).or_insert(b);
+                            }
+                        }
+                    }
+                    for h in households.iter_mut().filter(|h| h.duplicate_of.is_none()) {
+                        let hit = h
+                            .identity_keys()
+                            .find_map(|(tag, k)| found.get(&(tag, k.to_vec())).copied());
+                        if let Some(b) = hit.as_ref() {
+                            h.duplicate_of = Some(duplicate_of_batch(*b));
+                            duplicates_other += 1;
+                        }
+                    }
+                    let sink = tx.copy_in(copy_sql.as_str()).await?;
+                    let writer = BinaryCopyInWriter::new(sink, &HOUSEHOLD_TYPES);
+                    let mut writer = std::pin::pin!(writer);
+                    for h in &households {
+                        write_household(writer.as_mut(), batch_id, &batch, h).await?;
+                    }
+                    writer.finish().await?;
+                    for r in rejects {
+                        tx.execute(
+                            "INSERT INTO household_rejects (batch_id, row, column_name, value, reason)
+                             VALUES ($1, $2, $3, $4, $5)",
+                            &[&batch_id, &(r.row as i64), &r.column, &r.value, &r.reason],
+                        )
+                        .await?;
+                    }
+                }
+                Some(BatchMessage::Finish(n)) => {
+                    let v = |x: u64| x as i64;
+                    tx.execute(
+                        "UPDATE household_batches SET rows_read = $2, rows_accepted = $3,
+                            rows_rejected = $4, blank_rows = $5, households = $6,
+                            duplicates_in_batch = $7, duplicates_other = $8 WHERE id = $1",
+                        &[
+                            &batch_id,
+                            &v(n.rows_read),
+                            &v(n.rows_accepted),
+                            &v(n.rows_rejected),
+                            &v(n.blank_rows),
+                            &v(n.households),
+                            &v(n.duplicates_in_batch),
+                            &v(duplicates_other),
+                        ],
+                    )
+                    .await?;
+                    break;
+                }
+            }
+        }
+        let sql = format!("SELECT {BATCH_COLUMNS} FROM household_batches WHERE id = $1");
+        let info = batch_from_row(&tx.query_one(&sql, &[&batch_id]).await?);
+        tx.commit().await?;
+        Ok(info)
+    }
+
+    async fn batches(&self) -> Result<Vec<BatchInfo>, StoreError> {
+        let c = self.client().await?;
+        let sql = format!("SELECT {BATCH_COLUMNS} FROM household_batches ORDER BY id DESC");
+        Ok(c.query(&sql, &[])
+            .await?
+            .iter()
+            .map(batch_from_row)
+            .collect())
+    }
+
+    async fn remove_batch(&self, id: i64) -> Result<Option<BatchInfo>, StoreError> {
+        let mut client = self.client().await?;
+        let tx = client.transaction().await?;
+        let sql = format!("SELECT {BATCH_COLUMNS} FROM household_batches WHERE id = $1 FOR UPDATE");
+        let Some(info) = tx
+            .query_opt(&sql, &[&id])
+            .await?
+            .map(|r| batch_from_row(&r))
+        else {
+            return Ok(None);
+        };
+        tx.execute("DELETE FROM household_rejects WHERE batch_id = $1", &[&id])
+            .await?;
+        tx.execute("DELETE FROM households WHERE batch_id = $1", &[&id])
+            .await?;
+        tx.execute("DELETE FROM household_batches WHERE id = $1", &[&id])
+            .await?;
+        tx.execute(
+            RELINK_DUPLICATES[0],
+            &[&info.period, &duplicate_of_batch(id)],
+        )
+        .await?;
+        tx.execute(RELINK_DUPLICATES[1], &[&info.period]).await?;
+        tx.commit().await?;
+        Ok(Some(info))
+    }
+
+    async fn households(&self, batch_id: Option<i64>) -> Result<Vec<StoredHousehold>, StoreError> {
+        let c = self.client().await?;
+        let sql = format!(
+            "SELECT id, {HOUSEHOLD_COLUMNS} FROM households
+             WHERE $1::BIGINT IS NULL OR batch_id = $1 ORDER BY id"
+        );
+        c.query(&sql, &[&batch_id])
+            .await?
+            .iter()
+            .map(household_from_row)
+            .collect()
+    }
+
+    async fn rejects(&self, batch_id: i64) -> Result<Vec<Reject>, StoreError> {
+        let c = self.client().await?;
+        Ok(c.query(
+            "SELECT row, column_name, value, reason FROM household_rejects
+             WHERE batch_id = $1 ORDER BY row, ctid",
+            &[&batch_id],
+        )
+        .await?
+        .iter()
+        .map(|r| Reject {
+            row: r.get::<_, i64>(0) as u64,
+            column: r.get(1),
+            value: r.get(2),
+            reason: r.get(3),
+        })
+        .collect())
+    }
+}
+
+const BATCH_COLUMNS: &str = "id, file_name, sha256, source, period, input, rows_read, \
+    rows_accepted, rows_rejected, blank_rows, households, duplicates_in_batch, duplicates_other, \
+    to_char(imported_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"')";
+
+/// Column types of `HOUSEHOLD_COLUMNS`, for binary COPY.
+const HOUSEHOLD_TYPES: [Type; 33] = [
+    Type::INT8,
+    Type::TEXT,
+    Type::TEXT,
+    Type::INT8,
+    Type::TEXT,
+    Type::TEXT,
+    Type::BYTEA,
+    Type::TEXT,
+    Type::BYTEA,
+    Type::TEXT,
+    Type::INT8,
+    Type::INT8,
+    Type::TEXT,
+    Type::TEXT,
+    Type::INT8,
+    Type::TEXT,
+    Type::TEXT,
+    Type::TEXT,
+    Type::TEXT,
+    Type::TEXT,
+    Type::TEXT,
+    Type::TEXT,
+    Type::TEXT,
+    Type::TEXT,
+    Type::INT8,
+    Type::INT8,
+    Type::BOOL,
+    Type::INT8,
+    Type::INT8,
+    Type::FLOAT8,
+    Type::FLOAT8,
+    Type::TEXT,
+    Type::TEXT,
+];
+
+fn batch_from_row(r: &tokio_postgres::Row) -> BatchInfo {
+    let n = |i: usize| r.get::<_, i64>(i) as u64;
+    BatchInfo {
+        id: r.get(0),
+        file_name: r.get(1),
+        sha256: r.get(2),
+        source: r.get(3),
+        period: r.get(4),
+        input: r.get(5),
+        counts: BatchCounts {
+            rows_read: n(6),
+            rows_accepted: n(7),
+            rows_rejected: n(8),
+            blank_rows: n(9),
+            households: n(10),
+            duplicates_in_batch: n(11),
+        },
+        duplicates_other: n(12),
+        imported_at: r.get(13),
+    }
+}
+
+async fn write_household(
+    writer: std::pin::Pin<&mut BinaryCopyInWriter>,
+    batch_id: i64,
+    batch: &NewBatch,
+    h: &Household,
+) -> Result<(), tokio_postgres::Error> {
+    let a = &h.address;
+    let hash = |x: &Option<[u8; 32]>| x.map(|v| v.to_vec());
+    let (nik, kk) = (hash(&h.nik_hash), hash(&h.kk_hash));
+    let (nik_key, kk_key) = (super::index_key(&h.nik_hash), super::index_key(&h.kk_hash));
+    let source_row = h.source_row as i64;
+    let members = h.members.map(i64::from);
+    let desil = h.desil.map(i64::from);
+    let scale = scale_number(h.desil_scale);
+    let sex = sex_text(h.sex);
+    let known = i64::from(h.programs.known);
+    let receives = i64::from(h.programs.receives);
+    let attrs = attrs_text(h);
+    let source = batch.source.as_str();
+    let values: [&(dyn ToSql + Sync); 33] = [
+        &batch_id,
+        &batch.period,
+        &source,
+        &source_row,
+        &h.source_id,
+        &h.head_name,
+        &nik,
+        &h.nik_masked,
+        &kk,
+        &h.kk_masked,
+        &nik_key,
+        &kk_key,
+        &sex,
+        &h.birth_date,
+        &members,
+        &a.street,
+        &a.rt,
+        &a.rw,
+        &a.dusun,
+        &a.desa,
+        &a.kecamatan,
+        &a.kabupaten,
+        &a.provinsi,
+        &h.region_code,
+        &desil,
+        &scale,
+        &h.extreme_poor,
+        &known,
+        &receives,
+        &h.lat,
+        &h.lon,
+        &attrs,
+        &h.duplicate_of,
+    ];
+    writer.write(&values).await
+}
+
+fn household_from_row(r: &tokio_postgres::Row) -> Result<StoredHousehold, StoreError> {
+    let household = Household {
+        source_row: r.get::<_, i64>(4) as u64,
+        source_id: r.get(5),
+        head_name: r.get(6),
+        nik_hash: hash_from_bytes(r.get(7))?,
+        nik_masked: r.get(8),
+        kk_hash: hash_from_bytes(r.get(9))?,
+        kk_masked: r.get(10),
+        sex: sex_from_text(r.get(13)),
+        birth_date: r.get(14),
+        members: r.get::<_, Option<i64>>(15).map(|v| v as u32),
+        address: Address {
+            street: r.get(16),
+            rt: r.get(17),
+            rw: r.get(18),
+            dusun: r.get(19),
+            desa: r.get(20),
+            kecamatan: r.get(21),
+            kabupaten: r.get(22),
+            provinsi: r.get(23),
+        },
+        region_code: r.get(24),
+        desil: r.get::<_, Option<i64>>(25).map(|v| v as u8),
+        desil_scale: scale_from_number(r.get(26)),
+        extreme_poor: r.get(27),
+        programs: Programs {
+            known: r.get::<_, i64>(28) as u16,
+            receives: r.get::<_, i64>(29) as u16,
+        },
+        lat: r.get(30),
+        lon: r.get(31),
+        attrs: attrs_from_text(r.get(32))?,
+        duplicate_of: r.get(33),
+    };
+    Ok(StoredHousehold {
+        id: r.get(0),
+        batch_id: r.get(1),
+        period: r.get(2),
+        source: r.get(3),
+        household,
+    })
 }

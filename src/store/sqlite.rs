@@ -8,12 +8,18 @@ use rusqlite::{params, Connection, OptionalExtension};
 
 use super::migrations::{check_not_newer, MIGRATIONS};
 use super::{
-    crosswalk_from_row, descendants_pattern, info_from_row, region_from_row, replace_scope,
-    ImportLogEntry, ImportRecord, RegionCounts, RegionFilter, RegionRow, ReplaceSummary, Store,
-    StoreError,
+    attrs_from_text, attrs_text, crosswalk_from_row, descendants_pattern, duplicate_of_batch,
+    hash_from_bytes, info_from_row, region_from_row, replace_scope, scale_from_number,
+    scale_number, sex_from_text, sex_text, BatchCounts, BatchInfo, BatchMessage, ImportLogEntry,
+    ImportRecord, NewBatch, RegionCounts, RegionFilter, RegionRow, ReplaceSummary, Store,
+    StoreError, StoredHousehold, HOUSEHOLD_COLUMNS, RELINK_DUPLICATES,
 };
+use crate::ingest::households::model::{Address, Household, Programs, Reject};
 use crate::region::crosswalk::CrosswalkEntry;
 use crate::region::{Kode, Level, Region, RegionInfo};
+
+/// Page cache of the connection, in KiB.
+const CACHE_KIB: i64 = 256 * 1024;
 
 /// The SQLite file name inside the data directory.
 pub const DB_FILE: &str = "lentera.sqlite";
@@ -37,6 +43,9 @@ impl SqliteStore {
             let mut conn = Connection::open(&p)?;
             conn.pragma_update(None, "journal_mode", "WAL")?;
             conn.pragma_update(None, "synchronous", "NORMAL")?;
+            // Household batches insert into indexes keyed by random hashes: a page cache
+            // much larger than SQLite's 2 MiB default keeps those inserts in memory.
+            conn.pragma_update(None, "cache_size", -CACHE_KIB)?;
             conn.busy_timeout(std::time::Duration::from_secs(30))?;
             migrate(&mut conn)?;
             Ok(conn)
@@ -329,4 +338,322 @@ impl Store for SqliteStore {
         })
         .await
     }
+
+    async fn batch_by_sha256(&self, sha256: &str) -> Result<Option<BatchInfo>, StoreError> {
+        let sha = sha256.to_string();
+        self.run(move |c| {
+            let sql = format!("SELECT {BATCH_COLUMNS} FROM household_batches WHERE sha256 = ?1");
+            Ok(c.query_row(&sql, [sha], batch_from_row).optional()?)
+        })
+        .await
+    }
+
+    async fn import_households(
+        &self,
+        batch: NewBatch,
+        mut rx: tokio::sync::mpsc::Receiver<BatchMessage>,
+    ) -> Result<BatchInfo, StoreError> {
+        self.run(move |c| {
+            let tx = c.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+            tx.execute(
+                "INSERT INTO household_batches (file_name, sha256, source, period, input)
+                 VALUES (?1, ?2, ?3, ?4, ?5)",
+                params![
+                    batch.file_name,
+                    batch.sha256,
+                    batch.source.as_str(),
+                    batch.period,
+                    batch.input
+                ],
+            )?;
+            let batch_id = tx.last_insert_rowid();
+            let mut duplicates_other = 0u64;
+            {
+                let placeholders = (1..=33)
+                    .map(|i| format!("?{i}"))
+                    .collect::<Vec<_>>()
+                    .join(", ");
+                let mut insert = tx.prepare(&format!(
+                    "INSERT INTO households ({HOUSEHOLD_COLUMNS}) VALUES ({placeholders})"
+                ))?;
+                let mut reject = tx.prepare(
+                    "INSERT INTO household_rejects (batch_id, row, column_name, value, reason)
+                     VALUES (?1, ?2, ?3, ?4, ?5)",
+                )?;
+                // One indexed lookup per key: an OR over both columns would scan the period.
+                let mut earlier_kk = tx.prepare(
+                    "SELECT batch_id FROM households WHERE kk_key = ?3 AND kk_hash = ?4
+                     AND period = ?1 AND batch_id <> ?2 AND duplicate_of IS NULL LIMIT 1",
+                )?;
+                let mut earlier_nik = tx.prepare(
+                    "SELECT batch_id FROM households WHERE nik_key = ?3 AND nik_hash = ?4
+                     AND period = ?1 AND batch_id <> ?2 AND duplicate_of IS NULL LIMIT 1",
+                )?;
+                // The first batch of a period has nothing to be a duplicate of.
+                let period_has_others: bool = tx.query_row(
+                    "SELECT EXISTS (SELECT 1 FROM households WHERE period = ?1)",
+                    [&batch.period],
+                    |r| r.get(0),
+                )?;
+                let source = batch.source.as_str();
+                loop {
+                    match rx.blocking_recv() {
+                        None => return Err(StoreError::Interrupted),
+                        Some(BatchMessage::Chunk {
+                            households,
+                            rejects,
+                        }) => {
+                            for mut h in households {
+                                if period_has_others && h.duplicate_of.is_none() {
+                                    let mut other: Option<i64> = None;
+                                    for (tag, key) in h.identity_keys() {
+                                        let st = if tag == 0 {
+                                            &mut earlier_kk
+                                        } else {
+                                            &mut earlier_nik
+                                        };
+                                        let int_key = super::index_key(&Some(key));
+                                        other = st
+                                            .query_row(
+                                                params![
+                                                    batch.period,
+                                                    batch_id,
+                                                    int_key,
+                                                    key.as_slice()
+                                                ],
+                                                |r| r.get(0),
+                                            )
+                                            .optional()?;
+                                        if other.is_some() {
+                                            break;
+                                        }
+                                    }
+                                    if let Some(b) = other {
+                                        h.duplicate_of = Some(duplicate_of_batch(b));
+                                        duplicates_other += 1;
+                                    }
+                                }
+                                insert_household(&mut insert, batch_id, &batch.period, source, &h)?;
+                            }
+                            for r in rejects {
+                                reject.execute(params![
+                                    batch_id,
+                                    r.row as i64,
+                                    r.column,
+                                    r.value,
+                                    r.reason
+                                ])?;
+                            }
+                        }
+                        Some(BatchMessage::Finish(n)) => {
+                            tx.execute(
+                                "UPDATE household_batches SET rows_read = ?2, rows_accepted = ?3,
+                                    rows_rejected = ?4, blank_rows = ?5, households = ?6,
+                                    duplicates_in_batch = ?7, duplicates_other = ?8 WHERE id = ?1",
+                                params![
+                                    batch_id,
+                                    n.rows_read as i64,
+                                    n.rows_accepted as i64,
+                                    n.rows_rejected as i64,
+                                    n.blank_rows as i64,
+                                    n.households as i64,
+                                    n.duplicates_in_batch as i64,
+                                    duplicates_other as i64
+                                ],
+                            )?;
+                            break;
+                        }
+                    }
+                }
+            }
+            let sql = format!("SELECT {BATCH_COLUMNS} FROM household_batches WHERE id = ?1");
+            let info = tx.query_row(&sql, [batch_id], batch_from_row)?;
+            tx.commit()?;
+            Ok(info)
+        })
+        .await
+    }
+
+    async fn batches(&self) -> Result<Vec<BatchInfo>, StoreError> {
+        self.run(|c| {
+            let sql = format!("SELECT {BATCH_COLUMNS} FROM household_batches ORDER BY id DESC");
+            let mut st = c.prepare(&sql)?;
+            let rows = st.query_map([], batch_from_row)?;
+            Ok(rows.collect::<Result<_, _>>()?)
+        })
+        .await
+    }
+
+    async fn remove_batch(&self, id: i64) -> Result<Option<BatchInfo>, StoreError> {
+        self.run(move |c| {
+            let tx = c.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+            let sql = format!("SELECT {BATCH_COLUMNS} FROM household_batches WHERE id = ?1");
+            let Some(info) = tx.query_row(&sql, [id], batch_from_row).optional()? else {
+                return Ok(None);
+            };
+            tx.execute("DELETE FROM household_rejects WHERE batch_id = ?1", [id])?;
+            tx.execute("DELETE FROM households WHERE batch_id = ?1", [id])?;
+            tx.execute("DELETE FROM household_batches WHERE id = ?1", [id])?;
+            tx.execute(
+                RELINK_DUPLICATES[0],
+                params![info.period, duplicate_of_batch(id)],
+            )?;
+            tx.execute(RELINK_DUPLICATES[1], params![info.period])?;
+            tx.commit()?;
+            Ok(Some(info))
+        })
+        .await
+    }
+
+    async fn households(&self, batch_id: Option<i64>) -> Result<Vec<StoredHousehold>, StoreError> {
+        self.run(move |c| {
+            let sql = format!(
+                "SELECT id, {HOUSEHOLD_COLUMNS} FROM households
+                 WHERE ?1 IS NULL OR batch_id = ?1 ORDER BY id"
+            );
+            let mut st = c.prepare(&sql)?;
+            let mut rows = st.query([batch_id])?;
+            let mut out = Vec::new();
+            while let Some(r) = rows.next()? {
+                out.push(household_from_row(r)?);
+            }
+            Ok(out)
+        })
+        .await
+    }
+
+    async fn rejects(&self, batch_id: i64) -> Result<Vec<Reject>, StoreError> {
+        self.run(move |c| {
+            let mut st = c.prepare(
+                "SELECT row, column_name, value, reason FROM household_rejects
+                 WHERE batch_id = ?1 ORDER BY row, rowid",
+            )?;
+            let rows = st.query_map([batch_id], |r| {
+                Ok(Reject {
+                    row: r.get::<_, i64>(0)? as u64,
+                    column: r.get(1)?,
+                    value: r.get(2)?,
+                    reason: r.get(3)?,
+                })
+            })?;
+            Ok(rows.collect::<Result<_, _>>()?)
+        })
+        .await
+    }
+}
+
+const BATCH_COLUMNS: &str = "id, file_name, sha256, source, period, input, rows_read, \
+    rows_accepted, rows_rejected, blank_rows, households, duplicates_in_batch, duplicates_other, \
+    imported_at";
+
+fn batch_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<BatchInfo> {
+    let n = |i: usize| r.get::<_, i64>(i).map(|v| v as u64);
+    Ok(BatchInfo {
+        id: r.get(0)?,
+        file_name: r.get(1)?,
+        sha256: r.get(2)?,
+        source: r.get(3)?,
+        period: r.get(4)?,
+        input: r.get(5)?,
+        counts: BatchCounts {
+            rows_read: n(6)?,
+            rows_accepted: n(7)?,
+            rows_rejected: n(8)?,
+            blank_rows: n(9)?,
+            households: n(10)?,
+            duplicates_in_batch: n(11)?,
+        },
+        duplicates_other: n(12)?,
+        imported_at: r.get(13)?,
+    })
+}
+
+fn insert_household(
+    st: &mut rusqlite::Statement<'_>,
+    batch_id: i64,
+    period: &str,
+    source: &str,
+    h: &Household,
+) -> rusqlite::Result<usize> {
+    let a = &h.address;
+    let hash = |x: &Option<[u8; 32]>| x.map(|v| v.to_vec());
+    st.execute(params![
+        batch_id,
+        period,
+        source,
+        h.source_row as i64,
+        h.source_id,
+        h.head_name,
+        hash(&h.nik_hash),
+        h.nik_masked,
+        hash(&h.kk_hash),
+        h.kk_masked,
+        super::index_key(&h.nik_hash),
+        super::index_key(&h.kk_hash),
+        sex_text(h.sex),
+        h.birth_date,
+        h.members.map(i64::from),
+        a.street,
+        a.rt,
+        a.rw,
+        a.dusun,
+        a.desa,
+        a.kecamatan,
+        a.kabupaten,
+        a.provinsi,
+        h.region_code,
+        h.desil.map(i64::from),
+        scale_number(h.desil_scale),
+        h.extreme_poor,
+        i64::from(h.programs.known),
+        i64::from(h.programs.receives),
+        h.lat,
+        h.lon,
+        attrs_text(h),
+        h.duplicate_of,
+    ])
+}
+
+fn household_from_row(r: &rusqlite::Row<'_>) -> Result<StoredHousehold, StoreError> {
+    let household = Household {
+        source_row: r.get::<_, i64>(4)? as u64,
+        source_id: r.get(5)?,
+        head_name: r.get(6)?,
+        nik_hash: hash_from_bytes(r.get(7)?)?,
+        nik_masked: r.get(8)?,
+        kk_hash: hash_from_bytes(r.get(9)?)?,
+        kk_masked: r.get(10)?,
+        sex: sex_from_text(r.get(13)?),
+        birth_date: r.get(14)?,
+        members: r.get::<_, Option<i64>>(15)?.map(|v| v as u32),
+        address: Address {
+            street: r.get(16)?,
+            rt: r.get(17)?,
+            rw: r.get(18)?,
+            dusun: r.get(19)?,
+            desa: r.get(20)?,
+            kecamatan: r.get(21)?,
+            kabupaten: r.get(22)?,
+            provinsi: r.get(23)?,
+        },
+        region_code: r.get(24)?,
+        desil: r.get::<_, Option<i64>>(25)?.map(|v| v as u8),
+        desil_scale: scale_from_number(r.get(26)?),
+        extreme_poor: r.get(27)?,
+        programs: Programs {
+            known: r.get::<_, i64>(28)? as u16,
+            receives: r.get::<_, i64>(29)? as u16,
+        },
+        lat: r.get(30)?,
+        lon: r.get(31)?,
+        attrs: attrs_from_text(&r.get::<_, String>(32)?)?,
+        duplicate_of: r.get(33)?,
+    };
+    Ok(StoredHousehold {
+        id: r.get(0)?,
+        batch_id: r.get(1)?,
+        period: r.get(2)?,
+        source: r.get(3)?,
+        household,
+    })
 }

@@ -1,0 +1,95 @@
+//! Benchmark: importing 1,000,000 generated P3KE rows into the embedded store.
+//!
+//! Prints rows/s and the peak resident memory of the import, and, as a peer in the same run,
+//! how fast the same file is merely parsed as CSV (no validation, no hashing, no writing),
+//! with the ratio. Run with `cargo bench --bench household_import` (optionally `-- ROWS`).
+
+use std::time::Instant;
+
+use lentera::generate::{write_households, GenerateOptions, OutputEncoding};
+use lentera::ingest::households::model::SourceFormat;
+use lentera::ingest::households::privacy::Secret;
+use lentera::ingest::households::{import_households, HouseholdImport, HouseholdImportOptions};
+use lentera::store::{SqliteStore, Store};
+
+fn peak_rss_mib() -> f64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    status
+        .lines()
+        .find(|l| l.starts_with("VmHWM:"))
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|kb| kb.parse::<f64>().ok())
+        .map(|kb| kb / 1024.0)
+        .unwrap_or(f64::NAN)
+}
+
+fn reset_peak_rss() {
+    // Writing 5 to clear_refs resets the peak resident set size (Linux).
+    let _ = std::fs::write("/proc/self/clear_refs", "5");
+}
+
+#[tokio::main]
+async fn main() {
+    let rows: usize = std::env::args()
+        .skip(1)
+        .find_map(|a| a.parse().ok())
+        .unwrap_or(1_000_000);
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("p3ke.csv");
+    let regions = lentera::demo::synthetic_province(lentera::demo::DEFAULT_SEED);
+    let t = Instant::now();
+    let opts = GenerateOptions {
+        format: SourceFormat::P3ke,
+        count: rows,
+        seed: 42,
+        delimiter: b',',
+        encoding: OutputEncoding::Utf8,
+    };
+    write_households(&regions, &[], &Default::default(), &opts, &file, None).unwrap();
+    let size = std::fs::metadata(&file).unwrap().len() as f64 / (1 << 20) as f64;
+    println!(
+        "generated {rows} P3KE rows ({size:.0} MiB) in {:.1} s",
+        t.elapsed().as_secs_f64()
+    );
+
+    // Peer: parse the same CSV only.
+    let t = Instant::now();
+    let mut rdr = csv::Reader::from_path(&file).unwrap();
+    let mut rec = csv::ByteRecord::new();
+    let mut n = 0u64;
+    while rdr.read_byte_record(&mut rec).unwrap() {
+        n += 1;
+    }
+    let parse_rate = n as f64 / t.elapsed().as_secs_f64();
+
+    let store = SqliteStore::open_dir(&dir.path().join("store"))
+        .await
+        .unwrap();
+    let secret = Secret::new("benchmark-secret-0123456789").unwrap();
+    let o = HouseholdImportOptions {
+        period: "2024-12".into(),
+        ..Default::default()
+    };
+    reset_peak_rss();
+    let t = Instant::now();
+    let outcome = import_households(&store, &file, &o, &secret).await.unwrap();
+    let secs = t.elapsed().as_secs_f64();
+    let peak = peak_rss_mib();
+    let HouseholdImport::Imported { batch, .. } = outcome else {
+        panic!("fresh store")
+    };
+    assert_eq!(batch.counts.rows_read as usize, rows);
+    assert_eq!(batch.counts.households as usize, rows);
+    assert_eq!(store.batches().await.unwrap().len(), 1);
+    let rate = rows as f64 / secs;
+    println!("household import, {rows} P3KE rows into the embedded store:");
+    println!("  import             {secs:>8.2} s   {rate:>10.0} rows/s   peak RSS {peak:.0} MiB");
+    println!(
+        "  peer: CSV parse    {:>8.2} s   {parse_rate:>10.0} rows/s",
+        n as f64 / parse_rate
+    );
+    println!("  import / parse rate ratio {:.3}", rate / parse_rate);
+}
+
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;

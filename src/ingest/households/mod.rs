@@ -1,0 +1,477 @@
+//! Household import: P3KE, DTKS, DTSEN, verval and custom-mapped files, read row by row,
+//! validated, deduplicated and written as one batch.
+//!
+//! The file is read on a reader thread ([`reader`]), rows are mapped and checked on a
+//! worker thread ([`formats`], [`validate`]) and the store writes the batch in one
+//! transaction as chunks arrive: memory stays flat, and a failure or a killed process
+//! leaves the store as it was.
+
+pub mod formats;
+pub mod model;
+pub mod privacy;
+pub mod reader;
+pub mod validate;
+
+use std::collections::HashMap;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+use sha2::{Digest, Sha256};
+use tokio::sync::mpsc;
+
+use formats::{detect_format, normalize_header, CustomMapping, RowMapper};
+use model::{Household, IdHash, Reject, SourceFormat};
+use privacy::{Secret, SecretError};
+use reader::{open_table, InputInfo, ReadError, Row, RowStream, HEADER_SCAN_ROWS};
+
+use crate::store::{BatchCounts, BatchInfo, BatchMessage, NewBatch, Store, StoreError};
+
+/// Households per chunk sent to the store.
+const CHUNK_HOUSEHOLDS: usize = 4096;
+/// Metadata key of the secret's fingerprint.
+const SECRET_FINGERPRINT_KEY: &str = "secret_fingerprint";
+
+/// Errors that stop a household import. Each displays as one line.
+#[derive(Debug, thiserror::Error)]
+pub enum HouseholdImportError {
+    /// The file cannot be read.
+    #[error(transparent)]
+    Read(#[from] ReadError),
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// No usable secret.
+    #[error(transparent)]
+    Secret(#[from] SecretError),
+    /// The store was filled under another secret.
+    #[error("{0} does not match the secret this store was filled with: identity hashes would not match earlier imports; use the same secret")]
+    SecretMismatch(&'static str),
+    /// The header does not fit the format.
+    #[error("{file}: {message}")]
+    Header {
+        /// File name.
+        file: String,
+        /// What is wrong.
+        message: String,
+    },
+    /// Bad options.
+    #[error("{0}")]
+    Options(String),
+    /// The file has a header but no data rows.
+    #[error("{0}: no data rows below the header; nothing was imported")]
+    NoRows(String),
+    /// The file cannot be opened.
+    #[error("{path}: {source}")]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// The error.
+        source: std::io::Error,
+    },
+}
+
+/// Options of `lentera households import`.
+#[derive(Debug, Clone, Default)]
+pub struct HouseholdImportOptions {
+    /// Format; detected from the header when `None`.
+    pub format: Option<SourceFormat>,
+    /// Custom mapping file (implies the custom format).
+    pub mapping: Option<PathBuf>,
+    /// Data period, `YYYY-MM`.
+    pub period: String,
+    /// Sheet of a workbook.
+    pub sheet: Option<String>,
+    /// Show a progress bar on a terminal.
+    pub progress: bool,
+}
+
+/// What an import did.
+#[derive(Debug)]
+pub enum HouseholdImport {
+    /// The same file (by SHA-256) was imported before; nothing was done.
+    AlreadyImported(BatchInfo),
+    /// A new batch.
+    Imported {
+        /// The stored batch with its counts.
+        batch: BatchInfo,
+        /// How the file was read.
+        input: InputInfo,
+        /// The format read.
+        format: SourceFormat,
+    },
+}
+
+/// Checks a `YYYY-MM` period.
+pub fn check_period(p: &str) -> Result<(), String> {
+    let ok = p.len() == 7
+        && p.as_bytes()[4] == b'-'
+        && p[..4]
+            .parse::<u32>()
+            .is_ok_and(|y| (2000..=2100).contains(&y))
+        && p[5..].parse::<u32>().is_ok_and(|m| (1..=12).contains(&m));
+    if ok {
+        Ok(())
+    } else {
+        Err(format!(
+            "period `{p}` is not of the form YYYY-MM (e.g. 2024-12)"
+        ))
+    }
+}
+
+/// SHA-256 of a file, hex.
+pub fn file_sha256(path: &Path) -> std::io::Result<String> {
+    let mut f = std::fs::File::open(path)?;
+    let mut hasher = Sha256::new();
+    let mut buf = vec![0u8; 1 << 20];
+    loop {
+        let n = f.read(&mut buf)?;
+        if n == 0 {
+            break;
+        }
+        hasher.update(&buf[..n]);
+    }
+    Ok(hex::encode(hasher.finalize()))
+}
+
+/// Finds the header row among the first rows: the first row a custom mapping's columns all
+/// appear in, or that a known format (the requested one, if any) recognises.
+fn find_header(
+    rows: &[Row],
+    format: Option<SourceFormat>,
+    custom: Option<&CustomMapping>,
+) -> Option<(usize, SourceFormat)> {
+    rows.iter()
+        .take(HEADER_SCAN_ROWS)
+        .enumerate()
+        .find_map(|(i, (_, cells))| {
+            if let Some(m) = custom {
+                let norm: Vec<String> = cells.iter().map(|c| normalize_header(c)).collect();
+                let all = m
+                    .columns
+                    .values()
+                    .all(|h| norm.contains(&normalize_header(h)));
+                return all.then_some((i, SourceFormat::Custom));
+            }
+            match (detect_format(cells), format) {
+                (Some(found), Some(wanted)) if found == wanted => Some((i, found)),
+                (Some(found), None) => Some((i, found)),
+                _ => None,
+            }
+        })
+}
+
+/// Imports one household file as a batch.
+pub async fn import_households(
+    store: &dyn Store,
+    path: &Path,
+    opts: &HouseholdImportOptions,
+    secret: &Secret,
+) -> Result<HouseholdImport, HouseholdImportError> {
+    check_period(&opts.period).map_err(HouseholdImportError::Options)?;
+    let file_name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| path.display().to_string());
+    let io = |source| HouseholdImportError::Io {
+        path: path.to_path_buf(),
+        source,
+    };
+    let sha256 = file_sha256(path).map_err(io)?;
+    if let Some(existing) = store.batch_by_sha256(&sha256).await? {
+        return Ok(HouseholdImport::AlreadyImported(existing));
+    }
+    check_secret(store, secret).await?;
+    let custom = match &opts.mapping {
+        Some(m) => Some(CustomMapping::from_file(m).map_err(HouseholdImportError::Options)?),
+        None if opts.format == Some(SourceFormat::Custom) => {
+            return Err(HouseholdImportError::Options(
+                "--format custom needs --mapping FILE.toml".into(),
+            ))
+        }
+        None => None,
+    };
+    let (format_hint, custom_ref) = (opts.format, custom.as_ref());
+    let probe = |rows: &[Row]| find_header(rows, format_hint, custom_ref).is_some();
+    let (mut stream, input) = open_table(path, opts.sheet.as_deref(), &probe)?;
+
+    let mut head: Vec<Row> = Vec::new();
+    let found = loop {
+        if let Some(f) = find_header(&head, opts.format, custom.as_ref()) {
+            break Some(f);
+        }
+        if head.len() >= HEADER_SCAN_ROWS {
+            break None;
+        }
+        match stream.next() {
+            Some(chunk) => head.extend(chunk?),
+            None => break find_header(&head, opts.format, custom.as_ref()),
+        }
+    };
+    let Some((header_idx, format)) = found else {
+        let wanted = opts
+            .format
+            .map(|f| format!("{f} header"))
+            .unwrap_or_else(|| "header of a known format (P3KE, DTKS, DTSEN, verval)".into());
+        return Err(HouseholdImportError::Header {
+            file: file_name,
+            message: format!(
+                "no {wanted} in the first {HEADER_SCAN_ROWS} rows; choose --format or --mapping"
+            ),
+        });
+    };
+    let mapper =
+        RowMapper::new(format, &head[header_idx].1, custom.as_ref()).map_err(|message| {
+            HouseholdImportError::Header {
+                file: file_name.clone(),
+                message,
+            }
+        })?;
+    let pending: Vec<Row> = head.split_off(header_idx + 1);
+    let input_text = match &input {
+        InputInfo::Csv {
+            delimiter,
+            encoding,
+        } => {
+            format!(
+                "csv delimiter {:?} encoding {encoding:?}",
+                *delimiter as char
+            )
+        }
+        InputInfo::Xlsx { sheet } => format!("xlsx sheet {sheet}"),
+    };
+    let batch = NewBatch {
+        file_name: file_name.clone(),
+        sha256,
+        source: format,
+        period: opts.period.clone(),
+        input: input_text,
+    };
+    let (tx, rx) = mpsc::channel(4);
+    let secret = secret.clone();
+    let progress = opts.progress;
+    let producer = tokio::task::spawn_blocking(move || {
+        let mut p = Producer::new(mapper, secret, tx, progress);
+        p.run(pending, stream)
+    });
+    let stored = store.import_households(batch, rx).await;
+    let produced = producer
+        .await
+        .map_err(|e| StoreError::Task(e.to_string()))??;
+    if produced.rows_read == 0 {
+        return Err(HouseholdImportError::NoRows(file_name));
+    }
+    Ok(HouseholdImport::Imported {
+        batch: stored?,
+        input,
+        format,
+    })
+}
+
+async fn check_secret(store: &dyn Store, secret: &Secret) -> Result<(), HouseholdImportError> {
+    let fp = secret.fingerprint();
+    match store.get_meta(SECRET_FINGERPRINT_KEY).await? {
+        Some(stored) if stored != fp => {
+            Err(HouseholdImportError::SecretMismatch(privacy::SECRET_ENV))
+        }
+        Some(_) => Ok(()),
+        None => Ok(store.set_meta(SECRET_FINGERPRINT_KEY, &fp).await?),
+    }
+}
+
+/// Persons of one DTKS household (rows sharing `nomor_kk`), gathered while streaming.
+struct Group {
+    kk: IdHash,
+    head: Option<Household>,
+    rows: Vec<u64>,
+}
+
+/// Maps rows to households on a worker thread and sends them to the store in chunks.
+struct Producer {
+    mapper: RowMapper,
+    secret: Secret,
+    tx: mpsc::Sender<BatchMessage>,
+    counts: BatchCounts,
+    households: Vec<Household>,
+    rejects: Vec<Reject>,
+    seen: HashMap<(u8, IdHash), u64>,
+    group: Option<Group>,
+    bar: Option<indicatif::ProgressBar>,
+    open: bool,
+}
+
+/// Rows after which the progress bar appears.
+const PROGRESS_AFTER_ROWS: u64 = 5000;
+
+impl Producer {
+    fn new(
+        mapper: RowMapper,
+        secret: Secret,
+        tx: mpsc::Sender<BatchMessage>,
+        progress: bool,
+    ) -> Producer {
+        let bar = progress.then(|| {
+            let b = indicatif::ProgressBar::hidden();
+            b.set_style(
+                indicatif::ProgressStyle::with_template(
+                    "{spinner} {human_pos} rows read ({per_sec}), {elapsed}",
+                )
+                .unwrap_or_else(|_| indicatif::ProgressStyle::default_spinner()),
+            );
+            b
+        });
+        Producer {
+            mapper,
+            secret,
+            tx,
+            counts: BatchCounts::default(),
+            households: Vec::with_capacity(CHUNK_HOUSEHOLDS),
+            rejects: Vec::new(),
+            seen: HashMap::new(),
+            group: None,
+            bar,
+            open: true,
+        }
+    }
+
+    fn run(&mut self, pending: Vec<Row>, stream: RowStream) -> Result<BatchCounts, ReadError> {
+        for row in pending {
+            self.row(row);
+        }
+        for chunk in stream {
+            for row in chunk? {
+                self.row(row);
+            }
+            if !self.open {
+                return Ok(self.counts);
+            }
+            self.tick();
+        }
+        self.flush_group();
+        self.send_chunk();
+        if let Some(b) = &self.bar {
+            b.finish_and_clear();
+        }
+        if self.counts.rows_read > 0 {
+            let _ = self.tx.blocking_send(BatchMessage::Finish(self.counts));
+        }
+        Ok(self.counts)
+    }
+
+    fn tick(&mut self) {
+        if let Some(b) = &self.bar {
+            if self.counts.rows_read >= PROGRESS_AFTER_ROWS && b.is_hidden() {
+                b.set_draw_target(indicatif::ProgressDrawTarget::stderr());
+            }
+            b.set_position(self.counts.rows_read);
+        }
+    }
+
+    fn row(&mut self, (number, cells): Row) {
+        if cells.iter().all(|c| c.trim().is_empty()) {
+            self.counts.blank_rows += 1;
+            return;
+        }
+        self.counts.rows_read += 1;
+        match self.mapper.household(number, &cells, &self.secret) {
+            Err(rejects) => {
+                self.counts.rows_rejected += 1;
+                self.rejects.extend(rejects);
+            }
+            Ok(m) if self.mapper.person_rows() => self.person(m.household, m.is_head),
+            Ok(m) => {
+                self.counts.rows_accepted += 1;
+                self.household(m.household);
+            }
+        }
+        if self.households.len() >= CHUNK_HOUSEHOLDS {
+            self.send_chunk();
+        }
+    }
+
+    /// A person row of a DTKS file: rows with the same KK number form one household.
+    fn person(&mut self, p: Household, is_head: bool) {
+        let Some(kk) = p.kk_hash else { return };
+        if self.group.as_ref().is_some_and(|g| g.kk != kk) {
+            self.flush_group();
+        }
+        let g = self.group.get_or_insert_with(|| Group {
+            kk,
+            head: None,
+            rows: Vec::new(),
+        });
+        g.rows.push(p.source_row);
+        if is_head && g.head.is_none() {
+            g.head = Some(p);
+        }
+    }
+
+    fn flush_group(&mut self) {
+        let Some(g) = self.group.take() else { return };
+        let n = g.rows.len() as u64;
+        match g.head {
+            Some(mut head) => {
+                self.counts.rows_accepted += n;
+                head.members = Some(n as u32);
+                head.source_id = head.kk_masked.clone();
+                self.household(head);
+            }
+            None => {
+                self.counts.rows_rejected += n;
+                self.rejects.extend(g.rows.iter().map(|&row| {
+                    Reject {
+                        row,
+                        column: String::new(),
+                        value: String::new(),
+                        reason: "the household (same nomor_kk) has no valid head row \
+                             (hubungan_keluarga KEPALA KELUARGA)"
+                            .into(),
+                    }
+                }));
+            }
+        }
+    }
+
+    fn household(&mut self, mut h: Household) {
+        let first = h.identity_keys().find_map(|k| self.seen.get(&k).copied());
+        match first {
+            Some(first) => {
+                h.duplicate_of = Some(format!("row {first}"));
+                self.counts.duplicates_in_batch += 1;
+            }
+            None => {
+                let row = h.source_row;
+                let keys: Vec<(u8, IdHash)> = h.identity_keys().collect();
+                self.seen.extend(keys.into_iter().map(|k| (k, row)));
+            }
+        }
+        self.counts.households += 1;
+        self.households.push(h);
+    }
+
+    fn send_chunk(&mut self) {
+        if self.households.is_empty() && self.rejects.is_empty() {
+            return;
+        }
+        let msg = BatchMessage::Chunk {
+            households: std::mem::replace(
+                &mut self.households,
+                Vec::with_capacity(CHUNK_HOUSEHOLDS),
+            ),
+            rejects: std::mem::take(&mut self.rejects),
+        };
+        self.open = self.open && self.tx.blocking_send(msg).is_ok();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn periods() {
+        assert!(check_period("2024-12").is_ok());
+        assert!(check_period("2024-13").is_err());
+        assert!(check_period("24-12").is_err());
+        assert!(check_period("2024/12").is_err());
+    }
+}

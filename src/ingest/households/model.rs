@@ -1,0 +1,272 @@
+//! The household model: one poor household as Lentera keeps it, whatever file it came from.
+
+use std::fmt;
+use std::str::FromStr;
+use std::sync::Arc;
+
+use serde::{Deserialize, Serialize};
+
+/// The national system a file comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SourceFormat {
+    /// P3KE family file (Kemenko PMK), desil 1–4.
+    P3ke,
+    /// DTKS individual pipe file (Kemensos), grouped into households by `nomor_kk`.
+    Dtks,
+    /// DTSEN-style file (BPS), desil 1–10.
+    Dtsen,
+    /// Local verification file made from Lentera's template, with GPS.
+    Verval,
+    /// Any other file, read through a TOML column mapping.
+    Custom,
+}
+
+impl SourceFormat {
+    /// All formats, in detection order.
+    pub const ALL: [SourceFormat; 5] = [
+        SourceFormat::P3ke,
+        SourceFormat::Dtks,
+        SourceFormat::Dtsen,
+        SourceFormat::Verval,
+        SourceFormat::Custom,
+    ];
+
+    /// Lower-case name.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            SourceFormat::P3ke => "p3ke",
+            SourceFormat::Dtks => "dtks",
+            SourceFormat::Dtsen => "dtsen",
+            SourceFormat::Verval => "verval",
+            SourceFormat::Custom => "custom",
+        }
+    }
+}
+
+impl fmt::Display for SourceFormat {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for SourceFormat {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        SourceFormat::ALL
+            .into_iter()
+            .find(|f| f.as_str().eq_ignore_ascii_case(s.trim()))
+            .ok_or_else(|| {
+                format!("unknown format `{s}`: expected p3ke, dtks, dtsen, verval or custom")
+            })
+    }
+}
+
+/// Sex of the household head.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Sex {
+    /// Laki-laki.
+    L,
+    /// Perempuan.
+    P,
+}
+
+/// Social-assistance programmes a household may receive.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Program {
+    /// Program Keluarga Harapan.
+    Pkh,
+    /// Bantuan Pangan Non Tunai.
+    Bpnt,
+    /// Program Sembako.
+    Sembako,
+    /// Bantuan Langsung Tunai.
+    Blt,
+    /// Penerima Bantuan Iuran JKN.
+    Pbi,
+    /// Bantuan Produktif Usaha Mikro.
+    Bpum,
+    /// Bantuan Sosial Tunai.
+    Bst,
+    /// Kartu Prakerja.
+    Prakerja,
+    /// Kredit Usaha Rakyat.
+    Kur,
+}
+
+impl Program {
+    /// All programmes.
+    pub const ALL: [Program; 9] = [
+        Program::Pkh,
+        Program::Bpnt,
+        Program::Sembako,
+        Program::Blt,
+        Program::Pbi,
+        Program::Bpum,
+        Program::Bst,
+        Program::Prakerja,
+        Program::Kur,
+    ];
+
+    /// Lower-case name.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Program::Pkh => "pkh",
+            Program::Bpnt => "bpnt",
+            Program::Sembako => "sembako",
+            Program::Blt => "blt",
+            Program::Pbi => "pbi",
+            Program::Bpum => "bpum",
+            Program::Bst => "bst",
+            Program::Prakerja => "prakerja",
+            Program::Kur => "kur",
+        }
+    }
+
+    fn bit(self) -> u16 {
+        1 << (self as u16)
+    }
+}
+
+/// Which programmes the file states, and which of those the household receives. A programme
+/// the file does not mention is unknown, not "no".
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Programs {
+    /// Bit per programme: the file states it.
+    pub known: u16,
+    /// Bit per programme: the household receives it.
+    pub receives: u16,
+}
+
+impl Programs {
+    /// Records what the file says about `p`.
+    pub fn set(&mut self, p: Program, receives: bool) {
+        self.known |= p.bit();
+        if receives {
+            self.receives |= p.bit();
+        } else {
+            self.receives &= !p.bit();
+        }
+    }
+
+    /// `Some(true/false)` when the file states `p`, `None` when it does not.
+    pub fn get(&self, p: Program) -> Option<bool> {
+        (self.known & p.bit() != 0).then_some(self.receives & p.bit() != 0)
+    }
+}
+
+/// Address parts as the file gives them (not yet normalised or geocoded).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Address {
+    /// Street line (jalan, gang, blok, nomor) or the whole free-text address.
+    pub street: Option<String>,
+    /// Rukun Tetangga.
+    pub rt: Option<String>,
+    /// Rukun Warga.
+    pub rw: Option<String>,
+    /// Dusun.
+    pub dusun: Option<String>,
+    /// Desa/kelurahan name.
+    pub desa: Option<String>,
+    /// Kecamatan name.
+    pub kecamatan: Option<String>,
+    /// Kabupaten/kota name.
+    pub kabupaten: Option<String>,
+    /// Province name.
+    pub provinsi: Option<String>,
+}
+
+/// The desil scale of a source: P3KE and DTKS rank into 1–4, DTSEN into 1–10.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum DesilScale {
+    /// Desil 1–4.
+    Four,
+    /// Desil 1–10.
+    Ten,
+}
+
+impl DesilScale {
+    /// The highest desil of the scale.
+    pub fn max(&self) -> u8 {
+        match self {
+            DesilScale::Four => 4,
+            DesilScale::Ten => 10,
+        }
+    }
+}
+
+/// A keyed hash of a NIK or KK number (HMAC-SHA256), never the number itself.
+pub type IdHash = [u8; 32];
+
+/// One household, validated. NIK and KK exist only as keyed hashes and masked display forms.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Household {
+    /// Row of the file the household comes from (the head's row for DTKS), 1-based.
+    pub source_row: u64,
+    /// The file's own household id (`ID Keluarga P3KE`, `nomor_kk` masked for DTKS, `id`).
+    pub source_id: Option<String>,
+    /// Name of the household head.
+    pub head_name: Option<String>,
+    /// Keyed hash of the head's NIK.
+    pub nik_hash: Option<IdHash>,
+    /// Masked NIK, e.g. `647201********01`.
+    pub nik_masked: Option<String>,
+    /// Keyed hash of the KK number.
+    pub kk_hash: Option<IdHash>,
+    /// Masked KK number.
+    pub kk_masked: Option<String>,
+    /// Sex of the head.
+    pub sex: Option<Sex>,
+    /// Birth date of the head, ISO `YYYY-MM-DD`.
+    pub birth_date: Option<String>,
+    /// Number of household members.
+    pub members: Option<u32>,
+    /// Address parts.
+    pub address: Address,
+    /// Region code exactly as given (Kemendagri or BPS, dotted or not, possibly stale).
+    pub region_code: Option<String>,
+    /// Desil.
+    pub desil: Option<u8>,
+    /// The scale `desil` is on.
+    pub desil_scale: Option<DesilScale>,
+    /// Extreme poor (`miskin ekstrem`) as the file states it.
+    pub extreme_poor: Option<bool>,
+    /// Programme receipt.
+    pub programs: Programs,
+    /// GPS latitude as given (parsed; not yet checked against the map).
+    pub lat: Option<f64>,
+    /// GPS longitude as given.
+    pub lon: Option<f64>,
+    /// Other attributes (housing, assets, verification status…) as key/value text. Keys are
+    /// shared between the households of a file.
+    pub attrs: Vec<(Arc<str>, String)>,
+    /// Set when the same household (same KK, or head NIK where a file has no KK) is already
+    /// in this batch or in another batch of the same period: says where.
+    pub duplicate_of: Option<String>,
+}
+
+impl Household {
+    /// The keys that identify a household for deduplication: its KK hash and its head's NIK
+    /// hash, tagged so that a KK never matches a NIK. Two households are the same when either
+    /// key matches (P3KE family files have no KK, DTSEN files have both).
+    pub fn identity_keys(&self) -> impl Iterator<Item = (u8, IdHash)> + '_ {
+        [(0u8, self.kk_hash), (1u8, self.nik_hash)]
+            .into_iter()
+            .filter_map(|(tag, h)| h.map(|h| (tag, h)))
+    }
+}
+
+/// A row that was not accepted, with the reason in plain words. Values of NIK and KK
+/// columns are masked before they get here.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Reject {
+    /// Row in the file, 1-based, counting title and header rows.
+    pub row: u64,
+    /// Column header as in the file, empty when the whole row is concerned.
+    pub column: String,
+    /// The offending value (masked for identity numbers).
+    pub value: String,
+    /// Why the row was not accepted.
+    pub reason: String,
+}

@@ -3,6 +3,7 @@
 
 use std::collections::HashMap;
 use std::path::Path;
+use std::str::FromStr;
 use std::sync::Arc;
 
 use serde::Deserialize;
@@ -14,9 +15,9 @@ use super::validate::{
     IdKind,
 };
 
-/// A household field a column can feed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize)]
-#[serde(rename_all = "snake_case")]
+/// A household field a column can feed. In a TOML mapping each is named in snake_case
+/// (`source_id`, `head_name`, `desa`, `pkh`, …).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Field {
     /// The file's household id.
     SourceId,
@@ -54,24 +55,8 @@ pub enum Field {
     Desil,
     /// Extreme-poor flag (Ya/Tidak).
     ExtremePoor,
-    /// PKH receipt.
-    Pkh,
-    /// BPNT receipt.
-    Bpnt,
-    /// Sembako receipt.
-    Sembako,
-    /// BLT receipt.
-    Blt,
-    /// PBI receipt.
-    Pbi,
-    /// BPUM receipt.
-    Bpum,
-    /// BST receipt.
-    Bst,
-    /// Prakerja receipt.
-    Prakerja,
-    /// KUR receipt.
-    Kur,
+    /// Receipt of a programme (Ya/Tidak).
+    Program(Program),
     /// Latitude.
     Lat,
     /// Longitude.
@@ -85,19 +70,66 @@ pub enum Field {
 }
 
 impl Field {
-    fn program(&self) -> Option<Program> {
-        Some(match self {
-            Field::Pkh => Program::Pkh,
-            Field::Bpnt => Program::Bpnt,
-            Field::Sembako => Program::Sembako,
-            Field::Blt => Program::Blt,
-            Field::Pbi => Program::Pbi,
-            Field::Bpum => Program::Bpum,
-            Field::Bst => Program::Bst,
-            Field::Prakerja => Program::Prakerja,
-            Field::Kur => Program::Kur,
-            _ => return None,
-        })
+    const NAMED: [(&'static str, Field); 23] = [
+        ("source_id", Field::SourceId),
+        ("head_name", Field::HeadName),
+        ("nik", Field::Nik),
+        ("kk", Field::Kk),
+        ("sex", Field::Sex),
+        ("birth_date", Field::BirthDate),
+        ("members", Field::Members),
+        ("street", Field::Street),
+        ("rt", Field::Rt),
+        ("rw", Field::Rw),
+        ("dusun", Field::Dusun),
+        ("desa", Field::Desa),
+        ("kecamatan", Field::Kecamatan),
+        ("kabupaten", Field::Kabupaten),
+        ("provinsi", Field::Provinsi),
+        ("region_code", Field::RegionCode),
+        ("desil", Field::Desil),
+        ("extreme_poor", Field::ExtremePoor),
+        ("lat", Field::Lat),
+        ("lon", Field::Lon),
+        ("relationship", Field::Relationship),
+        ("status", Field::Status),
+        ("verval_date", Field::VervalDate),
+    ];
+
+    /// The field's snake_case name, as used in mapping files.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Field::Program(p) => p.as_str(),
+            f => Field::NAMED
+                .iter()
+                .find(|(_, g)| g == f)
+                .map(|(n, _)| *n)
+                .unwrap_or("field"),
+        }
+    }
+}
+
+impl FromStr for Field {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Field, String> {
+        Field::NAMED
+            .iter()
+            .find(|(n, _)| *n == s)
+            .map(|(_, f)| *f)
+            .or_else(|| {
+                Program::ALL
+                    .into_iter()
+                    .find(|p| p.as_str() == s)
+                    .map(Field::Program)
+            })
+            .ok_or_else(|| format!("unknown household field `{s}`"))
+    }
+}
+
+impl<'de> Deserialize<'de> for Field {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Field, D::Error> {
+        let s = String::deserialize(d)?;
+        s.parse().map_err(serde::de::Error::custom)
     }
 }
 
@@ -128,13 +160,13 @@ const P3KE: Aliases = &[
     (Field::Nik, &["nik", "nikkepalakeluarga"]),
     (Field::Sex, &["jeniskelamin"]),
     (Field::BirthDate, &["tanggallahir"]),
-    (Field::Bpnt, &["penerimabpnt"]),
-    (Field::Bpum, &["penerimabpum"]),
-    (Field::Bst, &["penerimabst"]),
-    (Field::Pkh, &["penerimapkh"]),
-    (Field::Sembako, &["penerimasembako"]),
-    (Field::Prakerja, &["penerimaprakerja"]),
-    (Field::Kur, &["penerimakur"]),
+    (Field::Program(Program::Bpnt), &["penerimabpnt"]),
+    (Field::Program(Program::Bpum), &["penerimabpum"]),
+    (Field::Program(Program::Bst), &["penerimabst"]),
+    (Field::Program(Program::Pkh), &["penerimapkh"]),
+    (Field::Program(Program::Sembako), &["penerimasembako"]),
+    (Field::Program(Program::Prakerja), &["penerimaprakerja"]),
+    (Field::Program(Program::Kur), &["penerimakur"]),
 ];
 
 const DTKS: Aliases = &[
@@ -187,11 +219,17 @@ const DTSEN: Aliases = &[
     ),
     (Field::Sex, &["jeniskelamin"]),
     (Field::BirthDate, &["tanggallahir"]),
-    (Field::Pkh, &["penerimapkh", "pkh"]),
-    (Field::Bpnt, &["penerimabpnt", "bpnt"]),
-    (Field::Sembako, &["penerimasembako", "sembako"]),
-    (Field::Blt, &["penerimablt", "blt"]),
-    (Field::Pbi, &["penerimapbi", "pbi", "pbijkn"]),
+    (Field::Program(Program::Pkh), &["penerimapkh", "pkh"]),
+    (Field::Program(Program::Bpnt), &["penerimabpnt", "bpnt"]),
+    (
+        Field::Program(Program::Sembako),
+        &["penerimasembako", "sembako"],
+    ),
+    (Field::Program(Program::Blt), &["penerimablt", "blt"]),
+    (
+        Field::Program(Program::Pbi),
+        &["penerimapbi", "pbi", "pbijkn"],
+    ),
 ];
 
 const VERVAL: Aliases = &[
@@ -410,7 +448,7 @@ impl RowMapper {
         let missing: Vec<String> = required(format)
             .iter()
             .filter(|f| !columns.iter().any(|(c, _)| c == *f))
-            .map(|f| format!("{f:?}"))
+            .map(|f| f.name().to_string())
             .collect();
         if !missing.is_empty() {
             return Err(format!(
@@ -560,13 +598,10 @@ impl RowMapper {
                     Ok(d) => h.attrs.push((Arc::from("tanggal_verval"), d)),
                     Err(e) => fail(e, raw.to_string()),
                 },
-                other => {
-                    let program = other.program().expect("remaining fields are programmes");
-                    match parse_yes_no(raw) {
-                        Ok(b) => h.programs.set(program, b),
-                        Err(e) => fail(e, raw.to_string()),
-                    }
-                }
+                Field::Program(program) => match parse_yes_no(raw) {
+                    Ok(b) => h.programs.set(*program, b),
+                    Err(e) => fail(e, raw.to_string()),
+                },
             }
         }
         self.check_required(row, &h, &mut rejects);
@@ -621,7 +656,7 @@ impl RowMapper {
                     .iter()
                     .find(|(c, _)| c == f)
                     .and_then(|(_, i)| self.header.get(*i).cloned())
-                    .unwrap_or_else(|| format!("{f:?}"));
+                    .unwrap_or_else(|| f.name().to_string());
                 rejects.push(Reject {
                     row,
                     column,
@@ -772,7 +807,7 @@ mod tests {
     fn missing_required_columns_are_named() {
         let header = strings(&["ID Keluarga P3KE", "Kepala Keluarga"]);
         let err = RowMapper::new(SourceFormat::P3ke, &header, None).unwrap_err();
-        assert!(err.contains("Nik") && err.contains("Desil"), "{err}");
+        assert!(err.contains("nik") && err.contains("desil"), "{err}");
     }
 
     #[test]

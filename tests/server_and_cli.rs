@@ -272,3 +272,25 @@ fn demo_command_serves_the_api() {
     assert!(health.contains("\"dataset\":\"synthetic\""), "{health}");
     assert!(regions.unwrap().contains("\"kode\":\"99.71\""));
 }
+
+#[test]
+fn serve_needs_a_secret_outside_the_demo() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("real");
+    let kab = common::kaltim().join("kabupaten.geojson");
+    assert!(
+        common::lentera(&data, &["regions", "import", kab.to_str().unwrap()])
+            .status
+            .success()
+    );
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_lentera"))
+        .arg("--data-dir")
+        .arg(&data)
+        .args(["serve", "--port", "0"])
+        .env_remove("LENTERA_SECRET")
+        .env_remove("DATABASE_URL")
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("LENTERA_SECRET is not set"));
+}

@@ -26,8 +26,8 @@ const PRINTED_ISSUES: usize = 20;
     name = "lentera",
     version,
     about = "Geospatial analytics and mapping server for Indonesian poverty (BNBA) data",
-    long_about = "Lentera imports region boundaries and poor-household (BNBA) files, places each \
-household in its desa/kelurahan, aggregates indicators and serves maps and exports.\n\n\
+    long_about = "Lentera imports region boundaries and poor-household (BNBA) files, checks every \
+row, keeps identity numbers only as keyed hashes, and serves the data over HTTP.\n\n\
 Data lives in the embedded store (a SQLite file in --data-dir) unless --database-url points \
 to PostGIS.",
     after_help = "Examples:\n  \
@@ -155,7 +155,7 @@ lentera households import data.csv --mapping kolom.toml --period 2025-03"
 struct HouseholdImportArgs {
     /// The file (CSV, TXT or XLSX).
     file: PathBuf,
-    /// Source format; detected from the header when omitted.
+    /// Source format: p3ke, dtks, dtsen, verval or custom; detected from the header when omitted.
     #[arg(long)]
     format: Option<SourceFormat>,
     /// Column mapping (TOML) for other files.
@@ -188,7 +188,7 @@ lentera generate households --format verval --count 500 --seed 2 -o verval.csv \
 
 #[derive(Args, Debug)]
 struct GenerateArgs {
-    /// Format to write.
+    /// Format to write: p3ke, dtks, dtsen or verval.
     #[arg(long)]
     format: SourceFormat,
     /// Number of households.
@@ -665,6 +665,9 @@ async fn households_import(
 
 async fn generate(store: &dyn Store, args: GenerateArgs) -> Result<()> {
     use crate::generate::{GenerateOptions, OutputEncoding};
+    if args.format == SourceFormat::Custom {
+        bail!("the generator writes p3ke, dtks, dtsen or verval files, not custom ones");
+    }
     let regions = if args.regions.is_empty() {
         let mut all = Vec::new();
         for level in Level::ALL {

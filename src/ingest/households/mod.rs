@@ -440,8 +440,7 @@ impl Producer {
             }
             None => {
                 let row = h.source_row;
-                let keys: Vec<(u8, IdHash)> = h.identity_keys().collect();
-                self.seen.extend(keys.into_iter().map(|k| (k, row)));
+                self.seen.extend(h.identity_keys().map(|k| (k, row)));
             }
         }
         self.counts.households += 1;

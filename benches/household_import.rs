@@ -72,7 +72,9 @@ async fn main() {
     };
     reset_peak_rss();
     let t = Instant::now();
-    let outcome = import_households(&store, &file, &o, &secret).await.unwrap();
+    let outcome = import_households(&store, &file, &o, &secret, None)
+        .await
+        .unwrap();
     let secs = t.elapsed().as_secs_f64();
     let peak = peak_rss_mib();
     let HouseholdImport::Imported { batch, .. } = outcome else {

@@ -13,7 +13,9 @@ use crate::ingest::boundaries::{
 };
 use crate::ingest::households::model::SourceFormat;
 use crate::ingest::households::privacy::Secret;
-use crate::ingest::households::{import_households, HouseholdImport, HouseholdImportOptions};
+use crate::ingest::households::{
+    import_households, store_geocoder, HouseholdImport, HouseholdImportOptions,
+};
 use crate::region::crosswalk::{read_crosswalk, Crosswalk};
 use crate::region::{Kode, Level};
 use crate::store::{open_store, RegionFilter, Store, StoreConfig};
@@ -63,6 +65,20 @@ enum Command {
     /// Poor-household (BNBA) files: import, batches, rejects.
     #[command(subcommand)]
     Households(HouseholdsCommand),
+    /// Geocode a BNBA file to desa/kelurahan without importing it.
+    #[command(
+        after_help = "Writes one row per household: row,source_id,kode_desa,quality,flags,\
+lon,lat,candidates. quality is gps, code, name_exact, name_fuzzy, kecamatan_only, \
+kabupaten_only, ambiguous or unmatched; flags list gps_swapped, gps_zero, gps_outside, \
+gps_mismatch, code_stale, code_partial, code_invalid and code_name_conflict. A desa is never \
+guessed: ambiguous households list their candidates and get no kode_desa. lon/lat is the \
+household's GPS when quality is gps, else a stable approximate point inside the desa.\n\n\
+Examples:\n  \
+lentera geocode p3ke.xlsx -o hasil.csv\n  \
+lentera geocode verval.csv -o hasil.csv --regions ../shared/data/kaltim \\\n      \
+--crosswalk ../shared/data/kaltim/bps_kemendagri.csv"
+    )]
+    Geocode(GeocodeArgs),
     /// Generate synthetic data for tests, demos and benchmarks.
     #[command(subcommand)]
     Generate(GenerateCommand),
@@ -170,6 +186,31 @@ struct HouseholdImportArgs {
     /// Where to write the reject report (default: <data-dir>/rejects/batch-<id>.csv).
     #[arg(long)]
     rejects: Option<PathBuf>,
+}
+
+#[derive(Args, Debug)]
+struct GeocodeArgs {
+    /// The household file (CSV, TXT or XLSX).
+    input: PathBuf,
+    /// Output CSV.
+    #[arg(short, long)]
+    output: PathBuf,
+    /// Source format: p3ke, dtks, dtsen, verval or custom; detected when omitted.
+    #[arg(long)]
+    format: Option<SourceFormat>,
+    /// Column mapping (TOML) for other files.
+    #[arg(long)]
+    mapping: Option<PathBuf>,
+    /// Sheet of a workbook.
+    #[arg(long)]
+    sheet: Option<String>,
+    /// Boundary files, or a directory holding kabupaten, kecamatan and desa files, instead of
+    /// the regions in the store.
+    #[arg(long)]
+    regions: Vec<PathBuf>,
+    /// BPS ↔ Kemendagri crosswalk CSV (with --regions; the store's crosswalk otherwise).
+    #[arg(long)]
+    crosswalk: Option<PathBuf>,
 }
 
 #[derive(Subcommand, Debug)]
@@ -329,6 +370,7 @@ async fn run(cli: Cli) -> Result<()> {
             format,
         }) => regions_list(store.as_ref(), level, parent, &format).await,
         Command::Households(cmd) => households(store.as_ref(), &cfg, cmd).await,
+        Command::Geocode(args) => geocode(store.as_ref(), args).await,
         Command::Generate(GenerateCommand::Households(args)) => {
             generate(store.as_ref(), args).await
         }
@@ -610,7 +652,11 @@ async fn households_import(
         progress: true,
     };
     let started = std::time::Instant::now();
-    let outcome = import_households(store, &args.file, &opts, &secret).await?;
+    let geocoder = store_geocoder(store).await?;
+    if geocoder.is_none() {
+        eprintln!("warning: no desa boundaries in the store: households are imported without a desa (run `lentera regions import` first)");
+    }
+    let outcome = import_households(store, &args.file, &opts, &secret, geocoder).await?;
     let (batch, format) = match outcome {
         HouseholdImport::AlreadyImported(b) => {
             println!(
@@ -659,6 +705,62 @@ async fn households_import(
     println!(
         "  time                         {secs:>9.1} s ({:.0} rows/s)",
         c.rows_read as f64 / secs.max(1e-9)
+    );
+    Ok(())
+}
+
+async fn geocode(store: &dyn Store, args: GeocodeArgs) -> Result<()> {
+    use crate::geocode::file::{flag_names, geocode_file};
+    use crate::geocode::{Geocoder, Quality};
+    let geocoder = if args.regions.is_empty() {
+        store_geocoder(store).await?.context(
+            "no desa boundaries in the store: run `lentera regions import` or pass --regions",
+        )?
+    } else {
+        let regions = crate::generate::regions_from_files(&args.regions)?;
+        let crosswalk = match &args.crosswalk {
+            Some(p) => {
+                let f = std::fs::File::open(p).with_context(|| format!("{}", p.display()))?;
+                read_crosswalk(f)?.entries
+            }
+            None => store.crosswalk().await?,
+        };
+        let known = regions.iter().map(|r| r.kode).collect();
+        let cw = crate::region::crosswalk::Crosswalk::new(crosswalk, known);
+        Arc::new(Geocoder::new(&regions, cw))
+    };
+    let opts = HouseholdImportOptions {
+        format: args.format,
+        mapping: args.mapping.clone(),
+        sheet: args.sheet.clone(),
+        progress: true,
+        ..Default::default()
+    };
+    let out = std::fs::File::create(&args.output)
+        .with_context(|| format!("{}", args.output.display()))?;
+    let started = std::time::Instant::now();
+    let s = geocode_file(&args.input, &opts, geocoder, std::io::BufWriter::new(out)).await?;
+    let secs = started.elapsed().as_secs_f64();
+    println!(
+        "Geocoded {} households from {} rows ({} rows rejected) into {}.",
+        s.households,
+        s.rows_read,
+        s.rows_rejected,
+        args.output.display()
+    );
+    let pct = |n: u64| 100.0 * n as f64 / s.households.max(1) as f64;
+    for q in Quality::ALL {
+        let n = s.by_quality.get(&q).copied().unwrap_or(0);
+        println!("  {:<28} {n:>10} {:>6.1} %", q.as_str(), pct(n));
+    }
+    for f in flag_names() {
+        if let Some(n) = s.by_flag.get(f) {
+            println!("  flag {:<23} {n:>10} {:>6.1} %", f, pct(*n));
+        }
+    }
+    println!(
+        "  time                         {secs:>9.1} s ({:.0} households/s)",
+        s.households as f64 / secs.max(1e-9)
     );
     Ok(())
 }

@@ -639,8 +639,29 @@ fn code_form(
             kode.parent().map(|k| k.digits()).unwrap_or_default(),
             "truncated",
         ),
+        35..=37 => match stale_code(world, kode) {
+            Some(stale) => (stale.to_string(), "stale"),
+            None => (kode.digits(), "plain"),
+        },
         _ => (kode.digits(), "plain"),
     }
+}
+
+/// A well-formed desa code of the same kecamatan that names no loaded desa, as left by a
+/// renumbering.
+fn stale_code(world: &World<'_>, kode: Kode) -> Option<Kode> {
+    let kec = kode.parent()?;
+    let digits = kec.digits();
+    let (prov, kab, kc) = (
+        digits[0..2].parse().ok()?,
+        digits[2..4].parse().ok()?,
+        digits[4..6].parse().ok()?,
+    );
+    let base = if kode.is_kelurahan() { 1000 } else { 2000 };
+    (1..999)
+        .rev()
+        .filter_map(|n| Kode::from_parts(prov, kab, kc, base + n).ok())
+        .find(|k| !world.names.contains_key(k))
 }
 
 fn gps_form(
@@ -674,7 +695,15 @@ fn gps_form(
                 return ((text(lat), text(lon)), "ok");
             }
             let j = siblings[rng.random_range(0..siblings.len())];
-            let (lon, lat) = random_point_in(rng, world.desa[j]);
+            // Simplified outlines overlap a little: a point in both desa is no error.
+            let mut point = random_point_in(rng, world.desa[j]);
+            for _ in 0..20 {
+                if !desa.geometry.contains(&Point::new(point.0, point.1)) {
+                    break;
+                }
+                point = random_point_in(rng, world.desa[j]);
+            }
+            let (lon, lat) = point;
             ((text(lat), text(lon)), "neighbour")
         }
         20..=29 => {
@@ -938,7 +967,7 @@ const XLSX_TITLE_ROWS: u32 = 3;
 
 /// Writes `opts.count` synthetic households to `out` (`.xlsx` → workbook with title rows,
 /// otherwise CSV), and optionally the true desa of each to `truth`
-/// (`row,source_id,kode_desa,code_form,gps_case`).
+/// (`row,source_id,kode_desa,code_form,gps_case,names`; `names` is `full` or `no_kecamatan`).
 pub fn write_households(
     regions: &[Region],
     crosswalk: &[CrosswalkEntry],
@@ -960,8 +989,15 @@ pub fn write_households(
         Some(p) => {
             let mut w =
                 csv::Writer::from_path(p).map_err(|e| GenerateError::Input(e.to_string()))?;
-            w.write_record(["row", "source_id", "kode_desa", "code_form", "gps_case"])
-                .map_err(|e| GenerateError::Input(e.to_string()))?;
+            w.write_record([
+                "row",
+                "source_id",
+                "kode_desa",
+                "code_form",
+                "gps_case",
+                "names",
+            ])
+            .map_err(|e| GenerateError::Input(e.to_string()))?;
             Some(w)
         }
         None => None,
@@ -1004,6 +1040,12 @@ pub fn write_households(
                 kode,
                 s.code_form.into(),
                 s.gps_case.into(),
+                if s.kec_name.is_empty() {
+                    "no_kecamatan"
+                } else {
+                    "full"
+                }
+                .into(),
             ])
             .map_err(|e| GenerateError::Input(e.to_string()))?;
         }

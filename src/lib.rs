@@ -7,6 +7,7 @@
 pub mod cli;
 pub mod demo;
 pub mod generate;
+pub mod geocode;
 pub mod geometry;
 pub mod ingest;
 pub mod region;

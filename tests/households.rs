@@ -10,7 +10,8 @@ use lentera::generate::{write_households, GenerateOptions, OutputEncoding};
 use lentera::ingest::households::model::{Program, SourceFormat};
 use lentera::ingest::households::privacy::Secret;
 use lentera::ingest::households::{
-    import_households, HouseholdImport, HouseholdImportError, HouseholdImportOptions,
+    import_households, store_geocoder, HouseholdImport, HouseholdImportError,
+    HouseholdImportOptions,
 };
 use lentera::region::Region;
 use lentera::store::{BatchInfo, PostgisStore, SqliteStore, Store};
@@ -66,7 +67,8 @@ async fn import_with(
     path: &Path,
     o: &HouseholdImportOptions,
 ) -> Result<BatchInfo, HouseholdImportError> {
-    match import_households(store, path, o, &secret()).await? {
+    let geocoder = store_geocoder(store).await?;
+    match import_households(store, path, o, &secret(), geocoder).await? {
         HouseholdImport::Imported { batch, .. } => Ok(batch),
         HouseholdImport::AlreadyImported(b) => {
             panic!("{} was already imported as batch {}", path.display(), b.id)
@@ -399,7 +401,7 @@ async fn batches_dedup_across_sources_and_can_be_removed() {
     assert_eq!(third.duplicates_other, 0);
 
     // The same file again is a no-op.
-    match import_households(&store, &a, &opts("2024-12"), &secret())
+    match import_households(&store, &a, &opts("2024-12"), &secret(), None)
         .await
         .unwrap()
     {

@@ -169,6 +169,28 @@ pub const MIGRATIONS: &[Migration] = &[
         CREATE INDEX household_rejects_batch ON household_rejects(batch_id, row);
     ",
     },
+    Migration {
+        version: 3,
+        name: "geocoding results on households",
+        sqlite: "
+        ALTER TABLE households ADD COLUMN kode_desa TEXT;
+        ALTER TABLE households ADD COLUMN geo_unit TEXT;
+        ALTER TABLE households ADD COLUMN geo_quality TEXT;
+        ALTER TABLE households ADD COLUMN geo_flags TEXT;
+        ALTER TABLE households ADD COLUMN geo_lon REAL;
+        ALTER TABLE households ADD COLUMN geo_lat REAL;
+        ALTER TABLE households ADD COLUMN geo_candidates TEXT;
+    ",
+        postgres: "
+        ALTER TABLE households ADD COLUMN kode_desa TEXT;
+        ALTER TABLE households ADD COLUMN geo_unit TEXT;
+        ALTER TABLE households ADD COLUMN geo_quality TEXT;
+        ALTER TABLE households ADD COLUMN geo_flags TEXT;
+        ALTER TABLE households ADD COLUMN geo_lon DOUBLE PRECISION;
+        ALTER TABLE households ADD COLUMN geo_lat DOUBLE PRECISION;
+        ALTER TABLE households ADD COLUMN geo_candidates TEXT;
+    ",
+    },
 ];
 
 /// The newest version this build knows.

@@ -16,6 +16,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use serde::Serialize;
 
+use crate::geocode::{Flags, Geocode, Quality};
 use crate::ingest::households::model::{DesilScale, Household, IdHash, Reject, Sex, SourceFormat};
 use crate::region::crosswalk::CrosswalkEntry;
 use crate::region::{Jenis, Kode, Level, Region, RegionInfo};
@@ -415,7 +416,80 @@ pub struct StoredHousehold {
 const HOUSEHOLD_COLUMNS: &str = "batch_id, period, source, source_row, source_id, head_name, \
     nik_hash, nik_masked, kk_hash, kk_masked, nik_key, kk_key, sex, birth_date, members, street, rt, \
     rw, dusun, desa, kecamatan, kabupaten, provinsi, region_code, desil, desil_scale, \
-    extreme_poor, programs_known, programs_receives, lat, lon, attrs, duplicate_of";
+    extreme_poor, programs_known, programs_receives, lat, lon, attrs, duplicate_of, kode_desa, \
+    geo_unit, geo_quality, geo_flags, geo_lon, geo_lat, geo_candidates";
+
+/// Number of columns in [`HOUSEHOLD_COLUMNS`].
+const HOUSEHOLD_COLUMN_COUNT: usize = 40;
+
+/// A geocoding result as stored: codes and lists as text, the point as two numbers.
+#[derive(Debug, Default)]
+struct GeoColumns {
+    kode_desa: Option<String>,
+    unit: Option<String>,
+    quality: Option<&'static str>,
+    flags: Option<String>,
+    lon: Option<f64>,
+    lat: Option<f64>,
+    candidates: Option<String>,
+}
+
+impl GeoColumns {
+    fn of(g: &Option<Geocode>) -> GeoColumns {
+        let Some(g) = g else {
+            return GeoColumns::default();
+        };
+        GeoColumns {
+            kode_desa: g.kode_desa.map(|k| k.to_string()),
+            unit: g.unit.map(|k| k.to_string()),
+            quality: Some(g.quality.as_str()),
+            flags: Some(g.flags.to_string()),
+            lon: g.point.map(|p| p.0),
+            lat: g.point.map(|p| p.1),
+            candidates: Some(
+                g.candidates
+                    .iter()
+                    .map(|k| k.to_string())
+                    .collect::<Vec<_>>()
+                    .join(";"),
+            ),
+        }
+    }
+}
+
+/// A stored geocoding result back; `None` for a household imported without regions.
+fn geocode_from_columns(
+    kode_desa: Option<String>,
+    unit: Option<String>,
+    quality: Option<String>,
+    flags: Option<String>,
+    lon: Option<f64>,
+    lat: Option<f64>,
+    candidates: Option<String>,
+) -> Result<Option<Geocode>, StoreError> {
+    let Some(q) = quality else { return Ok(None) };
+    let quality = Quality::parse(&q)
+        .ok_or_else(|| StoreError::Corrupt(format!("unknown geocode quality `{q}`")))?;
+    let code = |s: Option<String>| {
+        s.filter(|s| !s.is_empty())
+            .map(|s| parse_kode(&s))
+            .transpose()
+    };
+    let candidates = candidates
+        .unwrap_or_default()
+        .split(';')
+        .filter(|s| !s.is_empty())
+        .map(parse_kode)
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(Some(Geocode {
+        kode_desa: code(kode_desa)?,
+        unit: code(unit)?,
+        quality,
+        flags: Flags::parse(flags.as_deref().unwrap_or("")),
+        point: lon.zip(lat),
+        candidates,
+    }))
+}
 
 /// The indexed form of an identity hash: its first 8 bytes as an integer. Indexes on these
 /// are a quarter the size of indexes on the full hashes; matches are confirmed on the full

@@ -502,7 +502,7 @@ const BATCH_COLUMNS: &str = "id, file_name, sha256, source, period, input, rows_
     to_char(imported_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"')";
 
 /// Column types of `HOUSEHOLD_COLUMNS`, for binary COPY.
-const HOUSEHOLD_TYPES: [Type; 33] = [
+const HOUSEHOLD_TYPES: [Type; super::HOUSEHOLD_COLUMN_COUNT] = [
     Type::INT8,
     Type::TEXT,
     Type::TEXT,
@@ -536,6 +536,13 @@ const HOUSEHOLD_TYPES: [Type; 33] = [
     Type::FLOAT8,
     Type::TEXT,
     Type::TEXT,
+    Type::TEXT,
+    Type::TEXT,
+    Type::TEXT,
+    Type::TEXT,
+    Type::FLOAT8,
+    Type::FLOAT8,
+    Type::TEXT,
 ];
 
 fn batch_from_row(r: &tokio_postgres::Row) -> BatchInfo {
@@ -567,6 +574,7 @@ async fn write_household(
     h: &Household,
 ) -> Result<(), tokio_postgres::Error> {
     let a = &h.address;
+    let g = super::GeoColumns::of(&h.geocode);
     let hash = |x: &Option<[u8; 32]>| x.map(|v| v.to_vec());
     let (nik, kk) = (hash(&h.nik_hash), hash(&h.kk_hash));
     let (nik_key, kk_key) = (super::index_key(&h.nik_hash), super::index_key(&h.kk_hash));
@@ -579,7 +587,7 @@ async fn write_household(
     let receives = i64::from(h.programs.receives);
     let attrs = attrs_text(h);
     let source = batch.source.as_str();
-    let values: [&(dyn ToSql + Sync); 33] = [
+    let values: [&(dyn ToSql + Sync); super::HOUSEHOLD_COLUMN_COUNT] = [
         &batch_id,
         &batch.period,
         &source,
@@ -613,6 +621,13 @@ async fn write_household(
         &h.lon,
         &attrs,
         &h.duplicate_of,
+        &g.kode_desa,
+        &g.unit,
+        &g.quality,
+        &g.flags,
+        &g.lon,
+        &g.lat,
+        &g.candidates,
     ];
     writer.write(&values).await
 }
@@ -651,6 +666,15 @@ fn household_from_row(r: &tokio_postgres::Row) -> Result<StoredHousehold, StoreE
         lon: r.get(31),
         attrs: attrs_from_text(r.get(32))?,
         duplicate_of: r.get(33),
+        geocode: super::geocode_from_columns(
+            r.get(34),
+            r.get(35),
+            r.get(36),
+            r.get(37),
+            r.get(38),
+            r.get(39),
+            r.get(40),
+        )?,
     };
     Ok(StoredHousehold {
         id: r.get(0),

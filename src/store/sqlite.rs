@@ -369,7 +369,7 @@ impl Store for SqliteStore {
             let batch_id = tx.last_insert_rowid();
             let mut duplicates_other = 0u64;
             {
-                let placeholders = (1..=33)
+                let placeholders = (1..=super::HOUSEHOLD_COLUMN_COUNT)
                     .map(|i| format!("?{i}"))
                     .collect::<Vec<_>>()
                     .join(", ");
@@ -577,6 +577,7 @@ fn insert_household(
 ) -> rusqlite::Result<usize> {
     let a = &h.address;
     let hash = |x: &Option<[u8; 32]>| x.map(|v| v.to_vec());
+    let g = super::GeoColumns::of(&h.geocode);
     st.execute(params![
         batch_id,
         period,
@@ -611,6 +612,13 @@ fn insert_household(
         h.lon,
         attrs_text(h),
         h.duplicate_of,
+        g.kode_desa,
+        g.unit,
+        g.quality,
+        g.flags,
+        g.lon,
+        g.lat,
+        g.candidates,
     ])
 }
 
@@ -648,6 +656,15 @@ fn household_from_row(r: &rusqlite::Row<'_>) -> Result<StoredHousehold, StoreErr
         lon: r.get(31)?,
         attrs: attrs_from_text(&r.get::<_, String>(32)?)?,
         duplicate_of: r.get(33)?,
+        geocode: super::geocode_from_columns(
+            r.get(34)?,
+            r.get(35)?,
+            r.get(36)?,
+            r.get(37)?,
+            r.get(38)?,
+            r.get(39)?,
+            r.get(40)?,
+        )?,
     };
     Ok(StoredHousehold {
         id: r.get(0)?,

@@ -15,6 +15,7 @@ pub mod validate;
 use std::collections::HashMap;
 use std::io::Read;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use sha2::{Digest, Sha256};
 use tokio::sync::mpsc;
@@ -24,6 +25,9 @@ use model::{Household, IdHash, Reject, SourceFormat};
 use privacy::{Secret, SecretError};
 use reader::{open_table, InputInfo, ReadError, Row, RowStream, HEADER_SCAN_ROWS};
 
+use crate::geocode::{Geocoder, Session};
+use crate::region::crosswalk::Crosswalk;
+use crate::region::Level;
 use crate::store::{BatchCounts, BatchInfo, BatchMessage, NewBatch, Store, StoreError};
 
 /// Households per chunk sent to the store.
@@ -160,18 +164,130 @@ fn find_header(
         })
 }
 
-/// Imports one household file as a batch.
+/// A household file opened, its format known and its header found: ready to stream.
+pub struct HouseholdFile {
+    /// File name without directories.
+    pub file_name: String,
+    /// The format read.
+    pub format: SourceFormat,
+    /// How the file was read.
+    pub input: InputInfo,
+    mapper: RowMapper,
+    pending: Vec<Row>,
+    stream: RowStream,
+}
+
+/// The worker thread mapping a file's rows; yields the file's counts.
+pub type Producing = tokio::task::JoinHandle<Result<BatchCounts, ReadError>>;
+
+impl HouseholdFile {
+    /// Opens `path`, finds its header and the format (the one asked for, or detected).
+    pub fn open(path: &Path, opts: &HouseholdImportOptions) -> Result<Self, HouseholdImportError> {
+        let file_name = path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_else(|| path.display().to_string());
+        let custom = match &opts.mapping {
+            Some(m) => Some(CustomMapping::from_file(m).map_err(HouseholdImportError::Options)?),
+            None if opts.format == Some(SourceFormat::Custom) => {
+                return Err(HouseholdImportError::Options(
+                    "--format custom needs --mapping FILE.toml".into(),
+                ))
+            }
+            None => None,
+        };
+        let (format_hint, custom_ref) = (opts.format, custom.as_ref());
+        let probe = |rows: &[Row]| find_header(rows, format_hint, custom_ref).is_some();
+        let (mut stream, input) = open_table(path, opts.sheet.as_deref(), &probe)?;
+
+        let mut head: Vec<Row> = Vec::new();
+        let found = loop {
+            if let Some(f) = find_header(&head, opts.format, custom.as_ref()) {
+                break Some(f);
+            }
+            if head.len() >= HEADER_SCAN_ROWS {
+                break None;
+            }
+            match stream.next() {
+                Some(chunk) => head.extend(chunk?),
+                None => break find_header(&head, opts.format, custom.as_ref()),
+            }
+        };
+        let Some((header_idx, format)) = found else {
+            let wanted = opts
+                .format
+                .map(|f| format!("{f} header"))
+                .unwrap_or_else(|| "header of a known format (P3KE, DTKS, DTSEN, verval)".into());
+            return Err(HouseholdImportError::Header {
+                file: file_name,
+                message: format!(
+                    "no {wanted} in the first {HEADER_SCAN_ROWS} rows; choose --format or --mapping"
+                ),
+            });
+        };
+        let mapper =
+            RowMapper::new(format, &head[header_idx].1, custom.as_ref()).map_err(|message| {
+                HouseholdImportError::Header {
+                    file: file_name.clone(),
+                    message,
+                }
+            })?;
+        let pending: Vec<Row> = head.split_off(header_idx + 1);
+        Ok(HouseholdFile {
+            file_name,
+            format,
+            input,
+            mapper,
+            pending,
+            stream,
+        })
+    }
+
+    /// How the file was read, in words.
+    pub fn input_text(&self) -> String {
+        match &self.input {
+            InputInfo::Csv {
+                delimiter,
+                encoding,
+            } => {
+                format!(
+                    "csv delimiter {:?} encoding {encoding:?}",
+                    *delimiter as char
+                )
+            }
+            InputInfo::Xlsx { sheet } => format!("xlsx sheet {sheet}"),
+        }
+    }
+
+    /// Maps, checks, deduplicates and (with a geocoder) geocodes the rows on a worker
+    /// thread, sending households and rejects in chunks. The last message is
+    /// [`BatchMessage::Finish`] when the file had data rows.
+    pub fn stream(
+        self,
+        secret: Secret,
+        geocoder: Option<Arc<Geocoder>>,
+        progress: bool,
+    ) -> (mpsc::Receiver<BatchMessage>, Producing) {
+        let (tx, rx) = mpsc::channel(4);
+        let producing = tokio::task::spawn_blocking(move || {
+            let session = geocoder.as_deref().map(Geocoder::session);
+            let mut p = Producer::new(self.mapper, secret, tx, progress, session);
+            p.run(self.pending, self.stream)
+        });
+        (rx, producing)
+    }
+}
+
+/// Imports one household file as a batch, geocoding each household with `geocoder` (the
+/// regions of the store) when given.
 pub async fn import_households(
     store: &dyn Store,
     path: &Path,
     opts: &HouseholdImportOptions,
     secret: &Secret,
+    geocoder: Option<Arc<Geocoder>>,
 ) -> Result<HouseholdImport, HouseholdImportError> {
     check_period(&opts.period).map_err(HouseholdImportError::Options)?;
-    let file_name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_else(|| path.display().to_string());
     let io = |source| HouseholdImportError::Io {
         path: path.to_path_buf(),
         source,
@@ -181,80 +297,18 @@ pub async fn import_households(
         return Ok(HouseholdImport::AlreadyImported(existing));
     }
     check_secret(store, secret).await?;
-    let custom = match &opts.mapping {
-        Some(m) => Some(CustomMapping::from_file(m).map_err(HouseholdImportError::Options)?),
-        None if opts.format == Some(SourceFormat::Custom) => {
-            return Err(HouseholdImportError::Options(
-                "--format custom needs --mapping FILE.toml".into(),
-            ))
-        }
-        None => None,
-    };
-    let (format_hint, custom_ref) = (opts.format, custom.as_ref());
-    let probe = |rows: &[Row]| find_header(rows, format_hint, custom_ref).is_some();
-    let (mut stream, input) = open_table(path, opts.sheet.as_deref(), &probe)?;
-
-    let mut head: Vec<Row> = Vec::new();
-    let found = loop {
-        if let Some(f) = find_header(&head, opts.format, custom.as_ref()) {
-            break Some(f);
-        }
-        if head.len() >= HEADER_SCAN_ROWS {
-            break None;
-        }
-        match stream.next() {
-            Some(chunk) => head.extend(chunk?),
-            None => break find_header(&head, opts.format, custom.as_ref()),
-        }
-    };
-    let Some((header_idx, format)) = found else {
-        let wanted = opts
-            .format
-            .map(|f| format!("{f} header"))
-            .unwrap_or_else(|| "header of a known format (P3KE, DTKS, DTSEN, verval)".into());
-        return Err(HouseholdImportError::Header {
-            file: file_name,
-            message: format!(
-                "no {wanted} in the first {HEADER_SCAN_ROWS} rows; choose --format or --mapping"
-            ),
-        });
-    };
-    let mapper =
-        RowMapper::new(format, &head[header_idx].1, custom.as_ref()).map_err(|message| {
-            HouseholdImportError::Header {
-                file: file_name.clone(),
-                message,
-            }
-        })?;
-    let pending: Vec<Row> = head.split_off(header_idx + 1);
-    let input_text = match &input {
-        InputInfo::Csv {
-            delimiter,
-            encoding,
-        } => {
-            format!(
-                "csv delimiter {:?} encoding {encoding:?}",
-                *delimiter as char
-            )
-        }
-        InputInfo::Xlsx { sheet } => format!("xlsx sheet {sheet}"),
-    };
+    let file = HouseholdFile::open(path, opts)?;
     let batch = NewBatch {
-        file_name: file_name.clone(),
+        file_name: file.file_name.clone(),
         sha256,
-        source: format,
+        source: file.format,
         period: opts.period.clone(),
-        input: input_text,
+        input: file.input_text(),
     };
-    let (tx, rx) = mpsc::channel(4);
-    let secret = secret.clone();
-    let progress = opts.progress;
-    let producer = tokio::task::spawn_blocking(move || {
-        let mut p = Producer::new(mapper, secret, tx, progress);
-        p.run(pending, stream)
-    });
+    let (format, input, file_name) = (file.format, file.input.clone(), file.file_name.clone());
+    let (rx, producing) = file.stream(secret.clone(), geocoder, opts.progress);
     let stored = store.import_households(batch, rx).await;
-    let produced = producer
+    let produced = producing
         .await
         .map_err(|e| StoreError::Task(e.to_string()))??;
     if produced.rows_read == 0 {
@@ -265,6 +319,21 @@ pub async fn import_households(
         input,
         format,
     })
+}
+
+/// Builds the geocoder over the regions and crosswalk in the store; `None` when no desa
+/// are loaded (households are then stored without a desa).
+pub async fn store_geocoder(store: &dyn Store) -> Result<Option<Arc<Geocoder>>, StoreError> {
+    let mut regions = Vec::new();
+    for level in [Level::Kabupaten, Level::Kecamatan, Level::Desa] {
+        regions.extend(store.regions(level).await?);
+    }
+    if !regions.iter().any(|r| r.kode.level() == Level::Desa) {
+        return Ok(None);
+    }
+    let known = regions.iter().map(|r| r.kode).collect();
+    let crosswalk = Crosswalk::new(store.crosswalk().await?, known);
+    Ok(Some(Arc::new(Geocoder::new(&regions, crosswalk))))
 }
 
 async fn check_secret(store: &dyn Store, secret: &Secret) -> Result<(), HouseholdImportError> {
@@ -286,8 +355,9 @@ struct Group {
 }
 
 /// Maps rows to households on a worker thread and sends them to the store in chunks.
-struct Producer {
+struct Producer<'g> {
     mapper: RowMapper,
+    geocoder: Option<Session<'g>>,
     secret: Secret,
     tx: mpsc::Sender<BatchMessage>,
     counts: BatchCounts,
@@ -302,13 +372,14 @@ struct Producer {
 /// Rows after which the progress bar appears.
 const PROGRESS_AFTER_ROWS: u64 = 5000;
 
-impl Producer {
+impl<'g> Producer<'g> {
     fn new(
         mapper: RowMapper,
         secret: Secret,
         tx: mpsc::Sender<BatchMessage>,
         progress: bool,
-    ) -> Producer {
+        geocoder: Option<Session<'g>>,
+    ) -> Producer<'g> {
         let bar = progress.then(|| {
             let b = indicatif::ProgressBar::hidden();
             b.set_style(
@@ -321,6 +392,7 @@ impl Producer {
         });
         Producer {
             mapper,
+            geocoder,
             secret,
             tx,
             counts: BatchCounts::default(),
@@ -442,6 +514,9 @@ impl Producer {
                 let row = h.source_row;
                 self.seen.extend(h.identity_keys().map(|k| (k, row)));
             }
+        }
+        if let Some(g) = self.geocoder.as_mut() {
+            h.geocode = Some(g.geocode(&h));
         }
         self.counts.households += 1;
         self.households.push(h);

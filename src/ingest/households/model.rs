@@ -244,6 +244,9 @@ pub struct Household {
     /// Set when the same household (same KK, or head NIK where a file has no KK) is already
     /// in this batch or in another batch of the same period: says where.
     pub duplicate_of: Option<String>,
+    /// Where the geocoder placed the household (`None` when imported without regions).
+    #[serde(skip)]
+    pub geocode: Option<crate::geocode::Geocode>,
 }
 
 impl Household {

@@ -1,0 +1,656 @@
+//! Geocoding: every household to its desa/kelurahan, or flagged for review — never guessed.
+//!
+//! Three kinds of evidence are read and compared: the region code (Kemendagri in any form,
+//! or BPS through the crosswalk), the address names (kabupaten → kecamatan → desa, exact
+//! after normalisation, then fuzzy), and the GPS point (checked for zero, swapped and outside
+//! points, then located in the desa outlines). The code decides when it names a loaded desa;
+//! names decide otherwise; GPS decides only when it agrees with them or nothing else does.
+//! Disagreements are kept as flags on the result.
+//!
+//! Every household placed in a desa gets a point: its own GPS when valid and consistent
+//! (quality `gps`), otherwise a stable point inside the desa drawn from a seed of the desa
+//! code and the household's id (so `quality != gps` means the point is approximate).
+
+pub mod file;
+pub mod gps;
+pub mod names;
+pub mod normalize;
+
+use std::borrow::Cow;
+use std::fmt;
+
+use foldhash::HashMap;
+use foldhash::HashMapExt;
+
+use serde::Serialize;
+
+use crate::ingest::households::model::Household;
+use crate::region::crosswalk::{BpsKode, Crosswalk, CrosswalkLookup};
+use crate::region::{Kode, Level, Region};
+pub use gps::{DesaIndex, Located};
+pub use names::{Gazetteer, NameMatch};
+pub use normalize::{normalize_name, normalize_rt, parse_street, StreetParts};
+
+/// How a household's desa was found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Quality {
+    /// The household's own GPS point lies in the desa, and agrees with its code and names.
+    Gps,
+    /// The region code names a loaded desa.
+    Code,
+    /// The names match one desa exactly (after normalisation).
+    NameExact,
+    /// The names match one desa, with a spelling difference or a missing level.
+    NameFuzzy,
+    /// Only the kecamatan is known.
+    KecamatanOnly,
+    /// Only the kabupaten/kota is known.
+    KabupatenOnly,
+    /// Several desa fit and nothing tells them apart.
+    Ambiguous,
+    /// Nothing fits.
+    Unmatched,
+}
+
+impl Quality {
+    /// All qualities, best first.
+    pub const ALL: [Quality; 8] = [
+        Quality::Gps,
+        Quality::Code,
+        Quality::NameExact,
+        Quality::NameFuzzy,
+        Quality::KecamatanOnly,
+        Quality::KabupatenOnly,
+        Quality::Ambiguous,
+        Quality::Unmatched,
+    ];
+
+    /// The snake_case name used in files, the API and the stores.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Quality::Gps => "gps",
+            Quality::Code => "code",
+            Quality::NameExact => "name_exact",
+            Quality::NameFuzzy => "name_fuzzy",
+            Quality::KecamatanOnly => "kecamatan_only",
+            Quality::KabupatenOnly => "kabupaten_only",
+            Quality::Ambiguous => "ambiguous",
+            Quality::Unmatched => "unmatched",
+        }
+    }
+
+    /// Parses [`Quality::as_str`].
+    pub fn parse(s: &str) -> Option<Quality> {
+        Quality::ALL.into_iter().find(|q| q.as_str() == s)
+    }
+
+    /// Whether the household is placed in a desa.
+    pub fn has_desa(&self) -> bool {
+        matches!(
+            self,
+            Quality::Gps | Quality::Code | Quality::NameExact | Quality::NameFuzzy
+        )
+    }
+}
+
+impl fmt::Display for Quality {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Something noticed while geocoding that a reviewer should see.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Flag {
+    /// Latitude and longitude were swapped; the swapped-back point was used.
+    GpsSwapped,
+    /// The GPS point is (0, 0).
+    GpsZero,
+    /// The GPS point lies outside every loaded desa.
+    GpsOutside,
+    /// The GPS point lies in another desa than the code or names say.
+    GpsMismatch,
+    /// The region code is well formed but names no loaded unit (renumbered, stale).
+    CodeStale,
+    /// The region code names a kecamatan or kabupaten only (truncated).
+    CodePartial,
+    /// The region code is not a code at all.
+    CodeInvalid,
+    /// The code names one desa and the address names another (or none).
+    CodeNameConflict,
+}
+
+impl Flag {
+    /// All flags, in the order they are written.
+    pub const ALL: [Flag; 8] = [
+        Flag::GpsSwapped,
+        Flag::GpsZero,
+        Flag::GpsOutside,
+        Flag::GpsMismatch,
+        Flag::CodeStale,
+        Flag::CodePartial,
+        Flag::CodeInvalid,
+        Flag::CodeNameConflict,
+    ];
+
+    /// The snake_case name.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Flag::GpsSwapped => "gps_swapped",
+            Flag::GpsZero => "gps_zero",
+            Flag::GpsOutside => "gps_outside",
+            Flag::GpsMismatch => "gps_mismatch",
+            Flag::CodeStale => "code_stale",
+            Flag::CodePartial => "code_partial",
+            Flag::CodeInvalid => "code_invalid",
+            Flag::CodeNameConflict => "code_name_conflict",
+        }
+    }
+
+    fn bit(self) -> u16 {
+        1 << (self as u16)
+    }
+}
+
+/// A set of [`Flag`]s.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
+pub struct Flags(pub u16);
+
+impl Flags {
+    /// Adds a flag.
+    pub fn set(&mut self, f: Flag) {
+        self.0 |= f.bit();
+    }
+
+    /// Whether the flag is set.
+    pub fn has(&self, f: Flag) -> bool {
+        self.0 & f.bit() != 0
+    }
+
+    /// Whether no flag is set.
+    pub fn is_empty(&self) -> bool {
+        self.0 == 0
+    }
+
+    /// The flags set, in [`Flag::ALL`] order.
+    pub fn iter(&self) -> impl Iterator<Item = Flag> + '_ {
+        Flag::ALL.into_iter().filter(|f| self.has(*f))
+    }
+
+    /// Parses the `;`-separated form written by `Display`; unknown names are ignored.
+    pub fn parse(s: &str) -> Flags {
+        let mut out = Flags::default();
+        for name in s.split(';') {
+            if let Some(f) = Flag::ALL.into_iter().find(|f| f.as_str() == name.trim()) {
+                out.set(f);
+            }
+        }
+        out
+    }
+}
+
+impl fmt::Display for Flags {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (i, flag) in self.iter().enumerate() {
+            if i > 0 {
+                f.write_str(";")?;
+            }
+            f.write_str(flag.as_str())?;
+        }
+        Ok(())
+    }
+}
+
+/// The geocoding result of one household.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Geocode {
+    /// The desa, when one was chosen.
+    pub kode_desa: Option<Kode>,
+    /// The smallest unit known: the desa, or the kecamatan/kabupaten for `*_only`.
+    pub unit: Option<Kode>,
+    /// How it was found.
+    pub quality: Quality,
+    /// What a reviewer should see.
+    pub flags: Flags,
+    /// Longitude and latitude: the GPS point when `quality` is `gps`, else a stable
+    /// approximate point inside the desa. `None` without a desa.
+    pub point: Option<(f64, f64)>,
+    /// The desa that fit equally well (ambiguous), at most [`MAX_CANDIDATES`].
+    pub candidates: Vec<Kode>,
+}
+
+impl Geocode {
+    /// Whether the point is an approximation inside the desa rather than the household's GPS.
+    pub fn approximate(&self) -> bool {
+        self.quality != Quality::Gps
+    }
+
+    /// Whether a reviewer should look at this household: not placed in a desa, or flagged.
+    pub fn needs_review(&self) -> bool {
+        !self.quality.has_desa() || !self.flags.is_empty()
+    }
+}
+
+/// Candidates listed on an ambiguous result.
+pub const MAX_CANDIDATES: usize = 20;
+
+/// What the region code of a household says.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum CodeRead {
+    Missing,
+    Desa(Kode),
+    /// Ten digits that are a loaded Kemendagri desa code as written and, read as a BPS code,
+    /// map to another loaded desa (44 of Kalimantan Timur's 1,033 BPS desa codes do).
+    Either(Kode, Kode),
+    /// A loaded kecamatan or kabupaten.
+    Partial(Kode),
+    /// Well formed, unknown; with the nearest loaded ancestor.
+    Stale(Option<Kode>),
+    Invalid,
+}
+
+/// What the names say.
+#[derive(Debug, Clone, PartialEq)]
+enum NameOutcome {
+    Desa(Kode, bool),
+    Ambiguous(Vec<Kode>),
+    Unit(Kode),
+    Unmatched,
+}
+
+/// The loaded units, crosswalk and desa outlines, ready to geocode households.
+#[derive(Debug)]
+pub struct Geocoder {
+    gazetteer: Gazetteer,
+    crosswalk: Crosswalk,
+    desa: DesaIndex,
+}
+
+impl Geocoder {
+    /// Builds a geocoder over `regions` (kabupaten, kecamatan and desa; other levels are
+    /// ignored) and a crosswalk (empty when none is loaded).
+    pub fn new(regions: &[Region], crosswalk: Crosswalk) -> Geocoder {
+        let named = regions
+            .iter()
+            .filter(|r| r.kode.level() != Level::Provinsi)
+            .map(|r| (r.kode, r.nama.as_str()));
+        let gazetteer = Gazetteer::new(named);
+        let desa = regions
+            .iter()
+            .filter(|r| r.kode.level() == Level::Desa)
+            .map(|r| (r.kode, r.geometry.clone()))
+            .collect();
+        Geocoder {
+            gazetteer,
+            crosswalk,
+            desa: DesaIndex::sorted(desa),
+        }
+    }
+
+    /// The names of the loaded units.
+    pub fn gazetteer(&self) -> &Gazetteer {
+        &self.gazetteer
+    }
+
+    /// The desa index.
+    pub fn desa_index(&self) -> &DesaIndex {
+        &self.desa
+    }
+
+    /// A geocoding session with its own cache of name lookups (one per thread).
+    pub fn session(&self) -> Session<'_> {
+        Session {
+            geocoder: self,
+            names: HashMap::new(),
+            fits: HashMap::new(),
+        }
+    }
+
+    fn read_code(&self, raw: Option<&str>) -> CodeRead {
+        let Some(raw) = raw.map(str::trim).filter(|s| !s.is_empty()) else {
+            return CodeRead::Missing;
+        };
+        let g = &self.gazetteer;
+        let kemendagri = Kode::parse(raw).ok();
+        let known_kemendagri = kemendagri.filter(|k| g.contains(*k));
+        let bps = BpsKode::parse(raw).ok().filter(|_| !raw.contains('.'));
+        if let Some(b) = &bps {
+            match (self.crosswalk.lookup(b), known_kemendagri) {
+                (CrosswalkLookup::Mapped(k), Some(kem)) if g.contains(k) && k != kem => {
+                    return if k.level() == Level::Desa && kem.level() == Level::Desa {
+                        CodeRead::Either(kem, k)
+                    } else {
+                        known_code(kem)
+                    };
+                }
+                (_, Some(kem)) => return known_code(kem),
+                (CrosswalkLookup::Mapped(k), None) if g.contains(k) => return known_code(k),
+                (CrosswalkLookup::Mapped(k) | CrosswalkLookup::TargetMissing(k), None) => {
+                    return CodeRead::Stale(self.known_ancestor(k))
+                }
+                (CrosswalkLookup::NoTarget | CrosswalkLookup::Unknown, None) => {}
+            }
+        }
+        if let Some(k) = known_kemendagri {
+            return known_code(k);
+        }
+        match kemendagri {
+            Some(k) => CodeRead::Stale(self.known_ancestor(k)),
+            None if bps.is_some() => CodeRead::Stale(None),
+            None => CodeRead::Invalid,
+        }
+    }
+
+    /// The nearest loaded kabupaten above `k` (the kecamatan of a stale code may have been
+    /// split, so only the kabupaten is trusted).
+    fn known_ancestor(&self, k: Kode) -> Option<Kode> {
+        k.ancestor(Level::Kabupaten)
+            .filter(|a| self.gazetteer.contains(*a))
+    }
+
+    fn match_names(
+        &self,
+        desa: Option<&str>,
+        kec: Option<&str>,
+        kab: Option<&str>,
+        hint: Option<Kode>,
+    ) -> NameOutcome {
+        let g = &self.gazetteer;
+        let hint_kab = hint.and_then(|h| h.ancestor(Level::Kabupaten));
+        let hint_kec = hint.filter(|h| h.level() == Level::Kecamatan);
+        let kab_k =
+            hint_kab.or_else(|| kab.and_then(|n| g.find(n, Level::Kabupaten, None).unique()));
+        let kec_k =
+            hint_kec.or_else(|| kec.and_then(|n| g.find(n, Level::Kecamatan, kab_k).unique()));
+        let known_unit = || {
+            kec_k
+                .or(kab_k)
+                .map_or(NameOutcome::Unmatched, NameOutcome::Unit)
+        };
+        let Some(desa) = desa else {
+            return known_unit();
+        };
+        match g.find(desa, Level::Desa, kec_k.or(kab_k)) {
+            NameMatch::Exact(d) => NameOutcome::Desa(d, true),
+            NameMatch::Fuzzy(d, _) => NameOutcome::Desa(d, false),
+            NameMatch::Ambiguous(c) => NameOutcome::Ambiguous(c),
+            // Not in the kecamatan given: the desa may have moved in a kecamatan split. Look
+            // in the whole kabupaten, exact names only.
+            NameMatch::NotFound if kec_k.is_some() && kab_k.is_some() => {
+                match g.find(desa, Level::Desa, kab_k) {
+                    NameMatch::Exact(d) => NameOutcome::Desa(d, false),
+                    _ => known_unit(),
+                }
+            }
+            NameMatch::NotFound => known_unit(),
+        }
+    }
+}
+
+fn known_code(k: Kode) -> CodeRead {
+    if k.level() == Level::Desa {
+        CodeRead::Desa(k)
+    } else {
+        CodeRead::Partial(k)
+    }
+}
+
+/// Key of the name cache: the three names as typed and the code hint, in one string.
+fn name_key(
+    desa: Option<&str>,
+    kec: Option<&str>,
+    kab: Option<&str>,
+    hint: Option<Kode>,
+) -> String {
+    let mut key = String::with_capacity(64);
+    for part in [desa, kec, kab] {
+        // A unit separator cannot come from a spreadsheet cell: parts cannot run together.
+        key.push_str(part.unwrap_or("\u{1f}"));
+        key.push('\u{1e}');
+    }
+    if let Some(h) = hint {
+        key.push_str(&h.digits());
+    }
+    key
+}
+
+/// Entries after which a session's name cache starts afresh (bounds memory on files with
+/// many distinct spellings).
+const NAME_CACHE_MAX: usize = 200_000;
+
+/// A geocoding session: the geocoder and a cache of name lookups, since the same address
+/// names repeat across thousands of households.
+pub struct Session<'a> {
+    geocoder: &'a Geocoder,
+    names: HashMap<String, NameOutcome>,
+    /// Desa names as typed → whether they fit a desa code, for checking codes against names.
+    fits: HashMap<(String, Kode), bool>,
+}
+
+/// The address names of a household: the name columns, else what its street line says.
+/// A column's text, trimmed, when it holds any.
+fn given(s: &Option<String>) -> Option<Cow<'_, str>> {
+    s.as_deref()
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(Cow::Borrowed)
+}
+
+fn address_names(h: &Household) -> [Option<Cow<'_, str>>; 3] {
+    let a = &h.address;
+    let cols = [given(&a.desa), given(&a.kecamatan), given(&a.kabupaten)];
+    if cols.iter().all(Option::is_some) {
+        return cols;
+    }
+    let p = a.street.as_deref().map(parse_street).unwrap_or_default();
+    let [d, c, b] = cols;
+    [
+        d.or(p.desa.map(Cow::Owned)),
+        c.or(p.kecamatan.map(Cow::Owned)),
+        b.or(p.kabupaten.map(Cow::Owned)),
+    ]
+}
+
+impl Session<'_> {
+    /// Geocodes one household.
+    pub fn geocode(&mut self, h: &Household) -> Geocode {
+        let g = self.geocoder;
+        let mut flags = Flags::default();
+        let [desa, kec, kab] = address_names(h);
+        let code = g.read_code(h.region_code.as_deref());
+        let hint = match code {
+            CodeRead::Partial(k) => {
+                flags.set(Flag::CodePartial);
+                Some(k)
+            }
+            CodeRead::Stale(anc) => {
+                flags.set(Flag::CodeStale);
+                anc
+            }
+            CodeRead::Invalid => {
+                flags.set(Flag::CodeInvalid);
+                None
+            }
+            CodeRead::Missing | CodeRead::Desa(_) | CodeRead::Either(..) => None,
+        };
+        let names = self.names(desa.as_deref(), kec.as_deref(), kab.as_deref(), hint);
+        let code = match code {
+            CodeRead::Either(kem, bps) => self.either(kem, bps, desa.as_deref(), &names),
+            other => other,
+        };
+        let (mut quality, mut unit, mut candidates) = match (code, names) {
+            (CodeRead::Either(kem, bps), _) => {
+                flags.set(Flag::CodeNameConflict);
+                (Quality::Ambiguous, None, vec![kem, bps])
+            }
+            (CodeRead::Desa(k), names) => {
+                let fits = desa.as_deref().is_none_or(|d| self.fits(d, k));
+                let names_agree = matches!(names, NameOutcome::Desa(d, _) if d == k);
+                if !fits && !names_agree {
+                    flags.set(Flag::CodeNameConflict);
+                }
+                (Quality::Code, Some(k), vec![])
+            }
+            (_, NameOutcome::Desa(d, exact)) => {
+                let q = if exact {
+                    Quality::NameExact
+                } else {
+                    Quality::NameFuzzy
+                };
+                (q, Some(d), vec![])
+            }
+            (_, NameOutcome::Ambiguous(c)) => (Quality::Ambiguous, None, c),
+            (_, NameOutcome::Unit(u)) => (unit_quality(u), Some(u), vec![]),
+            (_, NameOutcome::Unmatched) => (Quality::Unmatched, None, vec![]),
+        };
+        let mut point = None;
+        if let Some(located) = self.gps(h, &mut flags) {
+            let (lon, lat, inside) = located;
+            let fitting: Vec<Kode> = match quality {
+                q if q.has_desa() => inside
+                    .iter()
+                    .copied()
+                    .filter(|k| Some(*k) == unit)
+                    .collect(),
+                Quality::Ambiguous => inside
+                    .iter()
+                    .copied()
+                    .filter(|k| candidates.contains(k))
+                    .collect(),
+                Quality::KecamatanOnly | Quality::KabupatenOnly => inside
+                    .iter()
+                    .copied()
+                    .filter(|k| unit.is_some_and(|u| k.is_within(&u)))
+                    .collect(),
+                _ => inside.clone(),
+            };
+            if let [d] = fitting.as_slice() {
+                quality = Quality::Gps;
+                unit = Some(*d);
+                candidates.clear();
+                point = Some((lon, lat));
+            } else if !inside.is_empty() {
+                flags.set(Flag::GpsMismatch);
+            }
+        }
+        let kode_desa = unit.filter(|_| quality.has_desa());
+        if point.is_none() {
+            point = kode_desa.and_then(|d| g.desa.place(d, placement_seed(d, h)));
+        }
+        candidates.truncate(MAX_CANDIDATES);
+        Geocode {
+            kode_desa,
+            unit,
+            quality,
+            flags,
+            point,
+            candidates,
+        }
+    }
+
+    /// Whether the desa name as typed fits the desa `k` (cached: codes and names repeat).
+    fn fits(&mut self, desa: &str, k: Kode) -> bool {
+        let key = (desa.to_string(), k);
+        if let Some(hit) = self.fits.get(&key) {
+            return *hit;
+        }
+        let fits = self.geocoder.gazetteer.fits(desa, k);
+        if self.fits.len() >= NAME_CACHE_MAX {
+            self.fits.clear();
+        }
+        self.fits.insert(key, fits);
+        fits
+    }
+
+    /// Reads a code that is both a Kemendagri and a BPS desa code as the one the desa name
+    /// fits; stays undecided when the name fits both or neither.
+    fn either(&self, kem: Kode, bps: Kode, desa: Option<&str>, names: &NameOutcome) -> CodeRead {
+        let g = &self.geocoder.gazetteer;
+        let fits = |k: Kode| {
+            desa.is_some_and(|d| g.fits(d, k))
+                || matches!(names, NameOutcome::Desa(n, _) if *n == k)
+        };
+        match (fits(kem), fits(bps)) {
+            (true, false) => CodeRead::Desa(kem),
+            (false, true) => CodeRead::Desa(bps),
+            _ => CodeRead::Either(kem, bps),
+        }
+    }
+
+    fn names(
+        &mut self,
+        desa: Option<&str>,
+        kec: Option<&str>,
+        kab: Option<&str>,
+        hint: Option<Kode>,
+    ) -> NameOutcome {
+        let key = name_key(desa, kec, kab, hint);
+        if let Some(hit) = self.names.get(&key) {
+            return hit.clone();
+        }
+        let out = self.geocoder.match_names(desa, kec, kab, hint);
+        if self.names.len() >= NAME_CACHE_MAX {
+            self.names.clear();
+        }
+        self.names.insert(key, out.clone());
+        out
+    }
+
+    /// The household's GPS point, checked: `(lon, lat, desa containing it)`, or `None` when
+    /// it has none or it is unusable (flagged).
+    fn gps(&self, h: &Household, flags: &mut Flags) -> Option<(f64, f64, Vec<Kode>)> {
+        let (lat, lon) = (h.lat?, h.lon?);
+        if lat == 0.0 && lon == 0.0 {
+            flags.set(Flag::GpsZero);
+            return None;
+        }
+        let found = |lon: f64, lat: f64| {
+            if !(-180.0..=180.0).contains(&lon) || !(-90.0..=90.0).contains(&lat) {
+                return None;
+            }
+            match self.geocoder.desa.locate(lon, lat) {
+                Located::Inside(ks) => Some(ks),
+                Located::Near(k) => Some(vec![k]),
+                Located::Outside => None,
+            }
+        };
+        if let Some(ks) = found(lon, lat) {
+            return Some((lon, lat, ks));
+        }
+        if let Some(ks) = found(lat, lon) {
+            flags.set(Flag::GpsSwapped);
+            return Some((lat, lon, ks));
+        }
+        flags.set(Flag::GpsOutside);
+        None
+    }
+}
+
+fn unit_quality(u: Kode) -> Quality {
+    match u.level() {
+        Level::Kecamatan => Quality::KecamatanOnly,
+        Level::Kabupaten => Quality::KabupatenOnly,
+        Level::Desa => Quality::NameFuzzy,
+        Level::Provinsi => Quality::Unmatched,
+    }
+}
+
+/// The seed of a household's approximate point: the desa code and the household's own id
+/// (its id in the file, else its row), so a re-import puts it at the same place. FNV-1a is
+/// written out here because std's hasher is not guaranteed stable across Rust releases.
+fn placement_seed(desa: Kode, h: &Household) -> u64 {
+    let id = h
+        .source_id
+        .clone()
+        .unwrap_or_else(|| format!("row {}", h.source_row));
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in desa.digits().bytes().chain([0]).chain(id.bytes()) {
+        hash ^= u64::from(b);
+        hash = hash.wrapping_mul(0x0100_0000_01b3);
+    }
+    hash
+}
+
+#[cfg(test)]
+mod tests;

@@ -157,6 +157,27 @@ lentera households import data.csv --mapping kolom.toml --period 2025-03"
         /// Batch id (see `lentera households batches`).
         id: i64,
     },
+    /// List the households of a batch that need a look: not placed in a desa, or flagged by
+    /// the geocoder; or apply a corrected review file.
+    #[command(
+        after_help = "Without --apply, writes the review file (CSV, columns in Bahasa Indonesia: \
+id, baris, id_sumber, nik (masked), nama_kepala_keluarga, kode_wilayah, desa, kecamatan, \
+kabupaten, alamat, latitude, longitude, kualitas, catatan, kandidat). Correct kode_wilayah, \
+the names or the coordinates in place and give the file back with --apply: those households \
+are geocoded again and stored; rows that cannot be used are listed with the reason.\n\n\
+Examples:\n  lentera households review 3 -o tinjau.csv\n  \
+lentera households review 3 --apply tinjau.csv"
+    )]
+    Review {
+        /// Batch id.
+        id: i64,
+        /// Output file (standard output when omitted).
+        #[arg(short, long, conflicts_with = "apply")]
+        output: Option<PathBuf>,
+        /// A corrected review file to apply.
+        #[arg(long)]
+        apply: Option<PathBuf>,
+    },
     /// Write the reject report of a batch as CSV.
     Rejects {
         /// Batch id.
@@ -603,6 +624,9 @@ async fn households(store: &dyn Store, cfg: &StoreConfig, cmd: HouseholdsCommand
             }
             None => bail!("there is no batch {id}"),
         },
+        HouseholdsCommand::Review { id, output, apply } => {
+            households_review(store, id, output, apply).await
+        }
         HouseholdsCommand::Rejects { id, output } => {
             if !store.batches().await?.iter().any(|b| b.id == id) {
                 bail!("there is no batch {id}");
@@ -635,6 +659,77 @@ fn write_rejects_to(
         w.write_record([r.row.to_string().as_str(), &r.column, &r.value, &r.reason])?;
     }
     w.flush()?;
+    Ok(())
+}
+
+async fn households_review(
+    store: &dyn Store,
+    id: i64,
+    output: Option<PathBuf>,
+    apply: Option<PathBuf>,
+) -> Result<()> {
+    use crate::geocode::review::{needing_review, read_corrections, write_review};
+    if !store.batches().await?.iter().any(|b| b.id == id) {
+        bail!("there is no batch {id}");
+    }
+    let geocoder = store_geocoder(store)
+        .await?
+        .context("no desa boundaries in the store: run `lentera regions import` first")?;
+    let stored = store.households(Some(id)).await?;
+    let Some(path) = apply else {
+        let queue = needing_review(&stored);
+        match &output {
+            Some(p) => {
+                let f = std::fs::File::create(p).with_context(|| format!("{}", p.display()))?;
+                write_review(&queue, geocoder.gazetteer(), std::io::BufWriter::new(f))?;
+                println!(
+                    "{} of {} households of batch {id} need review; written to {}.",
+                    queue.len(),
+                    stored.len(),
+                    p.display()
+                );
+            }
+            None => write_review(&queue, geocoder.gazetteer(), std::io::stdout().lock())?,
+        }
+        return Ok(());
+    };
+    let f = std::fs::File::open(&path).with_context(|| format!("{}", path.display()))?;
+    let (corrections, mut problems) = read_corrections(f).map_err(anyhow::Error::msg)?;
+    let by_id: std::collections::HashMap<i64, &crate::store::StoredHousehold> =
+        stored.iter().map(|s| (s.id, s)).collect();
+    let mut session = geocoder.session();
+    let mut updates = Vec::new();
+    let mut resolved = 0u64;
+    for c in &corrections {
+        let Some(s) = by_id.get(&c.id) else {
+            problems.push(crate::ingest::households::model::Reject {
+                row: c.row,
+                column: "id".into(),
+                value: c.id.to_string(),
+                reason: format!("batch {id} has no household with this id"),
+            });
+            continue;
+        };
+        let mut h = c.apply_to(&s.household);
+        let g = session.geocode(&h);
+        resolved += u64::from(!g.needs_review());
+        h.geocode = Some(g);
+        updates.push((c.id, h));
+    }
+    let updated = store.correct_households(id, updates).await?;
+    println!(
+        "Applied {} to batch {id}: {updated} households geocoded again, {resolved} of them \
+         now placed without a flag, {} still to review.",
+        path.display(),
+        updated - resolved
+    );
+    if !problems.is_empty() {
+        eprintln!(
+            "{} row(s) of the review file were not used:",
+            problems.len()
+        );
+        write_rejects_to(std::io::stderr().lock(), &problems)?;
+    }
     Ok(())
 }
 

@@ -15,6 +15,7 @@ pub mod file;
 pub mod gps;
 pub mod names;
 pub mod normalize;
+pub mod review;
 
 use std::borrow::Cow;
 use std::fmt;

@@ -110,16 +110,25 @@ fn bps_codes_through_the_crosswalk() {
 #[test]
 fn a_code_that_is_both_kemendagri_and_bps_follows_the_name_or_stays_open() {
     let r = run(&hh("6472011003", "Bukuan", "", ""));
-    assert_eq!((r.quality, r.kode_desa), (Quality::Code, Some(k("64.72.01.1003"))));
+    assert_eq!(
+        (r.quality, r.kode_desa),
+        (Quality::Code, Some(k("64.72.01.1003")))
+    );
     let r = run(&hh("6472011003", "Sei Kapih", "", ""));
-    assert_eq!((r.quality, r.kode_desa), (Quality::Code, Some(k("64.72.01.1002"))));
+    assert_eq!(
+        (r.quality, r.kode_desa),
+        (Quality::Code, Some(k("64.72.01.1002")))
+    );
     let r = run(&hh("6472011003", "", "", ""));
     assert_eq!(r.quality, Quality::Ambiguous);
     assert_eq!(r.candidates, [k("64.72.01.1003"), k("64.72.01.1002")]);
     assert_eq!(flags(&r), ["code_name_conflict"]);
     // GPS decides between the two readings.
     let r = run(&with_gps(hh("6472011003", "", "", ""), -0.55, 117.45));
-    assert_eq!((r.quality, r.kode_desa), (Quality::Gps, Some(k("64.72.01.1002"))));
+    assert_eq!(
+        (r.quality, r.kode_desa),
+        (Quality::Gps, Some(k("64.72.01.1002")))
+    );
     // With dots it is Kemendagri only.
     let r = run(&hh("64.72.01.1003", "", "", ""));
     assert_eq!(r.kode_desa, Some(k("64.72.01.1003")));

@@ -229,7 +229,23 @@ pub trait Store: Send + Sync {
 
     /// The reject lines of a batch, ordered by row.
     async fn rejects(&self, batch_id: i64) -> Result<Vec<Reject>, StoreError>;
+
+    /// Stores reviewed households of a batch: their region code, address names, GPS and new
+    /// geocoding result, all in one transaction. Households not in the batch are left alone.
+    /// Returns how many were updated.
+    async fn correct_households(
+        &self,
+        batch_id: i64,
+        corrected: Vec<(i64, Household)>,
+    ) -> Result<u64, StoreError>;
 }
+
+/// The statement of [`Store::correct_households`]: `$1` id, `$2` batch, then region code,
+/// desa, kecamatan, kabupaten, lat, lon and the seven geocoding columns.
+const CORRECT_HOUSEHOLD: &str = "UPDATE households SET region_code = $3, desa = $4, \
+    kecamatan = $5, kabupaten = $6, lat = $7, lon = $8, kode_desa = $9, geo_unit = $10, \
+    geo_quality = $11, geo_flags = $12, geo_lon = $13, geo_lat = $14, geo_candidates = $15 \
+    WHERE id = $1 AND batch_id = $2";
 
 /// Where the data lives: the embedded store's directory, or a PostGIS URL that wins over it.
 #[derive(Debug, Clone)]

@@ -478,6 +478,45 @@ impl Store for PostgisStore {
             .collect()
     }
 
+    async fn correct_households(
+        &self,
+        batch_id: i64,
+        corrected: Vec<(i64, Household)>,
+    ) -> Result<u64, StoreError> {
+        let mut c = self.client().await?;
+        let tx = c.transaction().await?;
+        let st = tx.prepare(super::CORRECT_HOUSEHOLD).await?;
+        let mut n = 0u64;
+        for (id, h) in &corrected {
+            let g = super::GeoColumns::of(&h.geocode);
+            let a = &h.address;
+            n += tx
+                .execute(
+                    &st,
+                    &[
+                        id,
+                        &batch_id,
+                        &h.region_code,
+                        &a.desa,
+                        &a.kecamatan,
+                        &a.kabupaten,
+                        &h.lat,
+                        &h.lon,
+                        &g.kode_desa,
+                        &g.unit,
+                        &g.quality,
+                        &g.flags,
+                        &g.lon,
+                        &g.lat,
+                        &g.candidates,
+                    ],
+                )
+                .await?;
+        }
+        tx.commit().await?;
+        Ok(n)
+    }
+
     async fn rejects(&self, batch_id: i64) -> Result<Vec<Reject>, StoreError> {
         let c = self.client().await?;
         Ok(c.query(

@@ -522,6 +522,45 @@ impl Store for SqliteStore {
         .await
     }
 
+    async fn correct_households(
+        &self,
+        batch_id: i64,
+        corrected: Vec<(i64, Household)>,
+    ) -> Result<u64, StoreError> {
+        self.run(move |c| {
+            let tx = c.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+            let mut n = 0u64;
+            {
+                let sql = super::CORRECT_HOUSEHOLD.replace('$', "?");
+                let mut st = tx.prepare(&sql)?;
+                for (id, h) in &corrected {
+                    let g = super::GeoColumns::of(&h.geocode);
+                    let a = &h.address;
+                    n += st.execute(params![
+                        id,
+                        batch_id,
+                        h.region_code,
+                        a.desa,
+                        a.kecamatan,
+                        a.kabupaten,
+                        h.lat,
+                        h.lon,
+                        g.kode_desa,
+                        g.unit,
+                        g.quality,
+                        g.flags,
+                        g.lon,
+                        g.lat,
+                        g.candidates
+                    ])? as u64;
+                }
+            }
+            tx.commit()?;
+            Ok(n)
+        })
+        .await
+    }
+
     async fn rejects(&self, batch_id: i64) -> Result<Vec<Reject>, StoreError> {
         self.run(move |c| {
             let mut st = c.prepare(

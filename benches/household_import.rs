@@ -9,7 +9,9 @@ use std::time::Instant;
 use lentera::generate::{write_households, GenerateOptions, OutputEncoding};
 use lentera::ingest::households::model::SourceFormat;
 use lentera::ingest::households::privacy::Secret;
-use lentera::ingest::households::{import_households, HouseholdImport, HouseholdImportOptions};
+use lentera::ingest::households::{
+    import_households, HouseholdFile, HouseholdImport, HouseholdImportOptions,
+};
 use lentera::store::{SqliteStore, Store};
 
 fn peak_rss_mib() -> f64 {
@@ -21,6 +23,16 @@ fn peak_rss_mib() -> f64 {
         .and_then(|kb| kb.parse::<f64>().ok())
         .map(|kb| kb / 1024.0)
         .unwrap_or(f64::NAN)
+}
+
+/// CPU seconds (user + system) used so far by the whole process.
+fn process_cpu_secs() -> f64 {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    // Fields after the command name, which is in parentheses and may hold spaces.
+    let rest = stat.rsplit_once(')').map(|(_, r)| r).unwrap_or("");
+    let f: Vec<&str> = rest.split_whitespace().collect();
+    let ticks = |i: usize| f.get(i).and_then(|v| v.parse::<f64>().ok()).unwrap_or(f64::NAN);
+    (ticks(11) + ticks(12)) / 100.0
 }
 
 fn reset_peak_rss() {
@@ -62,6 +74,19 @@ async fn main() {
     }
     let parse_rate = n as f64 / t.elapsed().as_secs_f64();
 
+    // Stages without the store: hashing the file, then reading and mapping its rows.
+    let t = Instant::now();
+    lentera::ingest::households::file_sha256(&file).unwrap();
+    let sha_secs = t.elapsed().as_secs_f64();
+    let cpu0 = process_cpu_secs();
+    let t = Instant::now();
+    let opened = HouseholdFile::open(&file, &HouseholdImportOptions::default()).unwrap();
+    let (mut rx, producing) = opened.stream(Secret::new("stage-secret-0123").unwrap(), None, false);
+    while rx.recv().await.is_some() {}
+    producing.await.unwrap().unwrap();
+    let map_secs = t.elapsed().as_secs_f64();
+    let map_cpu = process_cpu_secs() - cpu0;
+
     let store = SqliteStore::open_dir(&dir.path().join("store"))
         .await
         .unwrap();
@@ -71,11 +96,13 @@ async fn main() {
         ..Default::default()
     };
     reset_peak_rss();
+    let cpu0 = process_cpu_secs();
     let t = Instant::now();
     let outcome = import_households(&store, &file, &o, &secret, None)
         .await
         .unwrap();
     let secs = t.elapsed().as_secs_f64();
+    let cpu = process_cpu_secs() - cpu0;
     let peak = peak_rss_mib();
     let HouseholdImport::Imported { batch, .. } = outcome else {
         panic!("fresh store")
@@ -84,13 +111,30 @@ async fn main() {
     assert_eq!(batch.counts.households as usize, rows);
     assert_eq!(store.batches().await.unwrap().len(), 1);
     let rate = rows as f64 / secs;
+    let db_mib = ["lentera.sqlite", "lentera.sqlite-wal"]
+        .iter()
+        .filter_map(|f| std::fs::metadata(dir.path().join("store").join(f)).ok())
+        .map(|m| m.len() as f64)
+        .sum::<f64>()
+        / (1 << 20) as f64;
     println!("household import, {rows} P3KE rows into the embedded store:");
     println!("  import             {secs:>8.2} s   {rate:>10.0} rows/s   peak RSS {peak:.0} MiB");
+    println!(
+        "  CPU                {cpu:>8.2} s   {:>10.1} µs/row over all threads",
+        cpu / rows as f64 * 1e6
+    );
+    println!("  store size         {db_mib:>8.0} MiB (database and write-ahead log)");
     println!(
         "  peer: CSV parse    {:>8.2} s   {parse_rate:>10.0} rows/s",
         n as f64 / parse_rate
     );
     println!("  import / parse rate ratio {:.3}", rate / parse_rate);
+    println!(
+        "  stages: file SHA-256 {sha_secs:.2} s; read + map + hash rows (no store) {map_secs:.2} s \
+         ({:.0} rows/s, {:.1} µs CPU/row)",
+        rows as f64 / map_secs,
+        map_cpu / rows as f64 * 1e6
+    );
 }
 
 #[global_allocator]

@@ -23,7 +23,7 @@ use std::fmt;
 use foldhash::HashMap;
 use foldhash::HashMapExt;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::ingest::households::model::Household;
 use crate::region::crosswalk::{BpsKode, Crosswalk, CrosswalkLookup};
@@ -33,7 +33,7 @@ pub use names::{Gazetteer, NameMatch};
 pub use normalize::{normalize_name, normalize_rt, parse_street, StreetParts};
 
 /// How a household's desa was found.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Quality {
     /// The household's own GPS point lies in the desa, and agrees with its code and names.
@@ -155,7 +155,7 @@ impl Flag {
 }
 
 /// A set of [`Flag`]s.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct Flags(pub u16);
 
 impl Flags {
@@ -204,7 +204,7 @@ impl fmt::Display for Flags {
 }
 
 /// The geocoding result of one household.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Geocode {
     /// The desa, when one was chosen.
     pub kode_desa: Option<Kode>,

@@ -191,6 +191,36 @@ pub const MIGRATIONS: &[Migration] = &[
         ALTER TABLE households ADD COLUMN geo_candidates TEXT;
     ",
     },
+    Migration {
+        version: 4,
+        name: "embedded store: households in chunks, identity keys per batch, duplicate links",
+        sqlite: "
+        CREATE TABLE household_chunks (
+            batch_id    INTEGER NOT NULL REFERENCES household_batches(id),
+            chunk       INTEGER NOT NULL,
+            first_index INTEGER NOT NULL,
+            households  INTEGER NOT NULL,
+            data        BLOB NOT NULL,
+            PRIMARY KEY (batch_id, chunk)
+        );
+        CREATE TABLE household_keys (
+            batch_id INTEGER PRIMARY KEY REFERENCES household_batches(id),
+            period   TEXT NOT NULL,
+            data     BLOB NOT NULL
+        );
+        CREATE INDEX household_keys_period ON household_keys(period, batch_id);
+        CREATE TABLE household_links (
+            batch_id    INTEGER NOT NULL,
+            idx         INTEGER NOT NULL,
+            other_batch INTEGER NOT NULL,
+            PRIMARY KEY (batch_id, idx)
+        ) WITHOUT ROWID;
+        CREATE INDEX household_links_other ON household_links(other_batch);
+    ",
+        // PostGIS keeps a row per household (binary COPY is fast there, and SQL users and
+        // GIS clients read the table directly).
+        postgres: "SELECT 1;",
+    },
 ];
 
 /// The newest version this build knows.

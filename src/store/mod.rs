@@ -7,6 +7,7 @@
 //! ([`migrations::MIGRATIONS`]); the same test suite runs against both.
 
 pub mod migrations;
+mod chunks;
 mod postgis;
 mod sqlite;
 

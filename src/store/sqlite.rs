@@ -1,18 +1,20 @@
 //! The embedded default store: one SQLite file (`lentera.sqlite`) in the data directory.
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
 use rusqlite::{params, Connection, OptionalExtension};
 
+use super::chunks;
 use super::migrations::{check_not_newer, MIGRATIONS};
 use super::{
-    attrs_from_text, attrs_text, crosswalk_from_row, descendants_pattern, duplicate_of_batch,
+    attrs_from_text, crosswalk_from_row, descendants_pattern, duplicate_of_batch,
     hash_from_bytes, info_from_row, region_from_row, replace_scope, scale_from_number,
-    scale_number, sex_from_text, sex_text, BatchCounts, BatchInfo, BatchMessage, ImportLogEntry,
-    ImportRecord, NewBatch, RegionCounts, RegionFilter, RegionRow, ReplaceSummary, Store,
-    StoreError, StoredHousehold, HOUSEHOLD_COLUMNS, RELINK_DUPLICATES,
+    sex_from_text, BatchCounts, BatchInfo, BatchMessage, ImportLogEntry, ImportRecord, NewBatch,
+    RegionCounts, RegionFilter, RegionRow, ReplaceSummary, Store, StoreError, StoredHousehold,
+    HOUSEHOLD_COLUMNS,
 };
 use crate::ingest::households::model::{Address, Household, Programs, Reject};
 use crate::region::crosswalk::CrosswalkEntry;
@@ -95,6 +97,11 @@ fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
         tx.execute_batch(m.sqlite).map_err(|e| {
             StoreError::Migration(format!("version {} ({}): {e}", m.version, m.name))
         })?;
+        if m.version == 4 {
+            rows_to_chunks(&tx).map_err(|e| {
+                StoreError::Migration(format!("version 4 (households into chunks): {e}"))
+            })?;
+        }
         tx.execute(
             "INSERT INTO schema_migrations (version, name) VALUES (?1, ?2)",
             params![m.version, m.name],
@@ -367,73 +374,54 @@ impl Store for SqliteStore {
                 ],
             )?;
             let batch_id = tx.last_insert_rowid();
-            let mut duplicates_other = 0u64;
+            // The primaries of the other batches of the period, to link repeats to.
+            let earlier = period_batches(&tx, &batch.period, Some(batch_id))?;
+            let (_, primaries) = chunks::link_period(&earlier);
+            let mut keys: Vec<chunks::KeyEntry> = Vec::new();
+            let mut links: Vec<(u32, i64)> = Vec::new();
+            let mut next_index: u32 = 0;
+            let mut chunk_no: i64 = 0;
             {
-                let placeholders = (1..=super::HOUSEHOLD_COLUMN_COUNT)
-                    .map(|i| format!("?{i}"))
-                    .collect::<Vec<_>>()
-                    .join(", ");
-                let mut insert = tx.prepare(&format!(
-                    "INSERT INTO households ({HOUSEHOLD_COLUMNS}) VALUES ({placeholders})"
-                ))?;
+                let mut insert_chunk = tx.prepare(
+                    "INSERT INTO household_chunks (batch_id, chunk, first_index, households, data)
+                     VALUES (?1, ?2, ?3, ?4, ?5)",
+                )?;
                 let mut reject = tx.prepare(
                     "INSERT INTO household_rejects (batch_id, row, column_name, value, reason)
                      VALUES (?1, ?2, ?3, ?4, ?5)",
                 )?;
-                // One indexed lookup per key: an OR over both columns would scan the period.
-                let mut earlier_kk = tx.prepare(
-                    "SELECT batch_id FROM households WHERE kk_key = ?3 AND kk_hash = ?4
-                     AND period = ?1 AND batch_id <> ?2 AND duplicate_of IS NULL LIMIT 1",
-                )?;
-                let mut earlier_nik = tx.prepare(
-                    "SELECT batch_id FROM households WHERE nik_key = ?3 AND nik_hash = ?4
-                     AND period = ?1 AND batch_id <> ?2 AND duplicate_of IS NULL LIMIT 1",
-                )?;
-                // The first batch of a period has nothing to be a duplicate of.
-                let period_has_others: bool = tx.query_row(
-                    "SELECT EXISTS (SELECT 1 FROM households WHERE period = ?1)",
-                    [&batch.period],
-                    |r| r.get(0),
-                )?;
-                let source = batch.source.as_str();
                 loop {
                     match rx.blocking_recv() {
                         None => return Err(StoreError::Interrupted),
                         Some(BatchMessage::Chunk {
-                            households,
+                            mut households,
                             rejects,
                         }) => {
-                            for mut h in households {
-                                if period_has_others && h.duplicate_of.is_none() {
-                                    let mut other: Option<i64> = None;
-                                    for (tag, key) in h.identity_keys() {
-                                        let st = if tag == 0 {
-                                            &mut earlier_kk
-                                        } else {
-                                            &mut earlier_nik
-                                        };
-                                        let int_key = super::index_key(&Some(key));
-                                        other = st
-                                            .query_row(
-                                                params![
-                                                    batch.period,
-                                                    batch_id,
-                                                    int_key,
-                                                    key.as_slice()
-                                                ],
-                                                |r| r.get(0),
-                                            )
-                                            .optional()?;
-                                        if other.is_some() {
-                                            break;
-                                        }
-                                    }
-                                    if let Some(b) = other {
-                                        h.duplicate_of = Some(duplicate_of_batch(b));
-                                        duplicates_other += 1;
-                                    }
+                            let first_index = next_index;
+                            for h in &households {
+                                let index = next_index;
+                                next_index += 1;
+                                if h.duplicate_of.is_some() {
+                                    continue;
                                 }
-                                insert_household(&mut insert, batch_id, &batch.period, source, &h)?;
+                                let ks: Vec<chunks::IdentityKey> =
+                                    chunks::identity_keys(h).collect();
+                                match primaries.find(&ks) {
+                                    Some(other) => links.push((index, other)),
+                                    None => keys.extend(
+                                        ks.into_iter().map(|key| chunks::KeyEntry { key, index }),
+                                    ),
+                                }
+                            }
+                            if !households.is_empty() {
+                                insert_chunk.execute(params![
+                                    batch_id,
+                                    chunk_no,
+                                    first_index,
+                                    households.len() as i64,
+                                    chunks::encode_chunk(&mut households)?
+                                ])?;
+                                chunk_no += 1;
                             }
                             for r in rejects {
                                 reject.execute(params![
@@ -458,7 +446,7 @@ impl Store for SqliteStore {
                                     n.blank_rows as i64,
                                     n.households as i64,
                                     n.duplicates_in_batch as i64,
-                                    duplicates_other as i64
+                                    links.len() as i64
                                 ],
                             )?;
                             break;
@@ -466,6 +454,11 @@ impl Store for SqliteStore {
                     }
                 }
             }
+            tx.execute(
+                "INSERT INTO household_keys (batch_id, period, data) VALUES (?1, ?2, ?3)",
+                params![batch_id, batch.period, chunks::encode_keys(keys)],
+            )?;
+            insert_links(&tx, links.iter().map(|(i, o)| (batch_id, *i, *o)))?;
             let sql = format!("SELECT {BATCH_COLUMNS} FROM household_batches WHERE id = ?1");
             let info = tx.query_row(&sql, [batch_id], batch_from_row)?;
             tx.commit()?;
@@ -491,14 +484,23 @@ impl Store for SqliteStore {
             let Some(info) = tx.query_row(&sql, [id], batch_from_row).optional()? else {
                 return Ok(None);
             };
-            tx.execute("DELETE FROM household_rejects WHERE batch_id = ?1", [id])?;
-            tx.execute("DELETE FROM households WHERE batch_id = ?1", [id])?;
+            for table in [
+                "household_rejects",
+                "household_chunks",
+                "household_keys",
+                "household_links",
+            ] {
+                tx.execute(&format!("DELETE FROM {table} WHERE batch_id = ?1"), [id])?;
+            }
             tx.execute("DELETE FROM household_batches WHERE id = ?1", [id])?;
-            tx.execute(
-                RELINK_DUPLICATES[0],
-                params![info.period, duplicate_of_batch(id)],
-            )?;
-            tx.execute(RELINK_DUPLICATES[1], params![info.period])?;
+            // Households that repeated one of the removed batch now repeat the next earliest,
+            // or are primaries themselves: link the period again.
+            let remaining = period_batches(&tx, &info.period, None)?;
+            for (b, _) in &remaining {
+                tx.execute("DELETE FROM household_links WHERE batch_id = ?1", [b])?;
+            }
+            let (links, _) = chunks::link_period(&remaining);
+            insert_links(&tx, links.into_iter())?;
             tx.commit()?;
             Ok(Some(info))
         })
@@ -507,15 +509,41 @@ impl Store for SqliteStore {
 
     async fn households(&self, batch_id: Option<i64>) -> Result<Vec<StoredHousehold>, StoreError> {
         self.run(move |c| {
-            let sql = format!(
-                "SELECT id, {HOUSEHOLD_COLUMNS} FROM households
-                 WHERE ?1 IS NULL OR batch_id = ?1 ORDER BY id"
-            );
-            let mut st = c.prepare(&sql)?;
-            let mut rows = st.query([batch_id])?;
+            let batches: Vec<(i64, String, String)> = c
+                .prepare(
+                    "SELECT id, period, source FROM household_batches
+                     WHERE ?1 IS NULL OR id = ?1 ORDER BY id",
+                )?
+                .query_map([batch_id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
+                .collect::<Result<_, _>>()?;
             let mut out = Vec::new();
-            while let Some(r) = rows.next()? {
-                out.push(household_from_row(r)?);
+            for (id, period, source) in batches {
+                let links: HashMap<u32, i64> = c
+                    .prepare("SELECT idx, other_batch FROM household_links WHERE batch_id = ?1")?
+                    .query_map([id], |r| Ok((r.get::<_, u32>(0)?, r.get(1)?)))?
+                    .collect::<Result<_, _>>()?;
+                let mut st = c.prepare(
+                    "SELECT first_index, data FROM household_chunks
+                     WHERE batch_id = ?1 ORDER BY chunk",
+                )?;
+                let mut rows = st.query([id])?;
+                while let Some(r) = rows.next()? {
+                    let first: u32 = r.get(0)?;
+                    let data = r.get_ref(1)?.as_blob().map_err(rusqlite::Error::from)?;
+                    for (i, mut household) in chunks::decode_chunk(data)?.into_iter().enumerate() {
+                        let index = first + i as u32;
+                        if let Some(other) = links.get(&index) {
+                            household.duplicate_of = Some(duplicate_of_batch(*other));
+                        }
+                        out.push(StoredHousehold {
+                            id: chunks::household_id(id, index),
+                            batch_id: id,
+                            period: period.clone(),
+                            source: source.clone(),
+                            household,
+                        });
+                    }
+                }
             }
             Ok(out)
         })
@@ -529,31 +557,50 @@ impl Store for SqliteStore {
     ) -> Result<u64, StoreError> {
         self.run(move |c| {
             let tx = c.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
-            let mut n = 0u64;
+            let mut by_chunk: std::collections::BTreeMap<i64, Vec<(u32, Household)>> =
+                Default::default();
             {
-                let sql = super::CORRECT_HOUSEHOLD.replace('$', "?");
-                let mut st = tx.prepare(&sql)?;
-                for (id, h) in &corrected {
-                    let g = super::GeoColumns::of(&h.geocode);
-                    let a = &h.address;
-                    n += st.execute(params![
-                        id,
-                        batch_id,
-                        h.region_code,
-                        a.desa,
-                        a.kecamatan,
-                        a.kabupaten,
-                        h.lat,
-                        h.lon,
-                        g.kode_desa,
-                        g.unit,
-                        g.quality,
-                        g.flags,
-                        g.lon,
-                        g.lat,
-                        g.candidates
-                    ])? as u64;
+                let mut find = tx.prepare(
+                    "SELECT chunk FROM household_chunks WHERE batch_id = ?1 AND first_index <= ?2
+                     AND ?2 < first_index + households",
+                )?;
+                for (id, h) in corrected {
+                    let (b, index) = chunks::split_id(id);
+                    if b != batch_id {
+                        continue;
+                    }
+                    if let Some(chunk) = find
+                        .query_row(params![batch_id, index], |r| r.get::<_, i64>(0))
+                        .optional()?
+                    {
+                        by_chunk.entry(chunk).or_default().push((index, h));
+                    }
                 }
+            }
+            let mut n = 0u64;
+            for (chunk, fixes) in by_chunk {
+                let (first, data): (u32, Vec<u8>) = tx.query_row(
+                    "SELECT first_index, data FROM household_chunks
+                     WHERE batch_id = ?1 AND chunk = ?2",
+                    params![batch_id, chunk],
+                    |r| Ok((r.get(0)?, r.get(1)?)),
+                )?;
+                let mut households = chunks::decode_chunk(&data)?;
+                for (index, fixed) in fixes {
+                    let h = &mut households[(index - first) as usize];
+                    h.region_code = fixed.region_code;
+                    h.address.desa = fixed.address.desa;
+                    h.address.kecamatan = fixed.address.kecamatan;
+                    h.address.kabupaten = fixed.address.kabupaten;
+                    h.lat = fixed.lat;
+                    h.lon = fixed.lon;
+                    h.geocode = fixed.geocode;
+                    n += 1;
+                }
+                tx.execute(
+                    "UPDATE household_chunks SET data = ?3 WHERE batch_id = ?1 AND chunk = ?2",
+                    params![batch_id, chunk, chunks::encode_chunk(&mut households)?],
+                )?;
             }
             tx.commit()?;
             Ok(n)
@@ -607,60 +654,97 @@ fn batch_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<BatchInfo> {
     })
 }
 
-fn insert_household(
-    st: &mut rusqlite::Statement<'_>,
-    batch_id: i64,
+/// The batches of a period in id order with their key entries, without `except`.
+fn period_batches(
+    tx: &rusqlite::Transaction<'_>,
     period: &str,
-    source: &str,
-    h: &Household,
-) -> rusqlite::Result<usize> {
-    let a = &h.address;
-    let hash = |x: &Option<[u8; 32]>| x.map(|v| v.to_vec());
-    let g = super::GeoColumns::of(&h.geocode);
-    st.execute(params![
-        batch_id,
-        period,
-        source,
-        h.source_row as i64,
-        h.source_id,
-        h.head_name,
-        hash(&h.nik_hash),
-        h.nik_masked,
-        hash(&h.kk_hash),
-        h.kk_masked,
-        super::index_key(&h.nik_hash),
-        super::index_key(&h.kk_hash),
-        sex_text(h.sex),
-        h.birth_date,
-        h.members.map(i64::from),
-        a.street,
-        a.rt,
-        a.rw,
-        a.dusun,
-        a.desa,
-        a.kecamatan,
-        a.kabupaten,
-        a.provinsi,
-        h.region_code,
-        h.desil.map(i64::from),
-        scale_number(h.desil_scale),
-        h.extreme_poor,
-        i64::from(h.programs.known),
-        i64::from(h.programs.receives),
-        h.lat,
-        h.lon,
-        attrs_text(h),
-        h.duplicate_of,
-        g.kode_desa,
-        g.unit,
-        g.quality,
-        g.flags,
-        g.lon,
-        g.lat,
-        g.candidates,
-    ])
+    except: Option<i64>,
+) -> Result<Vec<(i64, Vec<chunks::KeyEntry>)>, StoreError> {
+    let mut st = tx.prepare(
+        "SELECT batch_id, data FROM household_keys
+         WHERE period = ?1 AND batch_id IS NOT ?2 ORDER BY batch_id",
+    )?;
+    let mut rows = st.query(params![period, except])?;
+    let mut out = Vec::new();
+    while let Some(r) = rows.next()? {
+        let data = r.get_ref(1)?.as_blob().map_err(rusqlite::Error::from)?;
+        out.push((r.get(0)?, chunks::decode_keys(data)?));
+    }
+    Ok(out)
 }
 
+/// Records households that repeat one of an earlier batch: `(batch, index, earlier batch)`.
+fn insert_links(
+    tx: &rusqlite::Transaction<'_>,
+    links: impl Iterator<Item = (i64, u32, i64)>,
+) -> rusqlite::Result<()> {
+    let mut st = tx.prepare(
+        "INSERT INTO household_links (batch_id, idx, other_batch) VALUES (?1, ?2, ?3)",
+    )?;
+    for (b, i, o) in links {
+        st.execute(params![b, i, o])?;
+    }
+    Ok(())
+}
+
+/// Households per chunk when rows of an older schema are moved into chunks.
+const MIGRATED_CHUNK: usize = 4096;
+
+/// Moves households stored a row each (schema versions 2 and 3) into chunks, keys and links,
+/// then drops the row table.
+fn rows_to_chunks(tx: &rusqlite::Transaction<'_>) -> Result<(), StoreError> {
+    let batches: Vec<(i64, String)> = tx
+        .prepare("SELECT id, period FROM household_batches ORDER BY id")?
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+        .collect::<Result<_, _>>()?;
+    let sql = format!(
+        "SELECT id, {HOUSEHOLD_COLUMNS} FROM households WHERE batch_id = ?1 ORDER BY id"
+    );
+    for (batch_id, period) in batches {
+        let mut households = Vec::new();
+        let mut keys = Vec::new();
+        let mut links = Vec::new();
+        let mut st = tx.prepare(&sql)?;
+        let mut rows = st.query([batch_id])?;
+        while let Some(r) = rows.next()? {
+            let mut h = household_from_row(r)?.household;
+            let index = households.len() as u32;
+            match h.duplicate_of.as_deref() {
+                Some(d) if d.starts_with("batch ") => {
+                    links.push((batch_id, index, d["batch ".len()..].parse().unwrap_or(0)));
+                    h.duplicate_of = None;
+                }
+                Some(_) => {}
+                None => keys.extend(
+                    chunks::identity_keys(&h).map(|key| chunks::KeyEntry { key, index }),
+                ),
+            }
+            households.push(h);
+        }
+        for (no, part) in households.chunks_mut(MIGRATED_CHUNK).enumerate() {
+            tx.execute(
+                "INSERT INTO household_chunks (batch_id, chunk, first_index, households, data)
+                 VALUES (?1, ?2, ?3, ?4, ?5)",
+                params![
+                    batch_id,
+                    no as i64,
+                    (no * MIGRATED_CHUNK) as i64,
+                    part.len() as i64,
+                    chunks::encode_chunk(part)?
+                ],
+            )?;
+        }
+        tx.execute(
+            "INSERT INTO household_keys (batch_id, period, data) VALUES (?1, ?2, ?3)",
+            params![batch_id, period, chunks::encode_keys(keys)],
+        )?;
+        insert_links(tx, links.into_iter())?;
+    }
+    tx.execute_batch("DROP TABLE households;")?;
+    Ok(())
+}
+
+/// A household row of schema versions 2 and 3 (read only to move it into chunks).
 fn household_from_row(r: &rusqlite::Row<'_>) -> Result<StoredHousehold, StoreError> {
     let household = Household {
         source_row: r.get::<_, i64>(4)? as u64,
@@ -712,4 +796,77 @@ fn household_from_row(r: &rusqlite::Row<'_>) -> Result<StoredHousehold, StoreErr
         source: r.get(3)?,
         household,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A store written by schema version 3 (a row per household) opens with its households
+    /// moved into chunks, links and keys intact.
+    #[tokio::test]
+    async fn households_of_schema_3_move_into_chunks() {
+        let dir = tempfile::tempdir().unwrap();
+        {
+            let conn = Connection::open(dir.path().join(DB_FILE)).unwrap();
+            conn.execute_batch(
+                "CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL,
+                 applied_at TEXT NOT NULL DEFAULT 'then')",
+            )
+            .unwrap();
+            for m in MIGRATIONS.iter().filter(|m| m.version <= 3) {
+                conn.execute_batch(m.sqlite).unwrap();
+                conn.execute(
+                    "INSERT INTO schema_migrations (version, name) VALUES (?1, ?2)",
+                    params![m.version, m.name],
+                )
+                .unwrap();
+            }
+            for (id, sha) in [(1, "a"), (2, "b")] {
+                conn.execute(
+                    "INSERT INTO household_batches (id, file_name, sha256, source, period, input,
+                     households) VALUES (?1, 'f.csv', ?2, 'p3ke', '2024-12', 'csv', 2)",
+                    params![id, sha],
+                )
+                .unwrap();
+            }
+            let row = |batch: i64, row: i64, kk: u8, dup: Option<&str>| {
+                conn.execute(
+                    "INSERT INTO households (batch_id, period, source, source_row, head_name,
+                     kk_hash, kk_masked, programs_known, programs_receives, attrs, duplicate_of,
+                     kode_desa, geo_quality, geo_flags, geo_lon, geo_lat, geo_candidates)
+                     VALUES (?1, '2024-12', 'p3ke', ?2, 'Ani', ?3, '647201********01', 0, 0,
+                     'rumah' || char(31) || 'kayu', ?4, '64.72.01.1001', 'code', '', 117.1, -0.5,
+                     '')",
+                    params![batch, row, vec![kk; 32], dup],
+                )
+                .unwrap();
+            };
+            row(1, 2, 7, None);
+            row(1, 3, 7, Some("row 2"));
+            row(2, 2, 7, Some("batch 1"));
+            row(2, 3, 9, None);
+        }
+        let store = SqliteStore::open_dir(dir.path()).await.unwrap();
+        assert_eq!(
+            store.schema_version().await.unwrap(),
+            super::super::migrations::latest_version()
+        );
+        let all = store.households(None).await.unwrap();
+        assert_eq!(all.len(), 4);
+        let dups: Vec<Option<&str>> = all
+            .iter()
+            .map(|s| s.household.duplicate_of.as_deref())
+            .collect();
+        assert_eq!(dups, [None, Some("row 2"), Some("batch 1"), None]);
+        let first = &all[0].household;
+        assert_eq!(first.head_name.as_deref(), Some("Ani"));
+        assert_eq!(first.attrs[0].1, "kayu");
+        let g = first.geocode.as_ref().unwrap();
+        assert_eq!(g.point, Some((117.1, -0.5)));
+        // Removing batch 1 makes batch 2's first household a primary.
+        store.remove_batch(1).await.unwrap();
+        let left = store.households(None).await.unwrap();
+        assert!(left.iter().all(|s| s.household.duplicate_of.is_none()));
+    }
 }

@@ -245,7 +245,6 @@ pub struct Household {
     /// in this batch or in another batch of the same period: says where.
     pub duplicate_of: Option<String>,
     /// Where the geocoder placed the household (`None` when imported without regions).
-    #[serde(skip)]
     pub geocode: Option<crate::geocode::Geocode>,
 }
 

@@ -155,7 +155,9 @@ pub fn encode_keys(mut entries: Vec<KeyEntry>) -> Vec<u8> {
 /// Decodes a key blob.
 pub fn decode_keys(data: &[u8]) -> Result<Vec<KeyEntry>, StoreError> {
     if data.len() % ENTRY_BYTES != 0 {
-        return Err(StoreError::Corrupt("household key blob has a torn entry".into()));
+        return Err(StoreError::Corrupt(
+            "household key blob has a torn entry".into(),
+        ));
     }
     Ok(data
         .chunks_exact(ENTRY_BYTES)
@@ -237,7 +239,10 @@ mod tests {
             .map(|i| Household {
                 source_row: i,
                 head_name: Some(format!("Kepala {i}")),
-                attrs: vec![(name.clone(), format!("seng {i}")), (Arc::from("lantai"), "tanah".into())],
+                attrs: vec![
+                    (name.clone(), format!("seng {i}")),
+                    (Arc::from("lantai"), "tanah".into()),
+                ],
                 ..Household::default()
             })
             .collect();

@@ -6,8 +6,8 @@
 //! Both keep geometries as WKB (WGS84) and apply the same versioned migrations
 //! ([`migrations::MIGRATIONS`]); the same test suite runs against both.
 
-pub mod migrations;
 mod chunks;
+pub mod migrations;
 mod postgis;
 mod sqlite;
 

@@ -10,11 +10,10 @@ use rusqlite::{params, Connection, OptionalExtension};
 use super::chunks;
 use super::migrations::{check_not_newer, MIGRATIONS};
 use super::{
-    attrs_from_text, crosswalk_from_row, descendants_pattern, duplicate_of_batch,
-    hash_from_bytes, info_from_row, region_from_row, replace_scope, scale_from_number,
-    sex_from_text, BatchCounts, BatchInfo, BatchMessage, ImportLogEntry, ImportRecord, NewBatch,
-    RegionCounts, RegionFilter, RegionRow, ReplaceSummary, Store, StoreError, StoredHousehold,
-    HOUSEHOLD_COLUMNS,
+    attrs_from_text, crosswalk_from_row, descendants_pattern, duplicate_of_batch, hash_from_bytes,
+    info_from_row, region_from_row, replace_scope, scale_from_number, sex_from_text, BatchCounts,
+    BatchInfo, BatchMessage, ImportLogEntry, ImportRecord, NewBatch, RegionCounts, RegionFilter,
+    RegionRow, ReplaceSummary, Store, StoreError, StoredHousehold, HOUSEHOLD_COLUMNS,
 };
 use crate::ingest::households::model::{Address, Household, Programs, Reject};
 use crate::region::crosswalk::CrosswalkEntry;
@@ -678,9 +677,8 @@ fn insert_links(
     tx: &rusqlite::Transaction<'_>,
     links: impl Iterator<Item = (i64, u32, i64)>,
 ) -> rusqlite::Result<()> {
-    let mut st = tx.prepare(
-        "INSERT INTO household_links (batch_id, idx, other_batch) VALUES (?1, ?2, ?3)",
-    )?;
+    let mut st =
+        tx.prepare("INSERT INTO household_links (batch_id, idx, other_batch) VALUES (?1, ?2, ?3)")?;
     for (b, i, o) in links {
         st.execute(params![b, i, o])?;
     }
@@ -697,9 +695,8 @@ fn rows_to_chunks(tx: &rusqlite::Transaction<'_>) -> Result<(), StoreError> {
         .prepare("SELECT id, period FROM household_batches ORDER BY id")?
         .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
         .collect::<Result<_, _>>()?;
-    let sql = format!(
-        "SELECT id, {HOUSEHOLD_COLUMNS} FROM households WHERE batch_id = ?1 ORDER BY id"
-    );
+    let sql =
+        format!("SELECT id, {HOUSEHOLD_COLUMNS} FROM households WHERE batch_id = ?1 ORDER BY id");
     for (batch_id, period) in batches {
         let mut households = Vec::new();
         let mut keys = Vec::new();
@@ -715,9 +712,8 @@ fn rows_to_chunks(tx: &rusqlite::Transaction<'_>) -> Result<(), StoreError> {
                     h.duplicate_of = None;
                 }
                 Some(_) => {}
-                None => keys.extend(
-                    chunks::identity_keys(&h).map(|key| chunks::KeyEntry { key, index }),
-                ),
+                None => keys
+                    .extend(chunks::identity_keys(&h).map(|key| chunks::KeyEntry { key, index })),
             }
             households.push(h);
         }

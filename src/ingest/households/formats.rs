@@ -10,6 +10,7 @@ use serde::Deserialize;
 
 use super::model::{DesilScale, Household, Program, Reject, Sex, SourceFormat};
 use super::privacy::{mask, Secret};
+use super::reader::{trim_cell, Cells};
 use super::validate::{
     check_identity, parse_coord, parse_date, parse_desil, parse_members, parse_sex, parse_yes_no,
     IdKind,
@@ -494,7 +495,7 @@ impl RowMapper {
     pub fn household(
         &self,
         row: u64,
-        cells: &[String],
+        cells: &Cells,
         secret: &Secret,
     ) -> Result<MappedRow, Vec<Reject>> {
         let mut h = Household {
@@ -505,7 +506,7 @@ impl RowMapper {
         let mut rejects = Vec::new();
         let mut relationship_head = None;
         for (field, idx) in &self.columns {
-            let raw = cells.get(*idx).map(|s| s.trim()).unwrap_or("");
+            let raw = cells.get(*idx).map(|s| trim_cell(s)).unwrap_or("");
             if raw.is_empty() {
                 continue;
             }
@@ -617,7 +618,7 @@ impl RowMapper {
             return Err(rejects);
         }
         for (name, idx) in &self.attrs {
-            if let Some(v) = cells.get(*idx).map(|s| s.trim()).filter(|s| !s.is_empty()) {
+            if let Some(v) = cells.get(*idx).map(|s| trim_cell(s)).filter(|s| !s.is_empty()) {
                 h.attrs.push((name.clone(), v.to_string()));
             }
         }
@@ -771,7 +772,7 @@ mod tests {
             "Ya",
             "Seng",
         ]);
-        let h = m.household(5, &good, &secret()).unwrap().household;
+        let h = m.household(5, &Cells::from(good.clone()), &secret()).unwrap().household;
         assert_eq!(h.desil, Some(1));
         assert_eq!(h.nik_masked.as_deref(), Some("647201********01"));
         assert_eq!(h.programs.get(Program::Pkh), Some(true));
@@ -790,7 +791,7 @@ mod tests {
             "Mungkin",
             "",
         ]);
-        let rejects = m.household(6, &bad, &secret()).unwrap_err();
+        let rejects = m.household(6, &Cells::from(bad), &secret()).unwrap_err();
         let reasons: Vec<&str> = rejects.iter().map(|r| r.reason.as_str()).collect();
         assert_eq!(rejects.len(), 3, "{reasons:?}");
         assert!(rejects.iter().all(|r| r.row == 6));
@@ -831,7 +832,7 @@ mod tests {
             "Siti",
             "Samarinda",
         ]);
-        let mapped = m.household(2, &row, &secret()).unwrap();
+        let mapped = m.household(2, &Cells::from(row.clone()), &secret()).unwrap();
         assert!(mapped.is_head);
         assert!(
             mapped.household.attrs.is_empty(),
@@ -851,7 +852,7 @@ mod tests {
         let h = mapper
             .household(
                 2,
-                &strings(&["1", "Budi", "6472010107850001", "Rawa Makmur", "9"]),
+                &Cells::from(strings(&["1", "Budi", "6472010107850001", "Rawa Makmur", "9"])),
                 &secret(),
             )
             .unwrap()

@@ -137,6 +137,11 @@ pub fn file_sha256(path: &Path) -> std::io::Result<String> {
     Ok(hex::encode(hasher.finalize()))
 }
 
+/// The cells of a header row as strings.
+fn header_texts(cells: &reader::Cells) -> Vec<String> {
+    cells.iter().map(String::from).collect()
+}
+
 /// Finds the header row among the first rows: the first row a custom mapping's columns all
 /// appear in, or that a known format (the requested one, if any) recognises.
 fn find_header(
@@ -156,7 +161,7 @@ fn find_header(
                     .all(|h| norm.contains(&normalize_header(h)));
                 return all.then_some((i, SourceFormat::Custom));
             }
-            match (detect_format(cells), format) {
+            match (detect_format(&header_texts(cells)), format) {
                 (Some(found), Some(wanted)) if found == wanted => Some((i, found)),
                 (Some(found), None) => Some((i, found)),
                 _ => None,
@@ -226,7 +231,7 @@ impl HouseholdFile {
             });
         };
         let mapper =
-            RowMapper::new(format, &head[header_idx].1, custom.as_ref()).map_err(|message| {
+            RowMapper::new(format, &header_texts(&head[header_idx].1), custom.as_ref()).map_err(|message| {
                 HouseholdImportError::Header {
                     file: file_name.clone(),
                     message,
@@ -439,7 +444,7 @@ impl<'g> Producer<'g> {
     }
 
     fn row(&mut self, (number, cells): Row) {
-        if cells.iter().all(|c| c.trim().is_empty()) {
+        if cells.iter().all(|c| reader::trim_cell(c).is_empty()) {
             self.counts.blank_rows += 1;
             return;
         }

@@ -10,8 +10,12 @@ use std::sync::mpsc::{sync_channel, Receiver};
 
 use calamine::{DataRef, Reader as _, Xlsx};
 
+/// The cells of a row as text: one buffer with field bounds (two allocations a row instead of
+/// one per cell).
+pub type Cells = csv::StringRecord;
+
 /// One row: its 1-based number in the file (or sheet) and its cells as text.
-pub type Row = (u64, Vec<String>);
+pub type Row = (u64, Cells);
 
 /// Rows per chunk sent from the reader thread.
 const CHUNK_ROWS: usize = 2048;
@@ -262,28 +266,40 @@ fn read_csv(
             }
         }
         row += 1;
-        let cells = record
-            .iter()
-            .enumerate()
-            .map(|(i, field)| {
-                let field = if row == 1 && i == 0 {
-                    field.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(field)
-                } else {
-                    field
-                };
-                match encoding {
-                    TextEncoding::Utf8 => String::from_utf8_lossy(field).into_owned(),
-                    TextEncoding::Windows1252 => encoding_rs::WINDOWS_1252
-                        .decode_without_bom_handling(field)
-                        .0
-                        .into_owned(),
+        let cells = match (encoding, row) {
+            (TextEncoding::Utf8, r) if r > 1 => csv::StringRecord::from_byte_record(record.clone())
+                .unwrap_or_else(|e| lossy_cells(&e.into_byte_record(), encoding)),
+            _ => {
+                let mut first = csv::ByteRecord::new();
+                for (i, field) in record.iter().enumerate() {
+                    first.push_field(if row == 1 && i == 0 {
+                        field.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(field)
+                    } else {
+                        field
+                    });
                 }
-            })
-            .collect();
+                lossy_cells(&first, encoding)
+            }
+        };
         if !emit((row, cells)) {
             return Ok(());
         }
     }
+}
+
+/// Cells decoded field by field: Windows-1252, or UTF-8 with invalid bytes replaced.
+fn lossy_cells(record: &csv::ByteRecord, encoding: TextEncoding) -> Cells {
+    record
+        .iter()
+        .map(|field| match encoding {
+            TextEncoding::Utf8 => String::from_utf8_lossy(field),
+            TextEncoding::Windows1252 => {
+                encoding_rs::WINDOWS_1252
+                    .decode_without_bom_handling(field)
+                    .0
+            }
+        })
+        .collect()
 }
 
 /// Text of a spreadsheet cell. Whole numbers are written without a fraction; numbers too big
@@ -327,7 +343,7 @@ fn stream_sheet(
         if current.as_ref().is_some_and(|(cr, _)| *cr != r) {
             let (cr, row) = current.take().expect("checked above");
             emitted += 1;
-            if !emit((u64::from(cr) + 1, row)) || limit.is_some_and(|l| emitted >= l) {
+            if !emit((u64::from(cr) + 1, Cells::from(row))) || limit.is_some_and(|l| emitted >= l) {
                 return Ok(());
             }
         }
@@ -339,7 +355,7 @@ fn stream_sheet(
         row[c] = cell_text(cell.get_value());
     }
     if let Some((cr, row)) = current {
-        emit((u64::from(cr) + 1, row));
+        emit((u64::from(cr) + 1, Cells::from(row)));
     }
     Ok(())
 }
@@ -430,5 +446,18 @@ mod tests {
         );
         assert!(cell_text(&DataRef::Float(9172014107850001.0)).contains('E'));
         assert_eq!(cell_text(&DataRef::Float(2.5)), "2.5");
+    }
+}
+
+/// A cell without surrounding whitespace. Most cells start and end with a printable ASCII
+/// byte and come back as they are without a Unicode scan (a multi-byte character never
+/// starts or ends with an ASCII byte, so such a cell cannot end in Unicode whitespace).
+pub fn trim_cell(s: &str) -> &str {
+    let plain = |b: Option<&u8>| b.is_some_and(|b| b.is_ascii_graphic());
+    let bytes = s.as_bytes();
+    if plain(bytes.first()) && plain(bytes.last()) {
+        s
+    } else {
+        s.trim()
     }
 }

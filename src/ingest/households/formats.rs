@@ -506,7 +506,7 @@ impl RowMapper {
         let mut rejects = Vec::new();
         let mut relationship_head = None;
         for (field, idx) in &self.columns {
-            let raw = cells.get(*idx).map(|s| trim_cell(s)).unwrap_or("");
+            let raw = cells.get(*idx).map(trim_cell).unwrap_or("");
             if raw.is_empty() {
                 continue;
             }
@@ -618,7 +618,7 @@ impl RowMapper {
             return Err(rejects);
         }
         for (name, idx) in &self.attrs {
-            if let Some(v) = cells.get(*idx).map(|s| trim_cell(s)).filter(|s| !s.is_empty()) {
+            if let Some(v) = cells.get(*idx).map(trim_cell).filter(|s| !s.is_empty()) {
                 h.attrs.push((name.clone(), v.to_string()));
             }
         }
@@ -772,7 +772,10 @@ mod tests {
             "Ya",
             "Seng",
         ]);
-        let h = m.household(5, &Cells::from(good.clone()), &secret()).unwrap().household;
+        let h = m
+            .household(5, &Cells::from(good.clone()), &secret())
+            .unwrap()
+            .household;
         assert_eq!(h.desil, Some(1));
         assert_eq!(h.nik_masked.as_deref(), Some("647201********01"));
         assert_eq!(h.programs.get(Program::Pkh), Some(true));
@@ -832,7 +835,9 @@ mod tests {
             "Siti",
             "Samarinda",
         ]);
-        let mapped = m.household(2, &Cells::from(row.clone()), &secret()).unwrap();
+        let mapped = m
+            .household(2, &Cells::from(row.clone()), &secret())
+            .unwrap();
         assert!(mapped.is_head);
         assert!(
             mapped.household.attrs.is_empty(),
@@ -852,7 +857,13 @@ mod tests {
         let h = mapper
             .household(
                 2,
-                &Cells::from(strings(&["1", "Budi", "6472010107850001", "Rawa Makmur", "9"])),
+                &Cells::from(strings(&[
+                    "1",
+                    "Budi",
+                    "6472010107850001",
+                    "Rawa Makmur",
+                    "9",
+                ])),
                 &secret(),
             )
             .unwrap()

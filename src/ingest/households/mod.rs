@@ -12,7 +12,6 @@ pub mod privacy;
 pub mod reader;
 pub mod validate;
 
-use std::collections::HashMap;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -154,7 +153,7 @@ fn find_header(
         .enumerate()
         .find_map(|(i, (_, cells))| {
             if let Some(m) = custom {
-                let norm: Vec<String> = cells.iter().map(|c| normalize_header(c)).collect();
+                let norm: Vec<String> = cells.iter().map(normalize_header).collect();
                 let all = m
                     .columns
                     .values()
@@ -230,12 +229,10 @@ impl HouseholdFile {
                 ),
             });
         };
-        let mapper =
-            RowMapper::new(format, &header_texts(&head[header_idx].1), custom.as_ref()).map_err(|message| {
-                HouseholdImportError::Header {
-                    file: file_name.clone(),
-                    message,
-                }
+        let mapper = RowMapper::new(format, &header_texts(&head[header_idx].1), custom.as_ref())
+            .map_err(|message| HouseholdImportError::Header {
+                file: file_name.clone(),
+                message,
             })?;
         let pending: Vec<Row> = head.split_off(header_idx + 1);
         Ok(HouseholdFile {
@@ -368,7 +365,7 @@ struct Producer<'g> {
     counts: BatchCounts,
     households: Vec<Household>,
     rejects: Vec<Reject>,
-    seen: HashMap<(u8, IdHash), u64>,
+    seen: foldhash::HashMap<(u8, IdHash), u64>,
     group: Option<Group>,
     bar: Option<indicatif::ProgressBar>,
     open: bool,
@@ -403,7 +400,7 @@ impl<'g> Producer<'g> {
             counts: BatchCounts::default(),
             households: Vec::with_capacity(CHUNK_HOUSEHOLDS),
             rejects: Vec::new(),
-            seen: HashMap::new(),
+            seen: foldhash::HashMap::default(),
             group: None,
             bar,
             open: true,

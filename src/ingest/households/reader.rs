@@ -412,6 +412,19 @@ fn open_xlsx(
     Ok((stream, InputInfo::Xlsx { sheet: sheet_name }))
 }
 
+/// A cell without surrounding whitespace. Most cells start and end with a printable ASCII
+/// byte and come back as they are without a Unicode scan (a multi-byte character never
+/// starts or ends with an ASCII byte, so such a cell cannot end in Unicode whitespace).
+pub fn trim_cell(s: &str) -> &str {
+    let plain = |b: Option<&u8>| b.is_some_and(|b| b.is_ascii_graphic());
+    let bytes = s.as_bytes();
+    if plain(bytes.first()) && plain(bytes.last()) {
+        s
+    } else {
+        s.trim()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -446,18 +459,5 @@ mod tests {
         );
         assert!(cell_text(&DataRef::Float(9172014107850001.0)).contains('E'));
         assert_eq!(cell_text(&DataRef::Float(2.5)), "2.5");
-    }
-}
-
-/// A cell without surrounding whitespace. Most cells start and end with a printable ASCII
-/// byte and come back as they are without a Unicode scan (a multi-byte character never
-/// starts or ends with an ASCII byte, so such a cell cannot end in Unicode whitespace).
-pub fn trim_cell(s: &str) -> &str {
-    let plain = |b: Option<&u8>| b.is_some_and(|b| b.is_ascii_graphic());
-    let bytes = s.as_bytes();
-    if plain(bytes.first()) && plain(bytes.last()) {
-        s
-    } else {
-        s.trim()
     }
 }

@@ -186,12 +186,26 @@ pub fn parse_coord(raw: &str) -> Result<f64, String> {
 
 /// Parses a yes/no cell (`Ya`, `Tidak`, `Y`, `T`, `1`, `0`, `Penerima`, `Bukan Penerima`…).
 pub fn parse_yes_no(raw: &str) -> Result<bool, String> {
-    match raw.trim().to_lowercase().as_str() {
-        "ya" | "y" | "yes" | "1" | "true" | "penerima" | "ada" | "iya" => Ok(true),
-        "tidak" | "t" | "no" | "n" | "0" | "false" | "bukan penerima" | "tidak ada" | "bukan" => {
-            Ok(false)
-        }
-        other => Err(format!("`{other}` is not Ya or Tidak")),
+    const YES: [&str; 8] = ["ya", "y", "yes", "1", "true", "penerima", "ada", "iya"];
+    const NO: [&str; 9] = [
+        "tidak",
+        "t",
+        "no",
+        "n",
+        "0",
+        "false",
+        "bukan penerima",
+        "tidak ada",
+        "bukan",
+    ];
+    let s = raw.trim();
+    let is = |words: &[&str]| words.iter().any(|w| w.eq_ignore_ascii_case(s));
+    if is(&YES) {
+        Ok(true)
+    } else if is(&NO) {
+        Ok(false)
+    } else {
+        Err(format!("`{}` is not Ya or Tidak", s.to_lowercase()))
     }
 }
 

@@ -9,6 +9,7 @@ pub mod demo;
 pub mod generate;
 pub mod geocode;
 pub mod geometry;
+pub mod index;
 pub mod ingest;
 pub mod region;
 pub mod server;

@@ -59,7 +59,7 @@ impl DesaIndex {
             .into_iter()
             .filter_map(|(kode, outline)| {
                 let bbox = outline.bounding_rect()?;
-                let edges = IntervalTreeMultiPolygon::new(&outline);
+                let edges = crate::index::prepared(&outline);
                 Some(IndexedDesa {
                     kode,
                     outline,

@@ -1,0 +1,343 @@
+//! The spatial index of desa polygons for counting points: a uniform grid whose cells are
+//! either wholly inside one desa (answered with one array read), empty, or crossed by desa
+//! edges (answered by exact point-in-polygon tests against the few desa listed for the cell,
+//! with geo's interval-tree prepared outlines).
+//!
+//! Counting follows PostGIS `ST_Contains`: a point counts for every desa whose interior holds
+//! it; a point exactly on a desa edge counts for none of the desa sharing that edge, and a
+//! point where simplified outlines overlap counts for each of them.
+
+use geo::algorithm::indexed::IntervalTreeMultiPolygon;
+use geo::orient::Direction;
+use geo::{BoundingRect, Contains, CoordsIter, MultiPolygon, Orient, Point, Rect};
+
+use crate::region::Kode;
+
+/// Cell value: no desa.
+const EMPTY: u32 = 0;
+/// Cell values with this bit set index the candidate lists; others are a desa id + 1.
+const LIST_BIT: u32 = 1 << 31;
+
+/// Desa polygons in a grid, ready for counting points.
+pub struct DesaGrid {
+    kodes: Vec<Kode>,
+    outlines: Vec<IntervalTreeMultiPolygon<f64>>,
+    origin: (f64, f64),
+    cell: (f64, f64),
+    nx: usize,
+    ny: usize,
+    cells: Vec<u32>,
+    lists: Vec<Vec<u32>>,
+}
+
+impl std::fmt::Debug for DesaGrid {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "DesaGrid({} desa, {}×{} cells, {} mixed)",
+            self.kodes.len(),
+            self.nx,
+            self.ny,
+            self.lists.len()
+        )
+    }
+}
+
+/// How the grid's cells turned out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct GridStats {
+    /// Cells wholly inside one desa.
+    pub inside: usize,
+    /// Cells crossed by desa edges (or covered by overlapping desa).
+    pub mixed: usize,
+    /// Cells outside every desa.
+    pub empty: usize,
+}
+
+impl DesaGrid {
+    /// Builds the grid over `desa` with about `target_cells` cells (more cells: fewer exact
+    /// tests and more memory, 4 bytes a cell).
+    pub fn new(desa: &[(Kode, MultiPolygon<f64>)], target_cells: usize) -> DesaGrid {
+        let rects: Vec<Option<Rect<f64>>> = desa.iter().map(|(_, g)| g.bounding_rect()).collect();
+        let mut all: Option<Rect<f64>> = None;
+        for r in rects.iter().flatten() {
+            all = Some(match all {
+                None => *r,
+                Some(a) => Rect::new(
+                    (a.min().x.min(r.min().x), a.min().y.min(r.min().y)),
+                    (a.max().x.max(r.max().x), a.max().y.max(r.max().y)),
+                ),
+            });
+        }
+        let all = all.unwrap_or_else(|| Rect::new((0.0, 0.0), (1.0, 1.0)));
+        let (w, h) = (all.width().max(1e-9), all.height().max(1e-9));
+        let side = (w * h / target_cells.max(1) as f64).sqrt();
+        let nx = ((w / side).ceil() as usize).max(1);
+        let ny = ((h / side).ceil() as usize).max(1);
+        let mut grid = DesaGrid {
+            kodes: desa.iter().map(|(k, _)| *k).collect(),
+            outlines: desa.iter().map(|(_, g)| prepared(g)).collect(),
+            origin: (all.min().x, all.min().y),
+            cell: (w / nx as f64, h / ny as f64),
+            nx,
+            ny,
+            cells: vec![EMPTY; nx * ny],
+            lists: Vec::new(),
+        };
+        // Cells crossed by each desa's edges, then cells whose centre lies inside it.
+        let mut touching: Vec<Vec<u32>> = vec![Vec::new(); nx * ny];
+        for (id, (_, g)) in desa.iter().enumerate() {
+            for line in g.0.iter().flat_map(|p| {
+                std::iter::once(p.exterior())
+                    .chain(p.interiors())
+                    .flat_map(|r| r.lines())
+            }) {
+                grid.walk_segment(line.start.x_y(), line.end.x_y(), |c| {
+                    let t = &mut touching[c];
+                    if t.last() != Some(&(id as u32)) {
+                        t.push(id as u32);
+                    }
+                });
+            }
+        }
+        let mut covering: Vec<Vec<u32>> = vec![Vec::new(); nx * ny];
+        for (id, (_, g)) in desa.iter().enumerate() {
+            grid.fill_interior(g, |c| {
+                if !touching[c].contains(&(id as u32)) {
+                    covering[c].push(id as u32);
+                }
+            });
+        }
+        for c in 0..nx * ny {
+            let (t, cov) = (&mut touching[c], &covering[c]);
+            grid.cells[c] = match (t.len(), cov.len()) {
+                (0, 0) => EMPTY,
+                (0, 1) => cov[0] + 1,
+                _ => {
+                    t.extend_from_slice(cov);
+                    t.sort_unstable();
+                    t.dedup();
+                    grid.lists.push(std::mem::take(t));
+                    LIST_BIT | (grid.lists.len() as u32 - 1)
+                }
+            };
+        }
+        grid
+    }
+
+    /// The codes of the desa, by id.
+    pub fn kodes(&self) -> &[Kode] {
+        &self.kodes
+    }
+
+    /// How the cells turned out.
+    pub fn stats(&self) -> GridStats {
+        let mixed = self.cells.iter().filter(|c| *c & LIST_BIT != 0).count();
+        let empty = self.cells.iter().filter(|c| **c == EMPTY).count();
+        GridStats {
+            inside: self.cells.len() - mixed - empty,
+            mixed,
+            empty,
+        }
+    }
+
+    /// Bytes held by the grid itself (not the outlines).
+    pub fn grid_bytes(&self) -> usize {
+        self.cells.len() * 4 + self.lists.iter().map(|l| l.len() * 4 + 24).sum::<usize>()
+    }
+
+    fn cell_of(&self, x: f64, y: f64) -> Option<(usize, usize)> {
+        let fx = (x - self.origin.0) / self.cell.0;
+        let fy = (y - self.origin.1) / self.cell.1;
+        if !(fx >= 0.0 && fy >= 0.0) {
+            return None;
+        }
+        let (ix, iy) = (fx as usize, fy as usize);
+        (ix < self.nx && iy < self.ny).then_some((ix, iy))
+    }
+
+    /// Calls `each` with every desa id whose interior holds `(x, y)`.
+    pub fn containing(&self, x: f64, y: f64, mut each: impl FnMut(u32)) {
+        let Some((ix, iy)) = self.cell_of(x, y) else {
+            return;
+        };
+        match self.cells[iy * self.nx + ix] {
+            EMPTY => {}
+            v if v & LIST_BIT == 0 => each(v - 1),
+            v => {
+                let p = Point::new(x, y);
+                for id in &self.lists[(v & !LIST_BIT) as usize] {
+                    if self.outlines[*id as usize].contains(&p) {
+                        each(*id);
+                    }
+                }
+            }
+        }
+    }
+
+    /// Counts points per desa (by id), on `threads` threads.
+    pub fn count(&self, points: &[(f64, f64)], threads: usize) -> Vec<u64> {
+        let threads = threads.max(1);
+        let part = points.len().div_ceil(threads).max(1);
+        let partials: Vec<Vec<u64>> = std::thread::scope(|s| {
+            let handles: Vec<_> = points
+                .chunks(part)
+                .map(|chunk| {
+                    s.spawn(move || {
+                        let mut counts = vec![0u64; self.kodes.len()];
+                        for &(x, y) in chunk {
+                            self.containing(x, y, |id| counts[id as usize] += 1);
+                        }
+                        counts
+                    })
+                })
+                .collect();
+            handles
+                .into_iter()
+                .map(|h| h.join().unwrap_or_default())
+                .collect()
+        });
+        let mut total = vec![0u64; self.kodes.len()];
+        for p in partials {
+            for (t, c) in total.iter_mut().zip(p) {
+                *t += c;
+            }
+        }
+        total
+    }
+
+    /// Visits every cell a segment passes through (a grid traversal after Amanatides & Woo,
+    /// which also visits both neighbours where the segment passes a cell corner).
+    fn walk_segment(&self, a: (f64, f64), b: (f64, f64), mut visit: impl FnMut(usize)) {
+        let to_grid = |p: (f64, f64)| {
+            (
+                (p.0 - self.origin.0) / self.cell.0,
+                (p.1 - self.origin.1) / self.cell.1,
+            )
+        };
+        let (ga, gb) = (to_grid(a), to_grid(b));
+        let clamp_x = |v: f64| (v.floor().max(0.0) as usize).min(self.nx - 1);
+        let clamp_y = |v: f64| (v.floor().max(0.0) as usize).min(self.ny - 1);
+        let (mut ix, mut iy) = (clamp_x(ga.0), clamp_y(ga.1));
+        let (ex, ey) = (clamp_x(gb.0), clamp_y(gb.1));
+        let (dx, dy) = (gb.0 - ga.0, gb.1 - ga.1);
+        let step_x: isize = if dx > 0.0 { 1 } else { -1 };
+        let step_y: isize = if dy > 0.0 { 1 } else { -1 };
+        let next_boundary = |i: usize, step: isize| {
+            if step > 0 {
+                (i + 1) as f64
+            } else {
+                i as f64
+            }
+        };
+        let t_of = |boundary: f64, start: f64, d: f64| {
+            if d == 0.0 {
+                f64::INFINITY
+            } else {
+                (boundary - start) / d
+            }
+        };
+        let mut t_max_x = t_of(next_boundary(ix, step_x), ga.0, dx);
+        let mut t_max_y = t_of(next_boundary(iy, step_y), ga.1, dy);
+        let t_dx = if dx == 0.0 {
+            f64::INFINITY
+        } else {
+            1.0 / dx.abs()
+        };
+        let t_dy = if dy == 0.0 {
+            f64::INFINITY
+        } else {
+            1.0 / dy.abs()
+        };
+        let max_steps = self.nx + self.ny + 4;
+        for _ in 0..max_steps * 2 {
+            visit(iy * self.nx + ix);
+            if ix == ex && iy == ey {
+                break;
+            }
+            let near_corner = (t_max_x - t_max_y).abs() < 1e-9;
+            if near_corner {
+                let nx = ix as isize + step_x;
+                let ny = iy as isize + step_y;
+                if (0..self.nx as isize).contains(&nx) {
+                    visit(iy * self.nx + nx as usize);
+                }
+                if (0..self.ny as isize).contains(&ny) {
+                    visit(ny as usize * self.nx + ix);
+                }
+            }
+            if t_max_x < t_max_y {
+                let n = ix as isize + step_x;
+                if !(0..self.nx as isize).contains(&n) {
+                    break;
+                }
+                ix = n as usize;
+                t_max_x += t_dx;
+            } else {
+                let n = iy as isize + step_y;
+                if !(0..self.ny as isize).contains(&n) {
+                    break;
+                }
+                iy = n as usize;
+                t_max_y += t_dy;
+            }
+        }
+    }
+
+    /// Visits every cell whose centre lies inside `g` (even-odd scanlines through the cell
+    /// centres, rings and holes alike).
+    fn fill_interior(&self, g: &MultiPolygon<f64>, mut visit: impl FnMut(usize)) {
+        let Some(r) = g.bounding_rect() else { return };
+        let row = |y: f64| ((y - self.origin.1) / self.cell.1 - 0.5).ceil().max(0.0) as usize;
+        let (r0, r1) = (row(r.min().y), row(r.max().y).min(self.ny));
+        let mut xs: Vec<Vec<f64>> = vec![Vec::new(); r1.saturating_sub(r0)];
+        let rings =
+            g.0.iter()
+                .flat_map(|p| std::iter::once(p.exterior()).chain(p.interiors()));
+        for ring in rings {
+            for line in ring.lines() {
+                let (a, b) = (line.start, line.end);
+                let (lo, hi) = if a.y <= b.y { (a, b) } else { (b, a) };
+                // Rows whose centre y is in [lo.y, hi.y): each crossing counted once.
+                for j in row(lo.y).max(r0)..row(hi.y).min(r1) {
+                    let yc = self.origin.1 + (j as f64 + 0.5) * self.cell.1;
+                    if yc < lo.y || yc >= hi.y {
+                        continue;
+                    }
+                    let x = lo.x + (yc - lo.y) / (hi.y - lo.y) * (hi.x - lo.x);
+                    xs[j - r0].push(x);
+                }
+            }
+        }
+        for (k, mut row_xs) in xs.into_iter().enumerate() {
+            row_xs.sort_by(f64::total_cmp);
+            let j = r0 + k;
+            for pair in row_xs.chunks_exact(2) {
+                // Cells whose centre x lies in [pair[0], pair[1]).
+                let first = ((pair[0] - self.origin.0) / self.cell.0 - 0.5)
+                    .ceil()
+                    .max(0.0) as usize;
+                let last = ((pair[1] - self.origin.0) / self.cell.0 - 0.5)
+                    .ceil()
+                    .max(0.0) as usize;
+                for i in first..last.min(self.nx) {
+                    visit(j * self.nx + i);
+                }
+            }
+        }
+    }
+}
+
+/// The interval-tree form of an outline. Its winding-number test needs holes wound against
+/// their shell, so the outline is oriented first (imported boundaries already are).
+pub fn prepared(g: &MultiPolygon<f64>) -> IntervalTreeMultiPolygon<f64> {
+    IntervalTreeMultiPolygon::new(&g.orient(Direction::Default))
+}
+
+/// Number of vertices of a set of outlines (for reports).
+pub fn vertex_count(desa: &[(Kode, MultiPolygon<f64>)]) -> usize {
+    desa.iter().map(|(_, g)| g.coords_count()).sum()
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,93 @@
+//! The grid against brute force on the synthetic province and on hand-made shapes with holes,
+//! overlaps and points on edges.
+
+use geo::{polygon, Contains, MultiPolygon, Point};
+use rand::{RngExt, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+
+use super::*;
+use crate::region::Level;
+
+fn brute(desa: &[(Kode, MultiPolygon<f64>)], points: &[(f64, f64)]) -> Vec<u64> {
+    let mut counts = vec![0u64; desa.len()];
+    for &(x, y) in points {
+        for (i, (_, g)) in desa.iter().enumerate() {
+            if g.contains(&Point::new(x, y)) {
+                counts[i] += 1;
+            }
+        }
+    }
+    counts
+}
+
+fn random_points(n: usize, seed: u64, bbox: Rect<f64>) -> Vec<(f64, f64)> {
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    (0..n)
+        .map(|_| {
+            (
+                bbox.min().x + rng.random::<f64>() * bbox.width(),
+                bbox.min().y + rng.random::<f64>() * bbox.height(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn counts_match_brute_force_on_the_synthetic_province() {
+    let desa: Vec<(Kode, MultiPolygon<f64>)> = crate::demo::synthetic_province(3)
+        .into_iter()
+        .filter(|r| r.kode.level() == Level::Desa)
+        .map(|r| (r.kode, r.geometry))
+        .collect();
+    let bbox = Rect::new((123.9, -6.3), (125.3, -5.2));
+    let points = random_points(20_000, 1, bbox);
+    for cells in [50, 5_000, 200_000] {
+        let grid = DesaGrid::new(&desa, cells);
+        assert_eq!(
+            grid.count(&points, 2),
+            brute(&desa, &points),
+            "{cells} cells"
+        );
+    }
+    let grid = DesaGrid::new(&desa, 200_000);
+    let s = grid.stats();
+    assert!(s.inside > s.mixed, "{s:?}");
+}
+
+#[test]
+fn holes_overlaps_and_edges_follow_st_contains() {
+    let k = |s: &str| Kode::parse(s).unwrap();
+    let ring = MultiPolygon::new(vec![polygon!(
+        exterior: [(x: 0.0, y: 0.0), (x: 10.0, y: 0.0), (x: 10.0, y: 10.0), (x: 0.0, y: 10.0)],
+        interiors: [[(x: 4.0, y: 4.0), (x: 6.0, y: 4.0), (x: 6.0, y: 6.0), (x: 4.0, y: 6.0)]],
+    )]);
+    let inner = MultiPolygon::new(vec![polygon![
+        (x: 4.0, y: 4.0), (x: 6.0, y: 4.0), (x: 6.0, y: 6.0), (x: 4.0, y: 6.0)
+    ]]);
+    // Overlaps the ring's right part.
+    let overlap = MultiPolygon::new(vec![polygon![
+        (x: 8.0, y: 0.0), (x: 14.0, y: 0.0), (x: 14.0, y: 10.0), (x: 8.0, y: 10.0)
+    ]]);
+    let desa = vec![
+        (k("99.01.01.2001"), ring),
+        (k("99.01.01.2002"), inner),
+        (k("99.01.01.2003"), overlap),
+    ];
+    let grid = DesaGrid::new(&desa, 400);
+    let at = |x, y| {
+        let mut ids = Vec::new();
+        grid.containing(x, y, |i| ids.push(i));
+        ids
+    };
+    assert_eq!(at(1.0, 1.0), [0]);
+    assert_eq!(at(5.0, 5.0), [1]);
+    assert_eq!(at(9.0, 5.0), [0, 2]);
+    assert_eq!(at(12.0, 5.0), [2]);
+    // On edges: no desa, as with ST_Contains.
+    assert!(at(4.0, 5.0).is_empty());
+    assert!(at(0.0, 5.0).is_empty());
+    assert!(at(-1.0, 5.0).is_empty());
+    assert!(at(f64::NAN, 5.0).is_empty());
+    let points = random_points(20_000, 2, Rect::new((-1.0, -1.0), (15.0, 11.0)));
+    assert_eq!(grid.count(&points, 3), brute(&desa, &points));
+}

@@ -18,7 +18,6 @@ use lentera::generate::regions_from_files;
 use lentera::geocode::{DesaIndex, Located};
 use lentera::index::{vertex_count, DesaGrid};
 use lentera::region::{Kode, Level};
-use lentera::store::{ImportRecord, PostgisStore, Store};
 use rand::{RngExt, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use rstar::primitives::{GeomWithData, Rectangle};
@@ -147,35 +146,12 @@ async fn main() {
 
     // PostGIS on the same desa and the first 500 k points.
     let pg_points = &points[..n.min(500_000)];
-    let url = common::fresh_postgis_url().await;
-    let store = PostgisStore::connect(&url).await.unwrap();
-    let record = ImportRecord {
-        sources: vec!["kaltim".into()],
-        features_read: regions.len(),
-        refused: 0,
-        issues: "[]".into(),
-    };
-    store.replace_regions(&regions, &record).await.unwrap();
-    let (client, conn) = tokio_postgres::connect(&url, tokio_postgres::NoTls)
-        .await
-        .unwrap();
-    tokio::spawn(conn);
-    let xs: Vec<f64> = pg_points.iter().map(|p| p.0).collect();
-    let ys: Vec<f64> = pg_points.iter().map(|p| p.1).collect();
+    let client = common::postgis_with_points(&regions, pg_points).await;
     client
         .batch_execute(
             "SET jit = off;
              CREATE TABLE desa AS SELECT kode, geom FROM regions WHERE level = 'desa';
-             CREATE INDEX ON desa USING gist (geom); ANALYZE desa;
-             CREATE TABLE pts (geom geometry(Point, 4326));",
-        )
-        .await
-        .unwrap();
-    client
-        .execute(
-            "INSERT INTO pts SELECT ST_SetSRID(ST_MakePoint(x, y), 4326)
-             FROM unnest($1::float8[], $2::float8[]) AS t(x, y)",
-            &[&xs, &ys],
+             CREATE INDEX ON desa USING gist (geom); ANALYZE desa;",
         )
         .await
         .unwrap();

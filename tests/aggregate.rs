@@ -9,7 +9,6 @@ use geo::{CoordsIter, MultiPolygon};
 use lentera::generate::regions_from_files;
 use lentera::index::DesaGrid;
 use lentera::region::{Kode, Level};
-use lentera::store::{ImportRecord, PostgisStore, Store};
 use rand::{RngExt, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
@@ -61,33 +60,7 @@ async fn grid_counts_equal_postgis_st_contains() {
         .map(|(k, n)| (k.to_string(), *n as i64))
         .collect();
 
-    let url = common::fresh_postgis_url().await;
-    let store = PostgisStore::connect(&url).await.unwrap();
-    let record = ImportRecord {
-        sources: vec!["kaltim".into()],
-        features_read: regions.len(),
-        refused: 0,
-        issues: "[]".into(),
-    };
-    store.replace_regions(&regions, &record).await.unwrap();
-    let (client, conn) = tokio_postgres::connect(&url, tokio_postgres::NoTls)
-        .await
-        .unwrap();
-    tokio::spawn(conn);
-    client
-        .batch_execute("CREATE TABLE pts (geom geometry(Point, 4326))")
-        .await
-        .unwrap();
-    let xs: Vec<f64> = pts.iter().map(|p| p.0).collect();
-    let ys: Vec<f64> = pts.iter().map(|p| p.1).collect();
-    client
-        .execute(
-            "INSERT INTO pts SELECT ST_SetSRID(ST_MakePoint(x, y), 4326)
-             FROM unnest($1::float8[], $2::float8[]) AS t(x, y)",
-            &[&xs, &ys],
-        )
-        .await
-        .unwrap();
+    let client = common::postgis_with_points(&regions, &pts).await;
     let rows = client
         .query(
             "SELECT r.kode, count(*) FROM regions r JOIN pts p ON ST_Contains(r.geom, p.geom)

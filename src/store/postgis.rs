@@ -490,28 +490,19 @@ impl Store for PostgisStore {
         for (id, h) in &corrected {
             let g = super::GeoColumns::of(&h.geocode);
             let a = &h.address;
-            n += tx
-                .execute(
-                    &st,
-                    &[
-                        id,
-                        &batch_id,
-                        &h.region_code,
-                        &a.desa,
-                        &a.kecamatan,
-                        &a.kabupaten,
-                        &h.lat,
-                        &h.lon,
-                        &g.kode_desa,
-                        &g.unit,
-                        &g.quality,
-                        &g.flags,
-                        &g.lon,
-                        &g.lat,
-                        &g.candidates,
-                    ],
-                )
-                .await?;
+            let fixed: [&(dyn ToSql + Sync); 8] = [
+                id,
+                &batch_id,
+                &h.region_code,
+                &a.desa,
+                &a.kecamatan,
+                &a.kabupaten,
+                &h.lat,
+                &h.lon,
+            ];
+            let values: Vec<&(dyn ToSql + Sync)> =
+                fixed.into_iter().chain(geo_params(&g)).collect();
+            n += tx.execute(&st, &values).await?;
         }
         tx.commit().await?;
         Ok(n)
@@ -626,7 +617,7 @@ async fn write_household(
     let receives = i64::from(h.programs.receives);
     let attrs = attrs_text(h);
     let source = batch.source.as_str();
-    let values: [&(dyn ToSql + Sync); super::HOUSEHOLD_COLUMN_COUNT] = [
+    let values: [&(dyn ToSql + Sync); super::HOUSEHOLD_COLUMN_COUNT - 7] = [
         &batch_id,
         &batch.period,
         &source,
@@ -660,6 +651,14 @@ async fn write_household(
         &h.lon,
         &attrs,
         &h.duplicate_of,
+    ];
+    let values: Vec<&(dyn ToSql + Sync)> = values.into_iter().chain(geo_params(&g)).collect();
+    writer.write(&values).await
+}
+
+/// The seven geocoding columns as statement parameters, in `HOUSEHOLD_COLUMNS` order.
+fn geo_params(g: &super::GeoColumns) -> [&(dyn ToSql + Sync); 7] {
+    [
         &g.kode_desa,
         &g.unit,
         &g.quality,
@@ -667,8 +666,7 @@ async fn write_household(
         &g.lon,
         &g.lat,
         &g.candidates,
-    ];
-    writer.write(&values).await
+    ]
 }
 
 fn household_from_row(r: &tokio_postgres::Row) -> Result<StoredHousehold, StoreError> {

@@ -244,3 +244,40 @@ pub async fn fresh_postgis_url() -> String {
     let _ = task.await;
     format!("postgres://postgres@127.0.0.1:{}/{db}", cluster.port)
 }
+
+/// A fresh PostGIS holding `regions` (through Lentera's PostGIS store) and a table
+/// `pts (geom geometry(Point, 4326))` with `points`; returns a client of it.
+pub async fn postgis_with_points(
+    regions: &[Region],
+    points: &[(f64, f64)],
+) -> tokio_postgres::Client {
+    use lentera::store::{ImportRecord, PostgisStore, Store};
+    let url = fresh_postgis_url().await;
+    let store = PostgisStore::connect(&url).await.unwrap();
+    let record = ImportRecord {
+        sources: vec!["reference".into()],
+        features_read: regions.len(),
+        refused: 0,
+        issues: "[]".into(),
+    };
+    store.replace_regions(regions, &record).await.unwrap();
+    let (client, conn) = tokio_postgres::connect(&url, tokio_postgres::NoTls)
+        .await
+        .unwrap();
+    tokio::spawn(conn);
+    client
+        .batch_execute("CREATE TABLE pts (geom geometry(Point, 4326))")
+        .await
+        .unwrap();
+    let xs: Vec<f64> = points.iter().map(|p| p.0).collect();
+    let ys: Vec<f64> = points.iter().map(|p| p.1).collect();
+    client
+        .execute(
+            "INSERT INTO pts SELECT ST_SetSRID(ST_MakePoint(x, y), 4326)
+             FROM unnest($1::float8[], $2::float8[]) AS t(x, y)",
+            &[&xs, &ys],
+        )
+        .await
+        .unwrap();
+    client
+}

@@ -1,15 +1,18 @@
 //! The spatial index of desa polygons for counting points: a uniform grid whose cells are
 //! either wholly inside one desa (answered with one array read), empty, or crossed by desa
-//! edges (answered by exact point-in-polygon tests against the few desa listed for the cell,
-//! with geo's interval-tree prepared outlines).
+//! edges (answered exactly from the few edges crossing the cell: the cell centre's side,
+//! flipped by each edge between the point and the centre).
 //!
 //! Counting follows PostGIS `ST_Contains`: a point counts for every desa whose interior holds
 //! it; a point exactly on a desa edge counts for none of the desa sharing that edge, and a
 //! point where simplified outlines overlap counts for each of them.
 
 use geo::algorithm::indexed::IntervalTreeMultiPolygon;
+use geo::algorithm::kernels::RobustKernel;
 use geo::orient::Direction;
-use geo::{BoundingRect, Contains, CoordsIter, MultiPolygon, Orient, Point, Rect};
+use geo::{
+    BoundingRect, Contains, Coord, CoordsIter, Kernel, MultiPolygon, Orient, Orientation, Rect,
+};
 
 use crate::region::Kode;
 
@@ -27,7 +30,24 @@ pub struct DesaGrid {
     nx: usize,
     ny: usize,
     cells: Vec<u32>,
-    lists: Vec<Vec<u32>>,
+    /// Candidate range (start, end) into `candidates` per mixed cell.
+    lists: Vec<(u32, u32)>,
+    candidates: Vec<Candidate>,
+    /// Whole desa edges, listed per mixed cell and desa.
+    edges: Vec<[Coord<f64>; 2]>,
+}
+
+/// A desa that may hold points of a mixed cell.
+#[derive(Debug, Clone, Copy)]
+struct Candidate {
+    desa: u32,
+    /// Whether the cell's centre is inside the desa.
+    center_inside: bool,
+    /// The centre lies on one of the desa's edges: no shortcut, test exactly.
+    exact_only: bool,
+    /// This desa's edges crossing the cell, as a range of `edges` (empty: the cell is wholly
+    /// inside the desa).
+    edges: (u32, u32),
 }
 
 impl std::fmt::Debug for DesaGrid {
@@ -83,9 +103,11 @@ impl DesaGrid {
             ny,
             cells: vec![EMPTY; nx * ny],
             lists: Vec::new(),
+            candidates: Vec::new(),
+            edges: Vec::new(),
         };
-        // Cells crossed by each desa's edges, then cells whose centre lies inside it.
-        let mut touching: Vec<Vec<u32>> = vec![Vec::new(); nx * ny];
+        // Every (cell, desa, edge) where an edge crosses a cell.
+        let mut crossings: Vec<(u32, u32, [Coord<f64>; 2])> = Vec::new();
         for (id, (_, g)) in desa.iter().enumerate() {
             for line in g.0.iter().flat_map(|p| {
                 std::iter::once(p.exterior())
@@ -93,34 +115,72 @@ impl DesaGrid {
                     .flat_map(|r| r.lines())
             }) {
                 grid.walk_segment(line.start.x_y(), line.end.x_y(), |c| {
-                    let t = &mut touching[c];
-                    if t.last() != Some(&(id as u32)) {
-                        t.push(id as u32);
-                    }
+                    crossings.push((c as u32, id as u32, [line.start, line.end]));
                 });
             }
         }
-        let mut covering: Vec<Vec<u32>> = vec![Vec::new(); nx * ny];
+        crossings.sort_unstable_by_key(|(c, d, _)| (*c, *d));
+        crossings.dedup_by(|a, b| a.0 == b.0 && a.1 == b.1 && a.2 == b.2);
+        let touched = |c: usize, d: u32| {
+            let i = crossings.partition_point(|(cc, dd, _)| (*cc, *dd) < (c as u32, d));
+            crossings
+                .get(i)
+                .is_some_and(|(cc, dd, _)| *cc == c as u32 && *dd == d)
+        };
+        // Cells whose centre lies inside a desa that has no edge in them: wholly inside it.
+        // A second such desa (overlapping outlines) makes the cell mixed.
+        let mut covering_more: std::collections::HashMap<u32, Vec<u32>> = Default::default();
         for (id, (_, g)) in desa.iter().enumerate() {
-            grid.fill_interior(g, |c| {
-                if !touching[c].contains(&(id as u32)) {
-                    covering[c].push(id as u32);
+            let id = id as u32;
+            let mut inside = Vec::new();
+            grid.fill_interior_cells(g, &mut |c| inside.push(c));
+            for c in inside {
+                if touched(c, id) {
+                    continue;
                 }
-            });
+                match grid.cells[c] {
+                    EMPTY => grid.cells[c] = id + 1,
+                    _ => covering_more.entry(c as u32).or_default().push(id),
+                }
+            }
         }
-        for c in 0..nx * ny {
-            let (t, cov) = (&mut touching[c], &covering[c]);
-            grid.cells[c] = match (t.len(), cov.len()) {
-                (0, 0) => EMPTY,
-                (0, 1) => cov[0] + 1,
-                _ => {
-                    t.extend_from_slice(cov);
-                    t.sort_unstable();
-                    t.dedup();
-                    grid.lists.push(std::mem::take(t));
-                    LIST_BIT | (grid.lists.len() as u32 - 1)
+        // Mixed cells: crossed by edges, or covered twice.
+        let mut mixed: Vec<u32> = crossings.iter().map(|(c, _, _)| *c).collect();
+        mixed.extend(covering_more.keys().copied());
+        mixed.sort_unstable();
+        mixed.dedup();
+        for c in mixed {
+            let ci = c as usize;
+            let start = grid.candidates.len() as u32;
+            if grid.cells[ci] != EMPTY {
+                grid.candidates
+                    .push(Candidate::covering(grid.cells[ci] - 1));
+            }
+            for d in covering_more.remove(&c).unwrap_or_default() {
+                grid.candidates.push(Candidate::covering(d));
+            }
+            let center = grid.center(ci);
+            let first = crossings.partition_point(|(cc, _, _)| *cc < c);
+            let mut i = first;
+            while i < crossings.len() && crossings[i].0 == c {
+                let d = crossings[i].1;
+                let e0 = grid.edges.len() as u32;
+                let mut on_edge = false;
+                while i < crossings.len() && crossings[i].0 == c && crossings[i].1 == d {
+                    let seg = crossings[i].2;
+                    on_edge |= on_segment(center, seg);
+                    grid.edges.push(seg);
+                    i += 1;
                 }
-            };
+                grid.candidates.push(Candidate {
+                    desa: d,
+                    center_inside: grid.outlines[d as usize].contains(&center),
+                    exact_only: on_edge,
+                    edges: (e0, grid.edges.len() as u32),
+                });
+            }
+            grid.lists.push((start, grid.candidates.len() as u32));
+            grid.cells[ci] = LIST_BIT | (grid.lists.len() as u32 - 1);
         }
         grid
     }
@@ -132,7 +192,7 @@ impl DesaGrid {
 
     /// How the cells turned out.
     pub fn stats(&self) -> GridStats {
-        let mixed = self.cells.iter().filter(|c| *c & LIST_BIT != 0).count();
+        let mixed = self.lists.len();
         let empty = self.cells.iter().filter(|c| **c == EMPTY).count();
         GridStats {
             inside: self.cells.len() - mixed - empty,
@@ -143,7 +203,10 @@ impl DesaGrid {
 
     /// Bytes held by the grid itself (not the outlines).
     pub fn grid_bytes(&self) -> usize {
-        self.cells.len() * 4 + self.lists.iter().map(|l| l.len() * 4 + 24).sum::<usize>()
+        self.cells.len() * 4
+            + self.lists.len() * 8
+            + self.candidates.len() * std::mem::size_of::<Candidate>()
+            + self.edges.len() * 32
     }
 
     fn cell_of(&self, x: f64, y: f64) -> Option<(usize, usize)> {
@@ -165,14 +228,58 @@ impl DesaGrid {
             EMPTY => {}
             v if v & LIST_BIT == 0 => each(v - 1),
             v => {
-                let p = Point::new(x, y);
-                for id in &self.lists[(v & !LIST_BIT) as usize] {
-                    if self.outlines[*id as usize].contains(&p) {
-                        each(*id);
+                let (start, end) = self.lists[(v & !LIST_BIT) as usize];
+                let p = Coord { x, y };
+                let center = self.center(iy * self.nx + ix);
+                for cand in &self.candidates[start as usize..end as usize] {
+                    if self.candidate_contains(cand, p, center) {
+                        each(cand.desa);
                     }
                 }
             }
         }
+    }
+
+    /// A key that orders points along the grid (row-major by cell; points outside sort
+    /// last). Points kept in this order are counted with far fewer cache misses.
+    pub fn spatial_key(&self, x: f64, y: f64) -> u64 {
+        self.cell_of(x, y)
+            .map_or(u64::MAX, |(ix, iy)| (iy * self.nx + ix) as u64)
+    }
+
+    /// The centre of a cell.
+    fn center(&self, c: usize) -> Coord<f64> {
+        let (i, j) = (c % self.nx, c / self.nx);
+        Coord {
+            x: self.origin.0 + (i as f64 + 0.5) * self.cell.0,
+            y: self.origin.1 + (j as f64 + 0.5) * self.cell.1,
+        }
+    }
+
+    /// Whether the candidate desa's interior holds `p`, a point of the cell centred at
+    /// `center`: the centre's side, flipped by each edge that the segment from `p` to the
+    /// centre crosses. Only the desa's edges in the cell can cross that segment, so this
+    /// reads a handful of edges. Where the segment touches an edge end or runs along an edge,
+    /// or `p` lies on an edge, the robust orientation tests say so and the point is settled
+    /// by the exact test on the whole outline (or, on an edge, is outside, as with
+    /// `ST_Contains`).
+    fn candidate_contains(&self, cand: &Candidate, p: Coord<f64>, center: Coord<f64>) -> bool {
+        if cand.edges.0 == cand.edges.1 {
+            return true;
+        }
+        if cand.exact_only {
+            return self.outlines[cand.desa as usize].contains(&p);
+        }
+        let mut inside = cand.center_inside;
+        for seg in &self.edges[cand.edges.0 as usize..cand.edges.1 as usize] {
+            match crossing(p, center, seg) {
+                Crossing::None => {}
+                Crossing::Proper => inside = !inside,
+                Crossing::OnEdge => return false,
+                Crossing::Degenerate => return self.outlines[cand.desa as usize].contains(&p),
+            }
+        }
+        inside
     }
 
     /// Counts points per desa (by id), on `threads` threads.
@@ -255,7 +362,7 @@ impl DesaGrid {
             if ix == ex && iy == ey {
                 break;
             }
-            let near_corner = (t_max_x - t_max_y).abs() < 1e-9;
+            let near_corner = (t_max_x - t_max_y).abs() < 1e-6;
             if near_corner {
                 let nx = ix as isize + step_x;
                 let ny = iy as isize + step_y;
@@ -286,7 +393,7 @@ impl DesaGrid {
 
     /// Visits every cell whose centre lies inside `g` (even-odd scanlines through the cell
     /// centres, rings and holes alike).
-    fn fill_interior(&self, g: &MultiPolygon<f64>, mut visit: impl FnMut(usize)) {
+    fn fill_interior_cells(&self, g: &MultiPolygon<f64>, visit: &mut impl FnMut(usize)) {
         let Some(r) = g.bounding_rect() else { return };
         let row = |y: f64| ((y - self.origin.1) / self.cell.1 - 0.5).ceil().max(0.0) as usize;
         let (r0, r1) = (row(r.min().y), row(r.max().y).min(self.ny));
@@ -326,6 +433,75 @@ impl DesaGrid {
             }
         }
     }
+}
+
+impl Candidate {
+    /// A desa covering the whole cell.
+    fn covering(desa: u32) -> Candidate {
+        Candidate {
+            desa,
+            center_inside: true,
+            exact_only: false,
+            edges: (0, 0),
+        }
+    }
+}
+
+/// How the segment from a point to its cell's centre meets an edge.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Crossing {
+    /// Not at all.
+    None,
+    /// The two cross at one point inside both.
+    Proper,
+    /// The point lies on the edge.
+    OnEdge,
+    /// They touch at an end or run along each other: no parity can be read.
+    Degenerate,
+}
+
+fn orient(a: Coord<f64>, b: Coord<f64>, c: Coord<f64>) -> Orientation {
+    <RobustKernel as Kernel<f64>>::orient2d(a, b, c)
+}
+
+fn between(v: f64, a: f64, b: f64) -> bool {
+    a.min(b) <= v && v <= a.max(b)
+}
+
+/// Whether `p` lies on the segment.
+fn on_segment(p: Coord<f64>, seg: [Coord<f64>; 2]) -> bool {
+    orient(seg[0], seg[1], p) == Orientation::Collinear
+        && between(p.x, seg[0].x, seg[1].x)
+        && between(p.y, seg[0].y, seg[1].y)
+}
+
+/// How the segment `p`–`c` meets `seg`, with exact orientation tests.
+fn crossing(p: Coord<f64>, c: Coord<f64>, seg: &[Coord<f64>; 2]) -> Crossing {
+    let [a, b] = *seg;
+    let (o1, o2) = (orient(a, b, p), orient(a, b, c));
+    if o1 == Orientation::Collinear && between(p.x, a.x, b.x) && between(p.y, a.y, b.y) {
+        return Crossing::OnEdge;
+    }
+    if o1 == o2 && o1 != Orientation::Collinear {
+        return Crossing::None;
+    }
+    let (o3, o4) = (orient(p, c, a), orient(p, c, b));
+    if o3 == o4 && o3 != Orientation::Collinear {
+        return Crossing::None;
+    }
+    if [o1, o2, o3, o4].contains(&Orientation::Collinear) {
+        // Touching at an end, or collinear: decide only if clearly apart.
+        let apart = !between(a.x.max(b.x), p.x.min(c.x), f64::INFINITY)
+            || !between(a.x.min(b.x), f64::NEG_INFINITY, p.x.max(c.x))
+            || !between(a.y.max(b.y), p.y.min(c.y), f64::INFINITY)
+            || !between(a.y.min(b.y), f64::NEG_INFINITY, p.y.max(c.y));
+        return if apart {
+            Crossing::None
+        } else {
+            Crossing::Degenerate
+        };
+    }
+    Crossing::Proper
 }
 
 /// The interval-tree form of an outline. Its winding-number test needs holes wound against

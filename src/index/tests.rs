@@ -91,3 +91,21 @@ fn holes_overlaps_and_edges_follow_st_contains() {
     let points = random_points(20_000, 2, Rect::new((-1.0, -1.0), (15.0, 11.0)));
     assert_eq!(grid.count(&points, 3), brute(&desa, &points));
 }
+
+#[test]
+fn crossings_are_exact_and_degenerate_cases_are_named() {
+    let c = |x: f64, y: f64| Coord { x, y };
+    let seg = [c(1.0, -1.0), c(1.0, 1.0)];
+    assert_eq!(crossing(c(0.0, 0.0), c(2.0, 0.0), &seg), Crossing::Proper);
+    assert_eq!(crossing(c(0.0, 0.0), c(0.5, 0.0), &seg), Crossing::None);
+    assert_eq!(crossing(c(1.0, 0.5), c(2.0, 0.0), &seg), Crossing::OnEdge);
+    // Through the edge's end point, and along the edge's line beyond it.
+    assert_eq!(
+        crossing(c(0.0, 1.0), c(2.0, 1.0), &seg),
+        Crossing::Degenerate
+    );
+    assert_eq!(crossing(c(1.0, 2.0), c(1.0, 3.0), &seg), Crossing::None);
+    assert_eq!(crossing(c(1.0, 0.0), c(1.0, 3.0), &seg), Crossing::OnEdge);
+    assert!(on_segment(c(1.0, 0.0), seg));
+    assert!(!on_segment(c(1.0, 2.0), seg));
+}

@@ -752,7 +752,7 @@ async fn households_import(
         eprintln!("warning: no desa boundaries in the store: households are imported without a desa (run `lentera regions import` first)");
     }
     let outcome = import_households(store, &args.file, &opts, &secret, geocoder).await?;
-    let (batch, format) = match outcome {
+    let (batch, format, geocoded) = match outcome {
         HouseholdImport::AlreadyImported(b) => {
             println!(
                 "{} was already imported as batch {} on {} (same SHA-256); nothing to do.",
@@ -762,7 +762,12 @@ async fn households_import(
             );
             return Ok(());
         }
-        HouseholdImport::Imported { batch, format, .. } => (batch, format),
+        HouseholdImport::Imported {
+            batch,
+            format,
+            geocoded,
+            ..
+        } => (batch, format, geocoded),
     };
     let secs = started.elapsed().as_secs_f64();
     let c = &batch.counts;
@@ -796,6 +801,17 @@ async fn households_import(
     }
     if let Some(p) = rejects_path {
         println!("  reject report                {}", p.display());
+    }
+    if let Some(g) = geocoded {
+        for q in crate::geocode::Quality::ALL {
+            if let Some(n) = g.by_quality.get(&q) {
+                println!("  geocoded {:<19} {n:>10}", q.as_str());
+            }
+        }
+        println!(
+            "  to review                    {:>10}  (lentera households review {})",
+            g.needs_review, batch.id
+        );
     }
     println!(
         "  time                         {secs:>9.1} s ({:.0} rows/s)",

@@ -435,6 +435,15 @@ fn review_queue_from_the_command_line() {
         rows.len()
     );
     assert!(rows.iter().all(|row| row["nik"].contains('*')));
+    // The import's summary counted the same review queue.
+    let to_review: usize = summary
+        .lines()
+        .find(|l| l.trim_start().starts_with("to review"))
+        .and_then(|l| l.split_whitespace().nth(2))
+        .and_then(|n| n.parse().ok())
+        .expect("a `to review` line in the import summary");
+    assert_eq!(to_review, rows.len(), "{summary}");
+    assert!(summary.contains("geocoded code"), "{summary}");
     // Giving the file back unchanged geocodes the same households again, to the same result.
     let applied = lentera_with_secret(&data, &["households", "review", "1", "--apply", r]);
     assert!(

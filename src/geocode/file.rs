@@ -36,11 +36,15 @@ pub struct GeocodeSummary {
     pub by_quality: BTreeMap<Quality, u64>,
     /// Households per flag.
     pub by_flag: BTreeMap<&'static str, u64>,
+    /// Households not placed in a desa, or flagged: the review queue.
+    pub needs_review: u64,
 }
 
 impl GeocodeSummary {
-    fn add(&mut self, g: &Geocode) {
+    /// Counts one result.
+    pub fn add(&mut self, g: &Geocode) {
         self.households += 1;
+        self.needs_review += u64::from(g.needs_review());
         *self.by_quality.entry(g.quality).or_default() += 1;
         for f in g.flags.iter() {
             *self.by_flag.entry(f.as_str()).or_default() += 1;
@@ -110,10 +114,10 @@ pub async fn geocode_file(
     }
     w.flush()
         .map_err(|e| HouseholdImportError::Options(format!("writing output: {e}")))?;
-    let counts = producing
+    let produced = producing
         .await
         .map_err(|e| StoreError::Task(e.to_string()))??;
-    if counts.rows_read == 0 {
+    if produced.counts.rows_read == 0 {
         return Err(HouseholdImportError::NoRows(path.display().to_string()));
     }
     Ok(summary)

@@ -24,6 +24,7 @@ use model::{Household, IdHash, Reject, SourceFormat};
 use privacy::{Secret, SecretError};
 use reader::{open_table, InputInfo, ReadError, Row, RowStream, HEADER_SCAN_ROWS};
 
+use crate::geocode::file::GeocodeSummary;
 use crate::geocode::{Geocoder, Session};
 use crate::region::crosswalk::Crosswalk;
 use crate::region::Level;
@@ -101,6 +102,8 @@ pub enum HouseholdImport {
         input: InputInfo,
         /// The format read.
         format: SourceFormat,
+        /// How the households were geocoded (`None` without desa boundaries in the store).
+        geocoded: Option<GeocodeSummary>,
     },
 }
 
@@ -181,8 +184,17 @@ pub struct HouseholdFile {
     stream: RowStream,
 }
 
-/// The worker thread mapping a file's rows; yields the file's counts.
-pub type Producing = tokio::task::JoinHandle<Result<BatchCounts, ReadError>>;
+/// What the worker thread mapping a file's rows found.
+#[derive(Debug, Clone, Default)]
+pub struct Produced {
+    /// Row and household counts.
+    pub counts: BatchCounts,
+    /// Geocoding results by quality and flag (empty without a geocoder).
+    pub geocoded: GeocodeSummary,
+}
+
+/// The worker thread mapping a file's rows.
+pub type Producing = tokio::task::JoinHandle<Result<Produced, ReadError>>;
 
 impl HouseholdFile {
     /// Opens `path`, finds its header and the format (the one asked for, or detected).
@@ -313,13 +325,15 @@ pub async fn import_households(
     let produced = producing
         .await
         .map_err(|e| StoreError::Task(e.to_string()))??;
-    if produced.rows_read == 0 {
+    if produced.counts.rows_read == 0 {
         return Err(HouseholdImportError::NoRows(file_name));
     }
+    let geocoded = (produced.geocoded.households > 0).then_some(produced.geocoded);
     Ok(HouseholdImport::Imported {
         batch: stored?,
         input,
         format,
+        geocoded,
     })
 }
 
@@ -360,6 +374,7 @@ struct Group {
 struct Producer<'g> {
     mapper: RowMapper,
     geocoder: Option<Session<'g>>,
+    geocoded: GeocodeSummary,
     secret: Secret,
     tx: mpsc::Sender<BatchMessage>,
     counts: BatchCounts,
@@ -395,6 +410,7 @@ impl<'g> Producer<'g> {
         Producer {
             mapper,
             geocoder,
+            geocoded: GeocodeSummary::default(),
             secret,
             tx,
             counts: BatchCounts::default(),
@@ -407,7 +423,7 @@ impl<'g> Producer<'g> {
         }
     }
 
-    fn run(&mut self, pending: Vec<Row>, stream: RowStream) -> Result<BatchCounts, ReadError> {
+    fn run(&mut self, pending: Vec<Row>, stream: RowStream) -> Result<Produced, ReadError> {
         for row in pending {
             self.row(row);
         }
@@ -416,7 +432,7 @@ impl<'g> Producer<'g> {
                 self.row(row);
             }
             if !self.open {
-                return Ok(self.counts);
+                return Ok(self.produced());
             }
             self.tick();
         }
@@ -428,7 +444,14 @@ impl<'g> Producer<'g> {
         if self.counts.rows_read > 0 {
             let _ = self.tx.blocking_send(BatchMessage::Finish(self.counts));
         }
-        Ok(self.counts)
+        Ok(self.produced())
+    }
+
+    fn produced(&mut self) -> Produced {
+        Produced {
+            counts: self.counts,
+            geocoded: std::mem::take(&mut self.geocoded),
+        }
     }
 
     fn tick(&mut self) {
@@ -518,7 +541,9 @@ impl<'g> Producer<'g> {
             }
         }
         if let Some(g) = self.geocoder.as_mut() {
-            h.geocode = Some(g.geocode(&h));
+            let result = g.geocode(&h);
+            self.geocoded.add(&result);
+            h.geocode = Some(result);
         }
         self.counts.households += 1;
         self.households.push(h);

@@ -17,7 +17,7 @@ use geo::{BoundingRect, Contains, MultiPolygon, Point};
 use lentera::generate::regions_from_files;
 use lentera::geocode::{DesaIndex, Located};
 use lentera::index::{vertex_count, DesaGrid};
-use lentera::region::{Kode, Level};
+use lentera::region::Kode;
 use rand::{RngExt, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use rstar::primitives::{GeomWithData, Rectangle};
@@ -62,11 +62,7 @@ async fn main() {
         .find_map(|a| a.parse().ok())
         .unwrap_or(5_000_000);
     let regions = regions_from_files(&[common::kaltim()]).unwrap();
-    let desa: Vec<(Kode, MultiPolygon<f64>)> = regions
-        .iter()
-        .filter(|r| r.kode.level() == Level::Desa)
-        .map(|r| (r.kode, r.geometry.clone()))
-        .collect();
+    let desa = common::desa_outlines(&regions);
     println!(
         "{} Kaltim desa, {} vertices",
         desa.len(),

@@ -8,7 +8,7 @@ use std::collections::HashMap;
 use geo::{CoordsIter, MultiPolygon};
 use lentera::generate::regions_from_files;
 use lentera::index::DesaGrid;
-use lentera::region::{Kode, Level};
+use lentera::region::Kode;
 use rand::{RngExt, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
@@ -42,11 +42,7 @@ fn points(desa: &[(Kode, MultiPolygon<f64>)], n: usize) -> Vec<(f64, f64)> {
 #[tokio::test]
 async fn grid_counts_equal_postgis_st_contains() {
     let regions = regions_from_files(&[common::kaltim()]).unwrap();
-    let desa: Vec<(Kode, MultiPolygon<f64>)> = regions
-        .iter()
-        .filter(|r| r.kode.level() == Level::Desa)
-        .map(|r| (r.kode, r.geometry.clone()))
-        .collect();
+    let desa = common::desa_outlines(&regions);
     assert_eq!(desa.len(), 1038);
     let pts = points(&desa, 40_000);
 

@@ -20,6 +20,8 @@ struct Entry {
     nama: String,
     /// Normalised name without spaces, for fuzzy scores (`Sanga Sanga` = `SangaSanga`).
     squashed: String,
+    /// Characters in `squashed`.
+    len: usize,
 }
 
 /// How a name matched within a scope.
@@ -66,11 +68,13 @@ impl Gazetteer {
         for (kode, nama) in units {
             let level = kode.level();
             let norm = normalize_name(nama, level);
+            let squashed = squash(&norm);
             g.entries.insert(
                 kode,
                 Entry {
                     nama: nama.to_string(),
-                    squashed: squash(&norm),
+                    len: squashed.chars().count(),
+                    squashed,
                 },
             );
             g.exact.entry((level, norm)).or_default().push(kode);
@@ -137,7 +141,7 @@ impl Gazetteer {
             .filter_map(|k| {
                 let e = self.entries.get(k)?;
                 // The length difference alone bounds the score: skip hopeless candidates.
-                let (a, b) = (len, e.squashed.len());
+                let (a, b) = (len, e.len);
                 let longest = a.max(b) as f64;
                 if 1.0 - a.abs_diff(b) as f64 / longest < FUZZY_MIN {
                     return None;

@@ -241,13 +241,6 @@ pub trait Store: Send + Sync {
     ) -> Result<u64, StoreError>;
 }
 
-/// The statement of [`Store::correct_households`]: `$1` id, `$2` batch, then region code,
-/// desa, kecamatan, kabupaten, lat, lon and the seven geocoding columns.
-const CORRECT_HOUSEHOLD: &str = "UPDATE households SET region_code = $3, desa = $4, \
-    kecamatan = $5, kabupaten = $6, lat = $7, lon = $8, kode_desa = $9, geo_unit = $10, \
-    geo_quality = $11, geo_flags = $12, geo_lon = $13, geo_lat = $14, geo_candidates = $15 \
-    WHERE id = $1 AND batch_id = $2";
-
 /// Where the data lives: the embedded store's directory, or a PostGIS URL that wins over it.
 #[derive(Debug, Clone)]
 pub struct StoreConfig {
@@ -519,26 +512,6 @@ fn index_key(hash: &Option<IdHash>) -> Option<i64> {
 fn duplicate_of_batch(batch_id: i64) -> String {
     format!("batch {batch_id}")
 }
-
-/// SQL that clears the duplicate marks pointing at a removed batch and marks again, within
-/// the period, each household that still has an earlier primary with the same KK or NIK. `?1`/`$1`
-/// is the period, `?2`/`$2` the removed batch's mark.
-const RELINK_DUPLICATES: [&str; 2] = [
-    "UPDATE households SET duplicate_of = NULL WHERE period = $1 AND duplicate_of = $2",
-    "UPDATE households SET duplicate_of = 'batch ' || (
-         SELECT p.batch_id FROM households p
-         WHERE p.period = households.period
-           AND ((p.kk_key = households.kk_key AND p.kk_hash = households.kk_hash)
-             OR (p.nik_key = households.nik_key AND p.nik_hash = households.nik_hash))
-           AND p.id < households.id AND p.duplicate_of IS NULL
-         ORDER BY p.id LIMIT 1)
-     WHERE period = $1 AND duplicate_of IS NULL AND EXISTS (
-         SELECT 1 FROM households p
-         WHERE p.period = households.period
-           AND ((p.kk_key = households.kk_key AND p.kk_hash = households.kk_hash)
-             OR (p.nik_key = households.nik_key AND p.nik_hash = households.nik_hash))
-           AND p.id < households.id AND p.duplicate_of IS NULL)",
-];
 
 fn sex_text(s: Option<Sex>) -> Option<&'static str> {
     s.map(|s| match s {

@@ -12,7 +12,7 @@ use super::{
     hash_from_bytes, info_from_row, region_from_row, replace_scope, scale_from_number,
     scale_number, sex_from_text, sex_text, BatchCounts, BatchInfo, BatchMessage, ImportLogEntry,
     ImportRecord, NewBatch, RegionCounts, RegionFilter, RegionRow, ReplaceSummary, Store,
-    StoreError, StoredHousehold, HOUSEHOLD_COLUMNS, RELINK_DUPLICATES,
+    StoreError, StoredHousehold, HOUSEHOLD_COLUMNS,
 };
 use crate::ingest::households::model::{Address, Household, Programs, Reject};
 use crate::region::crosswalk::CrosswalkEntry;
@@ -485,7 +485,7 @@ impl Store for PostgisStore {
     ) -> Result<u64, StoreError> {
         let mut c = self.client().await?;
         let tx = c.transaction().await?;
-        let st = tx.prepare(super::CORRECT_HOUSEHOLD).await?;
+        let st = tx.prepare(CORRECT_HOUSEHOLD).await?;
         let mut n = 0u64;
         for (id, h) in &corrected {
             let g = super::GeoColumns::of(&h.geocode);
@@ -530,6 +530,33 @@ impl Store for PostgisStore {
 const BATCH_COLUMNS: &str = "id, file_name, sha256, source, period, input, rows_read, \
     rows_accepted, rows_rejected, blank_rows, households, duplicates_in_batch, duplicates_other, \
     to_char(imported_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"')";
+
+/// SQL that clears the duplicate marks pointing at a removed batch and marks again, within
+/// the period, each household that still has an earlier primary with the same KK or NIK. `$1`
+/// is the period, `$2` the removed batch's mark.
+const RELINK_DUPLICATES: [&str; 2] = [
+    "UPDATE households SET duplicate_of = NULL WHERE period = $1 AND duplicate_of = $2",
+    "UPDATE households SET duplicate_of = 'batch ' || (
+         SELECT p.batch_id FROM households p
+         WHERE p.period = households.period
+           AND ((p.kk_key = households.kk_key AND p.kk_hash = households.kk_hash)
+             OR (p.nik_key = households.nik_key AND p.nik_hash = households.nik_hash))
+           AND p.id < households.id AND p.duplicate_of IS NULL
+         ORDER BY p.id LIMIT 1)
+     WHERE period = $1 AND duplicate_of IS NULL AND EXISTS (
+         SELECT 1 FROM households p
+         WHERE p.period = households.period
+           AND ((p.kk_key = households.kk_key AND p.kk_hash = households.kk_hash)
+             OR (p.nik_key = households.nik_key AND p.nik_hash = households.nik_hash))
+           AND p.id < households.id AND p.duplicate_of IS NULL)",
+];
+
+/// The statement of `correct_households`: `$1` id, `$2` batch, then region code,
+/// desa, kecamatan, kabupaten, lat, lon and the seven geocoding columns.
+const CORRECT_HOUSEHOLD: &str = "UPDATE households SET region_code = $3, desa = $4, \
+    kecamatan = $5, kabupaten = $6, lat = $7, lon = $8, kode_desa = $9, geo_unit = $10, \
+    geo_quality = $11, geo_flags = $12, geo_lon = $13, geo_lat = $14, geo_candidates = $15 \
+    WHERE id = $1 AND batch_id = $2";
 
 /// Column types of `HOUSEHOLD_COLUMNS`, for binary COPY.
 const HOUSEHOLD_TYPES: [Type; super::HOUSEHOLD_COLUMN_COUNT] = [

@@ -281,3 +281,12 @@ pub async fn postgis_with_points(
         .unwrap();
     client
 }
+
+/// The desa of `regions` as `(code, outline)` pairs.
+pub fn desa_outlines(regions: &[Region]) -> Vec<(lentera::region::Kode, geo::MultiPolygon<f64>)> {
+    regions
+        .iter()
+        .filter(|r| r.kode.level() == lentera::region::Level::Desa)
+        .map(|r| (r.kode, r.geometry.clone()))
+        .collect()
+}

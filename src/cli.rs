@@ -82,6 +82,17 @@ lentera geocode verval.csv -o hasil.csv --regions ../shared/data/kaltim \\\n    
     /// Generate synthetic data for tests, demos and benchmarks.
     #[command(subcommand)]
     Generate(GenerateCommand),
+    /// Indicators per unit (households, desil, programmes, geocoding quality…) and how every
+    /// batch's households were counted.
+    #[command(
+        after_help = "Households count in the desa their geocode chose; those known only at \
+a kecamatan or kabupaten count there as desa_unknown; ambiguous and unmatched ones are not \
+placed. Every batch reconciles: households = duplicates + counted + not placed.\n\n\
+Examples:\n  lentera indicators --level kabupaten\n  \
+lentera indicators --level desa --parent 64.72 --period 2025-03 --format csv > desa.csv\n  \
+lentera indicators --level kecamatan --period 2025-09 --base 2025-03 --format json"
+    )]
+    Indicators(IndicatorsArgs),
     /// Serve the API and the web map.
     Serve(ServeArgs),
     /// Generate the synthetic demo province into the store and serve it.
@@ -133,6 +144,17 @@ lentera regions list --level desa --parent 64.72.01 --format csv")]
         /// Output format.
         #[arg(long, default_value = "table", value_parser = ["table", "csv", "json"])]
         format: String,
+    },
+    /// Load the denominators of rates: all households and population per unit (CSV
+    /// `kode,households,population`; an empty cell is unknown, not zero).
+    #[command(
+        after_help = "Codes may be of any level. A unit without a row gets the sum over its \
+children when every child has one; otherwise its rates are unknown (null), never 0.\n\n\
+Example:\n  lentera regions denominators penduduk-2025.csv"
+    )]
+    Denominators {
+        /// The CSV file.
+        file: PathBuf,
     },
 }
 
@@ -307,6 +329,25 @@ struct ImportArgs {
     report: Option<PathBuf>,
 }
 
+#[derive(Args, Debug)]
+struct IndicatorsArgs {
+    /// Level of the units listed.
+    #[arg(long, default_value = "kabupaten")]
+    level: Level,
+    /// Only units inside this code.
+    #[arg(long)]
+    parent: Option<Kode>,
+    /// Period `YYYY-MM` (default: the latest with data).
+    #[arg(long)]
+    period: Option<String>,
+    /// Add the change from this period.
+    #[arg(long)]
+    base: Option<String>,
+    /// Output format (csv and json hold every indicator).
+    #[arg(long, default_value = "table", value_parser = ["table", "csv", "json"])]
+    format: String,
+}
+
 #[derive(Args, Debug, Clone)]
 struct ServeArgs {
     /// Address to listen on.
@@ -315,6 +356,10 @@ struct ServeArgs {
     /// Port to listen on.
     #[arg(long, default_value_t = 8080, env = "LENTERA_PORT")]
     port: u16,
+    /// Seconds between checks of the store for new data (imports from the CLI, corrections,
+    /// boundaries); a change rebuilds the snapshot and swaps it in.
+    #[arg(long, default_value_t = 2.0, env = "LENTERA_REFRESH_SECS")]
+    refresh_secs: f64,
 }
 
 #[derive(Args, Debug)]
@@ -390,6 +435,17 @@ async fn run(cli: Cli) -> Result<()> {
             parent,
             format,
         }) => regions_list(store.as_ref(), level, parent, &format).await,
+        Command::Regions(RegionsCommand::Denominators { file }) => {
+            let d = crate::aggregate::read_denominators(&file)?;
+            store.replace_denominators(&d).await?;
+            println!(
+                "Loaded denominators of {} units from {}.",
+                d.len(),
+                file.display()
+            );
+            Ok(())
+        }
+        Command::Indicators(args) => indicators(store.as_ref(), args).await,
         Command::Households(cmd) => households(store.as_ref(), &cfg, cmd).await,
         Command::Geocode(args) => geocode(store.as_ref(), args).await,
         Command::Generate(GenerateCommand::Households(args)) => {
@@ -583,6 +639,102 @@ async fn regions_list(
                 );
             }
             eprintln!("{} units", rows.len());
+        }
+    }
+    Ok(())
+}
+
+async fn indicators(store: &dyn Store, args: IndicatorsArgs) -> Result<()> {
+    use crate::aggregate::indicators::{value_by_name, HOUSEHOLDS};
+    let threads = std::thread::available_parallelism().map_or(2, |n| n.get());
+    let snap = crate::aggregate::load_snapshot(store, threads).await?;
+    let find = |p: &Option<String>| -> Result<_> {
+        match p {
+            None => Ok(None),
+            Some(p) => snap
+                .period(Some(p))
+                .map(Some)
+                .with_context(|| format!("no data for period {p}")),
+        }
+    };
+    let period = find(&args.period)?.or_else(|| snap.period(None));
+    let base = find(&args.base)?;
+    let units: Vec<u32> = match args.parent {
+        Some(k) => snap
+            .descendants(
+                snap.unit_index(k)
+                    .with_context(|| format!("no region {k}"))?,
+            )
+            .collect(),
+        None => (0..snap.units().len() as u32).collect(),
+    };
+    let units: Vec<u32> = units
+        .into_iter()
+        .filter(|&u| snap.unit(u).info.level == args.level)
+        .collect();
+    let rows = crate::server::indicators::unit_rows(&snap, &units, period, base);
+    let stdout = std::io::stdout();
+    match args.format.as_str() {
+        "json" => serde_json::to_writer_pretty(stdout.lock(), &rows)?,
+        "csv" => crate::server::indicators::write_csv(stdout.lock(), &rows)?,
+        _ => {
+            println!(
+                "{:<14} {:<32} {:>10} {:>9} {:>9} {:>9} {:>10}",
+                "kode", "nama", "households", "desil_1", "desil_1_4", "people", "desa_unk."
+            );
+            let show = |u: u32, name: &str| {
+                let counts = period.and_then(|p| p.counts(u));
+                value_by_name(name, counts, snap.denominators(u))
+                    .map_or("-".to_string(), |v| format!("{v:.0}"))
+            };
+            for &u in &units {
+                let info = &snap.unit(u).info;
+                println!(
+                    "{:<14} {:<32} {:>10} {:>9} {:>9} {:>9} {:>10}",
+                    info.kode.to_string(),
+                    info.nama.chars().take(32).collect::<String>(),
+                    show(u, "households"),
+                    show(u, "desil_1"),
+                    show(u, "desil_1_4"),
+                    show(u, "people"),
+                    show(u, "desa_unknown"),
+                );
+            }
+            let counted: u64 = units
+                .iter()
+                .filter_map(|&u| period.and_then(|p| p.counts(u)))
+                .map(|c| c[HOUSEHOLDS])
+                .sum();
+            eprintln!(
+                "{} units, {counted} households, period {} (\"-\" = no data)",
+                units.len(),
+                period.map_or("none", |p| p.period.as_str())
+            );
+        }
+    }
+    for b in snap.batches() {
+        eprintln!(
+            "batch {} ({}, {}): {} households = {} duplicates + {} counted ({} desa, {} kecamatan only, {} kabupaten only) + {} not placed{}; {} relocated by their point, {} with their point in another desa",
+            b.id,
+            b.file_name,
+            b.period,
+            b.households,
+            b.duplicates,
+            b.counted(),
+            b.counted_desa,
+            b.counted_kecamatan,
+            b.counted_kabupaten,
+            b.not_placed,
+            if b.not_geocoded > 0 {
+                format!(" ({} never geocoded: import boundaries first, then re-import)", b.not_geocoded)
+            } else {
+                String::new()
+            },
+            b.relocated,
+            b.point_elsewhere,
+        );
+        if !b.reconciles() {
+            bail!("batch {} does not reconcile", b.id);
         }
     }
     Ok(())
@@ -933,7 +1085,17 @@ async fn generate(store: &dyn Store, args: GenerateArgs) -> Result<()> {
 
 async fn serve(store: Arc<dyn Store>, args: &ServeArgs) -> Result<()> {
     let addr = SocketAddr::new(args.bind, args.port);
-    crate::server::serve(store, addr)
+    let started = std::time::Instant::now();
+    let live = crate::server::Live::load(store)
+        .await
+        .context("cannot build the first snapshot")?;
+    tracing::info!(
+        households = live.snapshot().households().len(),
+        seconds = started.elapsed().as_secs_f64(),
+        "snapshot ready"
+    );
+    let refresh = std::time::Duration::from_secs_f64(args.refresh_secs.clamp(0.1, 3600.0));
+    crate::server::serve(live, addr, refresh)
         .await
         .with_context(|| format!("cannot serve on {addr}"))
 }
@@ -964,9 +1126,19 @@ async fn demo(store: Arc<dyn Store>, cfg: &StoreConfig, args: DemoArgs) -> Resul
         store.replace_regions(&regions, &record).await?;
         store.set_meta("demo_seed", &seed).await?;
     }
+    if store.batches().await?.is_empty() {
+        crate::demo::load_demo_households(store.as_ref(), args.seed).await?;
+    }
     let c = store.region_counts().await?;
+    let households: u64 = store
+        .batches()
+        .await?
+        .iter()
+        .map(|b| b.counts.households)
+        .sum();
     println!(
-        "Synthetic demo province ready: {} kabupaten/kota, {} kecamatan, {} desa/kelurahan.",
+        "Synthetic demo province ready: {} kabupaten/kota, {} kecamatan, {} desa/kelurahan, \
+{households} synthetic households.",
         c.kabupaten + c.kota,
         c.kecamatan,
         c.desa + c.kelurahan

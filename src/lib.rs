@@ -4,6 +4,7 @@
 //! [`ingest`] reads boundary and household files into the [`region`] and household models; [`store`] keeps them in SQLite
 //! or PostGIS; [`server`] serves them over HTTP; [`demo`] builds a synthetic province.
 
+pub mod aggregate;
 pub mod cli;
 pub mod demo;
 pub mod generate;

@@ -84,3 +84,154 @@ async fn grid_counts_equal_postgis_st_contains() {
         theirs.get(differing[0])
     );
 }
+
+/// Households generated over the real Kaltim desa (verval files carry GPS, with every kind of
+/// GPS error), imported into a PostGIS store and geocoded there; the snapshot built from that
+/// store counts them per desa. Two checks against PostGIS SQL over the same stored rows:
+/// counted where the geocode chose (`kode_desa`), and — with every chosen desa made
+/// unknown, so each household is placed by its point alone — counted by `ST_Contains` on the
+/// stored points (as `f32`, as the snapshot keeps them), a point in two overlapping desa going
+/// to the lower code, as the snapshot's rule says.
+#[tokio::test]
+async fn snapshot_counts_equal_postgis_on_the_stored_households() {
+    use lentera::aggregate::indicators::HOUSEHOLDS;
+    use lentera::aggregate::{BatchMeta, SnapshotBuilder};
+    use lentera::generate::{write_households, GenerateOptions, OutputEncoding};
+    use lentera::ingest::households::model::SourceFormat;
+    use lentera::ingest::households::privacy::Secret;
+    use lentera::ingest::households::{import_households, store_geocoder, HouseholdImportOptions};
+    use lentera::region::Level;
+    use lentera::store::{PostgisStore, Store};
+
+    let regions = regions_from_files(&[common::kaltim()]).unwrap();
+    let url = common::fresh_postgis_url().await;
+    let store = PostgisStore::connect(&url).await.unwrap();
+    store
+        .replace_regions(&regions, &Default::default())
+        .await
+        .unwrap();
+    let geocoder = store_geocoder(&store).await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("verval.csv");
+    let opts = GenerateOptions {
+        format: SourceFormat::Verval,
+        count: 30_000,
+        seed: 5,
+        delimiter: b',',
+        encoding: OutputEncoding::Utf8,
+    };
+    write_households(&regions, &[], &Default::default(), &opts, &file, None).unwrap();
+    let secret = Secret::new("aggregate-oracle-secret-0123456789").unwrap();
+    let import = HouseholdImportOptions {
+        period: "2025-06".into(),
+        ..Default::default()
+    };
+    import_households(&store, &file, &import, &secret, geocoder)
+        .await
+        .unwrap();
+    let batches: Vec<BatchMeta> = store
+        .batches()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|b| BatchMeta {
+            id: b.id,
+            file_name: b.file_name,
+            source: b.source,
+            period: b.period,
+        })
+        .collect();
+    let facts = store.household_facts().await.unwrap();
+    assert_eq!(facts.len(), 30_000);
+
+    let (client, conn) = tokio_postgres::connect(&url, tokio_postgres::NoTls)
+        .await
+        .unwrap();
+    tokio::spawn(conn);
+    let per_desa = |snap: &lentera::aggregate::Snapshot| -> HashMap<String, i64> {
+        let p = snap.period(None).unwrap();
+        (0..snap.units().len() as u32)
+            .filter(|&u| snap.unit(u).info.level == Level::Desa)
+            .filter_map(|u| {
+                let n = p.counts(u).map_or(0, |c| c[HOUSEHOLDS]);
+                (n > 0).then(|| (snap.unit(u).info.kode.to_string(), n as i64))
+            })
+            .collect()
+    };
+    let compare = |ours: HashMap<String, i64>, theirs: HashMap<String, i64>, what: &str| {
+        let mut differing: Vec<_> = ours
+            .keys()
+            .chain(theirs.keys())
+            .filter(|k| ours.get(*k) != theirs.get(*k))
+            .cloned()
+            .collect();
+        differing.sort();
+        differing.dedup();
+        assert!(
+            differing.is_empty(),
+            "{what}: {} desa differ, e.g. {}: ours {:?}, PostGIS {:?}",
+            differing.len(),
+            differing[0],
+            ours.get(&differing[0]),
+            theirs.get(&differing[0])
+        );
+        theirs.values().sum::<i64>()
+    };
+
+    // 1. As geocoded.
+    let mut builder = SnapshotBuilder::new(regions.clone(), batches.clone());
+    for f in &facts {
+        builder.push(f);
+    }
+    let snap = builder.finish(1, None, 2);
+    assert!(snap.batches()[0].reconciles());
+    let rows = client
+        .query(
+            "SELECT kode_desa, count(*) FROM households
+             WHERE kode_desa IS NOT NULL AND duplicate_of IS NULL GROUP BY kode_desa",
+            &[],
+        )
+        .await
+        .unwrap();
+    let total = compare(
+        per_desa(&snap),
+        rows.iter().map(|r| (r.get(0), r.get(1))).collect(),
+        "as geocoded",
+    );
+    assert!(total > 28_000, "only {total} placed in a desa");
+
+    // 2. By the point alone.
+    let gone = Kode::parse("64.99.99.2999").unwrap();
+    let mut builder = SnapshotBuilder::new(regions.clone(), batches);
+    for f in &facts {
+        let mut f = f.clone();
+        if f.desa.is_some() {
+            f.desa = Some(gone);
+            f.unit = Some(gone);
+        }
+        builder.push(&f);
+    }
+    let snap = builder.finish(2, None, 2);
+    let report = &snap.batches()[0];
+    assert!(report.reconciles());
+    assert!(report.relocated as i64 > 28_000);
+    let rows = client
+        .query(
+            "SELECT kode, count(*) FROM (
+                SELECT DISTINCT ON (h.id) d.kode FROM households h
+                JOIN regions d ON d.level = 'desa' AND ST_Contains(d.geom, ST_SetSRID(
+                    ST_MakePoint(h.geo_lon::float4::float8, h.geo_lat::float4::float8), 4326))
+                WHERE h.kode_desa IS NOT NULL AND h.duplicate_of IS NULL
+                ORDER BY h.id, d.kode
+             ) located GROUP BY kode",
+            &[],
+        )
+        .await
+        .unwrap();
+    let located = compare(
+        per_desa(&snap),
+        rows.iter().map(|r| (r.get(0), r.get(1))).collect(),
+        "by point",
+    );
+    assert_eq!(located as u64, report.relocated);
+}

@@ -630,7 +630,7 @@ async fn the_verval_template_is_served_and_files_made_from_it_import() {
     use tower::ServiceExt;
     let dir = tempfile::tempdir().unwrap();
     let store = Arc::new(SqliteStore::open_dir(dir.path()).await.unwrap());
-    let router = lentera::server::router(store.clone());
+    let router = lentera::server::router(lentera::server::Live::load(store.clone()).await.unwrap());
     let get = |uri: &'static str| {
         let r = router.clone();
         async move {

@@ -120,7 +120,8 @@ async fn demo_router() -> (tempfile::TempDir, axum::Router) {
         .replace_regions(&regions, &Default::default())
         .await
         .unwrap();
-    (tmp, lentera::server::router(Arc::new(store)))
+    let live = lentera::server::Live::load(Arc::new(store)).await.unwrap();
+    (tmp, lentera::server::router(live))
 }
 
 async fn get(router: &axum::Router, uri: &str) -> (StatusCode, String) {

@@ -86,6 +86,11 @@ impl Quality {
         Quality::ALL.into_iter().find(|q| q.as_str() == s)
     }
 
+    /// Whether only the kecamatan or kabupaten/kota is known.
+    pub fn is_area(&self) -> bool {
+        matches!(self, Quality::KecamatanOnly | Quality::KabupatenOnly)
+    }
+
     /// Whether the household is placed in a desa.
     pub fn has_desa(&self) -> bool {
         matches!(

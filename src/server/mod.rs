@@ -1,27 +1,31 @@
 //! The HTTP server (axum): health, the region API, the verval template and the web page.
 
+pub mod indicators;
+pub mod live;
+pub mod openapi;
 pub mod templates;
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
-use std::sync::Arc;
+use std::time::Duration;
 
 use axum::extract::{Path, Query, State};
 use axum::http::{header, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
-use serde::Serialize;
 use serde_json::json;
 
 use crate::region::{Kode, Level, RegionInfo};
-use crate::store::{RegionFilter, Store, StoreError};
+use crate::store::{RegionFilter, StoreError};
+
+pub use live::Live;
 
 /// Shared state of the handlers.
 #[derive(Clone)]
 pub struct AppState {
-    /// The store the server reads.
-    pub store: Arc<dyn Store>,
+    /// The store and its current snapshot.
+    pub live: Live,
 }
 
 /// An API error: a status and a message in words, sent as `{"error": "..."}`.
@@ -45,6 +49,14 @@ impl ApiError {
             message: message.into(),
         }
     }
+
+    fn internal(e: impl std::fmt::Display) -> ApiError {
+        tracing::error!(error = %e, "internal error");
+        ApiError {
+            status: StatusCode::INTERNAL_SERVER_ERROR,
+            message: "internal error".into(),
+        }
+    }
 }
 
 impl From<StoreError> for ApiError {
@@ -63,28 +75,38 @@ impl IntoResponse for ApiError {
     }
 }
 
-/// Builds the router over a store.
-pub fn router(store: Arc<dyn Store>) -> Router {
+/// Builds the router over a live snapshot.
+pub fn router(live: Live) -> Router {
     Router::new()
         .route("/", get(index))
         .route("/healthz", get(healthz))
+        .route(
+            "/api/openapi.json",
+            get(|| async { Json(openapi::document()) }),
+        )
+        .route("/api/indicators", get(indicators::indicators))
+        .route("/api/periods", get(indicators::periods_list))
+        .route("/api/reconciliation", get(indicators::reconciliation))
         .route("/api/regions", get(list_regions))
-        .route("/api/regions/{kode}", get(region_detail))
+        .route("/api/regions/{kode}", get(indicators::region_detail))
         .route("/api/templates/{file}", get(template))
         .fallback(|| async { ApiError::not_found("no such endpoint") })
         .layer(tower_http::trace::TraceLayer::new_for_http())
-        .with_state(AppState { store })
+        .with_state(AppState { live })
 }
 
-/// Serves `store` on `addr` until Ctrl-C.
-pub async fn serve(store: Arc<dyn Store>, addr: SocketAddr) -> std::io::Result<()> {
+/// Serves `live` on `addr` until Ctrl-C, checking the store for changes every `refresh`.
+pub async fn serve(live: Live, addr: SocketAddr, refresh: Duration) -> std::io::Result<()> {
     let listener = tokio::net::TcpListener::bind(addr).await?;
     tracing::info!("Lentera listening on http://{}", listener.local_addr()?);
-    axum::serve(listener, router(store))
+    let refresher = live.spawn_refresher(refresh);
+    let served = axum::serve(listener, router(live))
         .with_graceful_shutdown(async {
             let _ = tokio::signal::ctrl_c().await;
         })
-        .await
+        .await;
+    refresher.abort();
+    served
 }
 
 async fn index() -> impl IntoResponse {
@@ -95,13 +117,20 @@ async fn index() -> impl IntoResponse {
 }
 
 async fn healthz(State(st): State<AppState>) -> Response {
+    let store = st.live.store();
+    let snapshot = st.live.snapshot();
     let report = async {
         Ok::<_, StoreError>(json!({
             "status": "ok",
-            "backend": st.store.backend(),
-            "schema_version": st.store.schema_version().await?,
-            "dataset": st.store.get_meta("dataset").await?,
-            "regions": st.store.region_counts().await?,
+            "backend": store.backend(),
+            "schema_version": store.schema_version().await?,
+            "dataset": store.get_meta("dataset").await?,
+            "regions": store.region_counts().await?,
+            "snapshot": {
+                "generation": snapshot.generation,
+                "households": snapshot.households().len(),
+                "periods": snapshot.periods().iter().map(|p| p.period.as_str()).collect::<Vec<_>>(),
+            },
         }))
     };
     match report.await {
@@ -110,7 +139,7 @@ async fn healthz(State(st): State<AppState>) -> Response {
             tracing::error!(error = %e, "health check failed");
             (
                 StatusCode::SERVICE_UNAVAILABLE,
-                Json(json!({ "status": "error", "backend": st.store.backend() })),
+                Json(json!({ "status": "error", "backend": store.backend() })),
             )
                 .into_response()
         }
@@ -159,7 +188,7 @@ async fn template(Path(file): Path<String>) -> Result<Response, ApiError> {
     }
 }
 
-fn parse_level(q: &HashMap<String, String>) -> Result<Option<Level>, ApiError> {
+pub(crate) fn parse_level(q: &HashMap<String, String>) -> Result<Option<Level>, ApiError> {
     q.get("level")
         .filter(|s| !s.is_empty())
         .map(|s| {
@@ -169,7 +198,7 @@ fn parse_level(q: &HashMap<String, String>) -> Result<Option<Level>, ApiError> {
         .transpose()
 }
 
-fn parse_kode(s: &str) -> Result<Kode, ApiError> {
+pub(crate) fn parse_kode(s: &str) -> Result<Kode, ApiError> {
     Kode::parse(s).map_err(|e| ApiError::bad_request(e.to_string()))
 }
 
@@ -185,48 +214,5 @@ async fn list_regions(
             .map(|s| parse_kode(s))
             .transpose()?,
     };
-    Ok(Json(st.store.list_regions(&filter).await?))
-}
-
-/// A unit with its parents (top down) and its direct children.
-#[derive(Serialize)]
-struct RegionDetail {
-    #[serde(flatten)]
-    region: RegionInfo,
-    parents: Vec<RegionInfo>,
-    children: Vec<RegionInfo>,
-}
-
-async fn region_detail(
-    State(st): State<AppState>,
-    Path(kode): Path<String>,
-) -> Result<Json<RegionDetail>, ApiError> {
-    let kode = parse_kode(&kode)?;
-    let region = st
-        .store
-        .get_region(kode)
-        .await?
-        .ok_or_else(|| ApiError::not_found(format!("no region with code {kode}")))?;
-    let mut parents = Vec::new();
-    for p in kode.ancestors() {
-        if let Some(r) = st.store.get_region(p).await? {
-            parents.push(r.info());
-        }
-    }
-    let children = match kode.level().child() {
-        Some(level) => {
-            st.store
-                .list_regions(&RegionFilter {
-                    level: Some(level),
-                    parent: Some(kode),
-                })
-                .await?
-        }
-        None => Vec::new(),
-    };
-    Ok(Json(RegionDetail {
-        region: region.info(),
-        parents,
-        children,
-    }))
+    Ok(Json(st.live.store().list_regions(&filter).await?))
 }

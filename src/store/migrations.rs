@@ -221,6 +221,96 @@ pub const MIGRATIONS: &[Migration] = &[
         // GIS clients read the table directly).
         postgres: "SELECT 1;",
     },
+    Migration {
+        version: 5,
+        name: "denominators; a generation counter bumped by every change the snapshot reads",
+        sqlite: "
+        CREATE TABLE denominators (
+            kode       TEXT PRIMARY KEY,
+            households INTEGER,
+            population INTEGER
+        );
+        INSERT OR IGNORE INTO meta (key, value) VALUES ('generation', '0');
+        CREATE TRIGGER generation_regions_insert AFTER INSERT ON regions BEGIN
+            UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key = 'generation';
+        END;
+        CREATE TRIGGER generation_regions_update AFTER UPDATE ON regions BEGIN
+            UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key = 'generation';
+        END;
+        CREATE TRIGGER generation_regions_delete AFTER DELETE ON regions BEGIN
+            UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key = 'generation';
+        END;
+        CREATE TRIGGER generation_crosswalk_insert AFTER INSERT ON crosswalk BEGIN
+            UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key = 'generation';
+        END;
+        CREATE TRIGGER generation_crosswalk_update AFTER UPDATE ON crosswalk BEGIN
+            UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key = 'generation';
+        END;
+        CREATE TRIGGER generation_crosswalk_delete AFTER DELETE ON crosswalk BEGIN
+            UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key = 'generation';
+        END;
+        CREATE TRIGGER generation_household_batches_insert AFTER INSERT ON household_batches BEGIN
+            UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key = 'generation';
+        END;
+        CREATE TRIGGER generation_household_batches_update AFTER UPDATE ON household_batches BEGIN
+            UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key = 'generation';
+        END;
+        CREATE TRIGGER generation_household_batches_delete AFTER DELETE ON household_batches BEGIN
+            UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key = 'generation';
+        END;
+        CREATE TRIGGER generation_household_chunks_insert AFTER INSERT ON household_chunks BEGIN
+            UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key = 'generation';
+        END;
+        CREATE TRIGGER generation_household_chunks_update AFTER UPDATE ON household_chunks BEGIN
+            UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key = 'generation';
+        END;
+        CREATE TRIGGER generation_household_chunks_delete AFTER DELETE ON household_chunks BEGIN
+            UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key = 'generation';
+        END;
+        CREATE TRIGGER generation_household_links_insert AFTER INSERT ON household_links BEGIN
+            UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key = 'generation';
+        END;
+        CREATE TRIGGER generation_household_links_update AFTER UPDATE ON household_links BEGIN
+            UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key = 'generation';
+        END;
+        CREATE TRIGGER generation_household_links_delete AFTER DELETE ON household_links BEGIN
+            UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key = 'generation';
+        END;
+        CREATE TRIGGER generation_denominators_insert AFTER INSERT ON denominators BEGIN
+            UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key = 'generation';
+        END;
+        CREATE TRIGGER generation_denominators_update AFTER UPDATE ON denominators BEGIN
+            UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key = 'generation';
+        END;
+        CREATE TRIGGER generation_denominators_delete AFTER DELETE ON denominators BEGIN
+            UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key = 'generation';
+        END;
+    ",
+        postgres: "
+        CREATE TABLE denominators (
+            kode       TEXT PRIMARY KEY,
+            households BIGINT,
+            population BIGINT
+        );
+        INSERT INTO meta (key, value) VALUES ('generation', '0') ON CONFLICT (key) DO NOTHING;
+        CREATE FUNCTION lentera_bump_generation() RETURNS trigger LANGUAGE plpgsql AS $$
+        BEGIN
+            UPDATE meta SET value = (value::bigint + 1)::text WHERE key = 'generation';
+            RETURN NULL;
+        END
+        $$;
+        CREATE TRIGGER generation_regions AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON regions
+            FOR EACH STATEMENT EXECUTE FUNCTION lentera_bump_generation();
+        CREATE TRIGGER generation_crosswalk AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON crosswalk
+            FOR EACH STATEMENT EXECUTE FUNCTION lentera_bump_generation();
+        CREATE TRIGGER generation_household_batches AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON household_batches
+            FOR EACH STATEMENT EXECUTE FUNCTION lentera_bump_generation();
+        CREATE TRIGGER generation_households AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON households
+            FOR EACH STATEMENT EXECUTE FUNCTION lentera_bump_generation();
+        CREATE TRIGGER generation_denominators AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON denominators
+            FOR EACH STATEMENT EXECUTE FUNCTION lentera_bump_generation();
+    ",
+    },
 ];
 
 /// The newest version this build knows.

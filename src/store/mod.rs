@@ -11,12 +11,14 @@ pub mod migrations;
 mod postgis;
 mod sqlite;
 
+use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::Arc;
 
 use async_trait::async_trait;
 use serde::Serialize;
 
+use crate::aggregate::{Denominators, HouseholdFacts};
 use crate::geocode::{Flags, Geocode, Quality};
 use crate::ingest::households::model::{DesilScale, Household, IdHash, Reject, Sex, SourceFormat};
 use crate::region::crosswalk::CrosswalkEntry;
@@ -239,6 +241,43 @@ pub trait Store: Send + Sync {
         batch_id: i64,
         corrected: Vec<(i64, Household)>,
     ) -> Result<u64, StoreError>;
+
+    /// What aggregation needs of every stored household, batch by batch, in stored order.
+    async fn household_facts(&self) -> Result<Vec<HouseholdFacts>, StoreError>;
+
+    /// Replaces the denominators (all households and population per unit).
+    async fn replace_denominators(
+        &self,
+        denominators: &HashMap<Kode, Denominators>,
+    ) -> Result<(), StoreError>;
+
+    /// The stored denominators.
+    async fn denominators(&self) -> Result<HashMap<Kode, Denominators>, StoreError>;
+
+    /// A number that grows with every change to the regions, the crosswalk, the households or
+    /// the denominators (kept by triggers in both stores): a snapshot built at one generation
+    /// is current while the generation stays the same.
+    async fn generation(&self) -> Result<u64, StoreError> {
+        let value = self.get_meta("generation").await?.unwrap_or_default();
+        value
+            .parse()
+            .map_err(|_| StoreError::Corrupt(format!("generation `{value}` is not a number")))
+    }
+}
+
+/// Denominators from `(kode, households, population)` rows as both stores return them.
+fn denominators_from_rows(
+    rows: Vec<(String, Option<i64>, Option<i64>)>,
+) -> Result<HashMap<Kode, Denominators>, StoreError> {
+    rows.into_iter()
+        .map(|(k, h, p)| {
+            let d = Denominators {
+                households: h.map(|v| v.max(0) as u64),
+                population: p.map(|v| v.max(0) as u64),
+            };
+            Ok((parse_kode(&k)?, d))
+        })
+        .collect()
 }
 
 /// Where the data lives: the embedded store's directory, or a PostGIS URL that wins over it.

@@ -1,5 +1,6 @@
 //! The production store: PostGIS through a tokio-postgres connection pool (deadpool).
 
+use std::collections::HashMap;
 use std::str::FromStr;
 
 use async_trait::async_trait;
@@ -14,6 +15,7 @@ use super::{
     ImportRecord, NewBatch, RegionCounts, RegionFilter, RegionRow, ReplaceSummary, Store,
     StoreError, StoredHousehold, HOUSEHOLD_COLUMNS,
 };
+use crate::aggregate::{Denominators, HouseholdFacts};
 use crate::ingest::households::model::{Address, Household, Programs, Reject};
 use crate::region::crosswalk::CrosswalkEntry;
 use crate::region::{Kode, Level, Region, RegionInfo};
@@ -476,6 +478,79 @@ impl Store for PostgisStore {
             .iter()
             .map(household_from_row)
             .collect()
+    }
+
+    async fn household_facts(&self) -> Result<Vec<HouseholdFacts>, StoreError> {
+        let c = self.client().await?;
+        let rows = c
+            .query(
+                "SELECT batch_id, members, desil, desil_scale, extreme_poor, programs_known,
+                        programs_receives, duplicate_of IS NOT NULL, kode_desa, geo_unit,
+                        geo_quality, geo_flags, geo_lon, geo_lat
+                 FROM households ORDER BY id",
+                &[],
+            )
+            .await?;
+        rows.iter()
+            .map(|r| {
+                let geocode = super::geocode_from_columns(
+                    r.get(8),
+                    r.get(9),
+                    r.get(10),
+                    r.get(11),
+                    r.get(12),
+                    r.get(13),
+                    None,
+                )?;
+                Ok(HouseholdFacts {
+                    batch_id: r.get(0),
+                    desa: geocode.as_ref().and_then(|g| g.kode_desa),
+                    unit: geocode.as_ref().and_then(|g| g.unit),
+                    point: geocode.as_ref().and_then(|g| g.point),
+                    quality: geocode.as_ref().map(|g| g.quality),
+                    flags: geocode.as_ref().map(|g| g.flags).unwrap_or_default(),
+                    members: r.get::<_, Option<i64>>(1).map(|v| v as u32),
+                    desil: r.get::<_, Option<i64>>(2).map(|v| v as u8),
+                    scale: scale_from_number(r.get(3)),
+                    extreme_poor: r.get(4),
+                    programs: Programs {
+                        known: r.get::<_, i64>(5) as u16,
+                        receives: r.get::<_, i64>(6) as u16,
+                    },
+                    duplicate: r.get(7),
+                })
+            })
+            .collect()
+    }
+
+    async fn replace_denominators(
+        &self,
+        denominators: &HashMap<Kode, Denominators>,
+    ) -> Result<(), StoreError> {
+        let mut c = self.client().await?;
+        let tx = c.transaction().await?;
+        tx.execute("DELETE FROM denominators", &[]).await?;
+        let st = tx
+            .prepare("INSERT INTO denominators (kode, households, population) VALUES ($1, $2, $3)")
+            .await?;
+        for (k, d) in denominators {
+            let n = |v: Option<u64>| v.map(|v| v as i64);
+            tx.execute(&st, &[&k.to_string(), &n(d.households), &n(d.population)])
+                .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn denominators(&self) -> Result<HashMap<Kode, Denominators>, StoreError> {
+        let c = self.client().await?;
+        let rows = c
+            .query("SELECT kode, households, population FROM denominators", &[])
+            .await?
+            .iter()
+            .map(|r| (r.get(0), r.get(1), r.get(2)))
+            .collect();
+        super::denominators_from_rows(rows)
     }
 
     async fn correct_households(

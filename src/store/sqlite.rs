@@ -15,6 +15,7 @@ use super::{
     BatchInfo, BatchMessage, ImportLogEntry, ImportRecord, NewBatch, RegionCounts, RegionFilter,
     RegionRow, ReplaceSummary, Store, StoreError, StoredHousehold, HOUSEHOLD_COLUMNS,
 };
+use crate::aggregate::{Denominators, HouseholdFacts};
 use crate::ingest::households::model::{Address, Household, Programs, Reject};
 use crate::region::crosswalk::CrosswalkEntry;
 use crate::region::{Kode, Level, Region, RegionInfo};
@@ -508,43 +509,67 @@ impl Store for SqliteStore {
 
     async fn households(&self, batch_id: Option<i64>) -> Result<Vec<StoredHousehold>, StoreError> {
         self.run(move |c| {
-            let batches: Vec<(i64, String, String)> = c
-                .prepare(
-                    "SELECT id, period, source FROM household_batches
-                     WHERE ?1 IS NULL OR id = ?1 ORDER BY id",
-                )?
-                .query_map([batch_id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
-                .collect::<Result<_, _>>()?;
             let mut out = Vec::new();
-            for (id, period, source) in batches {
-                let links: HashMap<u32, i64> = c
-                    .prepare("SELECT idx, other_batch FROM household_links WHERE batch_id = ?1")?
-                    .query_map([id], |r| Ok((r.get::<_, u32>(0)?, r.get(1)?)))?
-                    .collect::<Result<_, _>>()?;
-                let mut st = c.prepare(
-                    "SELECT first_index, data FROM household_chunks
-                     WHERE batch_id = ?1 ORDER BY chunk",
+            visit_households(c, batch_id, |batch, index, household| {
+                out.push(StoredHousehold {
+                    id: chunks::household_id(batch.id, index),
+                    batch_id: batch.id,
+                    period: batch.period.clone(),
+                    source: batch.source.clone(),
+                    household,
+                });
+            })?;
+            Ok(out)
+        })
+        .await
+    }
+
+    async fn household_facts(&self) -> Result<Vec<HouseholdFacts>, StoreError> {
+        self.run(move |c| {
+            let mut out = Vec::new();
+            visit_households(c, None, |batch, _, h| {
+                out.push(HouseholdFacts::of(batch.id, &h));
+            })?;
+            Ok(out)
+        })
+        .await
+    }
+
+    async fn replace_denominators(
+        &self,
+        denominators: &HashMap<Kode, Denominators>,
+    ) -> Result<(), StoreError> {
+        let rows: Vec<(String, Option<i64>, Option<i64>)> = denominators
+            .iter()
+            .map(|(k, d)| {
+                let n = |v: Option<u64>| v.map(|v| v as i64);
+                (k.to_string(), n(d.households), n(d.population))
+            })
+            .collect();
+        self.run(move |c| {
+            let tx = c.transaction()?;
+            tx.execute("DELETE FROM denominators", [])?;
+            {
+                let mut st = tx.prepare(
+                    "INSERT INTO denominators (kode, households, population) VALUES (?1, ?2, ?3)",
                 )?;
-                let mut rows = st.query([id])?;
-                while let Some(r) = rows.next()? {
-                    let first: u32 = r.get(0)?;
-                    let data = r.get_ref(1)?.as_blob().map_err(rusqlite::Error::from)?;
-                    for (i, mut household) in chunks::decode_chunk(data)?.into_iter().enumerate() {
-                        let index = first + i as u32;
-                        if let Some(other) = links.get(&index) {
-                            household.duplicate_of = Some(duplicate_of_batch(*other));
-                        }
-                        out.push(StoredHousehold {
-                            id: chunks::household_id(id, index),
-                            batch_id: id,
-                            period: period.clone(),
-                            source: source.clone(),
-                            household,
-                        });
-                    }
+                for (k, h, p) in &rows {
+                    st.execute(rusqlite::params![k, h, p])?;
                 }
             }
-            Ok(out)
+            tx.commit()?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn denominators(&self) -> Result<HashMap<Kode, Denominators>, StoreError> {
+        self.run(|c| {
+            let rows = c
+                .prepare("SELECT kode, households, population FROM denominators")?
+                .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
+                .collect::<Result<Vec<_>, _>>()?;
+            super::denominators_from_rows(rows)
         })
         .await
     }
@@ -630,6 +655,57 @@ impl Store for SqliteStore {
 const BATCH_COLUMNS: &str = "id, file_name, sha256, source, period, input, rows_read, \
     rows_accepted, rows_rejected, blank_rows, households, duplicates_in_batch, duplicates_other, \
     imported_at";
+
+/// A batch as [`visit_households`] reports it.
+struct BatchRef {
+    id: i64,
+    period: String,
+    source: String,
+}
+
+/// Decodes the households of one batch (or all), chunk by chunk, and hands each to `each`
+/// with its batch and index, its duplicate link filled in.
+fn visit_households(
+    c: &Connection,
+    batch_id: Option<i64>,
+    mut each: impl FnMut(&BatchRef, u32, Household),
+) -> Result<(), StoreError> {
+    let batches: Vec<BatchRef> = c
+        .prepare(
+            "SELECT id, period, source FROM household_batches
+             WHERE ?1 IS NULL OR id = ?1 ORDER BY id",
+        )?
+        .query_map([batch_id], |r| {
+            Ok(BatchRef {
+                id: r.get(0)?,
+                period: r.get(1)?,
+                source: r.get(2)?,
+            })
+        })?
+        .collect::<Result<_, _>>()?;
+    for batch in &batches {
+        let links: HashMap<u32, i64> = c
+            .prepare("SELECT idx, other_batch FROM household_links WHERE batch_id = ?1")?
+            .query_map([batch.id], |r| Ok((r.get::<_, u32>(0)?, r.get(1)?)))?
+            .collect::<Result<_, _>>()?;
+        let mut st = c.prepare(
+            "SELECT first_index, data FROM household_chunks WHERE batch_id = ?1 ORDER BY chunk",
+        )?;
+        let mut rows = st.query([batch.id])?;
+        while let Some(r) = rows.next()? {
+            let first: u32 = r.get(0)?;
+            let data = r.get_ref(1)?.as_blob().map_err(rusqlite::Error::from)?;
+            for (i, mut household) in chunks::decode_chunk(data)?.into_iter().enumerate() {
+                let index = first + i as u32;
+                if let Some(other) = links.get(&index) {
+                    household.duplicate_of = Some(duplicate_of_batch(*other));
+                }
+                each(batch, index, household);
+            }
+        }
+    }
+    Ok(())
+}
 
 fn batch_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<BatchInfo> {
     let n = |i: usize| r.get::<_, i64>(i).map(|v| v as u64);

@@ -1,0 +1,263 @@
+//! Snapshot building on the synthetic province: placement rule, roll-up, coverage,
+//! reconciliation, denominators and change.
+
+use super::indicators::*;
+use super::*;
+use crate::demo::synthetic_province;
+use crate::geocode::{Flag, Quality};
+use crate::ingest::households::model::Program;
+
+fn desa_of(regions: &[crate::region::Region]) -> Vec<&crate::region::Region> {
+    regions
+        .iter()
+        .filter(|r| r.kode.level() == Level::Desa)
+        .collect()
+}
+
+fn inside_point(r: &crate::region::Region) -> (f64, f64) {
+    use geo::InteriorPoint;
+    let p = r.geometry.interior_point().unwrap();
+    (p.x(), p.y())
+}
+
+fn batch(id: i64, period: &str) -> BatchMeta {
+    BatchMeta {
+        id,
+        file_name: format!("b{id}.csv"),
+        source: "p3ke".into(),
+        period: period.into(),
+    }
+}
+
+fn placed(batch_id: i64, desa: Kode, point: (f64, f64), desil: u8) -> HouseholdFacts {
+    HouseholdFacts {
+        batch_id,
+        desa: Some(desa),
+        unit: Some(desa),
+        point: Some(point),
+        quality: Some(Quality::Code),
+        members: Some(3),
+        desil: Some(desil),
+        scale: Some(DesilScale::Four),
+        ..Default::default()
+    }
+}
+
+#[test]
+fn households_count_where_the_rule_says_and_every_batch_reconciles() {
+    let regions = synthetic_province(7);
+    let desa = desa_of(&regions);
+    let (a, b) = (desa[0], desa[desa.len() - 1]);
+    let (pa, pb) = (inside_point(a), inside_point(b));
+    let kec_a = a.kode.parent().unwrap();
+    let kab_b = b.kode.ancestor(Level::Kabupaten).unwrap();
+    let mut builder = SnapshotBuilder::new(regions.clone(), vec![batch(1, "2025-03")]);
+    let mut programs = Programs::default();
+    programs.set(Program::Pkh, false);
+    let mut facts = vec![
+        placed(1, a.kode, pa, 1),
+        placed(1, a.kode, pa, 2),
+        // Code says a, point lies in b: counted in a, reported.
+        HouseholdFacts {
+            programs,
+            ..placed(1, a.kode, pb, 1)
+        },
+        // Only the kecamatan is known.
+        HouseholdFacts {
+            desa: None,
+            unit: Some(kec_a),
+            point: None,
+            quality: Some(Quality::KecamatanOnly),
+            ..placed(1, a.kode, pa, 3)
+        },
+        // Only the kabupaten is known.
+        HouseholdFacts {
+            desa: None,
+            unit: Some(kab_b),
+            point: None,
+            quality: Some(Quality::KabupatenOnly),
+            ..placed(1, a.kode, pa, 4)
+        },
+        // Ambiguous, not geocoded, duplicate.
+        HouseholdFacts {
+            desa: None,
+            unit: None,
+            point: None,
+            quality: Some(Quality::Ambiguous),
+            ..placed(1, a.kode, pa, 1)
+        },
+        HouseholdFacts {
+            quality: None,
+            desa: None,
+            unit: None,
+            point: None,
+            ..placed(1, a.kode, pa, 1)
+        },
+        HouseholdFacts {
+            duplicate: true,
+            ..placed(1, a.kode, pa, 1)
+        },
+        // Chosen desa no longer loaded: its point decides.
+        placed(1, Kode::parse("99.99.99.2999").unwrap(), pb, 2),
+        // Belongs to a batch the snapshot was not told about: ignored.
+        placed(9, a.kode, pa, 1),
+    ];
+    facts[1].flags.set(Flag::GpsMismatch);
+    for f in &facts {
+        builder.push(f);
+    }
+    let snap = builder.finish(3, None, 2);
+    assert_eq!(snap.generation, 3);
+    let report = &snap.batches()[0];
+    assert_eq!(report.households, 9);
+    assert_eq!(report.duplicates, 1);
+    assert_eq!(report.counted_desa, 4);
+    assert_eq!(report.counted_kecamatan, 1);
+    assert_eq!(report.counted_kabupaten, 1);
+    assert_eq!(report.not_placed, 2);
+    assert_eq!(report.not_geocoded, 1);
+    assert_eq!(report.relocated, 1);
+    assert_eq!(report.point_elsewhere, 1);
+    assert!(report.reconciles());
+
+    let p = snap.period(None).unwrap();
+    let ua = snap.unit_index(a.kode).unwrap();
+    let ub = snap.unit_index(b.kode).unwrap();
+    let ca = p.counts(ua).unwrap();
+    assert_eq!(ca[HOUSEHOLDS], 3);
+    assert_eq!(ca[PEOPLE], 9);
+    assert_eq!(ca[DESIL_1], 2);
+    assert_eq!(ca[POINT_ELSEWHERE], 1);
+    assert_eq!(ca[GPS_MISMATCH], 1);
+    assert_eq!(ca[DESIL_1_NO_PKH], 1);
+    assert_eq!(
+        p.counts(ub).unwrap()[HOUSEHOLDS],
+        1,
+        "relocated by its point"
+    );
+    let kec = snap.unit_index(kec_a).unwrap();
+    assert_eq!(p.counts(kec).unwrap()[DESA_UNKNOWN], 1);
+    let kab = snap.unit_index(kab_b).unwrap();
+    assert_eq!(p.counts(kab).unwrap()[KECAMATAN_UNKNOWN], 1);
+
+    // Every parent is the sum of its children plus what is known only at its level.
+    for u in 0..snap.units().len() as u32 {
+        let Some(c) = p.counts(u) else { continue };
+        let children = snap.children(u);
+        if children.is_empty() {
+            continue;
+        }
+        let sum: u64 = children
+            .iter()
+            .map(|&k| p.counts(k).map_or(0, |c| c[HOUSEHOLDS]))
+            .sum();
+        let own_unknown = c[DESA_UNKNOWN]
+            - children
+                .iter()
+                .map(|&k| p.counts(k).map_or(0, |c| c[DESA_UNKNOWN]))
+                .sum::<u64>();
+        assert_eq!(
+            c[HOUSEHOLDS],
+            sum + own_unknown,
+            "unit {}",
+            snap.unit(u).info.kode
+        );
+    }
+    let province = snap.unit_index(Kode::parse("99").unwrap()).unwrap();
+    assert_eq!(p.counts(province).unwrap()[HOUSEHOLDS], report.counted());
+}
+
+#[test]
+fn units_outside_covered_kabupaten_have_no_data_and_covered_zeros_are_zero() {
+    let regions = synthetic_province(7);
+    let desa = desa_of(&regions);
+    let a = desa[0];
+    let kab_a = a.kode.ancestor(Level::Kabupaten).unwrap();
+    let other = desa
+        .iter()
+        .find(|d| d.kode.ancestor(Level::Kabupaten) != Some(kab_a))
+        .expect("the synthetic province has several kabupaten");
+    let sibling = desa
+        .iter()
+        .find(|d| d.kode != a.kode && d.kode.is_within(&kab_a))
+        .unwrap();
+    let mut builder = SnapshotBuilder::new(regions.clone(), vec![batch(1, "2025-03")]);
+    builder.push(&placed(1, a.kode, inside_point(a), 1));
+    let snap = builder.finish(1, None, 1);
+    let p = snap.period(Some("2025-03")).unwrap();
+    assert_eq!(p.counts(snap.unit_index(other.kode).unwrap()), None);
+    let zero = p.counts(snap.unit_index(sibling.kode).unwrap()).unwrap();
+    assert_eq!(zero[HOUSEHOLDS], 0);
+    assert!(snap.period(Some("2024-01")).is_none());
+}
+
+#[test]
+fn denominators_roll_up_only_when_every_child_has_one() {
+    let regions = synthetic_province(7);
+    let desa = desa_of(&regions);
+    let kec = desa[0].kode.parent().unwrap();
+    let in_kec: Vec<Kode> = desa
+        .iter()
+        .filter(|d| d.kode.parent() == Some(kec))
+        .map(|d| d.kode)
+        .collect();
+    let mut den: HashMap<Kode, Denominators> = in_kec
+        .iter()
+        .map(|k| {
+            (
+                *k,
+                Denominators {
+                    households: Some(100),
+                    population: None,
+                },
+            )
+        })
+        .collect();
+    let builder = SnapshotBuilder::new(regions.clone(), vec![]).denominators(den.clone());
+    let snap = builder.finish(1, None, 1);
+    let d = snap.denominators(snap.unit_index(kec).unwrap());
+    assert_eq!(d.households, Some(100 * in_kec.len() as u64));
+    assert_eq!(d.population, None);
+    // One child without a value: the parent's stays unknown.
+    den.remove(&in_kec[0]);
+    let snap = SnapshotBuilder::new(regions, vec![])
+        .denominators(den)
+        .finish(1, None, 1);
+    assert_eq!(
+        snap.denominators(snap.unit_index(kec).unwrap()).households,
+        None
+    );
+}
+
+#[test]
+fn household_points_are_found_by_bounding_box() {
+    let regions = synthetic_province(7);
+    let desa = desa_of(&regions);
+    let mut builder = SnapshotBuilder::new(regions.clone(), vec![batch(1, "2025-03")]);
+    for d in &desa {
+        builder.push(&placed(1, d.kode, inside_point(d), 1));
+    }
+    let snap = builder.finish(1, None, 1);
+    let (x, y) = inside_point(desa[3]);
+    let found = snap.households_in([x - 1e-4, y - 1e-4, x + 1e-4, y + 1e-4]);
+    assert_eq!(found, vec![3]);
+    assert_eq!(snap.households_in([0.0, 0.0, 1.0, 1.0]), Vec::<u32>::new());
+}
+
+#[test]
+fn denominators_file_reads_codes_at_any_level_and_refuses_bad_lines() {
+    let dir = tempfile::tempdir().unwrap();
+    let ok = dir.path().join("ok.csv");
+    std::fs::write(
+        &ok,
+        "kode,households,population\n64.72,\"250.000\",850000\n6472011004,,3200\n",
+    )
+    .unwrap();
+    let d = read_denominators(&ok).unwrap();
+    assert_eq!(d[&Kode::parse("64.72").unwrap()].households, Some(250_000));
+    assert_eq!(d[&Kode::parse("64.72.01.1004").unwrap()].households, None);
+    let bad = dir.path().join("bad.csv");
+    std::fs::write(&bad, "kode,households,population\n64.72,many,1\n").unwrap();
+    let e = read_denominators(&bad).unwrap_err().to_string();
+    assert!(e.contains("line 2") && e.contains("many"), "{e}");
+}

@@ -1,0 +1,80 @@
+//! The snapshot the handlers read, swapped whole when the store changes.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use arc_swap::ArcSwap;
+
+use crate::aggregate::{load_snapshot, Snapshot};
+use crate::store::{Store, StoreError};
+
+/// The store and the current snapshot built from it. Cloning shares both.
+#[derive(Clone)]
+pub struct Live {
+    store: Arc<dyn Store>,
+    current: Arc<ArcSwap<Snapshot>>,
+    rebuilding: Arc<tokio::sync::Mutex<()>>,
+    threads: usize,
+}
+
+impl Live {
+    /// Builds the first snapshot of `store`.
+    pub async fn load(store: Arc<dyn Store>) -> Result<Live, StoreError> {
+        let threads = std::thread::available_parallelism().map_or(2, |n| n.get());
+        let snapshot = load_snapshot(store.as_ref(), threads).await?;
+        Ok(Live {
+            store,
+            current: Arc::new(ArcSwap::from_pointee(snapshot)),
+            rebuilding: Arc::new(tokio::sync::Mutex::new(())),
+            threads,
+        })
+    }
+
+    /// The store.
+    pub fn store(&self) -> &Arc<dyn Store> {
+        &self.store
+    }
+
+    /// The current snapshot. Readers keep the one they got for the whole request, so a swap
+    /// in the middle never mixes two versions.
+    pub fn snapshot(&self) -> Arc<Snapshot> {
+        self.current.load_full()
+    }
+
+    /// Rebuilds the snapshot if the store changed since it was built, and swaps it in.
+    /// Returns whether it did. Concurrent calls wait for one rebuild instead of starting
+    /// their own.
+    pub async fn refresh(&self) -> Result<bool, StoreError> {
+        let _one_at_a_time = self.rebuilding.lock().await;
+        let generation = self.store.generation().await?;
+        if generation == self.current.load().generation {
+            return Ok(false);
+        }
+        let started = std::time::Instant::now();
+        let snapshot = load_snapshot(self.store.as_ref(), self.threads).await?;
+        tracing::info!(
+            generation = snapshot.generation,
+            households = snapshot.households().len(),
+            seconds = started.elapsed().as_secs_f64(),
+            "new snapshot"
+        );
+        self.current.store(Arc::new(snapshot));
+        Ok(true)
+    }
+
+    /// Checks the store every `every` and refreshes the snapshot when it changed (imports
+    /// from the CLI, corrections, new boundaries or denominators).
+    pub fn spawn_refresher(&self, every: Duration) -> tokio::task::JoinHandle<()> {
+        let live = self.clone();
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(every);
+            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                tick.tick().await;
+                if let Err(e) = live.refresh().await {
+                    tracing::warn!(error = %e, "cannot refresh the snapshot; serving the previous one");
+                }
+            }
+        })
+    }
+}

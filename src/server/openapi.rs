@@ -1,0 +1,153 @@
+//! The OpenAPI 3.1 document of the API, served at `/api/openapi.json`.
+//!
+//! Written as JSON rather than derived (utoipa): the indicator fields are generated from the
+//! same tables ([`COUNTS`], [`RATES`]) that serialise them, so every served field is
+//! documented by construction, which a derive over a fixed struct could not do.
+
+use serde_json::{json, Map, Value};
+
+use crate::aggregate::{COUNTS, RATES};
+
+/// The schema of one unit's indicators.
+fn unit_indicators_schema() -> Value {
+    let mut props = Map::new();
+    let text = |d: &str| json!({ "type": "string", "description": d });
+    props.insert(
+        "kode".into(),
+        text("Kemendagri code, dotted (`64.72.01.1004`)."),
+    );
+    props.insert("nama".into(), text("Official name."));
+    props.insert(
+        "level".into(),
+        json!({ "type": "string", "enum": ["provinsi", "kabupaten", "kecamatan", "desa"] }),
+    );
+    props.insert(
+        "jenis".into(),
+        json!({ "type": "string", "enum": ["provinsi", "kabupaten", "kota", "kecamatan", "desa", "kelurahan"] }),
+    );
+    props.insert(
+        "parent".into(),
+        json!({ "type": ["string", "null"], "description": "Code of the parent unit." }),
+    );
+    props.insert(
+        "period".into(),
+        json!({ "type": ["string", "null"], "description": "Data period `YYYY-MM`; null when no data is loaded." }),
+    );
+    props.insert(
+        "has_data".into(),
+        json!({ "type": "boolean", "description": "False when no source of the period covers the unit's kabupaten/kota: every indicator is then null (no data), which is not zero." }),
+    );
+    for (name, about) in [
+        ("denominator_households", "All households of the unit (denominators file, or the sum over its children when each has one)."),
+        ("denominator_population", "Population of the unit (denominators file, or the sum over its children)."),
+    ] {
+        props.insert(name.into(), json!({ "type": ["integer", "null"], "description": about }));
+    }
+    for f in &COUNTS {
+        props.insert(
+            f.name.into(),
+            json!({ "type": ["integer", "null"], "minimum": 0, "description": f.about }),
+        );
+    }
+    for f in &RATES {
+        props.insert(
+            f.name.into(),
+            json!({ "type": ["number", "null"], "description": format!("{} Null when the denominator is unknown or zero.", f.about) }),
+        );
+    }
+    props.insert(
+        "base_period".into(),
+        json!({ "type": "string", "description": "With `base=`: the period the change is measured from." }),
+    );
+    for name in COUNTS
+        .iter()
+        .map(|f| f.name)
+        .chain(RATES.iter().map(|f| f.name))
+    {
+        props.insert(
+            format!("{name}_change"),
+            json!({ "type": ["number", "null"], "description": format!("With `base=`: `{name}` now minus `{name}` in the base period; null when either has no data.") }),
+        );
+        props.insert(
+            format!("{name}_change_rel"),
+            json!({ "type": ["number", "null"], "description": format!("With `base=`: the change of `{name}` relative to the base value; null when the base is zero or either has no data.") }),
+        );
+    }
+    json!({
+        "type": "object",
+        "required": ["kode", "nama", "level", "jenis", "has_data", "households"],
+        "properties": props,
+    })
+}
+
+/// The whole document.
+pub fn document() -> Value {
+    let param = |name: &str, description: &str| json!({ "name": name, "in": "query", "required": false, "schema": { "type": "string" }, "description": description });
+    let period = param(
+        "period",
+        "Period `YYYY-MM`; the latest period with data when absent.",
+    );
+    let base = param("base", "A second period: adds `{indicator}_change` and `{indicator}_change_rel` fields measured from it.");
+    let error = json!({ "$ref": "#/components/schemas/Error" });
+    let json_of = |schema: Value| json!({ "application/json": { "schema": schema } });
+    json!({
+        "openapi": "3.1.0",
+        "info": {
+            "title": "Lentera API",
+            "version": env!("CARGO_PKG_VERSION"),
+            "description": "Poverty indicators (BNBA households) per desa/kelurahan, kecamatan, kabupaten/kota and province. Counts are null where there is no data, which is never the same as zero."
+        },
+        "paths": {
+            "/api/indicators": { "get": {
+                "summary": "Indicators of every unit of a level",
+                "parameters": [
+                    param("level", "provinsi, kabupaten (default), kecamatan or desa."),
+                    param("parent", "Only units inside this code (any level above)."),
+                    period, base,
+                ],
+                "responses": {
+                    "200": { "description": "One object per unit, in code order.", "content": json_of(json!({ "type": "array", "items": { "$ref": "#/components/schemas/UnitIndicators" } })) },
+                    "400": { "description": "Bad level or code.", "content": json_of(error.clone()) },
+                    "404": { "description": "Unknown parent or period.", "content": json_of(error.clone()) }
+                }
+            }},
+            "/api/regions/{kode}": { "get": {
+                "summary": "One unit with its indicators, its parents and its children",
+                "parameters": [
+                    { "name": "kode", "in": "path", "required": true, "schema": { "type": "string" }, "description": "Kemendagri code, dotted or plain." },
+                    period, base,
+                ],
+                "responses": {
+                    "200": { "description": "The unit, plus `bbox`, `parents` (top down) and `children`, each with indicators.", "content": json_of(json!({
+                        "allOf": [ { "$ref": "#/components/schemas/UnitIndicators" }, { "type": "object", "properties": {
+                            "bbox": { "type": ["array", "null"], "items": { "type": "number" } },
+                            "parents": { "type": "array", "items": { "$ref": "#/components/schemas/UnitIndicators" } },
+                            "children": { "type": "array", "items": { "$ref": "#/components/schemas/UnitIndicators" } }
+                        } } ]
+                    })) },
+                    "400": { "description": "Not a Kemendagri code.", "content": json_of(error.clone()) },
+                    "404": { "description": "Unknown code or period.", "content": json_of(error.clone()) }
+                }
+            }},
+            "/api/regions": { "get": {
+                "summary": "Units without geometry or indicators",
+                "parameters": [ param("level", "Level."), param("parent", "Only units inside this code.") ],
+                "responses": { "200": { "description": "Units in code order." } }
+            }},
+            "/api/periods": { "get": {
+                "summary": "Periods with data and their household counts",
+                "responses": { "200": { "description": "Oldest first.", "content": json_of(json!({ "type": "array", "items": { "type": "object", "properties": { "period": { "type": "string" }, "households": { "type": "integer" } } } })) } }
+            }},
+            "/api/reconciliation": { "get": {
+                "summary": "Per import batch: households stored = duplicates + counted + not placed",
+                "responses": { "200": { "description": "Batches and totals." } }
+            }},
+            "/api/openapi.json": { "get": { "summary": "This document", "responses": { "200": { "description": "OpenAPI 3.1" } } } },
+            "/healthz": { "get": { "summary": "Health of the server and its store", "responses": { "200": { "description": "Healthy" }, "503": { "description": "The store is not available" } } } }
+        },
+        "components": { "schemas": {
+            "UnitIndicators": unit_indicators_schema(),
+            "Error": { "type": "object", "properties": { "error": { "type": "string" } }, "required": ["error"] }
+        }}
+    })
+}

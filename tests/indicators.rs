@@ -1,0 +1,270 @@
+//! Indicators end to end: the snapshot built from either store, its refresh when the store
+//! changes, and the indicator API over the demo province.
+
+mod common;
+
+use std::sync::Arc;
+
+use axum::body::Body;
+use axum::http::{Request, StatusCode};
+use http_body_util::BodyExt;
+use lentera::aggregate::{load_snapshot, COUNTS, RATES};
+use lentera::demo::{
+    load_demo_households, synthetic_denominators, synthetic_province, synthetic_stats,
+};
+use lentera::region::Kode;
+use lentera::server::indicators::unit_rows;
+use lentera::server::{router, Live};
+use lentera::store::{PostgisStore, SqliteStore, Store};
+use serde_json::Value;
+use tower::ServiceExt;
+
+const SEED: u64 = 11;
+
+async fn with_demo(store: Arc<dyn Store>) -> Arc<dyn Store> {
+    let g0 = store.generation().await.unwrap();
+    let regions = synthetic_province(SEED);
+    store
+        .replace_regions(&regions, &Default::default())
+        .await
+        .unwrap();
+    let g1 = store.generation().await.unwrap();
+    assert!(g1 > g0, "boundaries change the generation");
+    load_demo_households(store.as_ref(), SEED).await.unwrap();
+    let g2 = store.generation().await.unwrap();
+    assert!(g2 > g1, "imports change the generation");
+    let expected = synthetic_denominators(&synthetic_stats(&regions, SEED));
+    assert_eq!(store.denominators().await.unwrap(), expected);
+    store
+}
+
+/// Every unit's indicators in every period, as the API would serve them.
+async fn all_rows(store: &dyn Store) -> Value {
+    let snap = load_snapshot(store, 2).await.unwrap();
+    let units: Vec<u32> = (0..snap.units().len() as u32).collect();
+    let mut out = Vec::new();
+    for p in snap.periods() {
+        let rows = unit_rows(&snap, &units, Some(p), snap.period(Some("2025-03")));
+        out.push(serde_json::to_value(rows).unwrap());
+    }
+    Value::Array(out)
+}
+
+#[tokio::test]
+async fn both_stores_give_the_same_indicators() {
+    let dir = tempfile::tempdir().unwrap();
+    let sqlite: Arc<dyn Store> = Arc::new(SqliteStore::open_dir(dir.path()).await.unwrap());
+    let pg: Arc<dyn Store> = Arc::new(
+        PostgisStore::connect(&common::fresh_postgis_url().await)
+            .await
+            .unwrap(),
+    );
+    let sqlite = with_demo(sqlite).await;
+    let pg = with_demo(pg).await;
+    let a = all_rows(sqlite.as_ref()).await;
+    let b = all_rows(pg.as_ref()).await;
+    assert_eq!(a.as_array().unwrap().len(), 2, "two periods");
+    assert!(a == b, "SQLite and PostGIS snapshots differ");
+
+    let snap = load_snapshot(pg.as_ref(), 2).await.unwrap();
+    for b in snap.batches() {
+        assert!(b.reconciles(), "{b:?}");
+        assert!(b.counted() > 0);
+    }
+    let by_period = |p: &str| {
+        snap.batches()
+            .iter()
+            .find(|b| b.period == p)
+            .unwrap()
+            .households
+    };
+    assert_eq!(by_period("2025-03"), 6_000);
+    assert_eq!(by_period("2025-09"), 8_000);
+}
+
+#[tokio::test]
+async fn the_live_snapshot_follows_the_store_and_old_readers_keep_theirs() {
+    let dir = tempfile::tempdir().unwrap();
+    let store: Arc<dyn Store> = Arc::new(SqliteStore::open_dir(dir.path()).await.unwrap());
+    let store = with_demo(store).await;
+    let live = Live::load(store.clone()).await.unwrap();
+    let before = live.snapshot();
+    assert_eq!(before.periods().len(), 2);
+    assert!(!live.refresh().await.unwrap(), "nothing changed");
+
+    let first = store
+        .batches()
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|b| b.period == "2025-03")
+        .unwrap();
+    store.remove_batch(first.id).await.unwrap();
+    assert!(live.refresh().await.unwrap());
+    let after = live.snapshot();
+    assert!(after.generation > before.generation);
+    assert_eq!(after.periods().len(), 1);
+    assert_eq!(after.periods()[0].period, "2025-09");
+    // A request that took the old snapshot still reads it whole.
+    assert_eq!(before.periods().len(), 2);
+    assert_eq!(before.batches().len(), 2);
+
+    // New denominators change the rates without any import.
+    let mut den = store.denominators().await.unwrap();
+    den.clear();
+    store.replace_denominators(&den).await.unwrap();
+    assert!(live.refresh().await.unwrap());
+    let kab = live.snapshot();
+    let u = kab.unit_index(Kode::parse("99.01").unwrap()).unwrap();
+    assert_eq!(kab.denominators(u).households, None);
+}
+
+async fn get(router: &axum::Router, uri: &str) -> (StatusCode, Value) {
+    let resp = router
+        .clone()
+        .oneshot(Request::get(uri).body(Body::empty()).unwrap())
+        .await
+        .unwrap();
+    let status = resp.status();
+    let body = resp.into_body().collect().await.unwrap().to_bytes();
+    let v = serde_json::from_slice(&body)
+        .unwrap_or_else(|e| panic!("{uri}: not JSON ({e}): {}", String::from_utf8_lossy(&body)));
+    (status, v)
+}
+
+fn num(v: &Value, field: &str) -> u64 {
+    v[field]
+        .as_u64()
+        .unwrap_or_else(|| panic!("{field} is not a count in {v}"))
+}
+
+#[tokio::test]
+async fn the_indicator_api_serves_sums_no_data_change_and_documents_every_field() {
+    let dir = tempfile::tempdir().unwrap();
+    let store: Arc<dyn Store> = Arc::new(SqliteStore::open_dir(dir.path()).await.unwrap());
+    let store = with_demo(store).await;
+    let app = router(Live::load(store).await.unwrap());
+
+    let (status, kab) = get(&app, "/api/indicators?level=kabupaten").await;
+    assert_eq!(status, StatusCode::OK);
+    let kab = kab.as_array().unwrap().clone();
+    assert_eq!(kab.len(), 5);
+    let (_, prov) = get(&app, "/api/indicators?level=provinsi").await;
+    let prov = &prov[0];
+    assert_eq!(prov["period"], "2025-09", "the latest period by default");
+    for field in [
+        "households",
+        "people",
+        "desil_1",
+        "desil_1_4",
+        "desil_7",
+        "pkh",
+        "quality_code",
+    ] {
+        let sum: u64 = kab.iter().map(|k| num(k, field)).sum();
+        assert_eq!(
+            num(prov, field),
+            sum,
+            "{field}: province = sum of kabupaten"
+        );
+    }
+    // Rates from the denominators file, at kabupaten level only (the file has no kecamatan).
+    assert!(kab[0]["desil_1_rate"].as_f64().unwrap() > 0.0);
+    let (_, kec) = get(&app, "/api/indicators?level=kecamatan&parent=99.01").await;
+    let kec = kec.as_array().unwrap();
+    assert!(!kec.is_empty());
+    assert!(kec
+        .iter()
+        .all(|k| k["desil_1_rate"].is_null() && k["parent"] == "99.01"));
+    let kab_sum: u64 = kec.iter().map(|k| num(k, "households")).sum();
+    let k0 = kab.iter().find(|k| k["kode"] == "99.01").unwrap();
+    assert_eq!(kab_sum + num(k0, "desa_unknown"), num(k0, "households"));
+
+    // P3KE ranks desil 1–4 and states no member counts: desil 5–10 and people are no data.
+    let (_, old) = get(&app, "/api/indicators?level=provinsi&period=2025-03").await;
+    let old = &old[0];
+    assert!(old["desil_5"].is_null() && old["people"].is_null());
+    assert!(num(old, "desil_4") > 0);
+    assert_eq!(old["has_data"], true);
+
+    // Change from a base period.
+    let (_, ch) = get(&app, "/api/indicators?level=provinsi&base=2025-03").await;
+    let ch = &ch[0];
+    assert_eq!(ch["base_period"], "2025-03");
+    let d = num(prov, "desil_1") as f64 - num(old, "desil_1") as f64;
+    assert_eq!(ch["desil_1_change"].as_f64().unwrap(), d);
+    assert!(
+        (ch["desil_1_change_rel"].as_f64().unwrap() - d / num(old, "desil_1") as f64).abs() < 1e-12
+    );
+    assert!(
+        ch["people_change"].is_null(),
+        "no data in the base period: no change"
+    );
+
+    // A region with its parents and children.
+    let (status, r) = get(&app, "/api/regions/99.01.01").await;
+    assert_eq!(status, StatusCode::OK);
+    let parents: Vec<&str> = r["parents"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["kode"].as_str().unwrap())
+        .collect();
+    assert_eq!(parents, ["99", "99.01"]);
+    let children = r["children"].as_array().unwrap();
+    assert!(children.iter().all(|c| c["level"] == "desa"));
+    let sum: u64 = children.iter().map(|c| num(c, "households")).sum();
+    assert_eq!(sum + num(&r, "desa_unknown"), num(&r, "households"));
+
+    // Reconciliation.
+    let (_, rec) = get(&app, "/api/reconciliation").await;
+    assert_eq!(rec["reconciles"], true);
+    assert_eq!(num(&rec["totals"], "households"), 14_000);
+    let (_, periods) = get(&app, "/api/periods").await;
+    assert_eq!(periods[1]["households"], prov["households"]);
+
+    // Errors in words.
+    for (uri, want) in [
+        ("/api/indicators?level=planet", StatusCode::BAD_REQUEST),
+        ("/api/indicators?period=1999-01", StatusCode::NOT_FOUND),
+        ("/api/indicators?parent=99.98", StatusCode::NOT_FOUND),
+        ("/api/indicators?parent=nine", StatusCode::BAD_REQUEST),
+        ("/api/regions/99.01.01?base=2020-01", StatusCode::NOT_FOUND),
+    ] {
+        let (got, body) = get(&app, uri).await;
+        assert_eq!(got, want, "{uri}");
+        assert!(
+            body["error"].as_str().is_some_and(|e| !e.is_empty()),
+            "{uri}"
+        );
+    }
+
+    // The OpenAPI document names every field a row can carry, with a description.
+    let (_, doc) = get(&app, "/api/openapi.json").await;
+    assert_eq!(doc["openapi"], "3.1.0");
+    let props = &doc["components"]["schemas"]["UnitIndicators"]["properties"];
+    for row in [prov, old, ch] {
+        for key in row.as_object().unwrap().keys() {
+            assert!(
+                props[key]["type"].is_string()
+                    || props[key]["type"].is_array()
+                    || props[key]["enum"].is_array(),
+                "{key} is not documented"
+            );
+        }
+    }
+    for f in COUNTS
+        .iter()
+        .map(|f| f.name)
+        .chain(RATES.iter().map(|f| f.name))
+    {
+        assert!(
+            props[f]["description"]
+                .as_str()
+                .is_some_and(|d| d.len() > 10),
+            "{f}"
+        );
+    }
+    assert!(doc["paths"]["/api/indicators"]["get"].is_object());
+    assert!(doc["paths"]["/api/regions/{kode}"]["get"].is_object());
+}

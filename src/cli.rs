@@ -370,6 +370,10 @@ struct DemoArgs {
     /// Generate and store only; do not start the server.
     #[arg(long)]
     no_serve: bool,
+    /// The synthetic boundaries only, without the synthetic household files (to import
+    /// files of your own into the demo province).
+    #[arg(long)]
+    no_households: bool,
     #[command(flatten)]
     serve: ServeArgs,
 }
@@ -1126,7 +1130,7 @@ async fn demo(store: Arc<dyn Store>, cfg: &StoreConfig, args: DemoArgs) -> Resul
         store.replace_regions(&regions, &record).await?;
         store.set_meta("demo_seed", &seed).await?;
     }
-    if store.batches().await?.is_empty() {
+    if !args.no_households && store.batches().await?.is_empty() {
         crate::demo::load_demo_households(store.as_ref(), args.seed).await?;
     }
     let c = store.region_counts().await?;

@@ -400,7 +400,7 @@ fn lentera_with_secret(data_dir: &Path, args: &[&str]) -> String {
 fn review_queue_from_the_command_line() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("store");
-    run_ok(&data, &["demo", "--no-serve"]);
+    run_ok(&data, &["demo", "--no-serve", "--no-households"]);
     let file = dir.path().join("verval.csv");
     let f = file.to_str().unwrap();
     run_ok(

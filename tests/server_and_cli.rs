@@ -35,6 +35,18 @@ fn demo_builds_the_synthetic_province_once_and_refuses_real_stores() {
         stdout.contains("Synthetic demo province ready: 5 kabupaten/kota"),
         "{stdout}"
     );
+    assert!(stdout.contains("14000 synthetic households"), "{stdout}");
+    // Indicators from the command line: every kabupaten, and every batch reconciled.
+    let ind = common::lentera(
+        &data,
+        &["indicators", "--level", "kabupaten", "--format", "csv"],
+    );
+    assert!(ind.status.success());
+    let csv = String::from_utf8_lossy(&ind.stdout);
+    assert_eq!(csv.lines().count(), 6, "{csv}");
+    assert!(csv.starts_with("kode,nama,level,parent,period,households,people,"));
+    let err = String::from_utf8_lossy(&ind.stderr);
+    assert_eq!(err.matches(" not placed").count(), 2, "{err}");
     let list = common::lentera(
         &data,
         &["regions", "list", "--level", "kabupaten", "--format", "csv"],
@@ -45,6 +57,7 @@ fn demo_builds_the_synthetic_province_once_and_refuses_real_stores() {
     // Running it again keeps the same province.
     let again = common::lentera(&data, &["demo", "--no-serve"]);
     assert!(again.status.success());
+    assert!(String::from_utf8_lossy(&again.stdout).contains("14000 synthetic households"));
     assert_eq!(
         common::lentera(
             &data,

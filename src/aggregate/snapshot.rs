@@ -184,17 +184,41 @@ impl PeriodIndicators {
 pub struct SnapshotBuilder {
     units: Vec<Unit>,
     index: HashMap<Kode, u32>,
+    grid: DesaGrid,
+    desa_units: Vec<u32>,
     batches: Vec<BatchMeta>,
     batch_index: HashMap<i64, u16>,
     records: Vec<HouseholdRecord>,
     denominators: HashMap<Kode, Denominators>,
-    cells_per_desa: usize,
+    grid_seconds: f64,
+}
+
+/// How long the phases of a snapshot build took, in seconds.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize)]
+pub struct BuildTimings {
+    /// Building the desa grid.
+    pub grid: f64,
+    /// Placing and counting the households.
+    pub count: f64,
+    /// Summing desa up to the province, coverage and denominators.
+    pub roll_up: f64,
 }
 
 impl SnapshotBuilder {
     /// Starts a snapshot over `regions` (any levels; missing ancestors are added by code) and
-    /// `batches`.
+    /// `batches`, with a desa grid of [`DEFAULT_CELLS_PER_DESA`] cells per desa.
     pub fn new(regions: Vec<Region>, batches: Vec<BatchMeta>) -> SnapshotBuilder {
+        Self::with_grid(regions, batches, DEFAULT_CELLS_PER_DESA)
+    }
+
+    /// Like [`SnapshotBuilder::new`] with `cells_per_desa` grid cells per desa on average
+    /// (more cells: fewer exact tests, more memory). The grid is built here, before any
+    /// household is added, so its working memory is gone when the households arrive.
+    pub fn with_grid(
+        regions: Vec<Region>,
+        batches: Vec<BatchMeta>,
+        cells_per_desa: usize,
+    ) -> SnapshotBuilder {
         let mut by_kode: HashMap<Kode, Region> = regions.into_iter().map(|r| (r.kode, r)).collect();
         let missing: Vec<Kode> = by_kode
             .keys()
@@ -217,7 +241,7 @@ impl SnapshotBuilder {
             .enumerate()
             .map(|(i, r)| (r.kode, i as u32))
             .collect();
-        let units = regions
+        let units: Vec<Unit> = regions
             .into_iter()
             .map(|r| Unit {
                 info: r.info(),
@@ -230,27 +254,30 @@ impl SnapshotBuilder {
             .enumerate()
             .map(|(i, b)| (b.id, i as u16))
             .collect();
+        let started = std::time::Instant::now();
+        let (grid, desa_units) = desa_grid(&units, cells_per_desa);
         SnapshotBuilder {
             units,
             index,
+            grid,
+            desa_units,
             batches,
             batch_index,
             records: Vec::new(),
             denominators: HashMap::new(),
-            cells_per_desa: DEFAULT_CELLS_PER_DESA,
+            grid_seconds: started.elapsed().as_secs_f64(),
         }
-    }
-
-    /// Sets the grid resolution (cells per desa on average).
-    pub fn cells_per_desa(mut self, cells: usize) -> SnapshotBuilder {
-        self.cells_per_desa = cells.max(1);
-        self
     }
 
     /// Sets the denominators (households and population per unit code).
     pub fn denominators(mut self, d: HashMap<Kode, Denominators>) -> SnapshotBuilder {
         self.denominators = d;
         self
+    }
+
+    /// The desa grid.
+    pub fn grid(&self) -> &DesaGrid {
+        &self.grid
     }
 
     /// Reserves room for `n` more households.
@@ -307,22 +334,8 @@ impl SnapshotBuilder {
     /// Locates every household, counts the indicators of every unit in every period on
     /// `threads` threads, and returns the snapshot.
     pub fn finish(self, generation: u64, dataset: Option<String>, threads: usize) -> Snapshot {
-        let desa_units: Vec<u32> = (0..self.units.len() as u32)
-            .filter(|&u| self.units[u as usize].info.level == Level::Desa)
-            .filter(|&u| !self.units[u as usize].geometry.0.is_empty())
-            .collect();
-        let outlines: Vec<(Kode, MultiPolygon<f64>)> = desa_units
-            .iter()
-            .map(|&u| {
-                let unit = &self.units[u as usize];
-                (unit.info.kode, unit.geometry.clone())
-            })
-            .collect();
-        let grid = DesaGrid::new(
-            &outlines,
-            (outlines.len() * self.cells_per_desa).clamp(1 << 12, 1 << 26),
-        );
-        drop(outlines);
+        let started = std::time::Instant::now();
+        let (grid, desa_units) = (self.grid, self.desa_units);
         let mut periods: Vec<String> = self.batches.iter().map(|b| b.period.clone()).collect();
         periods.sort();
         periods.dedup();
@@ -339,6 +352,7 @@ impl SnapshotBuilder {
             periods: periods.len(),
         };
         let (mut counts, tallies) = counter.count_all(&self.records, threads);
+        let counted = started.elapsed().as_secs_f64();
         let reports = self
             .batches
             .iter()
@@ -365,7 +379,13 @@ impl SnapshotBuilder {
             })
             .collect();
         let denominators = roll_up_denominators(&self.units, &self.denominators);
+        let timings = BuildTimings {
+            grid: self.grid_seconds,
+            count: counted,
+            roll_up: started.elapsed().as_secs_f64() - counted,
+        };
         Snapshot {
+            timings,
             generation,
             dataset,
             units: self.units,
@@ -380,6 +400,26 @@ impl SnapshotBuilder {
         }
     }
 }
+
+/// The grid over the units' desa outlines, and the unit index of each grid id.
+fn desa_grid(units: &[Unit], cells_per_desa: usize) -> (DesaGrid, Vec<u32>) {
+    let desa_units: Vec<u32> = (0..units.len() as u32)
+        .filter(|&u| units[u as usize].info.level == Level::Desa)
+        .filter(|&u| !units[u as usize].geometry.0.is_empty())
+        .collect();
+    let outlines: Vec<(Kode, MultiPolygon<f64>)> = desa_units
+        .iter()
+        .map(|&u| {
+            let unit = &units[u as usize];
+            (unit.info.kode, unit.geometry.clone())
+        })
+        .collect();
+    let cells = (outlines.len() * cells_per_desa.max(1)).clamp(1 << 12, MAX_GRID_CELLS);
+    (DesaGrid::new(&outlines, cells), desa_units)
+}
+
+/// The most cells a grid gets (4 bytes each).
+const MAX_GRID_CELLS: usize = 1 << 26;
 
 /// Counts households into per-period, per-unit counts.
 struct Counter<'a> {
@@ -574,6 +614,8 @@ pub struct Snapshot {
     denominators: Vec<Denominators>,
     batches: Vec<BatchReport>,
     point_index: OnceLock<RTree<GeomWithData<[f32; 2], u32>>>,
+    /// How long the build took.
+    pub timings: BuildTimings,
 }
 
 impl Snapshot {

@@ -2,10 +2,9 @@
 //! compact form, and the indicators of every unit in every period.
 
 use std::collections::HashMap;
-use std::sync::OnceLock;
 
 use geo::MultiPolygon;
-use rstar::primitives::GeomWithData;
+use rstar::primitives::{GeomWithData, Rectangle};
 use rstar::{RTree, AABB};
 use serde::Serialize;
 
@@ -52,6 +51,12 @@ pub struct HouseholdRecord {
 }
 
 impl HouseholdRecord {
+    /// The unit the household is counted in (set when the snapshot is finished), `None` for
+    /// duplicates and households not placed.
+    pub fn unit(&self) -> Option<u32> {
+        (self.unit != NO_UNIT).then_some(self.unit)
+    }
+
     /// Whether the record has a point.
     pub fn has_point(&self) -> bool {
         !self.lon.is_nan()
@@ -200,6 +205,8 @@ pub struct BuildTimings {
     pub grid: f64,
     /// Placing and counting the households.
     pub count: f64,
+    /// Grouping the households by unit and indexing the groups' points.
+    pub points: f64,
     /// Summing desa up to the province, coverage and denominators.
     pub roll_up: f64,
 }
@@ -333,7 +340,7 @@ impl SnapshotBuilder {
 
     /// Locates every household, counts the indicators of every unit in every period on
     /// `threads` threads, and returns the snapshot.
-    pub fn finish(self, generation: u64, dataset: Option<String>, threads: usize) -> Snapshot {
+    pub fn finish(mut self, generation: u64, dataset: Option<String>, threads: usize) -> Snapshot {
         let started = std::time::Instant::now();
         let (grid, desa_units) = (self.grid, self.desa_units);
         let mut periods: Vec<String> = self.batches.iter().map(|b| b.period.clone()).collect();
@@ -351,8 +358,11 @@ impl SnapshotBuilder {
             batch_period: &batch_period,
             periods: periods.len(),
         };
-        let (mut counts, tallies) = counter.count_all(&self.records, threads);
+        let (mut counts, tallies) = counter.count_all(&mut self.records, threads);
         let counted = started.elapsed().as_secs_f64();
+        let groups = group_by_unit(&mut self.records, self.units.len());
+        let point_index = point_index(&self.records, &groups);
+        let indexed = started.elapsed().as_secs_f64() - counted;
         let reports = self
             .batches
             .iter()
@@ -382,7 +392,8 @@ impl SnapshotBuilder {
         let timings = BuildTimings {
             grid: self.grid_seconds,
             count: counted,
-            roll_up: started.elapsed().as_secs_f64() - counted,
+            points: indexed,
+            roll_up: started.elapsed().as_secs_f64() - counted - indexed,
         };
         Snapshot {
             timings,
@@ -396,7 +407,8 @@ impl SnapshotBuilder {
             periods,
             denominators,
             batches: reports,
-            point_index: OnceLock::new(),
+            groups,
+            point_index,
         }
     }
 }
@@ -418,8 +430,68 @@ fn desa_grid(units: &[Unit], cells_per_desa: usize) -> (DesaGrid, Vec<u32>) {
     (DesaGrid::new(&outlines, cells), desa_units)
 }
 
-/// The most cells a grid gets (4 bytes each).
-const MAX_GRID_CELLS: usize = 1 << 26;
+/// Sorts `records` by their `unit` in place (American flag sort: one counting pass, then each
+/// record swapped straight into its group), so the households of a unit are contiguous, and
+/// returns where each group starts (`n_units + 2` offsets; group `n_units` holds the
+/// households counted nowhere). Records mostly arrive grouped already (exports are sorted by
+/// region), so few swaps happen. Hand-written: the standard sorts need `n log n` comparisons
+/// or a second buffer as large as the records.
+fn group_by_unit(records: &mut [HouseholdRecord], n_units: usize) -> Vec<usize> {
+    let key = |r: &HouseholdRecord| (r.unit as usize).min(n_units);
+    let mut starts = vec![0usize; n_units + 2];
+    for r in records.iter() {
+        starts[key(r) + 1] += 1;
+    }
+    for k in 0..=n_units {
+        starts[k + 1] += starts[k];
+    }
+    let mut next = starts.clone();
+    for group in 0..=n_units {
+        while next[group] < starts[group + 1] {
+            let i = next[group];
+            let k = key(&records[i]);
+            if k == group {
+                next[group] += 1;
+            } else {
+                records.swap(i, next[k]);
+                next[k] += 1;
+            }
+        }
+    }
+    starts
+}
+
+/// An R-tree over the bounding boxes of each unit's household points: a bbox query visits the
+/// groups whose box it meets and tests their points. One entry per unit instead of one per
+/// household keeps it small at national scale (a point-per-entry rstar tree of 25 M
+/// households took 12 s and 70 bytes per household).
+fn point_index(
+    records: &[HouseholdRecord],
+    groups: &[usize],
+) -> RTree<GeomWithData<Rectangle<[f32; 2]>, u32>> {
+    let n_units = groups.len() - 2;
+    let boxes = (0..n_units)
+        .filter_map(|g| {
+            let mut pts = records[groups[g]..groups[g + 1]]
+                .iter()
+                .filter(|h| h.has_point());
+            let first = pts.next()?;
+            let (mut lo, mut hi) = ([first.lon, first.lat], [first.lon, first.lat]);
+            for h in pts {
+                lo = [lo[0].min(h.lon), lo[1].min(h.lat)];
+                hi = [hi[0].max(h.lon), hi[1].max(h.lat)];
+            }
+            Some(GeomWithData::new(Rectangle::from_corners(lo, hi), g as u32))
+        })
+        .collect();
+    RTree::bulk_load(boxes)
+}
+
+/// The most cells a grid gets: 4 M cells (16 MiB, plus the edge lists of the cells crossed by
+/// outlines: ~270 MiB for 84,000 desa). A province gets ~4,000 cells per desa, the whole
+/// country ~50: measured on 84,000 synthetic desa, 64 cells per desa counted as fast as 256
+/// with half the memory (`benches/national.rs`).
+const MAX_GRID_CELLS: usize = 1 << 22;
 
 /// Counts households into per-period, per-unit counts.
 struct Counter<'a> {
@@ -434,15 +506,17 @@ struct Counter<'a> {
 type PeriodCounts = Vec<Vec<Counts>>;
 
 impl Counter<'_> {
+    /// Counts every record, and sets each record's `unit` to the unit it is counted in
+    /// (`NO_UNIT` for duplicates and households not placed).
     fn count_all(
         &self,
-        records: &[HouseholdRecord],
+        records: &mut [HouseholdRecord],
         threads: usize,
     ) -> (PeriodCounts, Vec<BatchReport>) {
         let part = records.len().div_ceil(threads.max(1)).max(1);
         let partials: Vec<(PeriodCounts, Vec<BatchReport>)> = std::thread::scope(|s| {
             let handles: Vec<_> = records
-                .chunks(part)
+                .chunks_mut(part)
                 .map(|chunk| s.spawn(move || self.count_part(chunk)))
                 .collect();
             handles
@@ -465,7 +539,7 @@ impl Counter<'_> {
         (counts, reports)
     }
 
-    fn count_part(&self, records: &[HouseholdRecord]) -> (PeriodCounts, Vec<BatchReport>) {
+    fn count_part(&self, records: &mut [HouseholdRecord]) -> (PeriodCounts, Vec<BatchReport>) {
         let mut counts = vec![vec![[0u64; N_COUNTS]; self.units.len()]; self.periods];
         let mut reports = vec![BatchReport::default(); self.batch_period.len()];
         for r in records {
@@ -473,13 +547,16 @@ impl Counter<'_> {
             report.households += 1;
             if r.bits & BIT_DUPLICATE != 0 {
                 report.duplicates += 1;
+                r.unit = NO_UNIT;
                 continue;
             }
             let Some((target, elsewhere)) = self.place(r, report) else {
                 report.not_placed += 1;
                 report.not_geocoded += u64::from(r.quality == 0);
+                r.unit = NO_UNIT;
                 continue;
             };
+            r.unit = target;
             let c = &mut counts[self.batch_period[usize::from(r.batch)]][target as usize];
             r.contribution().add_to(c);
             match self.units[target as usize].info.level {
@@ -613,7 +690,10 @@ pub struct Snapshot {
     periods: Vec<PeriodIndicators>,
     denominators: Vec<Denominators>,
     batches: Vec<BatchReport>,
-    point_index: OnceLock<RTree<GeomWithData<[f32; 2], u32>>>,
+    /// Where each unit's households start in `households` (by unit index; the last group
+    /// holds those counted nowhere).
+    groups: Vec<usize>,
+    point_index: RTree<GeomWithData<Rectangle<[f32; 2]>, u32>>,
     /// How long the build took.
     pub timings: BuildTimings,
 }
@@ -689,7 +769,8 @@ impl Snapshot {
         &self.batches
     }
 
-    /// The households, in the order they were added.
+    /// The households, grouped by the unit they are counted in (in unit order; those counted
+    /// nowhere last).
     pub fn households(&self) -> &[HouseholdRecord] {
         &self.households
     }
@@ -704,25 +785,28 @@ impl Snapshot {
         self.desa_units[id as usize]
     }
 
-    /// Indexes of the households whose point lies in `[min_lon, min_lat, max_lon, max_lat]`
-    /// (the R-tree over household points is built on first use).
+    /// Indexes (into [`Snapshot::households`]) of the counted households whose point lies in
+    /// `[min_lon, min_lat, max_lon, max_lat]`, ascending.
     pub fn households_in(&self, bbox: [f64; 4]) -> Vec<u32> {
-        let tree = self.point_index.get_or_init(|| {
-            let points = self
-                .households
-                .iter()
-                .enumerate()
-                .filter(|(_, h)| h.has_point() && h.bits & BIT_DUPLICATE == 0)
-                .map(|(i, h)| GeomWithData::new([h.lon, h.lat], i as u32))
-                .collect();
-            RTree::bulk_load(points)
-        });
-        let env = AABB::from_corners(
-            [bbox[0] as f32, bbox[1] as f32],
-            [bbox[2] as f32, bbox[3] as f32],
-        );
-        let mut out: Vec<u32> = tree.locate_in_envelope(&env).map(|p| p.data).collect();
+        let [x0, y0, x1, y1] = bbox.map(|v| v as f32);
+        let env = AABB::from_corners([x0, y0], [x1, y1]);
+        let mut out = Vec::new();
+        for group in self.point_index.locate_in_envelope_intersecting(&env) {
+            let g = group.data as usize;
+            for i in self.groups[g]..self.groups[g + 1] {
+                let h = &self.households[i];
+                if h.lon >= x0 && h.lon <= x1 && h.lat >= y0 && h.lat <= y1 {
+                    out.push(i as u32);
+                }
+            }
+        }
         out.sort_unstable();
         out
+    }
+
+    /// The households counted in unit `u` (contiguous in [`Snapshot::households`]).
+    pub fn households_of(&self, u: u32) -> &[HouseholdRecord] {
+        let u = u as usize;
+        &self.households[self.groups[u]..self.groups[u + 1]]
     }
 }

@@ -261,3 +261,67 @@ fn denominators_file_reads_codes_at_any_level_and_refuses_bad_lines() {
     let e = read_denominators(&bad).unwrap_err().to_string();
     assert!(e.contains("line 2") && e.contains("many"), "{e}");
 }
+
+#[test]
+fn bbox_queries_equal_a_scan_and_households_are_grouped_by_unit() {
+    use rand::{RngExt, SeedableRng};
+    let regions = synthetic_province(7);
+    let desa = desa_of(&regions);
+    let kec = desa[0].kode.parent().unwrap();
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(3);
+    let mut builder = SnapshotBuilder::new(regions.clone(), vec![batch(1, "2025-03")]);
+    // Shuffled input: households of a desa arrive far apart.
+    for i in 0..5_000 {
+        let d = desa[rng.random_range(0..desa.len())];
+        let (x, y) = inside_point(d);
+        let jitter = (rng.random_range(-0.01..0.01), rng.random_range(-0.01..0.01));
+        let mut f = placed(1, d.kode, (x + jitter.0, y + jitter.1), 1);
+        if i % 50 == 0 {
+            f = HouseholdFacts {
+                desa: None,
+                unit: Some(kec),
+                point: None,
+                quality: Some(Quality::KecamatanOnly),
+                ..f
+            };
+        }
+        if i % 77 == 0 {
+            f.duplicate = true;
+        }
+        builder.push(&f);
+    }
+    let snap = builder.finish(1, None, 2);
+    let p = snap.period(None).unwrap();
+    let mut seen = 0;
+    for u in 0..snap.units().len() as u32 {
+        let own = snap.households_of(u);
+        assert!(own.iter().all(|h| h.unit() == Some(u)));
+        seen += own.len();
+        let level = snap.unit(u).info.level;
+        if level == Level::Desa {
+            let n = p.counts(u).map_or(0, |c| c[HOUSEHOLDS]);
+            assert_eq!(own.len() as u64, n);
+        }
+    }
+    assert_eq!(seen as u64, snap.batches()[0].counted());
+    let (x0, y0, x1, y1) = regions[0]
+        .info()
+        .bbox
+        .map(|b| (b[0], b[1], b[2], b[3]))
+        .unwrap();
+    for _ in 0..200 {
+        let (ax, bx) = (rng.random_range(x0..x1), rng.random_range(x0..x1));
+        let (ay, by) = (rng.random_range(y0..y1), rng.random_range(y0..y1));
+        let bbox = [ax.min(bx), ay.min(by), ax.max(bx), ay.max(by)];
+        let [qx0, qy0, qx1, qy1] = bbox.map(|v| v as f32);
+        let scan: Vec<u32> = snap
+            .households()
+            .iter()
+            .enumerate()
+            .filter(|(_, h)| h.unit().is_some() && h.has_point())
+            .filter(|(_, h)| h.lon >= qx0 && h.lon <= qx1 && h.lat >= qy0 && h.lat <= qy1)
+            .map(|(i, _)| i as u32)
+            .collect();
+        assert_eq!(snap.households_in(bbox), scan);
+    }
+}

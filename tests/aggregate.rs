@@ -134,12 +134,7 @@ async fn snapshot_counts_equal_postgis_on_the_stored_households() {
         .await
         .unwrap()
         .into_iter()
-        .map(|b| BatchMeta {
-            id: b.id,
-            file_name: b.file_name,
-            source: b.source,
-            period: b.period,
-        })
+        .map(BatchMeta::from)
         .collect();
     let facts = store.household_facts().await.unwrap();
     assert_eq!(facts.len(), 30_000);

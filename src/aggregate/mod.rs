@@ -10,7 +10,7 @@ pub mod snapshot;
 use std::collections::HashMap;
 use std::path::Path;
 
-use crate::geocode::{Flags, Quality};
+use crate::geocode::{Flags, Geocode, Quality};
 use crate::ingest::households::model::{DesilScale, Household, Programs};
 use crate::region::{Kode, Level};
 use crate::store::{Store, StoreError};
@@ -53,20 +53,39 @@ pub struct HouseholdFacts {
 impl HouseholdFacts {
     /// The facts of a stored household.
     pub fn of(batch_id: i64, h: &Household) -> HouseholdFacts {
-        let g = h.geocode.as_ref();
         HouseholdFacts {
             batch_id,
-            desa: g.and_then(|g| g.kode_desa),
-            unit: g.and_then(|g| g.unit),
-            point: g.and_then(|g| g.point),
-            quality: g.map(|g| g.quality),
-            flags: g.map(|g| g.flags).unwrap_or_default(),
             members: h.members,
             desil: h.desil,
             scale: h.desil_scale,
             extreme_poor: h.extreme_poor,
             programs: h.programs,
             duplicate: h.duplicate_of.is_some(),
+            ..Default::default()
+        }
+        .placed(h.geocode.as_ref())
+    }
+
+    /// These facts with the desa, unit, point, quality and flags of `geocode`.
+    pub fn placed(self, geocode: Option<&Geocode>) -> HouseholdFacts {
+        HouseholdFacts {
+            desa: geocode.and_then(|g| g.kode_desa),
+            unit: geocode.and_then(|g| g.unit),
+            point: geocode.and_then(|g| g.point),
+            quality: geocode.map(|g| g.quality),
+            flags: geocode.map(|g| g.flags).unwrap_or_default(),
+            ..self
+        }
+    }
+}
+
+impl From<crate::store::BatchInfo> for BatchMeta {
+    fn from(b: crate::store::BatchInfo) -> BatchMeta {
+        BatchMeta {
+            id: b.id,
+            file_name: b.file_name,
+            source: b.source,
+            period: b.period,
         }
     }
 }
@@ -159,12 +178,7 @@ pub async fn load_snapshot(store: &dyn Store, threads: usize) -> Result<Snapshot
         .batches()
         .await?
         .into_iter()
-        .map(|b| BatchMeta {
-            id: b.id,
-            file_name: b.file_name,
-            source: b.source,
-            period: b.period,
-        })
+        .map(BatchMeta::from)
         .collect();
     let denominators = store.denominators().await?;
     let facts = store.household_facts().await?;

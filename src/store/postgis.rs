@@ -502,13 +502,8 @@ impl Store for PostgisStore {
                     r.get(13),
                     None,
                 )?;
-                Ok(HouseholdFacts {
+                let facts = HouseholdFacts {
                     batch_id: r.get(0),
-                    desa: geocode.as_ref().and_then(|g| g.kode_desa),
-                    unit: geocode.as_ref().and_then(|g| g.unit),
-                    point: geocode.as_ref().and_then(|g| g.point),
-                    quality: geocode.as_ref().map(|g| g.quality),
-                    flags: geocode.as_ref().map(|g| g.flags).unwrap_or_default(),
                     members: r.get::<_, Option<i64>>(1).map(|v| v as u32),
                     desil: r.get::<_, Option<i64>>(2).map(|v| v as u8),
                     scale: scale_from_number(r.get(3)),
@@ -518,7 +513,9 @@ impl Store for PostgisStore {
                         receives: r.get::<_, i64>(6) as u16,
                     },
                     duplicate: r.get(7),
-                })
+                    ..Default::default()
+                };
+                Ok(facts.placed(geocode.as_ref()))
             })
             .collect()
     }

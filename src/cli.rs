@@ -360,6 +360,14 @@ struct ServeArgs {
     /// boundaries); a change rebuilds the snapshot and swaps it in.
     #[arg(long, default_value_t = 2.0, env = "LENTERA_REFRESH_SECS")]
     refresh_secs: f64,
+    /// API tokens that may read household points, comma-separated: `TOKEN` for all
+    /// households, `TOKEN@64.72` (or `TOKEN@64.72+64.71`) for those inside some units only.
+    /// Without any, household data is never served.
+    #[arg(long, env = "LENTERA_API_TOKENS", hide_env_values = true)]
+    api_tokens: Option<String>,
+    /// MiB of encoded vector tiles kept in memory.
+    #[arg(long, default_value_t = 256, env = "LENTERA_TILE_CACHE_MIB")]
+    tile_cache_mib: u64,
 }
 
 #[derive(Args, Debug)]
@@ -1099,7 +1107,13 @@ async fn serve(store: Arc<dyn Store>, args: &ServeArgs) -> Result<()> {
         "snapshot ready"
     );
     let refresh = std::time::Duration::from_secs_f64(args.refresh_secs.clamp(0.1, 3600.0));
-    crate::server::serve(live, addr, refresh)
+    let options = crate::server::ServerOptions {
+        tokens: crate::server::tiles::ApiToken::parse_list(
+            args.api_tokens.as_deref().unwrap_or(""),
+        )?,
+        tile_cache_bytes: args.tile_cache_mib.saturating_mul(1 << 20),
+    };
+    crate::server::serve(live, addr, refresh, options)
         .await
         .with_context(|| format!("cannot serve on {addr}"))
 }

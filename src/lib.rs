@@ -17,3 +17,4 @@ pub mod ingest;
 pub mod region;
 pub mod server;
 pub mod store;
+pub mod tiles;

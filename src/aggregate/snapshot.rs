@@ -57,6 +57,24 @@ impl HouseholdRecord {
         (self.unit != NO_UNIT).then_some(self.unit)
     }
 
+    /// The desil, when stated.
+    pub fn desil(&self) -> Option<u8> {
+        (self.desil > 0).then_some(self.desil)
+    }
+
+    /// How the household was placed (`None`: never geocoded).
+    pub fn quality(&self) -> Option<Quality> {
+        (self.quality > 0).then(|| Quality::ALL[usize::from(self.quality - 1)])
+    }
+
+    /// Programme receipt as the source states it.
+    pub fn programs(&self) -> Programs {
+        Programs {
+            known: self.programs_known,
+            receives: self.programs_receives,
+        }
+    }
+
     /// Whether the record has a point.
     pub fn has_point(&self) -> bool {
         !self.lon.is_nan()

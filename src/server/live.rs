@@ -7,12 +7,13 @@ use arc_swap::ArcSwap;
 
 use crate::aggregate::{load_snapshot, Snapshot};
 use crate::store::{Store, StoreError};
+use crate::tiles::TileSet;
 
 /// The store and the current snapshot built from it. Cloning shares both.
 #[derive(Clone)]
 pub struct Live {
     store: Arc<dyn Store>,
-    current: Arc<ArcSwap<Snapshot>>,
+    current: Arc<ArcSwap<TileSet>>,
     rebuilding: Arc<tokio::sync::Mutex<()>>,
     threads: usize,
 }
@@ -24,7 +25,7 @@ impl Live {
         let snapshot = load_snapshot(store.as_ref(), threads).await?;
         Ok(Live {
             store,
-            current: Arc::new(ArcSwap::from_pointee(snapshot)),
+            current: Arc::new(ArcSwap::from_pointee(TileSet::new(Arc::new(snapshot)))),
             rebuilding: Arc::new(tokio::sync::Mutex::new(())),
             threads,
         })
@@ -38,6 +39,12 @@ impl Live {
     /// The current snapshot. Readers keep the one they got for the whole request, so a swap
     /// in the middle never mixes two versions.
     pub fn snapshot(&self) -> Arc<Snapshot> {
+        self.current.load().snapshot().clone()
+    }
+
+    /// The tiles of the current snapshot (they hold it, so a tile request reads one snapshot
+    /// from start to end).
+    pub fn tiles(&self) -> Arc<TileSet> {
         self.current.load_full()
     }
 
@@ -47,7 +54,7 @@ impl Live {
     pub async fn refresh(&self) -> Result<bool, StoreError> {
         let _one_at_a_time = self.rebuilding.lock().await;
         let generation = self.store.generation().await?;
-        if generation == self.current.load().generation {
+        if generation == self.current.load().snapshot().generation {
             return Ok(false);
         }
         let started = std::time::Instant::now();
@@ -58,7 +65,8 @@ impl Live {
             seconds = started.elapsed().as_secs_f64(),
             "new snapshot"
         );
-        self.current.store(Arc::new(snapshot));
+        self.current
+            .store(Arc::new(TileSet::new(Arc::new(snapshot))));
         Ok(true)
     }
 

@@ -4,9 +4,11 @@ pub mod indicators;
 pub mod live;
 pub mod openapi;
 pub mod templates;
+pub mod tiles;
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use axum::extract::{Path, Query, State};
@@ -26,6 +28,28 @@ pub use live::Live;
 pub struct AppState {
     /// The store and its current snapshot.
     pub live: Live,
+    /// Encoded tiles, keyed by snapshot generation (a new snapshot never meets old tiles).
+    pub tile_cache: tiles::TileCache,
+    /// API tokens that may read household data.
+    pub tokens: Arc<Vec<tiles::ApiToken>>,
+}
+
+/// What the server is started with besides its store.
+#[derive(Debug, Clone)]
+pub struct ServerOptions {
+    /// API tokens that may read household data (none: household data is never served).
+    pub tokens: Vec<tiles::ApiToken>,
+    /// Bytes of encoded tiles kept in memory.
+    pub tile_cache_bytes: u64,
+}
+
+impl Default for ServerOptions {
+    fn default() -> ServerOptions {
+        ServerOptions {
+            tokens: Vec::new(),
+            tile_cache_bytes: tiles::DEFAULT_CACHE_BYTES,
+        }
+    }
 }
 
 /// An API error: a status and a message in words, sent as `{"error": "..."}`.
@@ -75,8 +99,18 @@ impl IntoResponse for ApiError {
     }
 }
 
-/// Builds the router over a live snapshot.
+/// Builds the router over a live snapshot, without API tokens.
 pub fn router(live: Live) -> Router {
+    router_with(live, ServerOptions::default())
+}
+
+/// Builds the router over a live snapshot with `options`.
+pub fn router_with(live: Live, options: ServerOptions) -> Router {
+    let state = AppState {
+        live,
+        tile_cache: tiles::tile_cache(options.tile_cache_bytes),
+        tokens: Arc::new(options.tokens),
+    };
     Router::new()
         .route("/", get(index))
         .route("/healthz", get(healthz))
@@ -90,17 +124,25 @@ pub fn router(live: Live) -> Router {
         .route("/api/regions", get(list_regions))
         .route("/api/regions/{kode}", get(indicators::region_detail))
         .route("/api/templates/{file}", get(template))
+        .route("/tiles/{layer}/{z}/{x}/{file}", get(tiles::tile))
+        .route("/tiles/{name}", get(tiles::tilejson))
+        .route("/style.json", get(tiles::style))
         .fallback(|| async { ApiError::not_found("no such endpoint") })
         .layer(tower_http::trace::TraceLayer::new_for_http())
-        .with_state(AppState { live })
+        .with_state(state)
 }
 
 /// Serves `live` on `addr` until Ctrl-C, checking the store for changes every `refresh`.
-pub async fn serve(live: Live, addr: SocketAddr, refresh: Duration) -> std::io::Result<()> {
+pub async fn serve(
+    live: Live,
+    addr: SocketAddr,
+    refresh: Duration,
+    options: ServerOptions,
+) -> std::io::Result<()> {
     let listener = tokio::net::TcpListener::bind(addr).await?;
     tracing::info!("Lentera listening on http://{}", listener.local_addr()?);
     let refresher = live.spawn_refresher(refresh);
-    let served = axum::serve(listener, router(live))
+    let served = axum::serve(listener, router_with(live, options))
         .with_graceful_shutdown(async {
             let _ = tokio::signal::ctrl_c().await;
         })

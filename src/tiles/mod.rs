@@ -1,0 +1,464 @@
+//! Mapbox Vector Tiles (spec 2.1) from the snapshot: boundary layers of kabupaten/kota,
+//! kecamatan and desa/kelurahan carrying their indicators, and a household point layer,
+//! clustered at low zoom.
+//!
+//! A [`TileSet`] belongs to one snapshot. Outlines are simplified per zoom along shared
+//! borders ([`topology`]), projected to Web Mercator, clipped to the tile plus a buffer
+//! ([`clip`]), rounded to the 4096-unit tile grid and encoded by `fast-mvt` (which winds
+//! exterior rings clockwise in tile coordinates). Nothing is read from the store per tile.
+
+pub mod clip;
+pub mod mercator;
+pub mod topology;
+
+use std::sync::{Arc, OnceLock};
+
+use fast_mvt::{MvtGeomType, MvtLayerBuilder, MvtTileBuilder};
+use rstar::primitives::{GeomWithData, Rectangle};
+use rstar::{RTree, AABB};
+
+use crate::aggregate::indicators::value_by_name;
+use crate::aggregate::snapshot::PeriodIndicators;
+use crate::aggregate::Snapshot;
+use crate::ingest::households::model::Program;
+use crate::region::{Kode, Level};
+use clip::{clip_ring, quantize_ring, ring_area2};
+use mercator::to_world;
+use topology::{Outlines, Topology};
+
+/// Tile extent (units per tile side).
+pub const EXTENT: u32 = 4096;
+/// Buffer around each tile, in tile units (data drawn past the edge so that strokes and
+/// fills join up with the neighbouring tile).
+pub const BUFFER: f64 = 64.0;
+/// The deepest zoom served.
+pub const MAX_ZOOM: u8 = 16;
+/// Below this zoom households are clustered; from it on they are single points.
+pub const CLUSTER_BELOW: u8 = 12;
+/// Cluster cell side, in tile units (64 px of a 512-px tile).
+const CLUSTER_CELL: u32 = 512;
+/// Household points are rounded to this many degrees (~11 m) before they are served.
+const HOUSEHOLD_GRID_DEG: f64 = 1e-4;
+/// Polygon parts smaller than this (twice the area, tile units²; ~1 px of a 512-px tile)
+/// are dropped, except a unit's largest part.
+const MIN_PART_AREA2: i64 = 2 * 64;
+
+/// The tile layers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Layer {
+    /// Kabupaten/kota boundaries with indicators.
+    Kabupaten,
+    /// Kecamatan boundaries with indicators.
+    Kecamatan,
+    /// Desa/kelurahan boundaries with indicators.
+    Desa,
+    /// Household points (clustered below [`CLUSTER_BELOW`]); for authorised tokens only.
+    Households,
+}
+
+impl Layer {
+    /// All layers.
+    pub const ALL: [Layer; 4] = [
+        Layer::Kabupaten,
+        Layer::Kecamatan,
+        Layer::Desa,
+        Layer::Households,
+    ];
+
+    /// The layer's name in URLs and in the tiles.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Layer::Kabupaten => "kabupaten",
+            Layer::Kecamatan => "kecamatan",
+            Layer::Desa => "desa",
+            Layer::Households => "households",
+        }
+    }
+
+    /// Parses [`Layer::as_str`].
+    pub fn parse(s: &str) -> Option<Layer> {
+        Layer::ALL.into_iter().find(|l| l.as_str() == s)
+    }
+
+    /// The administrative level of a boundary layer.
+    pub fn level(&self) -> Option<Level> {
+        match self {
+            Layer::Kabupaten => Some(Level::Kabupaten),
+            Layer::Kecamatan => Some(Level::Kecamatan),
+            Layer::Desa => Some(Level::Desa),
+            Layer::Households => None,
+        }
+    }
+
+    /// The zooms the layer is drawn at (inclusive), by default.
+    pub fn zooms(&self) -> (u8, u8) {
+        match self {
+            Layer::Kabupaten => (0, 9),
+            Layer::Kecamatan => (6, 12),
+            Layer::Desa => (8, MAX_ZOOM),
+            Layer::Households => (6, MAX_ZOOM),
+        }
+    }
+
+    /// Whether the layer holds household-level data.
+    pub fn is_private(&self) -> bool {
+        *self == Layer::Households
+    }
+}
+
+/// Indicators carried by boundary features (null ones are left out: no data).
+pub const TILE_INDICATORS: [&str; 16] = [
+    "households",
+    "people",
+    "desil_1",
+    "desil_2",
+    "desil_3",
+    "desil_4",
+    "desil_1_4",
+    "pkh",
+    "desil_1_no_program",
+    "desil_1_no_pkh",
+    "flagged",
+    "desa_unknown",
+    "households_rate",
+    "desil_1_rate",
+    "desil_1_4_rate",
+    "desil_1_no_program_share",
+];
+
+/// A request for a tile that cannot be answered.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum TileError {
+    /// Unknown layer name.
+    #[error("unknown layer `{0}`: kabupaten, kecamatan, desa or households")]
+    UnknownLayer(String),
+    /// z/x/y outside the tile pyramid.
+    #[error("no tile {z}/{x}/{y}: zoom must be 0–{max}, and x and y below 2^zoom")]
+    OutOfRange {
+        /// Zoom.
+        z: u32,
+        /// Column.
+        x: u32,
+        /// Row.
+        y: u32,
+        /// Deepest zoom.
+        max: u8,
+    },
+}
+
+/// Checks a tile address.
+pub fn check_tile(z: u32, x: u32, y: u32) -> Result<(u8, u32, u32), TileError> {
+    if z > u32::from(MAX_ZOOM) || x >= (1u32 << z) || y >= (1u32 << z) {
+        return Err(TileError::OutOfRange {
+            z,
+            x,
+            y,
+            max: MAX_ZOOM,
+        });
+    }
+    Ok((z as u8, x, y))
+}
+
+/// Which households a request may see: all of them, or those inside some units.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Scope {
+    /// Every household.
+    All,
+    /// Households counted in these units or inside them.
+    Within(Vec<Kode>),
+}
+
+impl Scope {
+    fn allows(&self, kode: Kode) -> bool {
+        match self {
+            Scope::All => true,
+            Scope::Within(list) => list.iter().any(|k| kode.is_within(k)),
+        }
+    }
+}
+
+/// One boundary level prepared for tiles.
+struct LevelTiles {
+    units: Vec<u32>,
+    topology: Topology,
+    boxes: RTree<GeomWithData<Rectangle<[f64; 2]>, usize>>,
+    /// Outlines simplified for each zoom, in world coordinates, built on first use.
+    zooms: Vec<OnceLock<Outlines>>,
+}
+
+impl LevelTiles {
+    fn new(snap: &Snapshot, level: Level) -> LevelTiles {
+        let units: Vec<u32> = (0..snap.units().len() as u32)
+            .filter(|&u| snap.unit(u).info.level == level && !snap.unit(u).geometry.0.is_empty())
+            .collect();
+        let outlines: Vec<_> = units.iter().map(|&u| &snap.unit(u).geometry).collect();
+        let topology = Topology::new(&outlines);
+        let exact = topology.simplified(0.0);
+        let boxes = exact
+            .iter()
+            .enumerate()
+            .filter_map(|(i, polys)| {
+                let pts = polys.iter().flatten().flatten();
+                let (mut lo, mut hi) = ([f64::MAX; 2], [f64::MIN; 2]);
+                for p in pts {
+                    lo = [lo[0].min(p[0]), lo[1].min(p[1])];
+                    hi = [hi[0].max(p[0]), hi[1].max(p[1])];
+                }
+                (lo[0] <= hi[0]).then(|| GeomWithData::new(Rectangle::from_corners(lo, hi), i))
+            })
+            .collect();
+        LevelTiles {
+            units,
+            topology,
+            boxes: RTree::bulk_load(boxes),
+            zooms: (0..=MAX_ZOOM).map(|_| OnceLock::new()).collect(),
+        }
+    }
+
+    /// Outlines at zoom `z`: arcs simplified to a quarter of a 512-px pixel; none from zoom 14
+    /// on, where the source's own detail is below a pixel.
+    fn at_zoom(&self, z: u8) -> &Outlines {
+        self.zooms[usize::from(z)].get_or_init(|| {
+            let tolerance = if z >= 14 {
+                0.0
+            } else {
+                2.0 / (f64::from(EXTENT) * f64::from(1u32 << z))
+            };
+            self.topology.simplified(tolerance)
+        })
+    }
+}
+
+/// The tiles of one snapshot.
+pub struct TileSet {
+    snapshot: Arc<Snapshot>,
+    levels: [OnceLock<LevelTiles>; 3],
+}
+
+impl TileSet {
+    /// Tiles over `snapshot` (nothing is prepared until a tile is asked for).
+    pub fn new(snapshot: Arc<Snapshot>) -> TileSet {
+        TileSet {
+            snapshot,
+            levels: Default::default(),
+        }
+    }
+
+    /// The snapshot.
+    pub fn snapshot(&self) -> &Arc<Snapshot> {
+        &self.snapshot
+    }
+
+    fn level(&self, level: Level) -> &LevelTiles {
+        let i = match level {
+            Level::Kabupaten => 0,
+            Level::Kecamatan => 1,
+            _ => 2,
+        };
+        self.levels[i].get_or_init(|| LevelTiles::new(&self.snapshot, level))
+    }
+
+    /// Encodes tile `z/x/y` of `layer` for `period` (latest when `None`); `None` for an
+    /// empty tile. `scope` limits the household layer.
+    pub fn render(
+        &self,
+        layer: Layer,
+        (z, x, y): (u8, u32, u32),
+        period: Option<&PeriodIndicators>,
+        scope: &Scope,
+    ) -> Option<Vec<u8>> {
+        let builder = MvtTileBuilder::new()
+            .layer(layer.as_str())
+            .expect("layer names are not empty");
+        let builder = match layer.level() {
+            Some(level) => self.boundaries(builder, level, (z, x, y), period),
+            None => self.households(builder, (z, x, y), scope),
+        };
+        (builder.num_features() > 0).then(|| builder.encode())
+    }
+
+    fn boundaries(
+        &self,
+        mut layer: MvtLayerBuilder,
+        level: Level,
+        (z, x, y): (u8, u32, u32),
+        period: Option<&PeriodIndicators>,
+    ) -> MvtLayerBuilder {
+        let lt = self.level(level);
+        let n = f64::from(1u32 << z);
+        let ext = f64::from(EXTENT);
+        let pad = BUFFER / ext;
+        let (fx, fy) = (f64::from(x), f64::from(y));
+        let env = AABB::from_corners(
+            [(fx - pad) / n, (fy - pad) / n],
+            [(fx + 1.0 + pad) / n, (fy + 1.0 + pad) / n],
+        );
+        let mut hits: Vec<usize> = lt
+            .boxes
+            .locate_in_envelope_intersecting(&env)
+            .map(|g| g.data)
+            .collect();
+        hits.sort_unstable();
+        let outlines = lt.at_zoom(z);
+        let to_tile = |p: &[f64; 2]| [(p[0] * n - fx) * ext, (p[1] * n - fy) * ext];
+        for i in hits {
+            let parts = tile_parts(&outlines[i], &to_tile);
+            if parts.is_empty() {
+                continue;
+            }
+            let unit = lt.units[i];
+            let mut f = layer.feature_of(MvtGeomType::Polygon);
+            let info = &self.snapshot.unit(unit).info;
+            f.id(info.kode.digits().parse().ok());
+            for rings in &parts {
+                for (k, ring) in rings.iter().enumerate() {
+                    let coords = ring.iter().map(|&(a, b)| fast_mvt::MvtCoord { x: a, y: b });
+                    f.ring(coords, k == 0)
+                        .expect("rings of a polygon feature are accepted");
+                }
+            }
+            self.unit_tags(&mut f, unit, period);
+            layer = f.end();
+        }
+        layer
+    }
+
+    /// The code, names and indicators of a unit as feature properties; an indicator without
+    /// data is left out.
+    fn unit_tags(
+        &self,
+        f: &mut fast_mvt::MvtFeatureBuilder,
+        unit: u32,
+        period: Option<&PeriodIndicators>,
+    ) {
+        let info = &self.snapshot.unit(unit).info;
+        let tag = "property keys are not empty";
+        f.tag_string("kode", info.kode.to_string()).expect(tag);
+        f.tag_string("nama", info.nama.as_str()).expect(tag);
+        f.tag_string("jenis", info.jenis.as_str()).expect(tag);
+        if let Some(p) = info.parent {
+            f.tag_string("parent", p.to_string()).expect(tag);
+        }
+        let counts = period.and_then(|p| p.counts(unit));
+        f.tag_bool("has_data", counts.is_some()).expect(tag);
+        let den = self.snapshot.denominators(unit);
+        for name in TILE_INDICATORS {
+            let Some(v) = value_by_name(name, counts, den) else {
+                continue;
+            };
+            if crate::aggregate::COUNTS.iter().any(|c| c.name == name) {
+                f.tag_uint(name, v as u64).expect(tag);
+            } else {
+                f.tag_double(name, v).expect(tag);
+            }
+        }
+    }
+
+    fn households(
+        &self,
+        mut layer: MvtLayerBuilder,
+        (z, x, y): (u8, u32, u32),
+        scope: &Scope,
+    ) -> MvtLayerBuilder {
+        let snap = &self.snapshot;
+        let bbox = mercator::tile_bounds(z, x, y, BUFFER / f64::from(EXTENT));
+        let n = f64::from(1u32 << z);
+        let ext = f64::from(EXTENT);
+        let to_tile = |lon: f32, lat: f32| {
+            let snap_to = |v: f32| (f64::from(v) / HOUSEHOLD_GRID_DEG).round() * HOUSEHOLD_GRID_DEG;
+            let (wx, wy) = to_world(snap_to(lon), snap_to(lat));
+            (
+                ((wx * n - f64::from(x)) * ext).round() as i32,
+                ((wy * n - f64::from(y)) * ext).round() as i32,
+            )
+        };
+        let visible = snap.households_in(bbox).into_iter().filter_map(|i| {
+            let h = &snap.households()[i as usize];
+            let unit = h.unit()?;
+            scope
+                .allows(snap.unit(unit).info.kode)
+                .then(|| (h, to_tile(h.lon, h.lat)))
+        });
+        let tag = "property keys are not empty";
+        if z < CLUSTER_BELOW {
+            let side = EXTENT / CLUSTER_CELL;
+            let mut cells: std::collections::BTreeMap<u32, (u64, i64, i64, u64)> =
+                Default::default();
+            for (h, (tx, ty)) in visible {
+                if tx < 0 || ty < 0 || tx >= EXTENT as i32 || ty >= EXTENT as i32 {
+                    continue; // clustered by the tile it lies in
+                }
+                let cell = (ty as u32 / CLUSTER_CELL) * side + tx as u32 / CLUSTER_CELL;
+                let c = cells.entry(cell).or_default();
+                c.0 += 1;
+                c.1 += i64::from(tx);
+                c.2 += i64::from(ty);
+                c.3 += u64::from(h.desil() == Some(1));
+            }
+            for (cell, (count, sx, sy, desil_1)) in cells {
+                let at = fast_mvt::MvtCoord {
+                    x: (sx / count as i64) as i32,
+                    y: (sy / count as i64) as i32,
+                };
+                let mut f = layer.feature_of(MvtGeomType::Point);
+                f.id(Some(u64::from(cell)));
+                f.points([at]).expect("point features take points");
+                f.tag_bool("cluster", true).expect(tag);
+                f.tag_uint("point_count", count).expect(tag);
+                f.tag_uint("desil_1", desil_1).expect(tag);
+                layer = f.end();
+            }
+        } else {
+            for (h, (tx, ty)) in visible {
+                let mut f = layer.feature_of(MvtGeomType::Point);
+                f.points([fast_mvt::MvtCoord { x: tx, y: ty }])
+                    .expect("point features take points");
+                f.tag_bool("cluster", false).expect(tag);
+                if let Some(d) = h.desil() {
+                    f.tag_uint("desil", u64::from(d)).expect(tag);
+                }
+                if let Some(q) = h.quality() {
+                    f.tag_string("quality", q.as_str()).expect(tag);
+                }
+                if let Some(pkh) = h.programs().get(Program::Pkh) {
+                    f.tag_bool("pkh", pkh).expect(tag);
+                }
+                layer = f.end();
+            }
+        }
+        layer
+    }
+}
+
+/// A polygon in tile integers: open rings, exterior first.
+type TilePolygon = Vec<Vec<(i32, i32)>>;
+
+/// A unit's polygons in tile integers: clipped, rounded, sub-pixel parts dropped (its largest
+/// part is always kept, so no unit vanishes).
+fn tile_parts(
+    polys: &[Vec<Vec<[f64; 2]>>],
+    to_tile: &impl Fn(&[f64; 2]) -> [f64; 2],
+) -> Vec<TilePolygon> {
+    let ext = f64::from(EXTENT);
+    let mut parts: Vec<(i64, TilePolygon)> = Vec::new();
+    for poly in polys {
+        let mut rings = Vec::with_capacity(poly.len());
+        for (k, ring) in poly.iter().enumerate() {
+            let tile: Vec<[f64; 2]> = ring.iter().map(to_tile).collect();
+            match quantize_ring(&clip_ring(&tile, -BUFFER, ext + BUFFER)) {
+                Some(q) => rings.push(q),
+                None if k == 0 => break,
+                None => {}
+            }
+        }
+        if let Some(exterior) = rings.first() {
+            parts.push((ring_area2(exterior).abs(), rings));
+        }
+    }
+    let largest = parts.iter().map(|(a, _)| *a).max().unwrap_or(0);
+    parts
+        .into_iter()
+        .filter(|(a, _)| *a >= MIN_PART_AREA2 || *a == largest)
+        .map(|(_, rings)| rings)
+        .collect()
+}

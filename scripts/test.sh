@@ -11,6 +11,7 @@ pg_version=${pg_version:-15}
 [ -x "/usr/lib/postgresql/$pg_version/bin/initdb" ] || need+=("postgresql-$pg_version")
 [ -f "/usr/share/postgresql/$pg_version/extension/postgis.control" ] || need+=("postgresql-$pg_version-postgis-3")
 command -v ogr2ogr >/dev/null 2>&1 || need+=("gdal-bin")
+command -v npm >/dev/null 2>&1 || need+=("npm")
 
 if [ ${#need[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then

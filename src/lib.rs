@@ -7,6 +7,7 @@
 //! [`server`] serves it over HTTP; [`demo`] builds a synthetic province.
 
 pub mod aggregate;
+pub mod choropleth;
 pub mod cli;
 pub mod demo;
 pub mod generate;

@@ -268,3 +268,95 @@ async fn the_indicator_api_serves_sums_no_data_change_and_documents_every_field(
     assert!(doc["paths"]["/api/indicators"]["get"].is_object());
     assert!(doc["paths"]["/api/regions/{kode}"]["get"].is_object());
 }
+
+#[tokio::test]
+async fn choropleth_classes_cover_every_unit_once_and_the_style_uses_the_same_breaks() {
+    let dir = tempfile::tempdir().unwrap();
+    let store: Arc<dyn Store> = Arc::new(SqliteStore::open_dir(dir.path()).await.unwrap());
+    let store = with_demo(store).await;
+    let app = router(Live::load(store).await.unwrap());
+
+    let (status, c) = get(
+        &app,
+        "/api/choropleth?level=desa&indicator=desil_1&method=quantile&classes=5",
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{c}");
+    let breaks: Vec<f64> = c["breaks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|b| b.as_f64().unwrap())
+        .collect();
+    assert!(breaks.windows(2).all(|w| w[0] <= w[1]));
+    let k = c["classes"].as_u64().unwrap() as usize;
+    assert_eq!(breaks.len(), k + 1);
+    assert_eq!(c["colors"].as_array().unwrap().len(), k);
+    assert_eq!(c["labels"].as_array().unwrap().len(), k);
+    let units = c["units"].as_array().unwrap();
+    let counts: Vec<u64> = c["counts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| n.as_u64().unwrap())
+        .collect();
+    assert_eq!(
+        counts.iter().sum::<u64>() + c["no_data"].as_u64().unwrap(),
+        units.len() as u64
+    );
+    let mut per_class = vec![0u64; k];
+    for u in units {
+        match (u["value"].as_f64(), u["class"].as_u64()) {
+            (Some(v), Some(i)) => {
+                let i = i as usize;
+                per_class[i] += 1;
+                assert!(v >= breaks[i] && (v < breaks[i + 1] || (i == k - 1 && v <= breaks[k])));
+            }
+            (None, None) => {}
+            other => panic!("value and class disagree: {other:?}"),
+        }
+    }
+    assert_eq!(per_class, counts);
+
+    // The style draws the same classes as the default choropleth.
+    let (_, def) = get(&app, "/api/choropleth?level=desa&indicator=desil_1").await;
+    assert_eq!(def["method"], "ckmeans");
+    let (_, style) = get(&app, "/style.json").await;
+    let legend = &style["metadata"]["lentera:legend"]["desa"];
+    assert_eq!(legend["breaks"], def["breaks"]);
+    assert_eq!(legend["colors"], def["colors"]);
+    assert_eq!(legend["labels"], def["labels"]);
+
+    // Change between periods: diverging colours by default, and it needs a base period.
+    let (status, ch) = get(
+        &app,
+        "/api/choropleth?level=kecamatan&indicator=desil_1_change&base=2025-03",
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{ch}");
+    assert_eq!(ch["palette"], "-RdBu");
+    let (_, rel) = get(
+        &app,
+        "/api/choropleth?level=kabupaten&indicator=desil_1_rate&classes=3",
+    )
+    .await;
+    assert!(rel["labels"][0].as_str().unwrap().contains('%'), "{rel}");
+    let (_, manual) = get(
+        &app,
+        "/api/choropleth?level=desa&indicator=households&method=manual&breaks=10,20,40",
+    )
+    .await;
+    assert_eq!(manual["classes"], 4);
+    for uri in [
+        "/api/choropleth?indicator=desil_1_change",
+        "/api/choropleth?indicator=planet",
+        "/api/choropleth?method=astrology",
+        "/api/choropleth?classes=12",
+        "/api/choropleth?palette=Rainbow",
+        "/api/choropleth?method=manual&breaks=5,x",
+        "/style.json?indicator=people_rate",
+    ] {
+        let (status, body) = get(&app, uri).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{uri}: {body}");
+    }
+}

@@ -121,7 +121,7 @@ pub fn write_csv<W: std::io::Write>(out: W, rows: &[UnitRow]) -> Result<(), csv:
 }
 
 /// The period and base period a request names (latest when absent).
-fn periods<'a>(
+pub(crate) fn periods<'a>(
     snap: &'a Snapshot,
     q: &HashMap<String, String>,
 ) -> Result<(Option<&'a PeriodIndicators>, Option<&'a PeriodIndicators>), ApiError> {

@@ -1,5 +1,6 @@
 //! The HTTP server (axum): health, the region API, the verval template and the web page.
 
+pub mod choropleth;
 pub mod indicators;
 pub mod live;
 pub mod openapi;
@@ -120,6 +121,7 @@ pub fn router_with(live: Live, options: ServerOptions) -> Router {
         )
         .route("/api/indicators", get(indicators::indicators))
         .route("/api/periods", get(indicators::periods_list))
+        .route("/api/choropleth", get(choropleth::choropleth))
         .route("/api/reconciliation", get(indicators::reconciliation))
         .route("/api/regions", get(list_regions))
         .route("/api/regions/{kode}", get(indicators::region_detail))

@@ -406,18 +406,42 @@ fn province_bounds(snap: &crate::aggregate::Snapshot) -> Option<[f64; 4]> {
         })
 }
 
-/// Colours of the default choropleth (ColorBrewer YlOrRd, 5 classes; colour-blind safe).
-const YLORRD_5: [&str; 5] = ["#ffffb2", "#fecc5c", "#fd8d3c", "#f03b20", "#bd0026"];
-/// Colour of units without data.
-const NO_DATA: &str = "#d9d9d9";
-
-/// `GET /style.json`: a MapLibre style drawing desil-1 households per unit (kabupaten, then
-/// kecamatan, then desa as the zoom grows), with quantile class breaks of the current
-/// snapshot and the legend in `metadata`.
-pub async fn style(State(st): State<AppState>, headers: HeaderMap) -> Json<Value> {
+/// `GET /style.json?indicator=&method=&classes=&palette=`: a MapLibre style drawing one
+/// indicator per unit (kabupaten, then kecamatan, then desa as the zoom grows) with the very
+/// class breaks and colours `/api/choropleth` gives for the same parameters, and the legend
+/// in `metadata`.
+pub async fn style(
+    State(st): State<AppState>,
+    Query(q): Query<HashMap<String, String>>,
+    headers: HeaderMap,
+) -> Result<Json<Value>, ApiError> {
     let snap = st.live.snapshot();
     let base = base_url(&headers);
-    let indicator = "desil_1";
+    let indicator = q.get("indicator").map(String::as_str).unwrap_or("desil_1");
+    let shown = super::choropleth::Shown::parse(indicator)
+        .filter(|s| s.change.is_none() && TILE_INDICATORS.contains(&s.indicator.as_str()))
+        .ok_or_else(|| {
+            ApiError::bad_request(format!(
+                "the style draws one of the tile indicators: {}",
+                TILE_INDICATORS.join(", ")
+            ))
+        })?;
+    let method: crate::choropleth::Method = q
+        .get("method")
+        .map(String::as_str)
+        .unwrap_or("ckmeans")
+        .parse()
+        .map_err(|e: crate::choropleth::ClassifyError| ApiError::bad_request(e.to_string()))?;
+    let k: usize = q
+        .get("classes")
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(super::choropleth::DEFAULT_CLASSES);
+    let palette: crate::choropleth::Palette = match q.get("palette") {
+        Some(p) => p
+            .parse()
+            .map_err(|e: crate::choropleth::ClassifyError| ApiError::bad_request(e.to_string()))?,
+        None => crate::choropleth::Palette::sequential(),
+    };
     let mut sources = serde_json::Map::new();
     let mut layers = vec![json!({
         "id": "latar", "type": "background", "paint": { "background-color": "#f4f1ea" }
@@ -429,9 +453,26 @@ pub async fn style(State(st): State<AppState>, headers: HeaderMap) -> Json<Value
             name.into(),
             json!({ "type": "vector", "url": format!("{base}/tiles/{name}.json") }),
         );
-        let breaks = quantile_breaks(&snap, layer, indicator, YLORRD_5.len());
-        let mut step: Vec<Value> = vec![json!(["get", indicator]), json!(YLORRD_5[0])];
-        for (b, colour) in breaks.iter().zip(&YLORRD_5[1..]) {
+        let level = layer.level().expect("boundary layer");
+        let c = super::choropleth::build(
+            &snap,
+            level,
+            None,
+            &shown,
+            snap.period(None),
+            None,
+            &method,
+            k,
+            palette,
+        )
+        .map_err(|e| ApiError::bad_request(e.to_string()))?;
+        let colors = c.colors.clone();
+        let mut step: Vec<Value> = vec![
+            json!(["get", indicator]),
+            json!(colors.first().cloned().unwrap_or_else(|| NO_DATA.into())),
+        ];
+        let inner = c.classes.bounds.get(1..c.classes.len()).unwrap_or(&[]);
+        for (b, colour) in inner.iter().zip(colors.iter().skip(1)) {
             step.push(json!(b));
             step.push(json!(colour));
         }
@@ -467,48 +508,24 @@ pub async fn style(State(st): State<AppState>, headers: HeaderMap) -> Json<Value
             name.into(),
             json!({
                 "indicator": indicator,
-                "method": "quantile",
-                "breaks": breaks,
-                "colors": YLORRD_5,
+                "method": method.as_str(),
+                "palette": palette.name(),
+                "breaks": c.classes.bounds,
+                "colors": colors,
+                "labels": crate::choropleth::labels(&c.classes, shown.kind()),
                 "no_data_color": NO_DATA,
+                "no_data_label": super::choropleth::NO_DATA_LABEL,
             }),
         );
     }
-    Json(json!({
+    Ok(Json(json!({
         "version": 8,
-        "name": "Lentera — rumah tangga desil 1",
+        "name": format!("Lentera — {indicator}"),
         "metadata": { "lentera:legend": legends, "lentera:generation": snap.generation },
         "sources": sources,
         "layers": layers,
-    }))
+    })))
 }
 
-/// Quantile class breaks of `indicator` over the units of a layer (`classes - 1` inner
-/// breaks, deduplicated).
-fn quantile_breaks(
-    snap: &crate::aggregate::Snapshot,
-    layer: Layer,
-    indicator: &str,
-    classes: usize,
-) -> Vec<f64> {
-    let Some(level) = layer.level() else {
-        return Vec::new();
-    };
-    let period = snap.period(None);
-    let mut values: Vec<f64> = (0..snap.units().len() as u32)
-        .filter(|&u| snap.unit(u).info.level == level)
-        .filter_map(|u| {
-            crate::aggregate::indicators::value_by_name(
-                indicator,
-                period.and_then(|p| p.counts(u)),
-                snap.denominators(u),
-            )
-        })
-        .collect();
-    values.sort_by(f64::total_cmp);
-    let mut breaks: Vec<f64> = (1..classes)
-        .filter_map(|i| values.get(i * values.len() / classes).copied())
-        .collect();
-    breaks.dedup();
-    breaks
-}
+/// Colour of units without data.
+const NO_DATA: &str = crate::choropleth::NO_DATA_COLOR;

@@ -360,3 +360,84 @@ async fn choropleth_classes_cover_every_unit_once_and_the_style_uses_the_same_br
         assert_eq!(status, StatusCode::BAD_REQUEST, "{uri}: {body}");
     }
 }
+
+#[tokio::test]
+async fn targets_rank_units_deterministically_and_export_csv_and_xlsx() {
+    let dir = tempfile::tempdir().unwrap();
+    let store: Arc<dyn Store> = Arc::new(SqliteStore::open_dir(dir.path()).await.unwrap());
+    let store = with_demo(store).await;
+    let app = router(Live::load(store).await.unwrap());
+
+    let (status, t) = get(
+        &app,
+        "/api/targets?level=desa&parent=99.01&indicator=desil_1&top=5",
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{t}");
+    let list = t["targets"].as_array().unwrap();
+    assert_eq!(list.len(), 5);
+    let (_, all) = get(&app, "/api/indicators?level=desa&parent=99.01").await;
+    let mut expected: Vec<(i64, String)> = all
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|u| Some((-u["desil_1"].as_i64()?, u["kode"].as_str()?.to_string())))
+        .collect();
+    expected.sort();
+    for (i, row) in list.iter().enumerate() {
+        assert_eq!(row["rank"], i + 1);
+        assert_eq!(
+            row["kode"].as_str().unwrap(),
+            expected[i].1,
+            "rank {}",
+            i + 1
+        );
+        assert_eq!(row["value"].as_f64().unwrap(), -expected[i].0 as f64);
+        assert!(row["kabupaten"].as_str().unwrap().contains("Kabupaten"));
+    }
+
+    let resp = app
+        .clone()
+        .oneshot(
+            Request::get("/api/targets?level=desa&parent=99.01&top=7&format=csv")
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        resp.headers()[axum::http::header::CONTENT_DISPOSITION],
+        "attachment; filename=\"sasaran-desa-desil_1-99.01.csv\""
+    );
+    let body = resp.into_body().collect().await.unwrap().to_bytes();
+    let text = String::from_utf8(body.to_vec()).unwrap();
+    assert_eq!(text.lines().count(), 8, "{text}");
+    assert!(text.starts_with("peringkat,kode,nama,kecamatan,kabupaten_kota,desil_1,"));
+
+    let resp = app
+        .clone()
+        .oneshot(
+            Request::get("/api/targets?level=kecamatan&top=4&format=xlsx&indicator=desil_1_no_pkh")
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await
+        .unwrap();
+    let bytes = resp.into_body().collect().await.unwrap().to_bytes();
+    let path = dir.path().join("sasaran.xlsx");
+    std::fs::write(&path, &bytes).unwrap();
+    use calamine::Reader;
+    let mut book = calamine::open_workbook_auto(&path).unwrap();
+    let range = book.worksheet_range("Sasaran").unwrap();
+    assert_eq!(range.height(), 5);
+
+    for uri in [
+        "/api/targets?top=0",
+        "/api/targets?order=sideways",
+        "/api/targets?format=pdf",
+        "/api/targets?indicator=planet",
+    ] {
+        let (status, body) = get(&app, uri).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{uri}: {body}");
+    }
+}

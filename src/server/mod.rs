@@ -4,6 +4,7 @@ pub mod choropleth;
 pub mod indicators;
 pub mod live;
 pub mod openapi;
+pub mod targets;
 pub mod templates;
 pub mod tiles;
 
@@ -122,6 +123,7 @@ pub fn router_with(live: Live, options: ServerOptions) -> Router {
         .route("/api/indicators", get(indicators::indicators))
         .route("/api/periods", get(indicators::periods_list))
         .route("/api/choropleth", get(choropleth::choropleth))
+        .route("/api/targets", get(targets::targets))
         .route("/api/reconciliation", get(indicators::reconciliation))
         .route("/api/regions", get(list_regions))
         .route("/api/regions/{kode}", get(indicators::region_detail))

@@ -103,7 +103,7 @@ pub fn document() -> Value {
                 "parameters": [
                     param("level", "provinsi, kabupaten (default), kecamatan or desa."),
                     param("parent", "Only units inside this code (any level above)."),
-                    period, base,
+                    period.clone(), base.clone(),
                 ],
                 "responses": {
                     "200": { "description": "One object per unit, in code order.", "content": json_of(json!({ "type": "array", "items": { "$ref": "#/components/schemas/UnitIndicators" } })) },
@@ -115,7 +115,7 @@ pub fn document() -> Value {
                 "summary": "One unit with its indicators, its parents and its children",
                 "parameters": [
                     { "name": "kode", "in": "path", "required": true, "schema": { "type": "string" }, "description": "Kemendagri code, dotted or plain." },
-                    period, base,
+                    period.clone(), base.clone(),
                 ],
                 "responses": {
                     "200": { "description": "The unit, plus `bbox`, `parents` (top down) and `children`, each with indicators.", "content": json_of(json!({
@@ -133,6 +133,39 @@ pub fn document() -> Value {
                 "summary": "Units without geometry or indicators",
                 "parameters": [ param("level", "Level."), param("parent", "Only units inside this code.") ],
                 "responses": { "200": { "description": "Units in code order." } }
+            }},
+            "/api/choropleth": { "get": {
+                "summary": "Class breaks, colours, counts and legend labels of one indicator at one level",
+                "parameters": [
+                    param("level", "provinsi, kabupaten (default), kecamatan or desa."),
+                    param("indicator", "Any indicator (default desil_1), or `{indicator}_change` / `{indicator}_change_rel` with base=."),
+                    param("method", "ckmeans (default), quantile, equal, pretty or manual."),
+                    param("classes", "3–9 (default 5); fewer come out when the values have fewer distinct numbers."),
+                    param("breaks", "For method=manual: inner breaks, e.g. 10,50,100."),
+                    param("palette", "ColorBrewer name (YlOrRd default, -RdBu for change; a leading - reverses)."),
+                    param("parent", "Classify only units inside this code."),
+                    period.clone(), base.clone(),
+                ],
+                "responses": {
+                    "200": { "description": "`breaks` (classes + 1 ascending bounds; class i is [breaks[i], breaks[i+1]), the last one closed), `colors`, `counts`, `labels` (Indonesian number format), `no_data` with its colour and label, and `units` (kode, value, class).", "content": json_of(json!({ "type": "object" })) },
+                    "400": { "description": "Bad level, indicator, method, classes, breaks or palette.", "content": json_of(error.clone()) }
+                }
+            }},
+            "/api/targets": { "get": {
+                "summary": "Units ranked by an indicator (ties to the lower code), as JSON, CSV or XLSX",
+                "parameters": [
+                    param("level", "Level ranked (default desa)."),
+                    param("parent", "Only units inside this code."),
+                    param("indicator", "Ranking indicator (default desil_1)."),
+                    param("top", "List length (default 20)."),
+                    param("order", "desc (default) or asc."),
+                    param("format", "json (default), csv or xlsx (as a download)."),
+                    period.clone(), base.clone(),
+                ],
+                "responses": {
+                    "200": { "description": "Ranked units with kecamatan and kabupaten names, the value and key figures." },
+                    "400": { "description": "Bad parameter.", "content": json_of(error.clone()) }
+                }
             }},
             "/api/periods": { "get": {
                 "summary": "Periods with data and their household counts",

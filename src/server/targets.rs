@@ -1,0 +1,270 @@
+//! `GET /api/targets`: units ranked by an indicator, as JSON, CSV or XLSX — the table a
+//! RAT/RPKD planning meeting works from.
+
+use std::collections::HashMap;
+
+use axum::extract::{Query, State};
+use axum::http::header;
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use serde::Serialize;
+
+use super::choropleth::Shown;
+use super::{parse_kode, parse_level, ApiError, AppState};
+use crate::aggregate::indicators::value_by_name;
+use crate::aggregate::snapshot::PeriodIndicators;
+use crate::aggregate::Snapshot;
+use crate::region::Level;
+
+/// Default list length.
+pub const DEFAULT_TOP: usize = 20;
+/// Longest list.
+pub const MAX_TOP: usize = 100_000;
+/// Figures every row carries besides the ranking indicator.
+const KEY_FIGURES: [&str; 5] = [
+    "households",
+    "desil_1",
+    "desil_1_4",
+    "desil_1_no_pkh",
+    "people",
+];
+
+/// One ranked unit.
+#[derive(Debug, Clone, Serialize)]
+pub struct Target {
+    /// Rank, from 1.
+    pub rank: usize,
+    /// Code.
+    pub kode: String,
+    /// Name.
+    pub nama: String,
+    /// Kecamatan name (for desa).
+    pub kecamatan: Option<String>,
+    /// Kabupaten/kota name.
+    pub kabupaten: Option<String>,
+    /// The ranking indicator's value.
+    pub value: f64,
+    /// Key figures (`None`: no data).
+    pub figures: Vec<(String, Option<f64>)>,
+}
+
+/// Ranks the units of `level` inside `parent` by `shown`, highest first (lowest first with
+/// `ascending`); units without data are left out; ties go to the lower code.
+pub fn rank(
+    snap: &Snapshot,
+    level: Level,
+    parent: Option<u32>,
+    shown: &Shown,
+    period: Option<&PeriodIndicators>,
+    base: Option<&PeriodIndicators>,
+    ascending: bool,
+    top: usize,
+) -> Vec<Target> {
+    let units: Vec<u32> = match parent {
+        Some(p) => snap.descendants(p).collect(),
+        None => (0..snap.units().len() as u32).collect(),
+    };
+    let mut scored: Vec<(u32, f64)> = units
+        .into_iter()
+        .filter(|&u| snap.unit(u).info.level == level)
+        .filter_map(|u| shown.value(snap, u, period, base).map(|v| (u, v)))
+        .collect();
+    scored.sort_by(|a, b| {
+        let by_value = if ascending {
+            a.1.total_cmp(&b.1)
+        } else {
+            b.1.total_cmp(&a.1)
+        };
+        // Units are in code order, so the lower index is the lower code.
+        by_value.then(a.0.cmp(&b.0))
+    });
+    scored.truncate(top);
+    let name_at = |u: u32, level: Level| {
+        snap.parents(u)
+            .into_iter()
+            .find(|&p| snap.unit(p).info.level == level)
+            .map(|p| snap.unit(p).info.nama.clone())
+    };
+    scored
+        .into_iter()
+        .enumerate()
+        .map(|(i, (u, value))| {
+            let info = &snap.unit(u).info;
+            let counts = period.and_then(|p| p.counts(u));
+            Target {
+                rank: i + 1,
+                kode: info.kode.to_string(),
+                nama: info.nama.clone(),
+                kecamatan: name_at(u, Level::Kecamatan),
+                kabupaten: name_at(u, Level::Kabupaten),
+                value,
+                figures: KEY_FIGURES
+                    .iter()
+                    .map(|f| {
+                        (
+                            f.to_string(),
+                            value_by_name(f, counts, snap.denominators(u)),
+                        )
+                    })
+                    .collect(),
+            }
+        })
+        .collect()
+}
+
+/// Column headers of the exported table (in Bahasa Indonesia: planners read it).
+fn headers(indicator: &str) -> Vec<String> {
+    let mut h: Vec<String> = ["peringkat", "kode", "nama", "kecamatan", "kabupaten_kota"]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+    h.push(indicator.to_string());
+    h.extend(KEY_FIGURES.iter().map(|f| f.to_string()));
+    h
+}
+
+fn cells(t: &Target) -> Vec<String> {
+    let num = |v: f64| {
+        if v.fract() == 0.0 {
+            format!("{v:.0}")
+        } else {
+            v.to_string()
+        }
+    };
+    let mut row = vec![
+        t.rank.to_string(),
+        t.kode.clone(),
+        t.nama.clone(),
+        t.kecamatan.clone().unwrap_or_default(),
+        t.kabupaten.clone().unwrap_or_default(),
+        num(t.value),
+    ];
+    row.extend(
+        t.figures
+            .iter()
+            .map(|(_, v)| v.map(num).unwrap_or_default()),
+    );
+    row
+}
+
+fn to_csv(indicator: &str, targets: &[Target]) -> Result<Vec<u8>, csv::Error> {
+    let mut w = csv::Writer::from_writer(Vec::new());
+    w.write_record(headers(indicator))?;
+    for t in targets {
+        w.write_record(cells(t))?;
+    }
+    w.into_inner().map_err(|e| csv::Error::from(e.into_error()))
+}
+
+fn to_xlsx(indicator: &str, targets: &[Target]) -> Result<Vec<u8>, rust_xlsxwriter::XlsxError> {
+    let mut book = rust_xlsxwriter::Workbook::new();
+    let bold = rust_xlsxwriter::Format::new().set_bold();
+    let sheet = book.add_worksheet();
+    sheet.set_name("Sasaran")?;
+    for (c, h) in headers(indicator).iter().enumerate() {
+        sheet.write_string_with_format(0, c as u16, h, &bold)?;
+    }
+    for (r, t) in targets.iter().enumerate() {
+        let r = r as u32 + 1;
+        let row = cells(t);
+        for (c, v) in row.iter().enumerate() {
+            match v.parse::<f64>() {
+                Ok(n) if c != 1 => sheet.write_number(r, c as u16, n)?,
+                _ => sheet.write_string(r, c as u16, v)?,
+            };
+        }
+    }
+    sheet.set_freeze_panes(1, 0)?;
+    sheet.autofit();
+    book.save_to_buffer()
+}
+
+/// `GET /api/targets?level=&parent=&indicator=&top=&order=&period=&base=&format=json|csv|xlsx`
+pub async fn targets(
+    State(st): State<AppState>,
+    Query(q): Query<HashMap<String, String>>,
+) -> Result<Response, ApiError> {
+    let snap = st.live.snapshot();
+    let level = parse_level(&q)?.unwrap_or(Level::Desa);
+    let name = q.get("indicator").map(String::as_str).unwrap_or("desil_1");
+    let shown = Shown::parse(name)
+        .ok_or_else(|| ApiError::bad_request(format!("unknown indicator `{name}`")))?;
+    let (period, base) = super::indicators::periods(&snap, &q)?;
+    if shown.change.is_some() && base.is_none() {
+        return Err(ApiError::bad_request(
+            "a change needs a base period: base=YYYY-MM",
+        ));
+    }
+    let top = match q.get("top") {
+        None => DEFAULT_TOP,
+        Some(t) => t
+            .parse::<usize>()
+            .ok()
+            .filter(|n| (1..=MAX_TOP).contains(n))
+            .ok_or_else(|| ApiError::bad_request(format!("top must be 1–{MAX_TOP}")))?,
+    };
+    let ascending = match q.get("order").map(String::as_str) {
+        None | Some("desc") => false,
+        Some("asc") => true,
+        Some(_) => return Err(ApiError::bad_request("order must be asc or desc")),
+    };
+    let parent_kode = q
+        .get("parent")
+        .filter(|s| !s.is_empty())
+        .map(|s| parse_kode(s))
+        .transpose()?;
+    let parent = match parent_kode {
+        None => None,
+        Some(k) => Some(
+            snap.unit_index(k)
+                .ok_or_else(|| ApiError::not_found(format!("no region with code {k}")))?,
+        ),
+    };
+    let list = rank(&snap, level, parent, &shown, period, base, ascending, top);
+    let file = format!(
+        "sasaran-{}-{}{}",
+        level.as_str(),
+        name,
+        parent_kode.map(|k| format!("-{k}")).unwrap_or_default()
+    );
+    let disposition = |ext: &str| format!("attachment; filename=\"{file}.{ext}\"");
+    match q.get("format").map(String::as_str).unwrap_or("json") {
+        "json" => Ok(Json(serde_json::json!({
+            "level": level,
+            "indicator": name,
+            "period": period.map(|p| &p.period),
+            "parent": parent_kode,
+            "targets": list,
+        }))
+        .into_response()),
+        "csv" => {
+            let bytes = to_csv(name, &list).map_err(ApiError::internal)?;
+            Ok((
+                [
+                    (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_string()),
+                    (header::CONTENT_DISPOSITION, disposition("csv")),
+                ],
+                bytes,
+            )
+                .into_response())
+        }
+        "xlsx" => {
+            let bytes = to_xlsx(name, &list).map_err(ApiError::internal)?;
+            Ok((
+                [
+                    (
+                        header::CONTENT_TYPE,
+                        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+                            .to_string(),
+                    ),
+                    (header::CONTENT_DISPOSITION, disposition("xlsx")),
+                ],
+                bytes,
+            )
+                .into_response())
+        }
+        other => Err(ApiError::bad_request(format!(
+            "format `{other}`: json, csv or xlsx"
+        ))),
+    }
+}

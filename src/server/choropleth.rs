@@ -79,6 +79,87 @@ impl Shown {
     }
 }
 
+/// Which values a request is about: an indicator (or its change) at one level, inside a
+/// parent unit or everywhere, in one period.
+pub struct Selection<'a> {
+    /// The snapshot.
+    pub snap: &'a Snapshot,
+    /// The level of the units.
+    pub level: Level,
+    /// Only units inside this one.
+    pub parent: Option<u32>,
+    /// The indicator.
+    pub shown: Shown,
+    /// The period.
+    pub period: Option<&'a PeriodIndicators>,
+    /// The base period of a change.
+    pub base: Option<&'a PeriodIndicators>,
+}
+
+impl<'a> Selection<'a> {
+    /// Reads `level` (default `default_level`), `indicator` (default `desil_1`), `parent`,
+    /// `period` and `base` from a query.
+    pub fn from_query(
+        snap: &'a Snapshot,
+        q: &HashMap<String, String>,
+        default_level: Level,
+    ) -> Result<Selection<'a>, ApiError> {
+        let level = parse_level(q)?.unwrap_or(default_level);
+        let name = q.get("indicator").map(String::as_str).unwrap_or("desil_1");
+        let shown = Shown::parse(name).ok_or_else(|| {
+            ApiError::bad_request(format!(
+                "unknown indicator `{name}` (see /api/openapi.json; add _change or _change_rel with base=)"
+            ))
+        })?;
+        let (period, base) = super::indicators::periods(snap, q)?;
+        if shown.change.is_some() && base.is_none() {
+            return Err(ApiError::bad_request(
+                "a change needs a base period: base=YYYY-MM",
+            ));
+        }
+        let parent =
+            match q.get("parent").filter(|s| !s.is_empty()) {
+                None => None,
+                Some(s) => {
+                    let kode = parse_kode(s)?;
+                    Some(snap.unit_index(kode).ok_or_else(|| {
+                        ApiError::not_found(format!("no region with code {kode}"))
+                    })?)
+                }
+            };
+        Ok(Selection {
+            snap,
+            level,
+            parent,
+            shown,
+            period,
+            base,
+        })
+    }
+
+    /// The name of what is shown (`desil_1`, `desil_1_change`…).
+    pub fn name(&self) -> String {
+        match self.shown.change {
+            None => self.shown.indicator.clone(),
+            Some(false) => format!("{}_change", self.shown.indicator),
+            Some(true) => format!("{}_change_rel", self.shown.indicator),
+        }
+    }
+
+    /// Every selected unit with its value (`None`: no data), in code order.
+    pub fn values(&self) -> Vec<(u32, Option<f64>)> {
+        let units: Vec<u32> = match self.parent {
+            Some(p) => self.snap.descendants(p).collect(),
+            None => (0..self.snap.units().len() as u32).collect(),
+        };
+        units
+            .into_iter()
+            .filter(|&u| self.snap.unit(u).info.level == self.level)
+            .map(|u| (u, self.shown.value(self.snap, u, self.period, self.base)))
+            .collect()
+    }
+}
+
 /// A classified indicator over the units of a level.
 pub struct Choropleth {
     /// Units and their values (`None`: no data).
@@ -89,28 +170,14 @@ pub struct Choropleth {
     pub colors: Vec<String>,
 }
 
-/// Classifies `shown` over the units of `level` (inside `parent` when given).
-#[allow(clippy::too_many_arguments)]
+/// Classifies the selected values into `k` classes by `method`, coloured by `palette`.
 pub fn build(
-    snap: &Snapshot,
-    level: Level,
-    parent: Option<u32>,
-    shown: &Shown,
-    period: Option<&PeriodIndicators>,
-    base: Option<&PeriodIndicators>,
+    sel: &Selection<'_>,
     method: &Method,
     k: usize,
     palette: Palette,
 ) -> Result<Choropleth, crate::choropleth::ClassifyError> {
-    let units: Vec<u32> = match parent {
-        Some(p) => snap.descendants(p).collect(),
-        None => (0..snap.units().len() as u32).collect(),
-    };
-    let values: Vec<(u32, Option<f64>)> = units
-        .into_iter()
-        .filter(|&u| snap.unit(u).info.level == level)
-        .map(|u| (u, shown.value(snap, u, period, base)))
-        .collect();
+    let values = sel.values();
     let present: Vec<f64> = values.iter().filter_map(|(_, v)| *v).collect();
     let classes = classify(&present, method, k)?;
     let colors = palette.colors_for(classes.len());
@@ -127,19 +194,7 @@ pub async fn choropleth(
     Query(q): Query<HashMap<String, String>>,
 ) -> Result<Json<Value>, ApiError> {
     let snap = st.live.snapshot();
-    let level = parse_level(&q)?.unwrap_or(Level::Kabupaten);
-    let name = q.get("indicator").map(String::as_str).unwrap_or("desil_1");
-    let shown = Shown::parse(name).ok_or_else(|| {
-        ApiError::bad_request(format!(
-            "unknown indicator `{name}` (see /api/openapi.json; add _change or _change_rel with base=)"
-        ))
-    })?;
-    let (period, base) = super::indicators::periods(&snap, &q)?;
-    if shown.change.is_some() && base.is_none() {
-        return Err(ApiError::bad_request(
-            "a change needs a base period: base=YYYY-MM",
-        ));
-    }
+    let sel = Selection::from_query(&snap, &q, Level::Kabupaten)?;
     let mut method: Method = q
         .get("method")
         .map(|m| m.parse())
@@ -169,23 +224,10 @@ pub async fn choropleth(
         Some(p) => p
             .parse()
             .map_err(|e: crate::choropleth::ClassifyError| ApiError::bad_request(e.to_string()))?,
-        None if shown.change.is_some() => Palette::diverging(),
+        None if sel.shown.change.is_some() => Palette::diverging(),
         None => Palette::sequential(),
     };
-    let parent = match q.get("parent").filter(|s| !s.is_empty()) {
-        None => None,
-        Some(s) => {
-            let kode = parse_kode(s)?;
-            Some(
-                snap.unit_index(kode)
-                    .ok_or_else(|| ApiError::not_found(format!("no region with code {kode}")))?,
-            )
-        }
-    };
-    let c = build(
-        &snap, level, parent, &shown, period, base, &method, k, palette,
-    )
-    .map_err(|e| ApiError::bad_request(e.to_string()))?;
+    let c = build(&sel, &method, k, palette).map_err(|e| ApiError::bad_request(e.to_string()))?;
     let present: Vec<f64> = c.values.iter().filter_map(|(_, v)| *v).collect();
     let units: Vec<Value> = c
         .values
@@ -199,17 +241,17 @@ pub async fn choropleth(
         })
         .collect();
     Ok(Json(json!({
-        "level": level,
-        "indicator": name,
-        "period": period.map(|p| &p.period),
-        "base_period": base.map(|p| &p.period),
+        "level": sel.level,
+        "indicator": sel.name(),
+        "period": sel.period.map(|p| &p.period),
+        "base_period": sel.base.map(|p| &p.period),
         "method": method.as_str(),
         "palette": palette.name(),
         "classes": c.classes.len(),
         "breaks": c.classes.bounds,
         "colors": c.colors,
         "counts": c.classes.counts(&present),
-        "labels": labels(&c.classes, shown.kind()),
+        "labels": labels(&c.classes, sel.shown.kind()),
         "no_data": c.values.len() - present.len(),
         "no_data_color": NO_DATA_COLOR,
         "no_data_label": NO_DATA_LABEL,

@@ -9,11 +9,9 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde::Serialize;
 
-use super::choropleth::Shown;
-use super::{parse_kode, parse_level, ApiError, AppState};
+use super::choropleth::Selection;
+use super::{ApiError, AppState};
 use crate::aggregate::indicators::value_by_name;
-use crate::aggregate::snapshot::PeriodIndicators;
-use crate::aggregate::Snapshot;
 use crate::region::Level;
 
 /// Default list length.
@@ -48,26 +46,14 @@ pub struct Target {
     pub figures: Vec<(String, Option<f64>)>,
 }
 
-/// Ranks the units of `level` inside `parent` by `shown`, highest first (lowest first with
-/// `ascending`); units without data are left out; ties go to the lower code.
-pub fn rank(
-    snap: &Snapshot,
-    level: Level,
-    parent: Option<u32>,
-    shown: &Shown,
-    period: Option<&PeriodIndicators>,
-    base: Option<&PeriodIndicators>,
-    ascending: bool,
-    top: usize,
-) -> Vec<Target> {
-    let units: Vec<u32> = match parent {
-        Some(p) => snap.descendants(p).collect(),
-        None => (0..snap.units().len() as u32).collect(),
-    };
-    let mut scored: Vec<(u32, f64)> = units
+/// Ranks the selected units, highest value first (lowest first with `ascending`); units
+/// without data are left out; ties go to the lower code.
+pub fn rank(sel: &Selection<'_>, ascending: bool, top: usize) -> Vec<Target> {
+    let snap = sel.snap;
+    let mut scored: Vec<(u32, f64)> = sel
+        .values()
         .into_iter()
-        .filter(|&u| snap.unit(u).info.level == level)
-        .filter_map(|u| shown.value(snap, u, period, base).map(|v| (u, v)))
+        .filter_map(|(u, v)| v.map(|v| (u, v)))
         .collect();
     scored.sort_by(|a, b| {
         let by_value = if ascending {
@@ -90,7 +76,7 @@ pub fn rank(
         .enumerate()
         .map(|(i, (u, value))| {
             let info = &snap.unit(u).info;
-            let counts = period.and_then(|p| p.counts(u));
+            let counts = sel.period.and_then(|p| p.counts(u));
             Target {
                 rank: i + 1,
                 kode: info.kode.to_string(),
@@ -185,16 +171,9 @@ pub async fn targets(
     Query(q): Query<HashMap<String, String>>,
 ) -> Result<Response, ApiError> {
     let snap = st.live.snapshot();
-    let level = parse_level(&q)?.unwrap_or(Level::Desa);
-    let name = q.get("indicator").map(String::as_str).unwrap_or("desil_1");
-    let shown = Shown::parse(name)
-        .ok_or_else(|| ApiError::bad_request(format!("unknown indicator `{name}`")))?;
-    let (period, base) = super::indicators::periods(&snap, &q)?;
-    if shown.change.is_some() && base.is_none() {
-        return Err(ApiError::bad_request(
-            "a change needs a base period: base=YYYY-MM",
-        ));
-    }
+    let sel = Selection::from_query(&snap, &q, Level::Desa)?;
+    let name = sel.name();
+    let name = name.as_str();
     let top = match q.get("top") {
         None => DEFAULT_TOP,
         Some(t) => t
@@ -208,31 +187,20 @@ pub async fn targets(
         Some("asc") => true,
         Some(_) => return Err(ApiError::bad_request("order must be asc or desc")),
     };
-    let parent_kode = q
-        .get("parent")
-        .filter(|s| !s.is_empty())
-        .map(|s| parse_kode(s))
-        .transpose()?;
-    let parent = match parent_kode {
-        None => None,
-        Some(k) => Some(
-            snap.unit_index(k)
-                .ok_or_else(|| ApiError::not_found(format!("no region with code {k}")))?,
-        ),
-    };
-    let list = rank(&snap, level, parent, &shown, period, base, ascending, top);
+    let list = rank(&sel, ascending, top);
+    let parent_kode = sel.parent.map(|p| snap.unit(p).info.kode);
     let file = format!(
         "sasaran-{}-{}{}",
-        level.as_str(),
+        sel.level.as_str(),
         name,
         parent_kode.map(|k| format!("-{k}")).unwrap_or_default()
     );
     let disposition = |ext: &str| format!("attachment; filename=\"{file}.{ext}\"");
     match q.get("format").map(String::as_str).unwrap_or("json") {
         "json" => Ok(Json(serde_json::json!({
-            "level": level,
+            "level": sel.level,
             "indicator": name,
-            "period": period.map(|p| &p.period),
+            "period": sel.period.map(|p| &p.period),
             "parent": parent_kode,
             "targets": list,
         }))

@@ -454,18 +454,16 @@ pub async fn style(
             json!({ "type": "vector", "url": format!("{base}/tiles/{name}.json") }),
         );
         let level = layer.level().expect("boundary layer");
-        let c = super::choropleth::build(
-            &snap,
+        let sel = super::choropleth::Selection {
+            snap: &snap,
             level,
-            None,
-            &shown,
-            snap.period(None),
-            None,
-            &method,
-            k,
-            palette,
-        )
-        .map_err(|e| ApiError::bad_request(e.to_string()))?;
+            parent: None,
+            shown: shown.clone(),
+            period: snap.period(None),
+            base: None,
+        };
+        let c = super::choropleth::build(&sel, &method, k, palette)
+            .map_err(|e| ApiError::bad_request(e.to_string()))?;
         let colors = c.colors.clone();
         let mut step: Vec<Value> = vec![
             json!(["get", indicator]),

@@ -93,6 +93,13 @@ lentera indicators --level desa --parent 64.72 --period 2025-03 --format csv > d
 lentera indicators --level kecamatan --period 2025-09 --base 2025-03 --format json"
     )]
     Indicators(IndicatorsArgs),
+    /// Export units with their indicators for GIS tools (GeoJSON, or CSV with WKT or a point).
+    #[command(
+        after_help = "Examples:\n  lentera export geojson --level desa -o desa.geojson\n  \
+lentera export csv --level desa --parent 64.72 --period 2025-06 -o samarinda.csv\n  \
+lentera export csv --level kecamatan --point -o kecamatan.csv"
+    )]
+    Export(ExportArgs),
     /// Serve the API and the web map.
     Serve(ServeArgs),
     /// Generate the synthetic demo province into the store and serve it.
@@ -330,6 +337,28 @@ struct ImportArgs {
 }
 
 #[derive(Args, Debug)]
+struct ExportArgs {
+    /// Format.
+    #[arg(value_parser = ["geojson", "csv"])]
+    format: String,
+    /// Level of the units.
+    #[arg(long, default_value = "desa")]
+    level: Level,
+    /// Only units inside this code.
+    #[arg(long)]
+    parent: Option<Kode>,
+    /// Period `YYYY-MM` (default: the latest with data).
+    #[arg(long)]
+    period: Option<String>,
+    /// CSV: a point inside each unit (lon, lat) instead of WKT.
+    #[arg(long)]
+    point: bool,
+    /// Output file.
+    #[arg(short, long)]
+    output: PathBuf,
+}
+
+#[derive(Args, Debug)]
 struct IndicatorsArgs {
     /// Level of the units listed.
     #[arg(long, default_value = "kabupaten")]
@@ -458,6 +487,7 @@ async fn run(cli: Cli) -> Result<()> {
             Ok(())
         }
         Command::Indicators(args) => indicators(store.as_ref(), args).await,
+        Command::Export(args) => export(store.as_ref(), args).await,
         Command::Households(cmd) => households(store.as_ref(), &cfg, cmd).await,
         Command::Geocode(args) => geocode(store.as_ref(), args).await,
         Command::Generate(GenerateCommand::Households(args)) => {
@@ -653,6 +683,43 @@ async fn regions_list(
             eprintln!("{} units", rows.len());
         }
     }
+    Ok(())
+}
+
+async fn export(store: &dyn Store, args: ExportArgs) -> Result<()> {
+    let threads = std::thread::available_parallelism().map_or(2, |n| n.get());
+    let snap = crate::aggregate::load_snapshot(store, threads).await?;
+    let period = match &args.period {
+        None => snap.period(None),
+        Some(p) => Some(
+            snap.period(Some(p))
+                .with_context(|| format!("no data for period {p}"))?,
+        ),
+    };
+    let parent = args
+        .parent
+        .map(|k| snap.unit_index(k).with_context(|| format!("no region {k}")))
+        .transpose()?;
+    let filter = crate::export::UnitFilter {
+        level: args.level,
+        parent,
+        bbox: None,
+        thresholds: Vec::new(),
+    };
+    let units = crate::export::select(&snap, &filter, period);
+    let file = std::fs::File::create(&args.output)
+        .with_context(|| format!("cannot create {}", args.output.display()))?;
+    let out = std::io::BufWriter::new(file);
+    match args.format.as_str() {
+        "geojson" => crate::export::write_geojson(&snap, &units, period, out)?,
+        _ => crate::export::write_csv(&snap, &units, period, !args.point, out)?,
+    }
+    println!(
+        "Wrote {} {} units to {}.",
+        units.len(),
+        args.level,
+        args.output.display()
+    );
     Ok(())
 }
 

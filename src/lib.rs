@@ -10,6 +10,7 @@ pub mod aggregate;
 pub mod choropleth;
 pub mod cli;
 pub mod demo;
+pub mod export;
 pub mod generate;
 pub mod geocode;
 pub mod geometry;

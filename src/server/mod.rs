@@ -1,6 +1,7 @@
 //! The HTTP server (axum): health, the region API, the verval template and the web page.
 
 pub mod choropleth;
+pub mod export;
 pub mod indicators;
 pub mod live;
 pub mod openapi;
@@ -124,6 +125,7 @@ pub fn router_with(live: Live, options: ServerOptions) -> Router {
         .route("/api/periods", get(indicators::periods_list))
         .route("/api/choropleth", get(choropleth::choropleth))
         .route("/api/targets", get(targets::targets))
+        .route("/api/export/{file}", get(export::export))
         .route("/api/reconciliation", get(indicators::reconciliation))
         .route("/api/regions", get(list_regions))
         .route("/api/regions/{kode}", get(indicators::region_detail))

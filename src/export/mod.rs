@@ -33,9 +33,12 @@ pub struct UnitFilter {
     pub parent: Option<u32>,
     /// Only units whose box meets `[min_lon, min_lat, max_lon, max_lat]`.
     pub bbox: Option<[f64; 4]>,
-    /// Only units where every indicator is at least / at most the value (`(name, min, max)`).
-    pub thresholds: Vec<(String, Option<f64>, Option<f64>)>,
+    /// Only units where every named indicator is within its bounds.
+    pub thresholds: Vec<Threshold>,
 }
+
+/// An indicator's bounds: `(name, at least, at most)`.
+pub type Threshold = (String, Option<f64>, Option<f64>);
 
 /// Errors of an export.
 #[derive(Debug, thiserror::Error)]

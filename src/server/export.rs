@@ -11,7 +11,7 @@ use axum::response::{IntoResponse, Response};
 
 use super::{parse_kode, ApiError, AppState};
 use crate::aggregate::indicators::is_indicator;
-use crate::export::{select, write_csv, write_geojson, UnitFilter};
+use crate::export::{select, write_csv, write_geojson, Threshold, UnitFilter};
 use crate::region::Level;
 
 /// Bytes written before a chunk is sent.
@@ -59,10 +59,8 @@ fn parse_bbox(s: &str) -> Result<[f64; 4], ApiError> {
 }
 
 /// Reads `min_{indicator}=v` and `max_{indicator}=v`.
-fn thresholds(
-    q: &HashMap<String, String>,
-) -> Result<Vec<(String, Option<f64>, Option<f64>)>, ApiError> {
-    let mut out: Vec<(String, Option<f64>, Option<f64>)> = Vec::new();
+fn thresholds(q: &HashMap<String, String>) -> Result<Vec<Threshold>, ApiError> {
+    let mut out: Vec<Threshold> = Vec::new();
     for (k, v) in q {
         let (name, is_min) = match (k.strip_prefix("min_"), k.strip_prefix("max_")) {
             (Some(n), _) => (n, true),

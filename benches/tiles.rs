@@ -17,10 +17,8 @@ use std::net::TcpStream;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use lentera::generate::{regions_from_files, write_households, GenerateOptions, OutputEncoding};
+use lentera::generate::regions_from_files;
 use lentera::ingest::households::model::SourceFormat;
-use lentera::ingest::households::privacy::Secret;
-use lentera::ingest::households::{import_households, store_geocoder, HouseholdImportOptions};
 use lentera::server::{router_with, Live, ServerOptions};
 use lentera::store::{PostgisStore, Store};
 use lentera::tiles::mercator::tiles_covering;
@@ -155,25 +153,15 @@ async fn main() {
         .replace_regions(&regions, &Default::default())
         .await
         .unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    let file = dir.path().join("p3ke.csv");
-    let opts = GenerateOptions {
-        format: SourceFormat::P3ke,
-        count: 100_000,
-        seed: 3,
-        delimiter: b',',
-        encoding: OutputEncoding::Utf8,
-    };
-    write_households(&regions, &[], &Default::default(), &opts, &file, None).unwrap();
-    let secret = Secret::new("tiles-benchmark-secret-0123456789").unwrap();
-    let geocoder = store_geocoder(store.as_ref()).await.unwrap();
-    let import = HouseholdImportOptions {
-        period: "2025-06".into(),
-        ..Default::default()
-    };
-    import_households(store.as_ref(), &file, &import, &secret, geocoder)
-        .await
-        .unwrap();
+    common::import_generated(
+        store.as_ref(),
+        &regions,
+        SourceFormat::P3ke,
+        100_000,
+        3,
+        "2025-06",
+    )
+    .await;
     let live = Live::load(store.clone() as Arc<dyn Store>).await.unwrap();
     let snap = live.snapshot();
 

@@ -7,10 +7,8 @@ use std::sync::Arc;
 use axum::body::Body;
 use axum::http::{header, Request, StatusCode};
 use http_body_util::BodyExt;
-use lentera::generate::{regions_from_files, write_households, GenerateOptions, OutputEncoding};
+use lentera::generate::regions_from_files;
 use lentera::ingest::households::model::SourceFormat;
-use lentera::ingest::households::privacy::Secret;
-use lentera::ingest::households::{import_households, store_geocoder, HouseholdImportOptions};
 use lentera::server::{router, Live};
 use lentera::store::{SqliteStore, Store};
 use tower::ServiceExt;
@@ -40,24 +38,15 @@ async fn gdal_reads_every_desa_from_geojson_and_csv_exports() {
         .replace_regions(&regions, &Default::default())
         .await
         .unwrap();
-    let file = dir.path().join("p3ke.csv");
-    let opts = GenerateOptions {
-        format: SourceFormat::P3ke,
-        count: 5_000,
-        seed: 4,
-        delimiter: b',',
-        encoding: OutputEncoding::Utf8,
-    };
-    write_households(&regions, &[], &Default::default(), &opts, &file, None).unwrap();
-    let secret = Secret::new("export-test-secret-0123456789").unwrap();
-    let geocoder = store_geocoder(store.as_ref()).await.unwrap();
-    let import = HouseholdImportOptions {
-        period: "2025-06".into(),
-        ..Default::default()
-    };
-    import_households(store.as_ref(), &file, &import, &secret, geocoder)
-        .await
-        .unwrap();
+    common::import_generated(
+        store.as_ref(),
+        &regions,
+        SourceFormat::P3ke,
+        5_000,
+        4,
+        "2025-06",
+    )
+    .await;
     let app = router(Live::load(store.clone()).await.unwrap());
 
     // The API, streamed.

@@ -15,10 +15,8 @@ use axum::http::{header, Request, StatusCode};
 use fast_mvt::{MvtReaderRef, MvtValueRef};
 use http_body_util::BodyExt;
 use lentera::aggregate::indicators::value_by_name;
-use lentera::generate::{regions_from_files, write_households, GenerateOptions, OutputEncoding};
+use lentera::generate::regions_from_files;
 use lentera::ingest::households::model::SourceFormat;
-use lentera::ingest::households::privacy::Secret;
-use lentera::ingest::households::{import_households, store_geocoder, HouseholdImportOptions};
 use lentera::region::Kode;
 use lentera::server::tiles::ApiToken;
 use lentera::server::{router_with, Live, ServerOptions};
@@ -47,24 +45,15 @@ async fn world() -> World {
         .replace_regions(&regions, &Default::default())
         .await
         .unwrap();
-    let file = dir.path().join("verval.csv");
-    let opts = GenerateOptions {
-        format: SourceFormat::Verval,
-        count: 20_000,
-        seed: 9,
-        delimiter: b',',
-        encoding: OutputEncoding::Utf8,
-    };
-    write_households(&regions, &[], &Default::default(), &opts, &file, None).unwrap();
-    let secret = Secret::new("tiles-test-secret-0123456789").unwrap();
-    let geocoder = store_geocoder(store.as_ref()).await.unwrap();
-    let import = HouseholdImportOptions {
-        period: "2025-06".into(),
-        ..Default::default()
-    };
-    import_households(store.as_ref(), &file, &import, &secret, geocoder)
-        .await
-        .unwrap();
+    common::import_generated(
+        store.as_ref(),
+        &regions,
+        SourceFormat::Verval,
+        20_000,
+        9,
+        "2025-06",
+    )
+    .await;
     let live = Live::load(store.clone()).await.unwrap();
     let tokens = ApiToken::parse_list(&format!("{TOKEN_ALL},{TOKEN_SAMARINDA}@64.72")).unwrap();
     let app = router_with(

@@ -290,3 +290,38 @@ pub fn desa_outlines(regions: &[Region]) -> Vec<(lentera::region::Kode, geo::Mul
         .map(|r| (r.kode, r.geometry.clone()))
         .collect()
 }
+
+/// Generates `count` households of `format` over `regions` (deterministic from `seed`) and
+/// imports them into `store` for `period`, geocoded against the stored regions.
+#[allow(dead_code)]
+pub async fn import_generated(
+    store: &dyn lentera::store::Store,
+    regions: &[Region],
+    format: lentera::ingest::households::model::SourceFormat,
+    count: usize,
+    seed: u64,
+    period: &str,
+) {
+    use lentera::generate::{write_households, GenerateOptions, OutputEncoding};
+    use lentera::ingest::households::privacy::Secret;
+    use lentera::ingest::households::{import_households, store_geocoder, HouseholdImportOptions};
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("households.csv");
+    let opts = GenerateOptions {
+        format,
+        count,
+        seed,
+        delimiter: b',',
+        encoding: OutputEncoding::Utf8,
+    };
+    write_households(regions, &[], &Default::default(), &opts, &file, None).unwrap();
+    let secret = Secret::new("generated-households-secret-0123456789").unwrap();
+    let geocoder = store_geocoder(store).await.unwrap();
+    let import = HouseholdImportOptions {
+        period: period.into(),
+        ..Default::default()
+    };
+    import_households(store, &file, &import, &secret, geocoder)
+        .await
+        .unwrap();
+}

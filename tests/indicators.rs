@@ -441,3 +441,57 @@ async fn targets_rank_units_deterministically_and_export_csv_and_xlsx() {
         assert_eq!(status, StatusCode::BAD_REQUEST, "{uri}: {body}");
     }
 }
+
+#[tokio::test]
+async fn household_tiles_show_the_households_of_the_period_asked_for() {
+    let dir = tempfile::tempdir().unwrap();
+    let store: Arc<dyn Store> = Arc::new(SqliteStore::open_dir(dir.path()).await.unwrap());
+    let store = with_demo(store).await;
+    let live = Live::load(store).await.unwrap();
+    let token = "demo-token-0123456789abcdefghij";
+    let app = lentera::server::router_with(
+        live.clone(),
+        lentera::server::ServerOptions {
+            tokens: lentera::server::tiles::ApiToken::parse_list(token).unwrap(),
+            ..Default::default()
+        },
+    );
+    let snap = live.snapshot();
+    let bbox = snap.units()[0].info.bbox.unwrap();
+    let (x0, y0, x1, y1) = lentera::tiles::mercator::tiles_covering(bbox, 6);
+    for period in ["2025-03", "2025-09"] {
+        let mut total = 0u64;
+        for x in x0..=x1 {
+            for y in y0..=y1 {
+                let resp = app
+                    .clone()
+                    .oneshot(
+                        Request::get(format!("/tiles/households/6/{x}/{y}.mvt?period={period}"))
+                            .header("authorization", format!("Bearer {token}"))
+                            .body(Body::empty())
+                            .unwrap(),
+                    )
+                    .await
+                    .unwrap();
+                if resp.status() == StatusCode::NO_CONTENT {
+                    continue;
+                }
+                let body = resp.into_body().collect().await.unwrap().to_bytes();
+                let reader = fast_mvt::MvtReaderRef::new(&body).unwrap();
+                for layer in reader.layers() {
+                    for f in layer.features() {
+                        for (k, v) in f.properties_vec().unwrap() {
+                            if k == "point_count" {
+                                if let fast_mvt::MvtValueRef::UInt(n) = v {
+                                    total += n;
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        let batch = snap.batches().iter().find(|b| b.period == period).unwrap();
+        assert_eq!(total, batch.counted_desa, "period {period}");
+    }
+}

@@ -57,6 +57,11 @@ impl HouseholdRecord {
         (self.unit != NO_UNIT).then_some(self.unit)
     }
 
+    /// The index of the household's batch in [`Snapshot::batches`].
+    pub fn batch_index(&self) -> usize {
+        usize::from(self.batch)
+    }
+
     /// The desil, when stated.
     pub fn desil(&self) -> Option<u8> {
         (self.desil > 0).then_some(self.desil)

@@ -52,7 +52,8 @@ pub enum Layer {
     Kecamatan,
     /// Desa/kelurahan boundaries with indicators.
     Desa,
-    /// Household points (clustered below [`CLUSTER_BELOW`]); for authorised tokens only.
+    /// Household points of one period (clustered below [`CLUSTER_BELOW`]); for authorised
+    /// tokens only.
     Households,
 }
 
@@ -272,7 +273,7 @@ impl TileSet {
             .expect("layer names are not empty");
         let builder = match layer.level() {
             Some(level) => self.boundaries(builder, level, (z, x, y), period),
-            None => self.households(builder, (z, x, y), scope),
+            None => self.households(builder, (z, x, y), period, scope),
         };
         (builder.num_features() > 0).then(|| builder.encode())
     }
@@ -358,9 +359,16 @@ impl TileSet {
         &self,
         mut layer: MvtLayerBuilder,
         (z, x, y): (u8, u32, u32),
+        period: Option<&PeriodIndicators>,
         scope: &Scope,
     ) -> MvtLayerBuilder {
         let snap = &self.snapshot;
+        // Households of the period's batches only.
+        let in_period: Vec<bool> = snap
+            .batches()
+            .iter()
+            .map(|b| period.is_some_and(|p| p.period == b.period))
+            .collect();
         let bbox = mercator::tile_bounds(z, x, y, BUFFER / f64::from(EXTENT));
         let n = f64::from(1u32 << z);
         let ext = f64::from(EXTENT);
@@ -375,6 +383,9 @@ impl TileSet {
         let visible = snap.households_in(bbox).into_iter().filter_map(|i| {
             let h = &snap.households()[i as usize];
             let unit = h.unit()?;
+            if !in_period[h.batch_index()] {
+                return None;
+            }
             scope
                 .allows(snap.unit(unit).info.kode)
                 .then(|| (h, to_tile(h.lon, h.lat)))

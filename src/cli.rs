@@ -93,7 +93,8 @@ lentera indicators --level desa --parent 64.72 --period 2025-03 --format csv > d
 lentera indicators --level kecamatan --period 2025-09 --base 2025-03 --format json"
     )]
     Indicators(IndicatorsArgs),
-    /// Export units with their indicators for GIS tools (GeoJSON, or CSV with WKT or a point).
+    /// Export units with their indicators for GIS tools and spreadsheets (GeoJSON, CSV with WKT
+    /// or a point, XLSX with a point, GeoPackage).
     #[command(
         after_help = "Examples:\n  lentera export geojson --level desa -o desa.geojson\n  \
 lentera export csv --level desa --parent 64.72 --period 2025-06 -o samarinda.csv\n  \
@@ -339,7 +340,7 @@ struct ImportArgs {
 #[derive(Args, Debug)]
 struct ExportArgs {
     /// Format.
-    #[arg(value_parser = ["geojson", "csv"])]
+    #[arg(value_parser = ["geojson", "csv", "xlsx", "gpkg"])]
     format: String,
     /// Level of the units.
     #[arg(long, default_value = "desa")]
@@ -707,12 +708,24 @@ async fn export(store: &dyn Store, args: ExportArgs) -> Result<()> {
         thresholds: Vec::new(),
     };
     let units = crate::export::select(&snap, &filter, period);
-    let file = std::fs::File::create(&args.output)
-        .with_context(|| format!("cannot create {}", args.output.display()))?;
-    let out = std::io::BufWriter::new(file);
+    let table = args.level.as_str();
     match args.format.as_str() {
-        "geojson" => crate::export::write_geojson(&snap, &units, period, out)?,
-        _ => crate::export::write_csv(&snap, &units, period, !args.point, out)?,
+        "gpkg" => crate::export::write_gpkg(&snap, &units, period, table, &args.output)?,
+        "xlsx" => std::fs::write(
+            &args.output,
+            crate::export::xlsx_bytes(&snap, &units, period, table)?,
+        )
+        .with_context(|| format!("cannot write {}", args.output.display()))?,
+        format => {
+            let file = std::fs::File::create(&args.output)
+                .with_context(|| format!("cannot create {}", args.output.display()))?;
+            let out = std::io::BufWriter::new(file);
+            if format == "geojson" {
+                crate::export::write_geojson(&snap, &units, period, out)?
+            } else {
+                crate::export::write_csv(&snap, &units, period, !args.point, out)?
+            }
+        }
     }
     println!(
         "Wrote {} {} units to {}.",

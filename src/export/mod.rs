@@ -224,3 +224,188 @@ fn wkt(g: &geo::MultiPolygon<f64>) -> String {
         format!("MULTIPOLYGON ({})", polys.join(", "))
     }
 }
+
+/// Writes `units` as a sheet `level` of an XLSX workbook: every property and the
+/// longitude/latitude of a point inside each unit (outlines do not fit in a spreadsheet cell).
+pub fn xlsx_bytes(
+    snap: &Snapshot,
+    units: &[u32],
+    period: Option<&PeriodIndicators>,
+    sheet_name: &str,
+) -> Result<Vec<u8>, rust_xlsxwriter::XlsxError> {
+    let mut book = rust_xlsxwriter::Workbook::new();
+    let bold = rust_xlsxwriter::Format::new().set_bold();
+    let sheet = book.add_worksheet();
+    sheet.set_name(sheet_name)?;
+    for (r, &u) in units.iter().enumerate() {
+        let props = properties(snap, u, period);
+        let point = snap.unit(u).geometry.interior_point();
+        if r == 0 {
+            let names = props.keys().map(String::as_str).chain(["lon", "lat"]);
+            for (c, name) in names.enumerate() {
+                sheet.write_string_with_format(0, c as u16, name, &bold)?;
+            }
+        }
+        let row = r as u32 + 1;
+        let n = props.len() as u16;
+        for (c, v) in props.values().enumerate() {
+            let c = c as u16;
+            match v {
+                Value::Null => {}
+                Value::Bool(b) => {
+                    sheet.write_boolean(row, c, *b)?;
+                }
+                Value::Number(x) => {
+                    sheet.write_number(row, c, x.as_f64().unwrap_or_default())?;
+                }
+                Value::String(s) => {
+                    sheet.write_string(row, c, s)?;
+                }
+                other => {
+                    sheet.write_string(row, c, other.to_string())?;
+                }
+            }
+        }
+        if let Some(p) = point {
+            sheet.write_number(row, n, p.x())?;
+            sheet.write_number(row, n + 1, p.y())?;
+        }
+    }
+    sheet.set_freeze_panes(1, 0)?;
+    book.save_to_buffer()
+}
+
+/// WGS 84 as the OGC WKT a GeoPackage's `gpkg_spatial_ref_sys` holds.
+const WGS84_WKT: &str = "GEOGCS[\"WGS 84\",DATUM[\"WGS_1984\",SPHEROID[\"WGS 84\",6378137,298.257223563,AUTHORITY[\"EPSG\",\"7030\"]],AUTHORITY[\"EPSG\",\"6326\"]],PRIMEM[\"Greenwich\",0,AUTHORITY[\"EPSG\",\"8901\"]],UNIT[\"degree\",0.0174532925199433,AUTHORITY[\"EPSG\",\"9122\"]],AUTHORITY[\"EPSG\",\"4326\"]]";
+
+/// A geometry as a GeoPackage blob: the `GP` header (version 0, little-endian, xy envelope,
+/// SRS 4326) followed by its WKB.
+fn gpkg_geometry(g: &geo::MultiPolygon<f64>) -> Vec<u8> {
+    let mut out = Vec::with_capacity(40);
+    out.extend_from_slice(b"GP");
+    out.push(0); // version
+    out.push(0b0000_0011); // little endian, envelope [minx, maxx, miny, maxy]
+    out.extend_from_slice(&4326i32.to_le_bytes());
+    let r = g.bounding_rect();
+    let env = r.map_or([0.0; 4], |r| [r.min().x, r.max().x, r.min().y, r.max().y]);
+    for v in env {
+        out.extend_from_slice(&v.to_le_bytes());
+    }
+    out.extend_from_slice(&crate::geometry::to_wkb(g));
+    out
+}
+
+/// Writes `units` as a GeoPackage 1.3 file at `path` (replacing it), one feature table named
+/// `table` with every property as a column. Written with rusqlite, which the embedded store
+/// already uses: GeoPackage is SQLite with three metadata tables.
+pub fn write_gpkg(
+    snap: &Snapshot,
+    units: &[u32],
+    period: Option<&PeriodIndicators>,
+    table: &str,
+    path: &std::path::Path,
+) -> Result<(), ExportError> {
+    if path.exists() {
+        std::fs::remove_file(path)?;
+    }
+    let mut conn = rusqlite::Connection::open(path).map_err(gpkg_error)?;
+    let tx = conn.transaction().map_err(gpkg_error)?;
+    let sample = properties(snap, units.first().copied().unwrap_or(0), period);
+    let columns: Vec<String> = sample
+        .keys()
+        .map(|k| {
+            let ty = if matches!(
+                k.as_str(),
+                "kode" | "nama" | "level" | "jenis" | "parent" | "period"
+            ) {
+                "TEXT"
+            } else if k == "has_data" {
+                "BOOLEAN"
+            } else if COUNTS.iter().any(|c| c.name == k) {
+                "INTEGER"
+            } else {
+                "DOUBLE"
+            };
+            format!("\"{k}\" {ty}")
+        })
+        .collect();
+    let bbox = units
+        .iter()
+        .filter_map(|&u| snap.unit(u).info.bbox)
+        .reduce(|a, b| {
+            [
+                a[0].min(b[0]),
+                a[1].min(b[1]),
+                a[2].max(b[2]),
+                a[3].max(b[3]),
+            ]
+        })
+        .unwrap_or([0.0; 4]);
+    tx.execute_batch(&format!(
+        "PRAGMA application_id = 1196444487; PRAGMA user_version = 10300;
+         CREATE TABLE gpkg_spatial_ref_sys (srs_name TEXT NOT NULL, srs_id INTEGER PRIMARY KEY,
+           organization TEXT NOT NULL, organization_coordsys_id INTEGER NOT NULL,
+           definition TEXT NOT NULL, description TEXT);
+         CREATE TABLE gpkg_contents (table_name TEXT NOT NULL PRIMARY KEY, data_type TEXT NOT NULL,
+           identifier TEXT UNIQUE, description TEXT DEFAULT '',
+           last_change DATETIME NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ','now')),
+           min_x DOUBLE, min_y DOUBLE, max_x DOUBLE, max_y DOUBLE,
+           srs_id INTEGER REFERENCES gpkg_spatial_ref_sys(srs_id));
+         CREATE TABLE gpkg_geometry_columns (table_name TEXT NOT NULL, column_name TEXT NOT NULL,
+           geometry_type_name TEXT NOT NULL, srs_id INTEGER NOT NULL, z TINYINT NOT NULL,
+           m TINYINT NOT NULL, PRIMARY KEY (table_name, column_name));
+         INSERT INTO gpkg_spatial_ref_sys VALUES
+           ('Undefined cartesian SRS', -1, 'NONE', -1, 'undefined', NULL),
+           ('Undefined geographic SRS', 0, 'NONE', 0, 'undefined', NULL);
+         CREATE TABLE \"{table}\" (fid INTEGER PRIMARY KEY AUTOINCREMENT, geom MULTIPOLYGON, {});
+         INSERT INTO gpkg_geometry_columns VALUES ('{table}', 'geom', 'MULTIPOLYGON', 4326, 0, 0);",
+        columns.join(", ")
+    ))
+    .map_err(gpkg_error)?;
+    tx.execute(
+        "INSERT INTO gpkg_spatial_ref_sys VALUES ('WGS 84', 4326, 'EPSG', 4326, ?1, NULL)",
+        [WGS84_WKT],
+    )
+    .map_err(gpkg_error)?;
+    tx.execute(
+        "INSERT INTO gpkg_contents (table_name, data_type, identifier, min_x, min_y, max_x, max_y, srs_id)
+         VALUES (?1, 'features', ?1, ?2, ?3, ?4, ?5, 4326)",
+        rusqlite::params![table, bbox[0], bbox[1], bbox[2], bbox[3]],
+    )
+    .map_err(gpkg_error)?;
+    {
+        let placeholders: Vec<String> = (0..=sample.len()).map(|i| format!("?{}", i + 1)).collect();
+        let names: Vec<String> = sample.keys().map(|k| format!("\"{k}\"")).collect();
+        let mut st = tx
+            .prepare(&format!(
+                "INSERT INTO \"{table}\" (geom, {}) VALUES ({})",
+                names.join(", "),
+                placeholders.join(", ")
+            ))
+            .map_err(gpkg_error)?;
+        for &u in units {
+            let props = properties(snap, u, period);
+            let mut values: Vec<rusqlite::types::Value> = vec![rusqlite::types::Value::Blob(
+                gpkg_geometry(&snap.unit(u).geometry),
+            )];
+            values.extend(props.values().map(|v| match v {
+                Value::Null => rusqlite::types::Value::Null,
+                Value::Bool(b) => rusqlite::types::Value::Integer(i64::from(*b)),
+                Value::Number(n) if n.is_u64() || n.is_i64() => {
+                    rusqlite::types::Value::Integer(n.as_i64().unwrap_or_default())
+                }
+                Value::Number(n) => rusqlite::types::Value::Real(n.as_f64().unwrap_or_default()),
+                Value::String(s) => rusqlite::types::Value::Text(s.clone()),
+                other => rusqlite::types::Value::Text(other.to_string()),
+            }));
+            st.execute(rusqlite::params_from_iter(values))
+                .map_err(gpkg_error)?;
+        }
+    }
+    tx.commit().map_err(gpkg_error)?;
+    Ok(())
+}
+
+fn gpkg_error(e: rusqlite::Error) -> ExportError {
+    ExportError::Io(std::io::Error::other(format!("GeoPackage: {e}")))
+}

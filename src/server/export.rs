@@ -1,5 +1,5 @@
-//! `GET /api/export/{level}.{geojson|csv}`: units with their indicators as a download,
-//! streamed while it is written.
+//! `GET /api/export/{level}.{geojson|csv|xlsx|gpkg}`: units with their indicators as a
+//! download; GeoJSON and CSV streamed while they are written.
 
 use std::collections::HashMap;
 use std::io::Write;
@@ -126,10 +126,19 @@ pub async fn export(
     };
     let (content_type, wkt) = match (ext, q.get("geometry").map(String::as_str)) {
         ("geojson", _) => ("application/geo+json", false),
+        ("xlsx", _) => (
+            "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+            false,
+        ),
+        ("gpkg", _) => ("application/geopackage+sqlite3", false),
         ("csv", None | Some("wkt")) => ("text/csv; charset=utf-8", true),
         ("csv", Some("point")) => ("text/csv; charset=utf-8", false),
         ("csv", Some(_)) => return Err(ApiError::bad_request("geometry must be wkt or point")),
-        _ => return Err(ApiError::not_found("exports: .geojson or .csv")),
+        _ => {
+            return Err(ApiError::not_found(
+                "exports: .geojson, .csv, .xlsx or .gpkg",
+            ))
+        }
     };
     let name = format!(
         "lentera-{}{}{}.{ext}",
@@ -137,6 +146,36 @@ pub async fn export(
         parent_kode.map(|k| format!("-{k}")).unwrap_or_default(),
         period_name.map(|p| format!("-{p}")).unwrap_or_default()
     );
+    let disposition = format!("attachment; filename=\"{name}\"");
+    if ext == "xlsx" || ext == "gpkg" {
+        // Whole-file formats: built in memory (a table of units, not of households).
+        let table = level.as_str();
+        let xlsx = ext == "xlsx";
+        let bytes = tokio::task::spawn_blocking(move || -> Result<Vec<u8>, String> {
+            let period = period_name_of(&snap, &q);
+            let units = select(&snap, &filter, period);
+            if xlsx {
+                crate::export::xlsx_bytes(&snap, &units, period, table).map_err(|e| e.to_string())
+            } else {
+                let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
+                let path = dir.path().join("export.gpkg");
+                crate::export::write_gpkg(&snap, &units, period, table, &path)
+                    .map_err(|e| e.to_string())?;
+                std::fs::read(&path).map_err(|e| e.to_string())
+            }
+        })
+        .await
+        .map_err(ApiError::internal)?
+        .map_err(ApiError::internal)?;
+        return Ok((
+            [
+                (header::CONTENT_TYPE, content_type.to_string()),
+                (header::CONTENT_DISPOSITION, disposition),
+            ],
+            bytes,
+        )
+            .into_response());
+    }
     let (tx, mut rx) = tokio::sync::mpsc::channel(8);
     let geojson = ext == "geojson";
     tokio::task::spawn_blocking(move || {
@@ -163,10 +202,7 @@ pub async fn export(
     Ok((
         [
             (header::CONTENT_TYPE, content_type.to_string()),
-            (
-                header::CONTENT_DISPOSITION,
-                format!("attachment; filename=\"{name}\""),
-            ),
+            (header::CONTENT_DISPOSITION, disposition),
         ],
         Body::from_stream(stream),
     )

@@ -14,18 +14,9 @@ use lentera::store::{SqliteStore, Store};
 use tower::ServiceExt;
 
 fn ogrinfo_summary(path: &std::path::Path, extra: &[&str]) -> String {
-    let out = std::process::Command::new("ogrinfo")
-        .args(["-ro", "-al", "-so"])
-        .args(extra)
-        .arg(path)
-        .output()
-        .expect("ogrinfo (gdal-bin) runs");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
+    let mut args = vec!["-so"];
+    args.extend_from_slice(extra);
+    common::ogrinfo(&args, path)
 }
 
 #[tokio::test]

@@ -203,17 +203,7 @@ fn gunzip(data: &[u8]) -> Vec<u8> {
 }
 
 fn ogrinfo(path: &Path) -> String {
-    let out = std::process::Command::new("ogrinfo")
-        .args(["-ro", "-al", "-q", "-oo", "CLIP=NO"])
-        .arg(path)
-        .output()
-        .expect("ogrinfo (gdal-bin) runs");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
+    common::ogrinfo(&["-q", "-oo", "CLIP=NO"], path)
 }
 
 #[tokio::test]

@@ -750,6 +750,21 @@ impl Snapshot {
         start..start + len as u32
     }
 
+    /// The box covering the boxes of `units`, `None` when none has one.
+    pub fn bbox_of(&self, units: impl IntoIterator<Item = u32>) -> Option<[f64; 4]> {
+        units
+            .into_iter()
+            .filter_map(|u| self.unit(u).info.bbox)
+            .reduce(|a, b| {
+                [
+                    a[0].min(b[0]),
+                    a[1].min(b[1]),
+                    a[2].max(b[2]),
+                    a[3].max(b[3]),
+                ]
+            })
+    }
+
     /// The direct children of `u` (units whose nearest loaded ancestor is `u`).
     pub fn children(&self, u: u32) -> Vec<u32> {
         self.descendants(u)

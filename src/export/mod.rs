@@ -123,17 +123,7 @@ pub fn write_geojson<W: Write>(
     out: W,
 ) -> Result<(), ExportError> {
     let mut w = FeatureWriter::from_writer(out);
-    let bbox = units
-        .iter()
-        .filter_map(|&u| snap.unit(u).info.bbox)
-        .reduce(|a, b| {
-            [
-                a[0].min(b[0]),
-                a[1].min(b[1]),
-                a[2].max(b[2]),
-                a[3].max(b[3]),
-            ]
-        });
+    let bbox = snap.bbox_of(units.iter().copied());
     if let Some(b) = bbox {
         w.write_foreign_member("bbox", &b)?;
     }
@@ -329,18 +319,7 @@ pub fn write_gpkg(
             format!("\"{k}\" {ty}")
         })
         .collect();
-    let bbox = units
-        .iter()
-        .filter_map(|&u| snap.unit(u).info.bbox)
-        .reduce(|a, b| {
-            [
-                a[0].min(b[0]),
-                a[1].min(b[1]),
-                a[2].max(b[2]),
-                a[3].max(b[3]),
-            ]
-        })
-        .unwrap_or([0.0; 4]);
+    let bbox = snap.bbox_of(units.iter().copied()).unwrap_or([0.0; 4]);
     tx.execute_batch(&format!(
         "PRAGMA application_id = 1196444487; PRAGMA user_version = 10300;
          CREATE TABLE gpkg_spatial_ref_sys (srs_name TEXT NOT NULL, srs_id INTEGER PRIMARY KEY,

@@ -393,17 +393,7 @@ pub async fn tilejson(
 
 /// The box of all loaded units.
 fn province_bounds(snap: &crate::aggregate::Snapshot) -> Option<[f64; 4]> {
-    snap.units()
-        .iter()
-        .filter_map(|u| u.info.bbox)
-        .reduce(|a, b| {
-            [
-                a[0].min(b[0]),
-                a[1].min(b[1]),
-                a[2].max(b[2]),
-                a[3].max(b[3]),
-            ]
-        })
+    snap.bbox_of(0..snap.units().len() as u32)
 }
 
 /// `GET /style.json?indicator=&method=&classes=&palette=`: a MapLibre style drawing one

@@ -325,3 +325,20 @@ pub async fn import_generated(
         .await
         .unwrap();
 }
+
+/// What `ogrinfo -ro -al ARGS PATH` prints (GDAL as an independent reader).
+#[allow(dead_code)]
+pub fn ogrinfo(args: &[&str], path: &Path) -> String {
+    let out = Command::new("ogrinfo")
+        .args(["-ro", "-al"])
+        .args(args)
+        .arg(path)
+        .output()
+        .expect("ogrinfo (gdal-bin) runs");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}

@@ -354,6 +354,11 @@ struct ExportArgs {
     /// CSV: a point inside each unit (lon, lat) instead of WKT.
     #[arg(long)]
     point: bool,
+    /// Export the households of the period (head names and addresses, NIK and KK masked;
+    /// GeoJSON points or CSV) instead of units. Personal data: keep the file where only
+    /// those entitled can read it.
+    #[arg(long, conflicts_with_all = ["level", "point"])]
+    households: bool,
     /// Output file.
     #[arg(short, long)]
     output: PathBuf,
@@ -488,7 +493,7 @@ async fn run(cli: Cli) -> Result<()> {
             Ok(())
         }
         Command::Indicators(args) => indicators(store.as_ref(), args).await,
-        Command::Export(args) => export(store.as_ref(), args).await,
+        Command::Export(args) => export(&store, args).await,
         Command::Households(cmd) => households(store.as_ref(), &cfg, cmd).await,
         Command::Geocode(args) => geocode(store.as_ref(), args).await,
         Command::Generate(GenerateCommand::Households(args)) => {
@@ -687,9 +692,9 @@ async fn regions_list(
     Ok(())
 }
 
-async fn export(store: &dyn Store, args: ExportArgs) -> Result<()> {
+async fn export(store: &Arc<dyn Store>, args: ExportArgs) -> Result<()> {
     let threads = std::thread::available_parallelism().map_or(2, |n| n.get());
-    let snap = crate::aggregate::load_snapshot(store, threads).await?;
+    let snap = crate::aggregate::load_snapshot(store.as_ref(), threads).await?;
     let period = match &args.period {
         None => snap.period(None),
         Some(p) => Some(
@@ -697,6 +702,9 @@ async fn export(store: &dyn Store, args: ExportArgs) -> Result<()> {
                 .with_context(|| format!("no data for period {p}"))?,
         ),
     };
+    if args.households {
+        return export_households(store, &snap, period, &args).await;
+    }
     let parent = args
         .parent
         .map(|k| snap.unit_index(k).with_context(|| format!("no region {k}")))
@@ -731,6 +739,50 @@ async fn export(store: &dyn Store, args: ExportArgs) -> Result<()> {
         "Wrote {} {} units to {}.",
         units.len(),
         args.level,
+        args.output.display()
+    );
+    Ok(())
+}
+
+/// `lentera export geojson|csv --households`: streams the households of `period` to a file.
+async fn export_households(
+    store: &Arc<dyn Store>,
+    snap: &crate::aggregate::Snapshot,
+    period: Option<&crate::aggregate::snapshot::PeriodIndicators>,
+    args: &ExportArgs,
+) -> Result<()> {
+    use crate::export::{write_households_csv, write_households_geojson, HouseholdFilter};
+    if !matches!(args.format.as_str(), "geojson" | "csv") {
+        bail!("households are exported as geojson or csv");
+    }
+    let period = period.context("no households are loaded")?.period.clone();
+    let batches: Vec<i64> = snap
+        .batches()
+        .iter()
+        .filter(|b| b.period == period)
+        .map(|b| b.id)
+        .collect();
+    let filter = HouseholdFilter {
+        scope: crate::tiles::Scope::All,
+        parent: args.parent,
+        bbox: None,
+    };
+    let file = std::fs::File::create(&args.output)
+        .with_context(|| format!("cannot create {}", args.output.display()))?;
+    let out = std::io::BufWriter::new(file);
+    let geojson = args.format == "geojson";
+    let mut chunks = crate::export::stream_households(store.clone(), batches);
+    let written = tokio::task::spawn_blocking(move || {
+        let chunks = std::iter::from_fn(|| chunks.blocking_recv());
+        if geojson {
+            write_households_geojson(chunks, &filter, out)
+        } else {
+            write_households_csv(chunks, &filter, out)
+        }
+    })
+    .await??;
+    println!(
+        "Wrote {written} households of {period} to {} (NIK and KK masked).",
         args.output.display()
     );
     Ok(())

@@ -80,6 +80,11 @@ impl HouseholdRecord {
         }
     }
 
+    /// The member count, when stated.
+    pub fn members(&self) -> Option<u16> {
+        (self.members != MEMBERS_UNKNOWN).then_some(self.members)
+    }
+
     /// Whether the record has a point.
     pub fn has_point(&self) -> bool {
         !self.lon.is_nan()
@@ -89,8 +94,8 @@ impl HouseholdRecord {
         let quality = (self.quality > 0).then(|| Quality::ALL[usize::from(self.quality - 1)]);
         let flags = Flags(self.flags);
         Contribution {
-            members: (self.members != MEMBERS_UNKNOWN).then_some(self.members),
-            desil: (self.desil > 0).then_some(self.desil),
+            members: self.members(),
+            desil: self.desil(),
             scale: Some(if self.bits & BIT_SCALE_TEN != 0 {
                 DesilScale::Ten
             } else {

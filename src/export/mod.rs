@@ -2,9 +2,16 @@
 //! and CSV (with WKT or a representative point), filtered by level, parent, bounding box,
 //! period and indicator thresholds.
 
+mod households;
+
+pub use households::{
+    stream_households, write_households_csv, write_households_geojson, HouseholdChunk,
+    HouseholdFilter, HOUSEHOLD_FIELDS,
+};
+
 use std::io::Write;
 
-use geo::{BoundingRect, InteriorPoint};
+use geo::{BoundingRect, InteriorPoint, Intersects};
 use geojson::{Feature, FeatureWriter, Geometry, JsonObject};
 use serde_json::Value;
 
@@ -52,6 +59,9 @@ pub enum ExportError {
     /// CSV writing failed.
     #[error("cannot write CSV: {0}")]
     Csv(#[from] csv::Error),
+    /// The store failed while households were read.
+    #[error("cannot read households: {0}")]
+    Store(#[from] crate::store::StoreError),
 }
 
 /// The units `filter` selects, in code order.
@@ -65,7 +75,16 @@ pub fn select(snap: &Snapshot, filter: &UnitFilter, period: Option<&PeriodIndica
         .filter(|&u| snap.unit(u).info.level == filter.level)
         .filter(|&u| match (filter.bbox, snap.unit(u).info.bbox) {
             (None, _) => true,
-            (Some(q), Some(b)) => b[0] <= q[2] && b[2] >= q[0] && b[1] <= q[3] && b[3] >= q[1],
+            (Some(q), Some(b)) => {
+                b[0] <= q[2]
+                    && b[2] >= q[0]
+                    && b[1] <= q[3]
+                    && b[3] >= q[1]
+                    && snap.unit(u).geometry.intersects(&geo::Rect::new(
+                        geo::coord! { x: q[0], y: q[1] },
+                        geo::coord! { x: q[2], y: q[3] },
+                    ))
+            }
             (Some(_), None) => false,
         })
         .filter(|&u| {
@@ -78,7 +97,7 @@ pub fn select(snap: &Snapshot, filter: &UnitFilter, period: Option<&PeriodIndica
 }
 
 /// The properties of a unit: code, names, period and every indicator (null for no data).
-fn properties(snap: &Snapshot, u: u32, period: Option<&PeriodIndicators>) -> JsonObject {
+pub fn unit_properties(snap: &Snapshot, u: u32, period: Option<&PeriodIndicators>) -> JsonObject {
     let info = &snap.unit(u).info;
     let counts = period.and_then(|p| p.counts(u));
     let den = snap.denominators(u);
@@ -137,7 +156,7 @@ pub fn write_geojson<W: Write>(
                 .map(|r| vec![r.min().x, r.min().y, r.max().x, r.max().y]),
             geometry,
             id: Some(geojson::feature::Id::String(unit.info.kode.to_string())),
-            properties: Some(properties(snap, u, period)),
+            properties: Some(unit_properties(snap, u, period)),
             foreign_members: None,
         };
         w.write_feature(&feature)?;
@@ -158,7 +177,7 @@ pub fn write_csv<W: Write>(
     let mut w = csv::Writer::from_writer(out);
     let mut header: Option<Vec<String>> = None;
     for &u in units {
-        let props = properties(snap, u, period);
+        let props = unit_properties(snap, u, period);
         if header.is_none() {
             let mut h: Vec<String> = props.keys().cloned().collect();
             if with_wkt {
@@ -228,7 +247,7 @@ pub fn xlsx_bytes(
     let sheet = book.add_worksheet();
     sheet.set_name(sheet_name)?;
     for (r, &u) in units.iter().enumerate() {
-        let props = properties(snap, u, period);
+        let props = unit_properties(snap, u, period);
         let point = snap.unit(u).geometry.interior_point();
         if r == 0 {
             let names = props.keys().map(String::as_str).chain(["lon", "lat"]);
@@ -300,7 +319,7 @@ pub fn write_gpkg(
     }
     let mut conn = rusqlite::Connection::open(path).map_err(gpkg_error)?;
     let tx = conn.transaction().map_err(gpkg_error)?;
-    let sample = properties(snap, units.first().copied().unwrap_or(0), period);
+    let sample = unit_properties(snap, units.first().copied().unwrap_or(0), period);
     let columns: Vec<String> = sample
         .keys()
         .map(|k| {
@@ -363,7 +382,7 @@ pub fn write_gpkg(
             ))
             .map_err(gpkg_error)?;
         for &u in units {
-            let props = properties(snap, u, period);
+            let props = unit_properties(snap, u, period);
             let mut values: Vec<rusqlite::types::Value> = vec![rusqlite::types::Value::Blob(
                 gpkg_geometry(&snap.unit(u).geometry),
             )];

@@ -6,12 +6,15 @@ use std::io::Write;
 
 use axum::body::{Body, Bytes};
 use axum::extract::{Path, Query, State};
-use axum::http::header;
+use axum::http::{header, HeaderMap};
 use axum::response::{IntoResponse, Response};
 
 use super::{parse_kode, ApiError, AppState};
 use crate::aggregate::indicators::is_indicator;
-use crate::export::{select, write_csv, write_geojson, Threshold, UnitFilter};
+use crate::export::{
+    select, stream_households, write_csv, write_geojson, write_households_csv,
+    write_households_geojson, HouseholdFilter, Threshold, UnitFilter,
+};
 use crate::region::Level;
 
 /// Bytes written before a chunk is sent.
@@ -44,7 +47,7 @@ impl Write for ChannelWriter {
 }
 
 /// Reads `bbox=w,s,e,n`.
-fn parse_bbox(s: &str) -> Result<[f64; 4], ApiError> {
+pub(crate) fn parse_bbox(s: &str) -> Result<[f64; 4], ApiError> {
     let v: Vec<f64> = s
         .split(',')
         .map(|x| x.trim().parse::<f64>())
@@ -95,11 +98,18 @@ fn thresholds(q: &HashMap<String, String>) -> Result<Vec<Threshold>, ApiError> {
 pub async fn export(
     State(st): State<AppState>,
     Path(file): Path<String>,
+    headers: HeaderMap,
     Query(q): Query<HashMap<String, String>>,
 ) -> Result<Response, ApiError> {
     let (level, ext) = file
         .split_once('.')
         .ok_or_else(|| ApiError::not_found("exports: /api/export/{level}.geojson or .csv"))?;
+    if level == "households" {
+        return match super::tiles::token_scope(&st, &headers) {
+            Ok(scope) => export_households(st, ext, scope, q).await,
+            Err(refused) => Ok(*refused),
+        };
+    }
     let level: Level = level
         .parse()
         .map_err(|e: crate::region::UnknownLevel| ApiError::bad_request(e.to_string()))?;
@@ -203,6 +213,75 @@ pub async fn export(
         [
             (header::CONTENT_TYPE, content_type.to_string()),
             (header::CONTENT_DISPOSITION, disposition),
+        ],
+        Body::from_stream(stream),
+    )
+        .into_response())
+}
+
+/// `GET /api/export/households.{geojson|csv}?period=&parent=&bbox=` for a bearer token: the
+/// households of one period inside the token's units (NIK and KK masked), streamed from the
+/// store.
+async fn export_households(
+    st: AppState,
+    ext: &str,
+    scope: crate::tiles::Scope,
+    q: HashMap<String, String>,
+) -> Result<Response, ApiError> {
+    let content_type = match ext {
+        "geojson" => "application/geo+json",
+        "csv" => "text/csv; charset=utf-8",
+        _ => return Err(ApiError::not_found("household exports: .geojson or .csv")),
+    };
+    let snap = st.live.snapshot();
+    let (period, _) = super::indicators::periods(&snap, &q)?;
+    let period = period
+        .map(|p| p.period.clone())
+        .ok_or_else(|| ApiError::not_found("no households are loaded"))?;
+    let filter = HouseholdFilter {
+        scope,
+        parent: q
+            .get("parent")
+            .filter(|s| !s.is_empty())
+            .map(|s| parse_kode(s))
+            .transpose()?,
+        bbox: q.get("bbox").map(|b| parse_bbox(b)).transpose()?,
+    };
+    let batches: Vec<i64> = snap
+        .batches()
+        .iter()
+        .filter(|b| b.period == period)
+        .map(|b| b.id)
+        .collect();
+    let mut chunks = stream_households(st.live.store().clone(), batches);
+    let (tx, mut rx) = tokio::sync::mpsc::channel(8);
+    let geojson = ext == "geojson";
+    tokio::task::spawn_blocking(move || {
+        let mut w = ChannelWriter {
+            buf: Vec::with_capacity(CHUNK),
+            tx: tx.clone(),
+        };
+        let source = std::iter::from_fn(|| chunks.blocking_recv());
+        let written = if geojson {
+            write_households_geojson(source, &filter, &mut w)
+        } else {
+            write_households_csv(source, &filter, &mut w)
+        };
+        let done = written
+            .map_err(std::io::Error::other)
+            .and_then(|_| w.flush());
+        if let Err(e) = done {
+            tracing::warn!(error = %e, "household export stopped");
+            let _ = tx.blocking_send(Err(e));
+        }
+    });
+    let stream = futures_util::stream::poll_fn(move |cx| rx.poll_recv(cx));
+    let disposition = format!("attachment; filename=\"lentera-households-{period}.{ext}\"");
+    Ok((
+        [
+            (header::CONTENT_TYPE, content_type.to_string()),
+            (header::CONTENT_DISPOSITION, disposition),
+            (header::CACHE_CONTROL, "private, no-store".to_string()),
         ],
         Body::from_stream(stream),
     )

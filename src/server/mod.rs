@@ -4,6 +4,7 @@ pub mod choropleth;
 pub mod export;
 pub mod indicators;
 pub mod live;
+pub mod ogc;
 pub mod openapi;
 pub mod targets;
 pub mod templates;
@@ -133,6 +134,15 @@ pub fn router_with(live: Live, options: ServerOptions) -> Router {
         .route("/tiles/{layer}/{z}/{x}/{file}", get(tiles::tile))
         .route("/tiles/{name}", get(tiles::tilejson))
         .route("/style.json", get(tiles::style))
+        .route("/ogc", get(ogc::landing))
+        .route("/ogc/", get(ogc::landing))
+        .route("/ogc/api", get(ogc::api))
+        .route("/ogc/conformance", get(ogc::conformance))
+        .route("/ogc/collections", get(ogc::collections))
+        .route("/ogc/collections/{id}", get(ogc::collection_by_id))
+        .route("/ogc/collections/{id}/schema", get(ogc::schema))
+        .route("/ogc/collections/{id}/items", get(ogc::items))
+        .route("/ogc/collections/{id}/items/{feature}", get(ogc::item))
         .fallback(|| async { ApiError::not_found("no such endpoint") })
         .layer(tower_http::trace::TraceLayer::new_for_http())
         .with_state(state)

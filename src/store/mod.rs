@@ -245,6 +245,15 @@ pub trait Store: Send + Sync {
     /// What aggregation needs of every stored household, batch by batch, in stored order.
     async fn household_facts(&self) -> Result<Vec<HouseholdFacts>, StoreError>;
 
+    /// Sends the households of `batch_id` (every batch when `None`) in id order to `sink`, a
+    /// chunk of a few thousand at a time, so that a reader of a million households holds one
+    /// chunk. Stops early, without an error, when the receiver is dropped.
+    async fn stream_households(
+        &self,
+        batch_id: Option<i64>,
+        sink: HouseholdSink,
+    ) -> Result<(), StoreError>;
+
     /// Replaces the denominators (all households and population per unit).
     async fn replace_denominators(
         &self,
@@ -461,6 +470,12 @@ pub struct StoredHousehold {
     pub household: Household,
 }
 
+/// Where [`Store::stream_households`] sends its chunks.
+pub type HouseholdSink = tokio::sync::mpsc::Sender<Vec<StoredHousehold>>;
+
+/// Households per chunk sent by [`Store::stream_households`].
+pub const STREAM_CHUNK: usize = 4096;
+
 /// Household columns in store order, shared by both backends' SQL.
 const HOUSEHOLD_COLUMNS: &str = "batch_id, period, source, source_row, source_id, head_name, \
     nik_hash, nik_masked, kk_hash, kk_masked, nik_key, kk_key, sex, birth_date, members, street, rt, \
@@ -553,10 +568,7 @@ fn duplicate_of_batch(batch_id: i64) -> String {
 }
 
 fn sex_text(s: Option<Sex>) -> Option<&'static str> {
-    s.map(|s| match s {
-        Sex::L => "L",
-        Sex::P => "P",
-    })
+    s.map(|s| s.as_str())
 }
 
 fn sex_from_text(s: Option<String>) -> Option<Sex> {

@@ -11,9 +11,9 @@ use super::migrations::{check_not_newer, MIGRATIONS};
 use super::{
     attrs_from_text, attrs_text, crosswalk_from_row, descendants_pattern, duplicate_of_batch,
     hash_from_bytes, info_from_row, region_from_row, replace_scope, scale_from_number,
-    scale_number, sex_from_text, sex_text, BatchCounts, BatchInfo, BatchMessage, ImportLogEntry,
-    ImportRecord, NewBatch, RegionCounts, RegionFilter, RegionRow, ReplaceSummary, Store,
-    StoreError, StoredHousehold, HOUSEHOLD_COLUMNS,
+    scale_number, sex_from_text, sex_text, BatchCounts, BatchInfo, BatchMessage, HouseholdSink,
+    ImportLogEntry, ImportRecord, NewBatch, RegionCounts, RegionFilter, RegionRow, ReplaceSummary,
+    Store, StoreError, StoredHousehold, HOUSEHOLD_COLUMNS, STREAM_CHUNK,
 };
 use crate::aggregate::{Denominators, HouseholdFacts};
 use crate::ingest::households::model::{Address, Household, Programs, Reject};
@@ -478,6 +478,35 @@ impl Store for PostgisStore {
             .iter()
             .map(household_from_row)
             .collect()
+    }
+
+    async fn stream_households(
+        &self,
+        batch_id: Option<i64>,
+        sink: HouseholdSink,
+    ) -> Result<(), StoreError> {
+        use futures_util::TryStreamExt;
+        let c = self.client().await?;
+        let sql = format!(
+            "SELECT id, {HOUSEHOLD_COLUMNS} FROM households
+             WHERE $1::BIGINT IS NULL OR batch_id = $1 ORDER BY id"
+        );
+        let rows = c.query_raw(&sql, [&batch_id]).await?;
+        futures_util::pin_mut!(rows);
+        let mut chunk = Vec::with_capacity(STREAM_CHUNK);
+        while let Some(row) = rows.try_next().await? {
+            chunk.push(household_from_row(&row)?);
+            if chunk.len() == STREAM_CHUNK {
+                let full = std::mem::replace(&mut chunk, Vec::with_capacity(STREAM_CHUNK));
+                if sink.send(full).await.is_err() {
+                    return Ok(());
+                }
+            }
+        }
+        if !chunk.is_empty() {
+            let _ = sink.send(chunk).await;
+        }
+        Ok(())
     }
 
     async fn household_facts(&self) -> Result<Vec<HouseholdFacts>, StoreError> {

@@ -12,8 +12,8 @@ use super::migrations::{check_not_newer, MIGRATIONS};
 use super::{
     attrs_from_text, crosswalk_from_row, descendants_pattern, duplicate_of_batch, hash_from_bytes,
     info_from_row, region_from_row, replace_scope, scale_from_number, sex_from_text, BatchCounts,
-    BatchInfo, BatchMessage, ImportLogEntry, ImportRecord, NewBatch, RegionCounts, RegionFilter,
-    RegionRow, ReplaceSummary, Store, StoreError, StoredHousehold, HOUSEHOLD_COLUMNS,
+    BatchInfo, BatchMessage, HouseholdSink, ImportLogEntry, ImportRecord, NewBatch, RegionCounts,
+    RegionFilter, RegionRow, ReplaceSummary, Store, StoreError, StoredHousehold, HOUSEHOLD_COLUMNS,
 };
 use crate::aggregate::{Denominators, HouseholdFacts};
 use crate::ingest::households::model::{Address, Household, Programs, Reject};
@@ -524,6 +524,17 @@ impl Store for SqliteStore {
         .await
     }
 
+    async fn stream_households(
+        &self,
+        batch_id: Option<i64>,
+        sink: HouseholdSink,
+    ) -> Result<(), StoreError> {
+        let conn = self.conn.clone();
+        tokio::task::spawn_blocking(move || stream_chunks(&conn, batch_id, &sink))
+            .await
+            .map_err(|e| StoreError::Task(e.to_string()))?
+    }
+
     async fn household_facts(&self) -> Result<Vec<HouseholdFacts>, StoreError> {
         self.run(move |c| {
             let mut out = Vec::new();
@@ -670,24 +681,8 @@ fn visit_households(
     batch_id: Option<i64>,
     mut each: impl FnMut(&BatchRef, u32, Household),
 ) -> Result<(), StoreError> {
-    let batches: Vec<BatchRef> = c
-        .prepare(
-            "SELECT id, period, source FROM household_batches
-             WHERE ?1 IS NULL OR id = ?1 ORDER BY id",
-        )?
-        .query_map([batch_id], |r| {
-            Ok(BatchRef {
-                id: r.get(0)?,
-                period: r.get(1)?,
-                source: r.get(2)?,
-            })
-        })?
-        .collect::<Result<_, _>>()?;
-    for batch in &batches {
-        let links: HashMap<u32, i64> = c
-            .prepare("SELECT idx, other_batch FROM household_links WHERE batch_id = ?1")?
-            .query_map([batch.id], |r| Ok((r.get::<_, u32>(0)?, r.get(1)?)))?
-            .collect::<Result<_, _>>()?;
+    for batch in &batch_refs(c, batch_id)? {
+        let links = batch_links(c, batch.id)?;
         let mut st = c.prepare(
             "SELECT first_index, data FROM household_chunks WHERE batch_id = ?1 ORDER BY chunk",
         )?;
@@ -695,12 +690,99 @@ fn visit_households(
         while let Some(r) = rows.next()? {
             let first: u32 = r.get(0)?;
             let data = r.get_ref(1)?.as_blob().map_err(rusqlite::Error::from)?;
-            for (i, mut household) in chunks::decode_chunk(data)?.into_iter().enumerate() {
-                let index = first + i as u32;
-                if let Some(other) = links.get(&index) {
-                    household.duplicate_of = Some(duplicate_of_batch(*other));
-                }
-                each(batch, index, household);
+            for (i, household) in decode_linked(data, first, &links)? {
+                each(batch, i, household);
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The batches `batch_id` names (all when `None`), in id order.
+fn batch_refs(c: &Connection, batch_id: Option<i64>) -> Result<Vec<BatchRef>, StoreError> {
+    Ok(c.prepare(
+        "SELECT id, period, source FROM household_batches
+         WHERE ?1 IS NULL OR id = ?1 ORDER BY id",
+    )?
+    .query_map([batch_id], |r| {
+        Ok(BatchRef {
+            id: r.get(0)?,
+            period: r.get(1)?,
+            source: r.get(2)?,
+        })
+    })?
+    .collect::<Result<_, _>>()?)
+}
+
+/// The households of a batch that repeat one of an earlier batch: index → that batch.
+fn batch_links(c: &Connection, batch_id: i64) -> Result<HashMap<u32, i64>, StoreError> {
+    Ok(
+        c.prepare("SELECT idx, other_batch FROM household_links WHERE batch_id = ?1")?
+            .query_map([batch_id], |r| Ok((r.get::<_, u32>(0)?, r.get(1)?)))?
+            .collect::<Result<_, _>>()?,
+    )
+}
+
+/// Decodes a chunk whose first household has index `first`, marking duplicates from `links`.
+fn decode_linked<'a>(
+    data: &[u8],
+    first: u32,
+    links: &'a HashMap<u32, i64>,
+) -> Result<impl Iterator<Item = (u32, Household)> + 'a, StoreError> {
+    Ok(chunks::decode_chunk(data)?
+        .into_iter()
+        .enumerate()
+        .map(move |(i, mut household)| {
+            let index = first + i as u32;
+            if let Some(other) = links.get(&index) {
+                household.duplicate_of = Some(duplicate_of_batch(*other));
+            }
+            (index, household)
+        }))
+}
+
+/// Streams households chunk by chunk, taking the connection only while a chunk is read, so
+/// that a long export does not hold up imports or the snapshot refresher.
+fn stream_chunks(
+    conn: &Mutex<Connection>,
+    batch_id: Option<i64>,
+    sink: &HouseholdSink,
+) -> Result<(), StoreError> {
+    let lock = || conn.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    let batches = batch_refs(&lock(), batch_id)?;
+    for batch in &batches {
+        let (links, chunk_numbers) = {
+            let c = lock();
+            let numbers: Vec<i64> = c
+                .prepare("SELECT chunk FROM household_chunks WHERE batch_id = ?1 ORDER BY chunk")?
+                .query_map([batch.id], |r| r.get(0))?
+                .collect::<Result<_, _>>()?;
+            (batch_links(&c, batch.id)?, numbers)
+        };
+        for chunk in chunk_numbers {
+            let row: Option<(u32, Vec<u8>)> = lock()
+                .query_row(
+                    "SELECT first_index, data FROM household_chunks
+                     WHERE batch_id = ?1 AND chunk = ?2",
+                    rusqlite::params![batch.id, chunk],
+                    |r| Ok((r.get(0)?, r.get(1)?)),
+                )
+                .optional()?;
+            // The batch was removed while it was read: what was sent stands, the rest is gone.
+            let Some((first, data)) = row else {
+                return Ok(());
+            };
+            let households: Vec<StoredHousehold> = decode_linked(&data, first, &links)?
+                .map(|(index, household)| StoredHousehold {
+                    id: chunks::household_id(batch.id, index),
+                    batch_id: batch.id,
+                    period: batch.period.clone(),
+                    source: batch.source.clone(),
+                    household,
+                })
+                .collect();
+            if sink.blocking_send(households).is_err() {
+                return Ok(());
             }
         }
     }

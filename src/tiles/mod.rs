@@ -170,7 +170,8 @@ pub enum Scope {
 }
 
 impl Scope {
-    fn allows(&self, kode: Kode) -> bool {
+    /// Whether households counted in `kode` may be seen.
+    pub fn allows(&self, kode: Kode) -> bool {
         match self {
             Scope::All => true,
             Scope::Within(list) => list.iter().any(|k| kode.is_within(k)),

@@ -71,6 +71,16 @@ pub enum Sex {
     P,
 }
 
+impl Sex {
+    /// `L` or `P`, as the files write it.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Sex::L => "L",
+            Sex::P => "P",
+        }
+    }
+}
+
 /// Social-assistance programmes a household may receive.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]

@@ -1,0 +1,668 @@
+//! OGC API – Features (Part 1: Core, GeoJSON, OpenAPI 3.0) under `/ogc`, so that QGIS and GDAL
+//! can add the units (and, for a token, the households) as live layers.
+//!
+//! Collections: `kabupaten`, `kecamatan`, `desa` (units with every indicator of a period) and,
+//! only for a request with a valid API token, `households` (one point per household counted
+//! in the token's units: desil, programmes and placement quality; no names, no identity
+//! numbers). Coordinates are CRS84 (longitude, latitude).
+
+use std::collections::HashMap;
+
+use axum::extract::{Path, Query, State};
+use axum::http::{header, HeaderMap};
+use axum::response::{IntoResponse, Response};
+use serde_json::{json, Map, Value};
+
+use super::export::parse_bbox;
+use super::{ApiError, AppState};
+use crate::aggregate::snapshot::PeriodIndicators;
+use crate::aggregate::{Snapshot, COUNTS, RATES};
+use crate::export::{select, unit_properties, UnitFilter};
+use crate::ingest::households::model::Program;
+use crate::region::Level;
+use crate::tiles::Scope;
+
+/// Items per page when `limit` is not given.
+pub const DEFAULT_LIMIT: usize = 100;
+/// Largest `limit` accepted.
+pub const MAX_LIMIT: usize = 10_000;
+
+const CRS84: &str = "http://www.opengis.net/def/crs/OGC/1.3/CRS84";
+const GEOJSON: &str = "application/geo+json";
+const JSON: &str = "application/json";
+const SCHEMA: &str = "application/schema+json";
+const OPENAPI: &str = "application/vnd.oai.openapi+json;version=3.0";
+
+/// The query parameters the items endpoints know; any other is refused with 400.
+const ITEM_PARAMS: &[&str] = &["bbox", "limit", "offset", "period", "f"];
+
+/// The unit collections: id, title, level.
+const UNIT_COLLECTIONS: [(&str, &str, Level); 3] = [
+    ("kabupaten", "Kabupaten/Kota", Level::Kabupaten),
+    ("kecamatan", "Kecamatan", Level::Kecamatan),
+    ("desa", "Desa/Kelurahan", Level::Desa),
+];
+
+/// The household collection's id.
+const HOUSEHOLDS: &str = "households";
+
+/// The server's own address as the client reached it, for absolute links.
+fn base_url(headers: &HeaderMap) -> String {
+    let host = headers
+        .get(header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .filter(|h| !h.is_empty() && h.chars().all(|c| c.is_ascii_graphic()))
+        .unwrap_or("localhost");
+    let proto = headers
+        .get("x-forwarded-proto")
+        .and_then(|h| h.to_str().ok())
+        .filter(|p| *p == "https")
+        .unwrap_or("http");
+    format!("{proto}://{host}/ogc")
+}
+
+fn link(href: String, rel: &str, ty: &str, title: &str) -> Value {
+    json!({ "href": href, "rel": rel, "type": ty, "title": title })
+}
+
+fn json_response(body: Value, content_type: &'static str) -> Response {
+    ([(header::CONTENT_TYPE, content_type)], body.to_string()).into_response()
+}
+
+/// `GET /ogc`: the landing page.
+pub async fn landing(headers: HeaderMap) -> Response {
+    let base = base_url(&headers);
+    json_response(
+        json!({
+            "title": "Lentera — data kemiskinan per wilayah",
+            "description": "Indicators of poor households (BNBA) per kabupaten/kota, kecamatan and desa/kelurahan, as OGC API – Features.",
+            "links": [
+                link(base.clone(), "self", JSON, "This document"),
+                link(format!("{base}/api"), "service-desc", OPENAPI, "The API definition"),
+                link(format!("{base}/conformance"), "conformance", JSON, "Conformance classes"),
+                link(format!("{base}/collections"), "data", JSON, "Collections"),
+            ],
+        }),
+        JSON,
+    )
+}
+
+/// `GET /ogc/conformance`.
+pub async fn conformance() -> Response {
+    json_response(
+        json!({
+            "conformsTo": [
+                "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/core",
+                "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/oas30",
+                "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/geojson",
+            ]
+        }),
+        JSON,
+    )
+}
+
+/// Whether the request carries a valid token (then the household collection is listed).
+fn has_token(st: &AppState, headers: &HeaderMap) -> bool {
+    headers.contains_key(header::AUTHORIZATION) && super::tiles::token_scope(st, headers).is_ok()
+}
+
+/// The description of collection `id`.
+fn collection(snap: &Snapshot, base: &str, id: &str) -> Option<Value> {
+    let (title, description, bbox) = match UNIT_COLLECTIONS.iter().find(|c| c.0 == id) {
+        Some(&(_, title, level)) => {
+            let units = (0..snap.units().len() as u32).filter(|&u| snap.unit(u).info.level == level);
+            (
+                title.to_string(),
+                format!("{title} with every poverty indicator of a period (`period=YYYY-MM`, default the latest)."),
+                snap.bbox_of(units),
+            )
+        }
+        None if id == HOUSEHOLDS => (
+            "Rumah tangga".to_string(),
+            "Households counted in the token's units: desil, programmes and how each was placed (no names, no identity numbers). Points are GPS or an approximate point inside the desa (`approximate_point`).".to_string(),
+            snap.bbox_of((0..snap.units().len() as u32).filter(|&u| snap.unit(u).info.level == Level::Desa)),
+        ),
+        None => return None,
+    };
+    let periods: Vec<&str> = snap.periods().iter().map(|p| p.period.as_str()).collect();
+    let href = format!("{base}/collections/{id}");
+    Some(json!({
+        "id": id,
+        "title": title,
+        "description": description,
+        "itemType": "feature",
+        "crs": [CRS84],
+        "storageCrs": CRS84,
+        "extent": {
+            "spatial": { "bbox": [bbox.unwrap_or([-180.0, -90.0, 180.0, 90.0])], "crs": CRS84 },
+            "temporal": {
+                "interval": [[periods.first().map(|p| format!("{p}-01T00:00:00Z")), periods.last().map(|p| format!("{p}-01T00:00:00Z"))]],
+                "trs": "http://www.opengis.net/def/uom/ISO-8601/0/Gregorian"
+            }
+        },
+        "links": [
+            link(href.clone(), "self", JSON, "This collection"),
+            link(format!("{href}/items"), "items", GEOJSON, "Features (GeoJSON)"),
+            link(format!("{href}/schema"), "describedby", SCHEMA, "The properties of a feature"),
+        ],
+    }))
+}
+
+/// The JSON Schema of the features of collection `id` (its properties' names and types), so
+/// that a client can type each field rather than guess it from a page of features.
+fn feature_schema(id: &str) -> Option<Value> {
+    let mut props = Map::new();
+    let mut add = |name: &str, ty: &str| {
+        props.insert(name.into(), json!({ "type": ty }));
+    };
+    if id == HOUSEHOLDS {
+        for name in ["kode_unit", "source", "period", "quality"] {
+            add(name, "string");
+        }
+        add("desil", "integer");
+        add("members", "integer");
+        add("approximate_point", "boolean");
+        for prog in Program::ALL {
+            add(prog.as_str(), "boolean");
+        }
+    } else if UNIT_COLLECTIONS.iter().any(|c| c.0 == id) {
+        for name in ["kode", "nama", "level", "jenis", "parent", "period"] {
+            add(name, "string");
+        }
+        add("has_data", "boolean");
+        for f in &COUNTS {
+            add(f.name, "integer");
+        }
+        for f in &RATES {
+            add(f.name, "number");
+        }
+    } else {
+        return None;
+    }
+    Some(json!({
+        "$schema": "https://json-schema.org/draft/2019-09/schema",
+        "type": "object",
+        "title": id,
+        "properties": props,
+    }))
+}
+
+/// `GET /ogc/collections/{id}/schema`: the JSON Schema of the collection's properties.
+pub async fn schema(
+    State(st): State<AppState>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    if id == HOUSEHOLDS {
+        if let Err(refused) = super::tiles::token_scope(&st, &headers) {
+            return Ok(*refused);
+        }
+    }
+    feature_schema(&id)
+        .map(|s| json_response(s, SCHEMA))
+        .ok_or_else(|| no_collection(&id))
+}
+
+/// `GET /ogc/collections`.
+pub async fn collections(State(st): State<AppState>, headers: HeaderMap) -> Response {
+    let base = base_url(&headers);
+    let snap = st.live.snapshot();
+    let mut ids: Vec<&str> = UNIT_COLLECTIONS.iter().map(|c| c.0).collect();
+    if has_token(&st, &headers) {
+        ids.push(HOUSEHOLDS);
+    }
+    let list: Vec<Value> = ids
+        .iter()
+        .filter_map(|id| collection(&snap, &base, id))
+        .collect();
+    json_response(
+        json!({
+            "links": [link(format!("{base}/collections"), "self", JSON, "Collections")],
+            "collections": list,
+        }),
+        JSON,
+    )
+}
+
+/// `GET /ogc/collections/{id}`.
+pub async fn collection_by_id(
+    State(st): State<AppState>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    if id == HOUSEHOLDS {
+        if let Err(refused) = super::tiles::token_scope(&st, &headers) {
+            return Ok(*refused);
+        }
+    }
+    let snap = st.live.snapshot();
+    collection(&snap, &base_url(&headers), &id)
+        .map(|c| json_response(c, JSON))
+        .ok_or_else(|| no_collection(&id))
+}
+
+fn no_collection(id: &str) -> ApiError {
+    ApiError::not_found(format!(
+        "no collection `{id}`; collections: kabupaten, kecamatan, desa (households with an API token)"
+    ))
+}
+
+/// Paging parameters of an items request.
+struct Paging {
+    limit: usize,
+    offset: usize,
+    bbox: Option<[f64; 4]>,
+}
+
+impl Paging {
+    fn from_query(q: &HashMap<String, String>) -> Result<Paging, ApiError> {
+        if let Some(unknown) = q.keys().find(|k| !ITEM_PARAMS.contains(&k.as_str())) {
+            return Err(ApiError::bad_request(format!(
+                "unknown query parameter `{unknown}`; known: {}",
+                ITEM_PARAMS.join(", ")
+            )));
+        }
+        if let Some(f) = q.get("f") {
+            if !matches!(f.as_str(), "json" | "geojson") {
+                return Err(ApiError::bad_request("f must be json or geojson"));
+            }
+        }
+        let number = |key: &str, default: usize| -> Result<usize, ApiError> {
+            q.get(key).map_or(Ok(default), |v| {
+                v.parse::<usize>().map_err(|_| {
+                    ApiError::bad_request(format!("{key} must be a whole number, not `{v}`"))
+                })
+            })
+        };
+        let limit = number("limit", DEFAULT_LIMIT)?;
+        if limit == 0 || limit > MAX_LIMIT {
+            return Err(ApiError::bad_request(format!(
+                "limit must be between 1 and {MAX_LIMIT}"
+            )));
+        }
+        Ok(Paging {
+            limit,
+            offset: number("offset", 0)?,
+            bbox: q.get("bbox").map(|b| parse_bbox(b)).transpose()?,
+        })
+    }
+}
+
+/// `GET /ogc/collections/{id}/items?bbox=&limit=&offset=&period=`.
+pub async fn items(
+    State(st): State<AppState>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    Query(q): Query<HashMap<String, String>>,
+) -> Result<Response, ApiError> {
+    let paging = Paging::from_query(&q)?;
+    let snap = st.live.snapshot();
+    let (period, _) = super::indicators::periods(&snap, &q)?;
+    let (matched, features) = if id == HOUSEHOLDS {
+        let scope = match super::tiles::token_scope(&st, &headers) {
+            Ok(scope) => scope,
+            Err(refused) => return Ok(*refused),
+        };
+        household_page(&snap, period, &scope, &paging)
+    } else {
+        let level = UNIT_COLLECTIONS
+            .iter()
+            .find(|c| c.0 == id)
+            .map(|c| c.2)
+            .ok_or_else(|| no_collection(&id))?;
+        unit_page(&snap, period, level, &paging)
+    };
+    let base = base_url(&headers);
+    let href = |offset: usize| {
+        let mut params = vec![
+            format!("limit={}", paging.limit),
+            format!("offset={offset}"),
+        ];
+        if let Some(b) = paging.bbox {
+            params.push(format!("bbox={},{},{},{}", b[0], b[1], b[2], b[3]));
+        }
+        if let Some(p) = q.get("period") {
+            params.push(format!("period={p}"));
+        }
+        format!("{base}/collections/{id}/items?{}", params.join("&"))
+    };
+    let returned = features.len();
+    let mut links = vec![
+        link(href(paging.offset), "self", GEOJSON, "This page"),
+        link(
+            format!("{base}/collections/{id}"),
+            "collection",
+            JSON,
+            "The collection",
+        ),
+    ];
+    if paging.offset + returned < matched {
+        links.push(link(
+            href(paging.offset + returned),
+            "next",
+            GEOJSON,
+            "Next page",
+        ));
+    }
+    if paging.offset > 0 {
+        links.push(link(
+            href(paging.offset.saturating_sub(paging.limit)),
+            "prev",
+            GEOJSON,
+            "Previous page",
+        ));
+    }
+    let body = json!({
+        "type": "FeatureCollection",
+        "numberMatched": matched,
+        "numberReturned": returned,
+        "timeStamp": time_stamp(),
+        "links": links,
+        "features": features,
+    });
+    Ok(json_response(body, GEOJSON))
+}
+
+/// Now, as RFC 3339 in UTC (seconds).
+fn time_stamp() -> String {
+    let secs = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    let days = (secs / 86_400) as i64;
+    let (y, m, d) = civil_from_days(days);
+    let s = secs % 86_400;
+    format!(
+        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
+        s / 3600,
+        s / 60 % 60,
+        s % 60
+    )
+}
+
+/// Days since 1970-01-01 to a proleptic Gregorian date (Howard Hinnant's algorithm; a date
+/// crate for one timestamp would be a dependency for four lines).
+fn civil_from_days(z: i64) -> (i64, u32, u32) {
+    let z = z + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    (y, m, d)
+}
+
+/// One page of units at `level` and the number matched.
+fn unit_page(
+    snap: &Snapshot,
+    period: Option<&PeriodIndicators>,
+    level: Level,
+    paging: &Paging,
+) -> (usize, Vec<Value>) {
+    let filter = UnitFilter {
+        level,
+        parent: None,
+        bbox: paging.bbox,
+        thresholds: Vec::new(),
+    };
+    let units = select(snap, &filter, period);
+    let page = units
+        .iter()
+        .skip(paging.offset)
+        .take(paging.limit)
+        .map(|&u| unit_feature(snap, u, period))
+        .collect();
+    (units.len(), page)
+}
+
+fn unit_feature(snap: &Snapshot, u: u32, period: Option<&PeriodIndicators>) -> Value {
+    let unit = snap.unit(u);
+    let geometry = if unit.geometry.0.is_empty() {
+        Value::Null
+    } else {
+        serde_json::to_value(geojson::Geometry::from(&unit.geometry)).unwrap_or(Value::Null)
+    };
+    json!({
+        "type": "Feature",
+        "id": unit.info.kode.to_string(),
+        "geometry": geometry,
+        "properties": unit_properties(snap, u, period),
+    })
+}
+
+/// The household records of `period` that `scope` allows and that lie in the page's box, as
+/// indexes into [`Snapshot::households`].
+fn household_indexes(
+    snap: &Snapshot,
+    period: Option<&PeriodIndicators>,
+    scope: &Scope,
+    bbox: Option<[f64; 4]>,
+) -> Vec<u32> {
+    let Some(period) = period else {
+        return Vec::new();
+    };
+    let batches = snap.batches();
+    let candidates: Vec<u32> = match bbox {
+        Some(b) => snap.households_in(b),
+        None => (0..snap.households().len() as u32).collect(),
+    };
+    candidates
+        .into_iter()
+        .filter(|&i| {
+            let h = &snap.households()[i as usize];
+            batches[h.batch_index()].period == period.period
+                && h.unit()
+                    .is_some_and(|u| scope.allows(snap.unit(u).info.kode))
+        })
+        .collect()
+}
+
+/// One page of households and the number matched. Feature ids are `{generation}-{index}`:
+/// they name a household within one snapshot of the data.
+fn household_page(
+    snap: &Snapshot,
+    period: Option<&PeriodIndicators>,
+    scope: &Scope,
+    paging: &Paging,
+) -> (usize, Vec<Value>) {
+    let matched = household_indexes(snap, period, scope, paging.bbox);
+    let page = matched
+        .iter()
+        .skip(paging.offset)
+        .take(paging.limit)
+        .map(|&i| household_feature(snap, i))
+        .collect();
+    (matched.len(), page)
+}
+
+fn household_feature(snap: &Snapshot, i: u32) -> Value {
+    let h = &snap.households()[i as usize];
+    let batch = &snap.batches()[h.batch_index()];
+    let mut p = Map::new();
+    p.insert(
+        "kode_unit".into(),
+        h.unit()
+            .map_or(Value::Null, |u| snap.unit(u).info.kode.to_string().into()),
+    );
+    p.insert("source".into(), batch.source.clone().into());
+    p.insert("period".into(), batch.period.clone().into());
+    p.insert("desil".into(), h.desil().map_or(Value::Null, Value::from));
+    p.insert(
+        "members".into(),
+        h.members().map_or(Value::Null, Value::from),
+    );
+    p.insert(
+        "quality".into(),
+        h.quality().map_or(Value::Null, |q| q.as_str().into()),
+    );
+    p.insert(
+        "approximate_point".into(),
+        h.quality()
+            .map_or(Value::Null, |q| (q != crate::geocode::Quality::Gps).into()),
+    );
+    let programs = h.programs();
+    for prog in Program::ALL {
+        p.insert(
+            prog.as_str().into(),
+            programs.get(prog).map_or(Value::Null, Value::from),
+        );
+    }
+    let geometry = if h.has_point() {
+        json!({ "type": "Point", "coordinates": [f64::from(h.lon), f64::from(h.lat)] })
+    } else {
+        Value::Null
+    };
+    json!({
+        "type": "Feature",
+        "id": format!("{}-{i}", snap.generation),
+        "geometry": geometry,
+        "properties": p,
+    })
+}
+
+/// `GET /ogc/collections/{id}/items/{featureId}`.
+pub async fn item(
+    State(st): State<AppState>,
+    Path((id, feature_id)): Path<(String, String)>,
+    headers: HeaderMap,
+    Query(q): Query<HashMap<String, String>>,
+) -> Result<Response, ApiError> {
+    if let Some(unknown) = q.keys().find(|k| !matches!(k.as_str(), "period" | "f")) {
+        return Err(ApiError::bad_request(format!(
+            "unknown query parameter `{unknown}`; known: period, f"
+        )));
+    }
+    let snap = st.live.snapshot();
+    let (period, _) = super::indicators::periods(&snap, &q)?;
+    let base = base_url(&headers);
+    let feature = if id == HOUSEHOLDS {
+        let scope = match super::tiles::token_scope(&st, &headers) {
+            Ok(scope) => scope,
+            Err(refused) => return Ok(*refused),
+        };
+        let stale = || {
+            ApiError::not_found(format!(
+                "no household `{feature_id}` in the current data (ids change when the data is reloaded)"
+            ))
+        };
+        let (generation, index) = feature_id.split_once('-').ok_or_else(stale)?;
+        let index: u32 = index.parse().map_err(|_| stale())?;
+        if generation != snap.generation.to_string() || index as usize >= snap.households().len() {
+            return Err(stale());
+        }
+        let h = &snap.households()[index as usize];
+        if !h
+            .unit()
+            .is_some_and(|u| scope.allows(snap.unit(u).info.kode))
+        {
+            return Err(stale());
+        }
+        household_feature(&snap, index)
+    } else {
+        let level = UNIT_COLLECTIONS
+            .iter()
+            .find(|c| c.0 == id)
+            .map(|c| c.2)
+            .ok_or_else(|| no_collection(&id))?;
+        let u = crate::region::Kode::parse(&feature_id)
+            .ok()
+            .and_then(|k| snap.unit_index(k))
+            .filter(|&u| snap.unit(u).info.level == level)
+            .ok_or_else(|| ApiError::not_found(format!("no {id} `{feature_id}`")))?;
+        unit_feature(&snap, u, period)
+    };
+    let mut feature = feature;
+    feature["links"] = json!([
+        link(
+            format!("{base}/collections/{id}/items/{feature_id}"),
+            "self",
+            GEOJSON,
+            "This feature"
+        ),
+        link(
+            format!("{base}/collections/{id}"),
+            "collection",
+            JSON,
+            "The collection"
+        ),
+    ]);
+    Ok(json_response(feature, GEOJSON))
+}
+
+/// `GET /ogc/api`: the OpenAPI 3.0 definition of the OGC API.
+pub async fn api(headers: HeaderMap) -> Response {
+    let base = base_url(&headers);
+    json_response(document(&base), OPENAPI)
+}
+
+/// The OpenAPI 3.0 document of `/ogc`, with `base` as its server.
+pub fn document(base: &str) -> Value {
+    let json_ok = |d: &str| json!({ "200": { "description": d, "content": { JSON: { "schema": { "type": "object" } } } } });
+    let geojson_ok = |d: &str| {
+        json!({
+            "200": { "description": d, "content": { GEOJSON: { "schema": { "type": "object" } } } },
+            "400": { "description": "A parameter is not valid (the message says which)." },
+            "401": { "description": "The household collection needs an API token." },
+            "404": { "description": "No such collection or feature." }
+        })
+    };
+    let collection_id = json!({
+        "name": "collectionId", "in": "path", "required": true,
+        "schema": { "type": "string", "enum": ["kabupaten", "kecamatan", "desa", "households"] }
+    });
+    let period = json!({
+        "name": "period", "in": "query", "required": false,
+        "description": "Data period `YYYY-MM` (default: the latest with data).",
+        "schema": { "type": "string", "pattern": "^[0-9]{4}-[0-9]{2}$" }
+    });
+    json!({
+        "openapi": "3.0.3",
+        "info": {
+            "title": "Lentera OGC API – Features",
+            "version": env!("CARGO_PKG_VERSION"),
+            "description": "Poverty indicators per kabupaten/kota, kecamatan and desa/kelurahan. The `households` collection needs `Authorization: Bearer <token>`."
+        },
+        "servers": [{ "url": base }],
+        "components": {
+            "securitySchemes": { "bearer": { "type": "http", "scheme": "bearer" } }
+        },
+        "paths": {
+            "/": { "get": { "summary": "Landing page", "operationId": "getLandingPage", "responses": json_ok("Links to the API definition, conformance and collections.") } },
+            "/conformance": { "get": { "summary": "Conformance classes", "operationId": "getConformance", "responses": json_ok("The conformance classes implemented.") } },
+            "/api": { "get": { "summary": "This document", "operationId": "getApi", "responses": { "200": { "description": "OpenAPI 3.0", "content": { OPENAPI: {} } } } } },
+            "/collections": { "get": { "summary": "Collections", "operationId": "getCollections", "responses": json_ok("The feature collections.") } },
+            "/collections/{collectionId}": { "get": {
+                "summary": "One collection", "operationId": "describeCollection",
+                "parameters": [collection_id.clone()],
+                "responses": json_ok("The collection.")
+            } },
+            "/collections/{collectionId}/items": { "get": {
+                "summary": "Features of a collection", "operationId": "getFeatures",
+                "parameters": [
+                    collection_id.clone(),
+                    { "name": "limit", "in": "query", "required": false, "style": "form", "explode": false,
+                      "schema": { "type": "integer", "minimum": 1, "maximum": MAX_LIMIT, "default": DEFAULT_LIMIT } },
+                    { "name": "offset", "in": "query", "required": false,
+                      "schema": { "type": "integer", "minimum": 0, "default": 0 } },
+                    { "name": "bbox", "in": "query", "required": false, "style": "form", "explode": false,
+                      "description": "west,south,east,north in CRS84: features that intersect the box.",
+                      "schema": { "type": "array", "minItems": 4, "maxItems": 4, "items": { "type": "number" } } },
+                    period.clone(),
+                ],
+                "responses": geojson_ok("A page of features, with `numberMatched`, `numberReturned` and a `next` link while more remain.")
+            } },
+            "/collections/{collectionId}/items/{featureId}": { "get": {
+                "summary": "One feature", "operationId": "getFeature",
+                "parameters": [
+                    collection_id,
+                    { "name": "featureId", "in": "path", "required": true, "schema": { "type": "string" },
+                      "description": "Kemendagri code for units (`64.72.01.1004`)." },
+                    period,
+                ],
+                "responses": geojson_ok("The feature.")
+            } }
+        }
+    })
+}

@@ -4,7 +4,12 @@
 //! how fast the same file is merely parsed as CSV (no validation, no hashing, no writing),
 //! with the ratio. Run with `cargo bench --bench household_import` (optionally `-- ROWS`).
 
+#[path = "../tests/common/mod.rs"]
+mod common;
+
 use std::time::Instant;
+
+use common::{peak_rss_mib, reset_peak_rss};
 
 use lentera::generate::{write_households, GenerateOptions, OutputEncoding};
 use lentera::ingest::households::model::SourceFormat;
@@ -13,17 +18,6 @@ use lentera::ingest::households::{
     import_households, HouseholdFile, HouseholdImport, HouseholdImportOptions,
 };
 use lentera::store::{SqliteStore, Store};
-
-fn peak_rss_mib() -> f64 {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    status
-        .lines()
-        .find(|l| l.starts_with("VmHWM:"))
-        .and_then(|l| l.split_whitespace().nth(1))
-        .and_then(|kb| kb.parse::<f64>().ok())
-        .map(|kb| kb / 1024.0)
-        .unwrap_or(f64::NAN)
-}
 
 /// CPU seconds (user + system) used so far by the whole process.
 fn process_cpu_secs() -> f64 {
@@ -37,11 +31,6 @@ fn process_cpu_secs() -> f64 {
             .unwrap_or(f64::NAN)
     };
     (ticks(11) + ticks(12)) / 100.0
-}
-
-fn reset_peak_rss() {
-    // Writing 5 to clear_refs resets the peak resident set size (Linux).
-    let _ = std::fs::write("/proc/self/clear_refs", "5");
 }
 
 #[tokio::main]

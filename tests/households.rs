@@ -165,6 +165,29 @@ async fn every_format_imports(store: Arc<dyn Store>) {
 
     // The Windows-1252 file kept its accented names.
     let all = store.households(None).await.unwrap();
+    // Streamed chunk by chunk, batch by batch: the same households.
+    let mut streamed = Vec::new();
+    for batch in store.batches().await.unwrap() {
+        let (tx, mut rx) = tokio::sync::mpsc::channel(1);
+        let reading = store.stream_households(Some(batch.id), tx);
+        let collecting = async {
+            while let Some(chunk) = rx.recv().await {
+                assert!(!chunk.is_empty() && chunk.len() <= lentera::store::STREAM_CHUNK);
+                streamed.extend(chunk);
+            }
+        };
+        let (read, ()) = tokio::join!(reading, collecting);
+        read.unwrap();
+    }
+    streamed.sort_by_key(|h| h.id);
+    let mut by_id = all.clone();
+    by_id.sort_by_key(|h| h.id);
+    assert!(
+        streamed == by_id,
+        "streamed {} households, stored {}",
+        streamed.len(),
+        by_id.len()
+    );
     let accented = all
         .iter()
         .filter(|h| {

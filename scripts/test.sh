@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs all of Lentera's tests. Installs what the tests need when it is missing and the script
-# runs as root (PostGIS for the throwaway test cluster, GDAL as the independent reader);
+# runs as root (PostGIS for the throwaway test cluster, GDAL as the independent reader, npm and
+# Chromium for the web map's browser test);
 # otherwise says exactly what to install.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -12,6 +13,7 @@ pg_version=${pg_version:-15}
 [ -f "/usr/share/postgresql/$pg_version/extension/postgis.control" ] || need+=("postgresql-$pg_version-postgis-3")
 command -v ogr2ogr >/dev/null 2>&1 || need+=("gdal-bin")
 command -v npm >/dev/null 2>&1 || need+=("npm")
+[ -x /usr/bin/chromium ] || need+=("chromium")
 
 if [ ${#need[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then

@@ -403,6 +403,9 @@ struct ServeArgs {
     /// MiB of encoded vector tiles kept in memory.
     #[arg(long, default_value_t = 256, env = "LENTERA_TILE_CACHE_MIB")]
     tile_cache_mib: u64,
+    /// Directory holding the web map's npm packages (`npm ci` there installs MapLibre).
+    #[arg(long, env = "LENTERA_WEB_DIR", default_value = crate::server::web::DEFAULT_WEB_DIR)]
+    web_dir: PathBuf,
 }
 
 #[derive(Args, Debug)]
@@ -1244,6 +1247,7 @@ async fn serve(store: Arc<dyn Store>, args: &ServeArgs) -> Result<()> {
             args.api_tokens.as_deref().unwrap_or(""),
         )?,
         tile_cache_bytes: args.tile_cache_mib.saturating_mul(1 << 20),
+        web_dir: args.web_dir.clone(),
     };
     crate::server::serve(live, addr, refresh, options)
         .await

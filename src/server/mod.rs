@@ -9,6 +9,7 @@ pub mod openapi;
 pub mod targets;
 pub mod templates;
 pub mod tiles;
+pub mod web;
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -17,7 +18,7 @@ use std::time::Duration;
 
 use axum::extract::{Path, Query, State};
 use axum::http::{header, StatusCode};
-use axum::response::{Html, IntoResponse, Response};
+use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
 use serde_json::json;
@@ -36,6 +37,8 @@ pub struct AppState {
     pub tile_cache: tiles::TileCache,
     /// API tokens that may read household data.
     pub tokens: Arc<Vec<tiles::ApiToken>>,
+    /// MapLibre GL JS for the web map.
+    pub vendor: web::Vendor,
 }
 
 /// What the server is started with besides its store.
@@ -45,6 +48,8 @@ pub struct ServerOptions {
     pub tokens: Vec<tiles::ApiToken>,
     /// Bytes of encoded tiles kept in memory.
     pub tile_cache_bytes: u64,
+    /// The web directory holding `node_modules/maplibre-gl` (see [`web::web_dir_from_env`]).
+    pub web_dir: std::path::PathBuf,
 }
 
 impl Default for ServerOptions {
@@ -52,6 +57,7 @@ impl Default for ServerOptions {
         ServerOptions {
             tokens: Vec::new(),
             tile_cache_bytes: tiles::DEFAULT_CACHE_BYTES,
+            web_dir: web::web_dir_from_env(),
         }
     }
 }
@@ -114,9 +120,14 @@ pub fn router_with(live: Live, options: ServerOptions) -> Router {
         live,
         tile_cache: tiles::tile_cache(options.tile_cache_bytes),
         tokens: Arc::new(options.tokens),
+        vendor: web::Vendor::load(&options.web_dir),
     };
     Router::new()
-        .route("/", get(index))
+        .route("/", get(web::index))
+        .route("/app.js", get(web::script))
+        .route("/app.css", get(web::style))
+        .route("/vendor/{file}", get(web::vendor))
+        .route("/api/search", get(web::search))
         .route("/healthz", get(healthz))
         .route(
             "/api/openapi.json",
@@ -165,13 +176,6 @@ pub async fn serve(
         .await;
     refresher.abort();
     served
-}
-
-async fn index() -> impl IntoResponse {
-    (
-        [(header::CACHE_CONTROL, "no-cache")],
-        Html(include_str!("../../web/index.html")),
-    )
 }
 
 async fn healthz(State(st): State<AppState>) -> Response {

@@ -1,0 +1,206 @@
+//! The web map: its page, script and style (compiled into the binary), MapLibre GL JS (read
+//! from the npm package installed in the web directory, pinned by `web/package-lock.json`),
+//! and the place search it uses.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+use axum::body::Bytes;
+use axum::extract::{Query, State};
+use axum::http::{header, StatusCode};
+use axum::response::{Html, IntoResponse, Response};
+use axum::Json;
+use serde_json::{json, Value};
+
+use super::{ApiError, AppState};
+use crate::geocode::normalize::normalize_name;
+use crate::region::Level;
+
+/// The web directory of the source tree, where `npm ci` installs MapLibre.
+pub const DEFAULT_WEB_DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/web");
+
+/// MapLibre's files as served, read once at start.
+#[derive(Debug, Clone, Default)]
+pub struct Vendor {
+    script: Option<Bytes>,
+    style: Option<Bytes>,
+}
+
+impl Vendor {
+    /// Reads `maplibre-gl.js` and `.css` from `web_dir/node_modules/maplibre-gl/dist`; a file
+    /// that is missing is reported when asked for (the page says how to install it).
+    pub fn load(web_dir: &Path) -> Vendor {
+        let dist = web_dir.join("node_modules/maplibre-gl/dist");
+        let read = |name: &str| match std::fs::read(dist.join(name)) {
+            Ok(b) => Some(Bytes::from(b)),
+            Err(e) => {
+                tracing::warn!(
+                    "MapLibre GL JS not found in {} ({e}): run `npm ci --prefix web`",
+                    dist.display()
+                );
+                None
+            }
+        };
+        Vendor {
+            script: read("maplibre-gl.js"),
+            style: read("maplibre-gl.css"),
+        }
+    }
+
+    /// Whether both files were found.
+    pub fn is_complete(&self) -> bool {
+        self.script.is_some() && self.style.is_some()
+    }
+}
+
+/// Where the server finds the web directory: `LENTERA_WEB_DIR` or the source tree's `web/`.
+pub fn web_dir_from_env() -> PathBuf {
+    std::env::var_os("LENTERA_WEB_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(DEFAULT_WEB_DIR))
+}
+
+fn asset(content_type: &'static str, body: impl IntoResponse) -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, content_type),
+            (header::CACHE_CONTROL, "no-cache"),
+        ],
+        body,
+    )
+        .into_response()
+}
+
+/// `GET /`: the map page.
+pub async fn index() -> Response {
+    asset(
+        "text/html; charset=utf-8",
+        Html(include_str!("../../web/index.html")),
+    )
+}
+
+/// `GET /app.js`.
+pub async fn script() -> Response {
+    asset(
+        "text/javascript; charset=utf-8",
+        include_str!("../../web/app.js"),
+    )
+}
+
+/// `GET /app.css`.
+pub async fn style() -> Response {
+    asset("text/css; charset=utf-8", include_str!("../../web/app.css"))
+}
+
+/// `GET /vendor/maplibre-gl.js` and `/vendor/maplibre-gl.css`.
+pub async fn vendor(
+    State(st): State<AppState>,
+    axum::extract::Path(file): axum::extract::Path<String>,
+) -> Response {
+    let (bytes, content_type) = match file.as_str() {
+        "maplibre-gl.js" => (&st.vendor.script, "text/javascript; charset=utf-8"),
+        "maplibre-gl.css" => (&st.vendor.style, "text/css; charset=utf-8"),
+        _ => return ApiError::not_found("no such file").into_response(),
+    };
+    match bytes {
+        Some(b) => (
+            [
+                (header::CONTENT_TYPE, content_type),
+                (header::CACHE_CONTROL, "public, max-age=86400"),
+            ],
+            b.clone(),
+        )
+            .into_response(),
+        None => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
+            "MapLibre GL JS is not installed: run `npm ci --prefix web` in Lentera's source tree \
+             (or set LENTERA_WEB_DIR to a directory holding it).",
+        )
+            .into_response(),
+    }
+}
+
+/// Suggestions returned by default.
+const DEFAULT_SUGGESTIONS: usize = 10;
+
+/// `GET /api/search?q=&limit=`: units whose name or code matches, best first (exact name,
+/// then names starting with the query, then containing it; kabupaten before kecamatan before
+/// desa), each with the names of its parents to tell namesakes apart.
+pub async fn search(
+    State(st): State<AppState>,
+    Query(q): Query<HashMap<String, String>>,
+) -> Result<Json<Value>, ApiError> {
+    let query = q.get("q").map(|s| s.trim()).unwrap_or("");
+    if query.is_empty() {
+        return Err(ApiError::bad_request("q: a name or code to look for"));
+    }
+    let limit = match q.get("limit") {
+        None => DEFAULT_SUGGESTIONS,
+        Some(l) => l
+            .parse::<usize>()
+            .ok()
+            .filter(|l| (1..=100).contains(l))
+            .ok_or_else(|| ApiError::bad_request("limit must be between 1 and 100"))?,
+    };
+    let snap = st.live.snapshot();
+    let digits: String = query.chars().filter(char::is_ascii_digit).collect();
+    let by_code = !digits.is_empty() && query.chars().all(|c| c.is_ascii_digit() || c == '.');
+    let mut hits: Vec<(u8, u8, &str, u32)> = Vec::new();
+    let wanted: HashMap<Level, String> = [Level::Kabupaten, Level::Kecamatan, Level::Desa]
+        .into_iter()
+        .map(|l| (l, normalize_name(query, l)))
+        .collect();
+    for u in 0..snap.units().len() as u32 {
+        let info = &snap.unit(u).info;
+        let Some(want) = wanted.get(&info.level) else {
+            continue;
+        };
+        let rank = if by_code {
+            info.kode.digits().starts_with(&digits).then_some(1)
+        } else if want.is_empty() {
+            None
+        } else {
+            let name = normalize_name(&info.nama, info.level);
+            if name == *want {
+                Some(0)
+            } else if name.starts_with(want.as_str()) {
+                Some(1)
+            } else if name.contains(want.as_str()) {
+                Some(2)
+            } else {
+                None
+            }
+        };
+        if let Some(rank) = rank {
+            let depth = info.level as u8;
+            hits.push((rank, depth, info.nama.as_str(), u));
+        }
+    }
+    hits.sort();
+    let results: Vec<Value> = hits
+        .iter()
+        .take(limit)
+        .map(|&(_, _, _, u)| {
+            let info = &snap.unit(u).info;
+            let parents: Vec<Value> = snap
+                .parents(u)
+                .into_iter()
+                .filter(|&p| snap.unit(p).info.level != Level::Provinsi)
+                .map(|p| {
+                    let pi = &snap.unit(p).info;
+                    json!({ "kode": pi.kode.to_string(), "nama": pi.nama, "level": pi.level.as_str() })
+                })
+                .collect();
+            json!({
+                "kode": info.kode.to_string(),
+                "nama": info.nama,
+                "level": info.level.as_str(),
+                "jenis": info.jenis.as_str(),
+                "bbox": info.bbox,
+                "parents": parents,
+            })
+        })
+        .collect();
+    Ok(Json(json!({ "query": query, "results": results })))
+}

@@ -1,0 +1,172 @@
+//! The web map in a real headless Chromium (playwright-core driving `/usr/bin/chromium`):
+//! over the real Kalimantan Timur boundaries with generated households, and over the demo the
+//! README's run command starts. The checks themselves are in `web/e2e/map.mjs`; screenshots go
+//! to `test-artifacts/`.
+
+mod common;
+
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use lentera::generate::regions_from_files;
+use lentera::ingest::households::model::SourceFormat;
+use lentera::server::tiles::ApiToken;
+use lentera::server::{router_with, Live, ServerOptions};
+use lentera::store::{SqliteStore, Store};
+
+const TOKEN: &str = "browser-test-token-0123456789abcdef";
+
+fn web_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("web")
+}
+
+/// Installs the web map's npm packages (MapLibre, playwright-core) from the lockfile once.
+fn npm_ci() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        let dir = web_dir();
+        let installed = [
+            "maplibre-gl/dist/maplibre-gl.js",
+            "playwright-core/package.json",
+        ]
+        .iter()
+        .all(|f| dir.join("node_modules").join(f).exists());
+        if installed {
+            return;
+        }
+        let out = Command::new("npm")
+            .args(["ci", "--no-audit", "--no-fund"])
+            .current_dir(&dir)
+            .output()
+            .expect("npm runs (scripts/test.sh installs it)");
+        assert!(
+            out.status.success(),
+            "npm ci in web/: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    });
+}
+
+/// Runs the browser checks against `base`; panics with their output when one fails.
+fn run_browser_checks(base: &str, place: &str, artifacts: &Path, token: Option<&str>) {
+    npm_ci();
+    let mut cmd = Command::new("node");
+    cmd.arg(web_dir().join("e2e/map.mjs"))
+        .arg(base)
+        .arg(artifacts)
+        .env("LENTERA_E2E_PLACE", place);
+    if let Some(t) = token {
+        cmd.arg(t);
+    }
+    let out = cmd.output().expect("node runs");
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    eprintln!("{text}");
+    assert!(out.status.success(), "browser checks failed:\n{text}");
+}
+
+fn artifacts(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("test-artifacts")
+        .join(name)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_map_works_over_kaltim_in_chromium() {
+    let dir = tempfile::tempdir().unwrap();
+    let store: Arc<dyn Store> = Arc::new(SqliteStore::open_dir(dir.path()).await.unwrap());
+    let regions = regions_from_files(&[common::kaltim()]).unwrap();
+    store
+        .replace_regions(&regions, &Default::default())
+        .await
+        .unwrap();
+    common::import_generated(
+        store.as_ref(),
+        &regions,
+        SourceFormat::P3ke,
+        15_000,
+        31,
+        "2025-03",
+    )
+    .await;
+    common::import_generated(
+        store.as_ref(),
+        &regions,
+        SourceFormat::Verval,
+        20_000,
+        32,
+        "2025-09",
+    )
+    .await;
+    let live = Live::load(store).await.unwrap();
+    let app = router_with(
+        live,
+        ServerOptions {
+            tokens: ApiToken::parse_list(TOKEN).unwrap(),
+            web_dir: web_dir(),
+            ..Default::default()
+        },
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://127.0.0.1:{}", listener.local_addr().unwrap().port());
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    let out = artifacts("web-map-kaltim");
+    tokio::task::spawn_blocking(move || run_browser_checks(&base, "kaltim", &out, Some(TOKEN)))
+        .await
+        .unwrap();
+}
+
+/// Kills the demo server when the test ends, however it ends.
+struct Child(std::process::Child);
+
+impl Drop for Child {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+#[test]
+fn the_demo_command_serves_a_working_map() {
+    let dir = tempfile::tempdir().unwrap();
+    let port = TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let _server = Child(
+        Command::new(env!("CARGO_BIN_EXE_lentera"))
+            .args(["demo", "--port", &port.to_string(), "--data-dir"])
+            .arg(dir.path())
+            .env("LENTERA_WEB_DIR", web_dir())
+            .env_remove("DATABASE_URL")
+            .env_remove("LENTERA_API_TOKENS")
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    let base = format!("http://127.0.0.1:{port}");
+    let started = Instant::now();
+    loop {
+        let up = Command::new("curl")
+            .args(["-sf", "-o", "/dev/null", &format!("{base}/healthz")])
+            .status()
+            .is_ok_and(|s| s.success());
+        if up {
+            break;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(120),
+            "the demo server did not start"
+        );
+        std::thread::sleep(Duration::from_millis(250));
+    }
+    run_browser_checks(&base, "demo", &artifacts("web-map-demo"), None);
+}

@@ -1,0 +1,670 @@
+// Lentera's web map: a choropleth of the poverty indicators over the vector tiles, with the
+// legend, unit panel, search, periods, targeting list and (for a token) household points.
+// Every text the user sees is in Bahasa Indonesia.
+'use strict';
+
+(() => {
+  const LEVELS = ['kabupaten', 'kecamatan', 'desa'];
+  const LEVEL_NAMES = { provinsi: 'Provinsi', kabupaten: 'Kabupaten/Kota', kecamatan: 'Kecamatan', desa: 'Desa/Kelurahan' };
+  const JENIS_NAMES = { provinsi: 'Provinsi', kabupaten: 'Kabupaten', kota: 'Kota', kecamatan: 'Kecamatan', desa: 'Desa', kelurahan: 'Kelurahan' };
+  const CHILD = { provinsi: 'kabupaten', kabupaten: 'kecamatan', kecamatan: 'desa' };
+  // Indicators offered on the map: [field, label, kind].
+  const INDICATORS = [
+    ['desil_1', 'Rumah tangga desil 1 (sangat miskin)', 'count'],
+    ['desil_1_4', 'Rumah tangga desil 1–4', 'count'],
+    ['households', 'Jumlah rumah tangga BNBA', 'count'],
+    ['people', 'Jumlah jiwa', 'count'],
+    ['extreme_poor', 'Rumah tangga miskin ekstrem', 'count'],
+    ['desil_1_rate', 'Persentase desil 1 dari semua rumah tangga', 'rate'],
+    ['desil_1_4_rate', 'Persentase desil 1–4 dari semua rumah tangga', 'rate'],
+    ['pkh', 'Penerima PKH', 'count'],
+    ['pkh_coverage', 'Cakupan PKH', 'rate'],
+    ['desil_1_no_program', 'Desil 1 tanpa bantuan apa pun', 'count'],
+    ['desil_1_no_pkh', 'Desil 1 belum menerima PKH', 'count'],
+    ['desil_1_no_pkh_share', 'Porsi desil 1 belum menerima PKH', 'rate'],
+    ['flagged', 'Rumah tangga perlu ditinjau', 'count'],
+  ];
+  // Figures shown in the unit panel.
+  const PANEL_FIGURES = [
+    ['households', 'Rumah tangga BNBA', 'count'],
+    ['people', 'Jiwa', 'count'],
+    ['desil_1', 'Desil 1', 'count'],
+    ['desil_2', 'Desil 2', 'count'],
+    ['desil_3', 'Desil 3', 'count'],
+    ['desil_4', 'Desil 4', 'count'],
+    ['desil_1_4', 'Desil 1–4', 'count'],
+    ['extreme_poor', 'Miskin ekstrem', 'count'],
+    ['pkh', 'Penerima PKH', 'count'],
+    ['pkh_coverage', 'Cakupan PKH', 'rate'],
+    ['desil_1_no_pkh', 'Desil 1 belum menerima PKH', 'count'],
+    ['desil_1_no_program', 'Desil 1 tanpa bantuan', 'count'],
+    ['desil_1_rate', 'Persentase desil 1', 'rate'],
+    ['desil_1_4_rate', 'Persentase desil 1–4', 'rate'],
+    ['flagged', 'Perlu ditinjau', 'count'],
+  ];
+  const NO_DATA_COLOR = '#d9d9d9';
+  const angka = new Intl.NumberFormat('id-ID', { maximumFractionDigits: 0 });
+  const desimal = new Intl.NumberFormat('id-ID', { maximumFractionDigits: 1 });
+
+  const $ = (id) => document.getElementById(id);
+  const started = performance.now();
+
+  // ---- formatting ---------------------------------------------------------------------
+  function kindOf(field) {
+    const base = field.replace(/_change(_rel)?$/, '');
+    const found = INDICATORS.find((i) => i[0] === base) || PANEL_FIGURES.find((i) => i[0] === base);
+    if (field.endsWith('_change_rel')) return 'rate';
+    return found ? found[2] : 'count';
+  }
+  function format(value, kind) {
+    if (value === null || value === undefined || Number.isNaN(value)) return 'tidak ada data';
+    if (kind === 'rate') return desimal.format(value * 100) + ' %';
+    return Number.isInteger(value) ? angka.format(value) : desimal.format(value);
+  }
+  function labelOf(field) {
+    const found = INDICATORS.find((i) => i[0] === field);
+    return found ? found[1] : field;
+  }
+  function numericId(kode) { return Number(String(kode).replaceAll('.', '')); }
+
+  // ---- state and URL ------------------------------------------------------------------
+  const params = new URLSearchParams(location.search);
+  const state = {
+    indicator: params.get('indikator') || 'desil_1',
+    level: params.get('tingkat') || 'otomatis',
+    method: params.get('metode') || 'ckmeans',
+    classes: Number(params.get('kelas') || 5),
+    period: params.get('periode') || '',
+    base: params.get('pembanding') || '',
+    selected: params.get('pilih') || '',
+    targetLevel: params.get('daftar') || 'desa',
+    top: Number(params.get('jumlah') || 10),
+    token: sessionStorage.getItem('lentera-token') || '',
+  };
+  if (!INDICATORS.some((i) => i[0] === state.indicator)) state.indicator = 'desil_1';
+  if (!(state.classes >= 3 && state.classes <= 9)) state.classes = 5;
+
+  function saveUrl() {
+    const p = new URLSearchParams();
+    p.set('indikator', state.indicator);
+    p.set('tingkat', state.level);
+    if (state.method !== 'ckmeans') p.set('metode', state.method);
+    if (state.classes !== 5) p.set('kelas', String(state.classes));
+    if (state.period) p.set('periode', state.period);
+    if (state.base) p.set('pembanding', state.base);
+    if (state.selected) p.set('pilih', state.selected);
+    if (state.targetLevel !== 'desa') p.set('daftar', state.targetLevel);
+    if (state.top !== 10) p.set('jumlah', String(state.top));
+    history.replaceState(null, '', '?' + p.toString() + location.hash);
+  }
+
+  // ---- status and errors --------------------------------------------------------------
+  let loading = 0;
+  function setStatus(text, isError) {
+    const el = $('status');
+    el.textContent = text || '';
+    el.classList.toggle('galat', Boolean(isError));
+  }
+  async function api(url, options) {
+    loading += 1;
+    if (loading === 1) setStatus('Memuat data…');
+    try {
+      const r = await fetch(url, options);
+      if (!r.ok) {
+        let message = 'HTTP ' + r.status;
+        try { message = (await r.json()).error || message; } catch (_) { /* not JSON */ }
+        throw new Error(message);
+      }
+      return await r.json();
+    } finally {
+      loading -= 1;
+      if (loading === 0 && !$('status').classList.contains('galat')) setStatus('');
+    }
+  }
+  function showError(prefix, e) {
+    setStatus(prefix + ': ' + (e && e.message ? e.message : String(e)), true);
+  }
+
+  // ---- the map ------------------------------------------------------------------------
+  if (typeof maplibregl === 'undefined') {
+    setStatus('Pustaka peta (MapLibre) belum terpasang di server: jalankan "npm ci --prefix web".', true);
+    return;
+  }
+  const map = new maplibregl.Map({
+    container: 'peta',
+    hash: 'posisi',
+    style: {
+      version: 8,
+      sources: {},
+      layers: [{ id: 'latar', type: 'background', paint: { 'background-color': '#f4f1ea' } }],
+    },
+    center: [117, 0],
+    zoom: 5,
+    attributionControl: { compact: true },
+    transformRequest: (url) => {
+      if (state.token && url.includes('/tiles/households')) {
+        return { url, headers: { Authorization: 'Bearer ' + state.token } };
+      }
+      return { url };
+    },
+  });
+  map.addControl(new maplibregl.NavigationControl({ showCompass: false }), 'bottom-right');
+  map.addControl(new maplibregl.ScaleControl({ unit: 'metric' }), 'bottom-left');
+
+  const lentera = {
+    map,
+    state,
+    choropleth: {},
+    firstRenderMs: null,
+    ready: false,
+  };
+  window.lentera = lentera;
+
+  function zoomLevel() {
+    const z = map.getZoom();
+    if (z < 8) return 'kabupaten';
+    if (z < 10) return 'kecamatan';
+    return 'desa';
+  }
+  function shownLevel() { return state.level === 'otomatis' ? zoomLevel() : state.level; }
+  function shownIndicator() { return state.base ? state.indicator + '_change' : state.indicator; }
+
+  function addBoundaryLayers() {
+    for (const level of LEVELS) {
+      map.addSource(level, { type: 'vector', url: '/tiles/' + level + '.json' });
+    }
+    for (const level of LEVELS) {
+      map.addLayer({
+        id: level + '-isi', type: 'fill', source: level, 'source-layer': level,
+        layout: { visibility: 'none' },
+        paint: { 'fill-color': NO_DATA_COLOR, 'fill-opacity': 0.85 },
+      });
+    }
+    map.addLayer({
+      id: 'desa-batas', type: 'line', source: 'desa', 'source-layer': 'desa', minzoom: 9,
+      paint: { 'line-color': '#6b6b6b', 'line-width': 0.4 },
+    });
+    // Past zoom 9 the kabupaten tiles are overzoomed and coarser than the kecamatan ones, whose
+    // outlines include every kabupaten border: from there the kecamatan lines carry both.
+    map.addLayer({
+      id: 'kecamatan-batas', type: 'line', source: 'kecamatan', 'source-layer': 'kecamatan', minzoom: 6,
+      paint: { 'line-color': '#3a3a3a', 'line-width': ['interpolate', ['linear'], ['zoom'], 6, 0.7, 10, 1.2] },
+    });
+    map.addLayer({
+      id: 'kabupaten-batas', type: 'line', source: 'kabupaten', 'source-layer': 'kabupaten', maxzoom: 10,
+      paint: { 'line-color': '#222', 'line-width': 1.6 },
+    });
+    for (const level of LEVELS) {
+      map.addLayer({
+        id: level + '-pilih', type: 'line', source: level, 'source-layer': level,
+        filter: ['==', ['get', 'kode'], ''],
+        paint: { 'line-color': '#1d4ed8', 'line-width': 3 },
+      });
+    }
+  }
+
+  // ---- choropleth ---------------------------------------------------------------------
+  function choroplethUrl(level) {
+    const p = new URLSearchParams({
+      level, indicator: shownIndicator(), method: state.method, classes: String(state.classes),
+    });
+    if (state.period) p.set('period', state.period);
+    if (state.base) p.set('base', state.base);
+    return '/api/choropleth?' + p.toString();
+  }
+
+  // The zoom from which the server tiles each level.
+  const MIN_ZOOM = { kabupaten: 0, kecamatan: 6, desa: 8 };
+  function zoomHint(level) {
+    if (map.getZoom() < MIN_ZOOM[level] - 0.01) {
+      setStatus('Batas ' + LEVEL_NAMES[level].toLowerCase() + ' tampil mulai perbesaran ' + MIN_ZOOM[level] + ': perbesar peta.');
+    }
+  }
+
+  const applied = {};
+  async function showChoropleth() {
+    const level = shownLevel();
+    const url = choroplethUrl(level);
+    for (const l of LEVELS) {
+      map.setLayoutProperty(l + '-isi', 'visibility', l === level ? 'visible' : 'none');
+    }
+    if (applied[level] === url) {
+      renderLegend(lentera.choropleth[level]);
+      zoomHint(level);
+      return;
+    }
+    let c;
+    try {
+      c = await api(url);
+    } catch (e) {
+      showError('Peta tidak dapat digambar', e);
+      return;
+    }
+    if (url !== choroplethUrl(shownLevel()) && level !== shownLevel()) return;
+    lentera.choropleth[level] = c;
+    c.byKode = new Map(c.units.map((u) => [u.kode, u]));
+    map.removeFeatureState({ source: level, sourceLayer: level });
+    for (const u of c.units) {
+      map.setFeatureState({ source: level, sourceLayer: level, id: numericId(u.kode) }, { k: u.class === null || u.class === undefined ? -1 : u.class });
+    }
+    const match = ['match', ['coalesce', ['feature-state', 'k'], -1]];
+    c.colors.forEach((colour, i) => { match.push(i, colour); });
+    match.push(c.no_data_color || NO_DATA_COLOR);
+    map.setPaintProperty(level + '-isi', 'fill-color', c.colors.length ? match : NO_DATA_COLOR);
+    applied[level] = url;
+    renderLegend(c);
+    zoomHint(level);
+    map.once('idle', () => {
+      if (lentera.firstRenderMs === null) {
+        lentera.firstRenderMs = Math.round(performance.now() - started);
+      }
+      lentera.ready = true;
+      document.body.dataset.siap = '1';
+    });
+  }
+
+  function renderLegend(c) {
+    if (!c) return;
+    const title = labelOf(state.indicator) + (state.base ? ' — perubahan ' + state.base + ' → ' + c.period : '');
+    $('judul-legenda').textContent = title;
+    const box = $('legenda');
+    box.innerHTML = '';
+    const row = (colour, label, count) => {
+      const d = document.createElement('div');
+      d.className = 'kelas';
+      d.innerHTML = '<span class="warna"></span><span class="rentang"></span><span class="jumlah"></span>';
+      d.children[0].style.background = colour;
+      d.children[1].textContent = label;
+      d.children[2].textContent = angka.format(count) + ' ' + (LEVEL_NAMES[c.level] || '').split('/')[0].toLowerCase();
+      box.appendChild(d);
+    };
+    c.colors.forEach((colour, i) => row(colour, c.labels[i], c.counts[i]));
+    row(c.no_data_color || NO_DATA_COLOR, c.no_data_label || 'Tidak ada data', c.no_data || 0);
+    const note = document.createElement('p');
+    note.className = 'kecil';
+    note.textContent = 'Periode ' + (c.period || '—') + ' · ' + LEVEL_NAMES[c.level] + ' · ' +
+      $('metode').selectedOptions[0].textContent;
+    box.appendChild(note);
+  }
+
+  // ---- hover tooltip ------------------------------------------------------------------
+  const tooltip = $('tooltip');
+  function onHover(e) {
+    const f = e.features && e.features[0];
+    if (!f) return;
+    const level = f.sourceLayer;
+    const c = lentera.choropleth[level];
+    const unit = c && c.byKode ? c.byKode.get(f.properties.kode) : null;
+    const value = unit ? unit.value : null;
+    tooltip.innerHTML = '<strong></strong><span></span><br><span></span>';
+    tooltip.children[0].textContent = (JENIS_NAMES[f.properties.jenis] || '') + ' ' + f.properties.nama;
+    tooltip.children[1].textContent = f.properties.kode;
+    tooltip.children[3].textContent = labelOf(state.indicator) + (state.base ? ' (perubahan)' : '') + ': ' +
+      format(value, kindOf(shownIndicator()));
+    tooltip.style.left = (e.point.x + 14) + 'px';
+    tooltip.style.top = (e.point.y + 14) + 'px';
+    tooltip.hidden = false;
+    map.getCanvas().style.cursor = 'pointer';
+  }
+  function onLeave() {
+    tooltip.hidden = true;
+    map.getCanvas().style.cursor = '';
+  }
+
+  // ---- unit panel ---------------------------------------------------------------------
+  async function selectUnit(kode, { zoom = true } = {}) {
+    state.selected = kode;
+    saveUrl();
+    const p = new URLSearchParams();
+    if (state.period) p.set('period', state.period);
+    if (state.base) p.set('base', state.base);
+    let r;
+    try {
+      r = await api('/api/regions/' + encodeURIComponent(kode) + '?' + p.toString());
+    } catch (e) {
+      showError('Rincian wilayah tidak dapat dimuat', e);
+      return;
+    }
+    for (const l of LEVELS) {
+      map.setFilter(l + '-pilih', ['==', ['get', 'kode'], l === r.level ? r.kode : '']);
+    }
+    renderPanel(r);
+    if (zoom && r.bbox) {
+      map.fitBounds([[r.bbox[0], r.bbox[1]], [r.bbox[2], r.bbox[3]]], { padding: 40, duration: 600 });
+    }
+    loadTargets();
+  }
+
+  function renderPanel(r) {
+    $('panel').hidden = false;
+    const crumbs = $('remah');
+    crumbs.innerHTML = '';
+    for (const parent of r.parents || []) {
+      const a = document.createElement('a');
+      a.textContent = parent.nama;
+      a.addEventListener('click', () => selectUnit(parent.kode));
+      crumbs.appendChild(a);
+      crumbs.appendChild(document.createTextNode(' › '));
+    }
+    $('nama-wilayah').textContent = (JENIS_NAMES[r.jenis] || '') + ' ' + r.nama;
+    $('jenis-wilayah').textContent = 'Kode ' + r.kode + (r.period ? ' · periode ' + r.period : '') +
+      (r.has_data === false ? ' · tidak ada data untuk periode ini' : '');
+    const table = $('angka-wilayah');
+    table.innerHTML = '';
+    for (const [field, label, kind] of PANEL_FIGURES) {
+      const tr = document.createElement('tr');
+      tr.dataset.field = field;
+      tr.innerHTML = '<td></td><td></td>';
+      tr.children[0].textContent = label;
+      let text = format(r[field], kind);
+      if (state.base && r[field + '_change'] !== undefined && r[field + '_change'] !== null) {
+        const ch = r[field + '_change'];
+        text += ' (' + (ch > 0 ? '+' : '') + format(ch, kind) + ')';
+      }
+      tr.children[1].textContent = text;
+      table.appendChild(tr);
+    }
+    const children = (r.children || []).slice();
+    const shown = shownIndicator();
+    children.sort((a, b) => (b[shown] ?? -Infinity) - (a[shown] ?? -Infinity));
+    $('judul-anak').textContent = children.length
+      ? LEVEL_NAMES[CHILD[r.level]] + ' (' + children.length + '), menurut ' + labelOf(state.indicator).toLowerCase()
+      : '';
+    const list = $('anak-wilayah');
+    list.innerHTML = '';
+    for (const child of children) {
+      const li = document.createElement('li');
+      li.innerHTML = '<span></span><span></span>';
+      li.children[0].textContent = child.nama;
+      li.children[1].textContent = format(child[shown], kindOf(shown));
+      li.addEventListener('click', () => selectUnit(child.kode));
+      list.appendChild(li);
+    }
+  }
+
+  // ---- search -------------------------------------------------------------------------
+  let searchTimer = null;
+  let suggestions = [];
+  let active = -1;
+  function renderSuggestions() {
+    const ul = $('saran');
+    ul.innerHTML = '';
+    suggestions.forEach((s, i) => {
+      const li = document.createElement('li');
+      li.setAttribute('role', 'option');
+      li.setAttribute('aria-selected', i === active ? 'true' : 'false');
+      li.dataset.kode = s.kode;
+      li.innerHTML = '<span></span><small></small>';
+      li.children[0].textContent = (JENIS_NAMES[s.jenis] || '') + ' ' + s.nama;
+      li.children[1].textContent = [s.kode].concat((s.parents || []).slice().reverse().map((p) => p.nama)).join(' · ');
+      li.addEventListener('mousedown', (e) => { e.preventDefault(); choose(i); });
+      ul.appendChild(li);
+    });
+    ul.hidden = suggestions.length === 0;
+    $('cari').setAttribute('aria-expanded', suggestions.length ? 'true' : 'false');
+  }
+  function choose(i) {
+    const s = suggestions[i];
+    if (!s) return;
+    $('cari').value = s.nama;
+    suggestions = [];
+    renderSuggestions();
+    selectUnit(s.kode);
+  }
+  async function search(q) {
+    if (q.trim().length < 2) { suggestions = []; renderSuggestions(); return; }
+    try {
+      const r = await api('/api/search?limit=8&q=' + encodeURIComponent(q));
+      if ($('cari').value !== q) return;
+      suggestions = r.results;
+      active = suggestions.length ? 0 : -1;
+      renderSuggestions();
+      if (!suggestions.length) setStatus('Tidak ada wilayah bernama "' + q + '"');
+    } catch (e) {
+      showError('Pencarian gagal', e);
+    }
+  }
+  $('cari').addEventListener('input', (e) => {
+    clearTimeout(searchTimer);
+    const q = e.target.value;
+    searchTimer = setTimeout(() => search(q), 200);
+  });
+  $('cari').addEventListener('keydown', (e) => {
+    if (e.key === 'ArrowDown') { active = Math.min(active + 1, suggestions.length - 1); renderSuggestions(); e.preventDefault(); }
+    if (e.key === 'ArrowUp') { active = Math.max(active - 1, 0); renderSuggestions(); e.preventDefault(); }
+    if (e.key === 'Enter') { choose(active); e.preventDefault(); }
+    if (e.key === 'Escape') { suggestions = []; renderSuggestions(); }
+  });
+  $('cari').addEventListener('blur', () => { suggestions = []; renderSuggestions(); });
+
+  // ---- targeting list -----------------------------------------------------------------
+  function targetParams() {
+    const p = new URLSearchParams({
+      level: state.targetLevel, indicator: state.indicator, top: String(state.top),
+    });
+    if (state.selected && state.selected.split('.').length < { kabupaten: 2, kecamatan: 3, desa: 4 }[state.targetLevel]) {
+      p.set('parent', state.selected);
+    }
+    if (state.period) p.set('period', state.period);
+    return p;
+  }
+  async function loadTargets() {
+    const p = targetParams();
+    const area = p.get('parent');
+    $('wilayah-sasaran').textContent = (area ? 'Di dalam ' + area : 'Seluruh wilayah') + ', menurut ' +
+      labelOf(state.indicator).toLowerCase() + ' (terbesar dahulu).';
+    const csv = new URLSearchParams(p); csv.set('format', 'csv');
+    const xlsx = new URLSearchParams(p); xlsx.set('format', 'xlsx');
+    $('unduh-sasaran-csv').href = '/api/targets?' + csv.toString();
+    $('unduh-sasaran-xlsx').href = '/api/targets?' + xlsx.toString();
+    const exp = new URLSearchParams();
+    if (state.period) exp.set('period', state.period);
+    if (area) exp.set('parent', area);
+    $('unduh-geojson').href = '/api/export/' + shownLevel() + '.geojson?' + exp.toString();
+    let r;
+    try {
+      r = await api('/api/targets?' + p.toString());
+    } catch (e) {
+      showError('Daftar sasaran tidak dapat dimuat', e);
+      return;
+    }
+    const list = $('sasaran');
+    list.innerHTML = '';
+    for (const t of r.targets) {
+      const li = document.createElement('li');
+      li.innerHTML = '<span></span><span class="nilai"></span>';
+      li.children[0].textContent = t.nama + (t.kecamatan ? ' (' + t.kecamatan + ')' : '');
+      li.children[1].textContent = format(t.value, kindOf(state.indicator));
+      li.addEventListener('click', () => selectUnit(t.kode));
+      list.appendChild(li);
+    }
+    if (!r.targets.length) {
+      const li = document.createElement('li');
+      li.textContent = 'Tidak ada wilayah dengan data.';
+      list.appendChild(li);
+    }
+  }
+
+  // ---- household points (token holders only) ------------------------------------------
+  async function checkToken(token) {
+    const r = await fetch('/ogc/collections/households', { headers: { Authorization: 'Bearer ' + token } });
+    return r.ok;
+  }
+  function householdUrl() {
+    const p = state.period ? '?period=' + encodeURIComponent(state.period) : '';
+    return location.origin + '/tiles/households/{z}/{x}/{y}.mvt' + p;
+  }
+  function addHouseholdLayer() {
+    removeHouseholdLayer();
+    map.addSource('rumah-tangga', { type: 'vector', tiles: [householdUrl()], minzoom: 6, maxzoom: 16 });
+    map.addLayer({
+      id: 'rumah-tangga-kelompok', type: 'circle', source: 'rumah-tangga', 'source-layer': 'households',
+      filter: ['==', ['get', 'cluster'], true],
+      paint: {
+        'circle-color': '#5b2a86', 'circle-opacity': 0.6,
+        'circle-radius': ['interpolate', ['linear'], ['get', 'point_count'], 1, 4, 100, 12, 1000, 22],
+        'circle-stroke-color': '#fff', 'circle-stroke-width': 1,
+      },
+    });
+    map.addLayer({
+      id: 'rumah-tangga-titik', type: 'circle', source: 'rumah-tangga', 'source-layer': 'households',
+      filter: ['==', ['get', 'cluster'], false],
+      paint: {
+        'circle-radius': 4,
+        'circle-color': ['match', ['coalesce', ['get', 'desil'], 0], 1, '#7f0000', 2, '#d7301f', 3, '#fc8d59', 4, '#fdcc8a', '#969696'],
+        'circle-stroke-color': '#fff', 'circle-stroke-width': 0.8,
+      },
+    });
+  }
+  function removeHouseholdLayer() {
+    for (const id of ['rumah-tangga-titik', 'rumah-tangga-kelompok']) {
+      if (map.getLayer(id)) map.removeLayer(id);
+    }
+    if (map.getSource('rumah-tangga')) map.removeSource('rumah-tangga');
+  }
+  function renderTokenState() {
+    $('masuk').textContent = state.token ? 'Keluar' : 'Masuk';
+    $('token').disabled = Boolean(state.token);
+    $('status-token').textContent = state.token
+      ? 'Titik rumah tangga ditampilkan (dikelompokkan pada perbesaran kecil).'
+      : 'Tanpa token hanya angka agregat yang ditampilkan.';
+  }
+  $('form-token').addEventListener('submit', async (e) => {
+    e.preventDefault();
+    if (state.token) {
+      state.token = '';
+      sessionStorage.removeItem('lentera-token');
+      removeHouseholdLayer();
+      renderTokenState();
+      return;
+    }
+    const token = $('token').value.trim();
+    if (!token) return;
+    if (!(await checkToken(token))) {
+      $('status-token').textContent = 'Token tidak berlaku.';
+      return;
+    }
+    state.token = token;
+    sessionStorage.setItem('lentera-token', token);
+    $('token').value = '';
+    addHouseholdLayer();
+    renderTokenState();
+  });
+
+  // ---- optional online base map ---------------------------------------------------------
+  $('peta-dasar').addEventListener('change', (e) => {
+    if (e.target.checked) {
+      map.addSource('osm', {
+        type: 'raster', tileSize: 256, maxzoom: 19,
+        tiles: ['https://tile.openstreetmap.org/{z}/{x}/{y}.png'],
+        attribution: '© kontributor OpenStreetMap',
+      });
+      map.addLayer({ id: 'osm', type: 'raster', source: 'osm' }, LEVELS[0] + '-isi');
+      for (const l of LEVELS) map.setPaintProperty(l + '-isi', 'fill-opacity', 0.6);
+    } else {
+      if (map.getLayer('osm')) map.removeLayer('osm');
+      if (map.getSource('osm')) map.removeSource('osm');
+      for (const l of LEVELS) map.setPaintProperty(l + '-isi', 'fill-opacity', 0.85);
+    }
+  });
+
+  // ---- controls -----------------------------------------------------------------------
+  function fillControls(periods) {
+    const ind = $('indikator');
+    for (const [field, label] of INDICATORS) ind.add(new Option(label, field));
+    ind.value = state.indicator;
+    $('tingkat').value = state.level;
+    $('metode').value = state.method;
+    $('kelas').value = String(state.classes);
+    $('tingkat-sasaran').value = state.targetLevel;
+    $('jumlah-sasaran').value = String(state.top);
+    const per = $('periode');
+    const base = $('pembanding');
+    for (const p of periods) {
+      const option = new Option(p.period, p.period);
+      option.title = angka.format(p.households) + ' rumah tangga';
+      per.add(option);
+      base.add(new Option(p.period, p.period));
+    }
+    if (!periods.length) per.add(new Option('Belum ada data rumah tangga', ''));
+    if (!state.period && periods.length) state.period = periods[periods.length - 1].period;
+    per.value = state.period;
+    base.value = state.base;
+  }
+  function onControlChange() {
+    state.indicator = $('indikator').value;
+    state.level = $('tingkat').value;
+    state.method = $('metode').value;
+    state.classes = Number($('kelas').value);
+    state.period = $('periode').value;
+    state.base = $('pembanding').value === state.period ? '' : $('pembanding').value;
+    $('pembanding').value = state.base;
+    state.targetLevel = $('tingkat-sasaran').value;
+    state.top = Math.max(1, Math.min(500, Number($('jumlah-sasaran').value) || 10));
+    saveUrl();
+    showChoropleth();
+    loadTargets();
+    if (state.selected) selectUnit(state.selected, { zoom: false });
+    if (state.token && map.getSource('rumah-tangga')) addHouseholdLayer();
+  }
+  for (const id of ['indikator', 'tingkat', 'metode', 'kelas', 'periode', 'pembanding', 'tingkat-sasaran', 'jumlah-sasaran']) {
+    $(id).addEventListener('change', onControlChange);
+  }
+  $('tutup-panel').addEventListener('click', () => {
+    $('panel').hidden = true;
+    state.selected = '';
+    for (const l of LEVELS) map.setFilter(l + '-pilih', ['==', ['get', 'kode'], '']);
+    saveUrl();
+    loadTargets();
+  });
+
+  // ---- start --------------------------------------------------------------------------
+  map.on('error', (e) => {
+    const message = e && e.error && e.error.message ? e.error.message : 'galat tidak dikenal';
+    setStatus('Sebagian peta gagal dimuat: ' + message, true);
+  });
+  map.on('load', async () => {
+    let health, periods, tilejson;
+    try {
+      [health, periods, tilejson] = await Promise.all([
+        api('/healthz'), api('/api/periods'), api('/tiles/kabupaten.json'),
+      ]);
+    } catch (e) {
+      showError('Server tidak dapat dihubungi', e);
+      return;
+    }
+    $('label-sintetis').hidden = health.dataset !== 'synthetic';
+    if (!health.regions || !Object.values(health.regions).some((n) => n > 0)) {
+      setStatus('Belum ada batas wilayah di server: impor dulu dengan "lentera regions import".', true);
+      return;
+    }
+    fillControls(periods);
+    addBoundaryLayers();
+    for (const l of LEVELS) {
+      map.on('mousemove', l + '-isi', onHover);
+      map.on('mouseleave', l + '-isi', onLeave);
+      map.on('click', l + '-isi', (e) => {
+        const f = e.features && e.features[0];
+        if (f) selectUnit(f.properties.kode);
+      });
+    }
+    map.on('movestart', onLeave);
+    map.on('zoomend', () => {
+      if (state.level === 'otomatis') showChoropleth();
+      else if ($('status').textContent.startsWith('Batas ')) { setStatus(''); zoomHint(state.level); }
+    });
+    if (!location.hash.includes('posisi=') && tilejson.bounds) {
+      const b = tilejson.bounds;
+      map.fitBounds([[b[0], b[1]], [b[2], b[3]]], { padding: 20, duration: 0 });
+    }
+    saveUrl();
+    await showChoropleth();
+    loadTargets();
+    if (state.selected) selectUnit(state.selected, { zoom: false });
+    if (state.token) {
+      if (await checkToken(state.token)) addHouseholdLayer();
+      else { state.token = ''; sessionStorage.removeItem('lentera-token'); }
+    }
+    renderTokenState();
+  });
+})();

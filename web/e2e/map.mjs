@@ -1,0 +1,247 @@
+// End-to-end test of the web map in headless Chromium (playwright-core).
+//
+// Usage: node web/e2e/map.mjs BASE_URL ARTIFACT_DIR [TOKEN]
+// Exits non-zero with the failed check in words. Prints one line per check and the time to
+// the first rendered choropleth; saves screenshots into ARTIFACT_DIR.
+import { chromium } from 'playwright-core';
+import { mkdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+const [base, artifacts, token] = process.argv.slice(2);
+// `kaltim` (the real boundaries: Samarinda, Palaran) or `demo` (the synthetic province).
+const place = process.env.LENTERA_E2E_PLACE || 'kaltim';
+if (!base || !artifacts) {
+  console.error('usage: node map.mjs BASE_URL ARTIFACT_DIR [TOKEN]');
+  process.exit(2);
+}
+mkdirSync(artifacts, { recursive: true });
+
+function check(condition, message) {
+  if (!condition) throw new Error('FAILED: ' + message);
+  console.log('ok - ' + message);
+}
+
+/// Checks that the legend shows the classes, colours, labels and counts /api/choropleth gives
+/// for `level`, and returns that answer.
+async function legendMatchesApi(page, level, period) {
+  const api = await getJson(`/api/choropleth?level=${level}&indicator=desil_1&method=ckmeans&classes=5&period=${period}`);
+  await page.waitForFunction((l) => window.lentera.choropleth[l] && document.querySelector('#legenda p').textContent.includes(
+    { kabupaten: 'Kabupaten', kecamatan: 'Kecamatan', desa: 'Desa' }[l]), level);
+  const legend = await page.$$eval('#legenda .kelas', (rows) => rows.map((r) => ({
+    colour: getComputedStyle(r.querySelector('.warna')).backgroundColor,
+    label: r.querySelector('.rentang').textContent,
+    count: r.querySelector('.jumlah').textContent,
+  })));
+  check(legend.length === api.colors.length + 1, `${level}: the legend has the ${api.colors.length} classes of the API and "tidak ada data"`);
+  const rgb = (hex) => `rgb(${parseInt(hex.slice(1, 3), 16)}, ${parseInt(hex.slice(3, 5), 16)}, ${parseInt(hex.slice(5, 7), 16)})`;
+  const fmt = new Intl.NumberFormat('id-ID');
+  api.colors.forEach((c, i) => {
+    check(legend[i].colour === rgb(c) && legend[i].label === api.labels[i] && legend[i].count.startsWith(fmt.format(api.counts[i]) + ' '),
+      `${level}: legend class ${i + 1} is "${api.labels[i]}" in ${c} with ${api.counts[i]} units, as the API says`);
+  });
+  const last = legend[legend.length - 1];
+  check(last.label === api.no_data_label && last.count.startsWith(fmt.format(api.no_data) + ' '),
+    `${level}: the last legend row is "${api.no_data_label}" with ${api.no_data} units`);
+  return api;
+}
+
+/// Waits for `fn` to be true in the page, failing with `what` in words.
+async function waitFor(page, what, fn, arg) {
+  try {
+    await page.waitForFunction(fn, arg, { timeout: 20000 });
+  } catch (e) {
+    throw new Error('FAILED: waiting for ' + what + ' (' + e.message.split('\n')[0] + ')');
+  }
+}
+
+async function getJson(path) {
+  const r = await fetch(base + path);
+  if (!r.ok) throw new Error(path + ': HTTP ' + r.status);
+  return r.json();
+}
+
+const browser = await chromium.launch({
+  executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
+  args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'],
+});
+const problems = [];
+let failed = false;
+try {
+  const context = await browser.newContext({ viewport: { width: 1366, height: 800 }, acceptDownloads: true });
+  const page = await context.newPage();
+  page.on('console', (m) => { if (m.type() === 'error') problems.push('console: ' + m.text()); });
+  page.on('pageerror', (e) => problems.push('page error: ' + e.message));
+  page.on('response', (r) => {
+    if (r.status() >= 400) problems.push('HTTP ' + r.status() + ': ' + r.url());
+  });
+  page.on('requestfailed', (r) => {
+    // Tile requests a zoom change made obsolete are cancelled by MapLibre on purpose.
+    if (!/net::ERR_ABORTED/.test(r.failure()?.errorText || '')) {
+      problems.push('request failed: ' + r.url() + ' ' + r.failure()?.errorText);
+    }
+  });
+  const householdRequests = [];
+  page.on('request', (r) => { if (r.url().includes('/tiles/households')) householdRequests.push(r.url()); });
+
+  // 1. The province choropleth (kabupaten/kota at the province's zoom).
+  const t0 = Date.now();
+  await page.goto(base + '/');
+  await page.waitForFunction(() => window.lentera && window.lentera.ready, null, { timeout: 30000 });
+  const firstRender = await page.evaluate(() => window.lentera.firstRenderMs);
+  console.log(`first render of the province choropleth: ${firstRender} ms after the script started, ${Date.now() - t0} ms after navigation`);
+  await page.screenshot({ path: join(artifacts, '01-provinsi.png') });
+  const period = await page.evaluate(() => window.lentera.state.period);
+  await legendMatchesApi(page, 'kabupaten', period);
+
+  // 2. Zoomed in on a kota (Samarinda in Kaltim), the desa appear, coloured as the API classes them.
+  const kabupaten = await getJson('/api/indicators?level=kabupaten');
+  const kota = place === 'kaltim' ? kabupaten.find((u) => u.kode === '64.72') : kabupaten.find((u) => u.jenis === 'kota');
+  const city = await getJson('/api/regions/' + kota.kode);
+  await page.evaluate((b) => window.lentera.map.fitBounds([[b[0], b[1]], [b[2], b[3]]], { duration: 0 }), city.bbox);
+  await page.waitForFunction(() => {
+    const m = window.lentera.map;
+    return m.loaded() && window.lentera.choropleth.desa && m.queryRenderedFeatures({ layers: ['desa-isi'] }).length > 0;
+  }, null, { timeout: 30000 });
+  const rendered = await page.evaluate(() => {
+    const fs = window.lentera.map.queryRenderedFeatures({ layers: ['desa-isi'] });
+    return { count: new Set(fs.map((f) => f.properties.kode)).size, sample: fs[0].properties };
+  });
+  check(rendered.count > 20, `the map renders desa polygons (${rendered.count} distinct desa on screen)`);
+  check(/^\d\d\.\d\d\.\d\d\.\d{4}$/.test(rendered.sample.kode), 'rendered features carry their Kemendagri code');
+  const api = await legendMatchesApi(page, 'desa', period);
+  const colours = await page.evaluate((apiUnits) => {
+    const byKode = new Map(apiUnits.map((u) => [u.kode, u.class]));
+    const fs = window.lentera.map.queryRenderedFeatures({ layers: ['desa-isi'] });
+    let agree = 0;
+    for (const f of fs) if ((f.state.k ?? -1) === (byKode.get(f.properties.kode) ?? -1)) agree += 1;
+    return { agree, total: fs.length };
+  }, api.units);
+  check(colours.agree === colours.total, `every rendered desa has the class the API gives it (${colours.agree}/${colours.total})`);
+  await page.screenshot({ path: join(artifacts, '02-samarinda-desa.png') });
+
+  // 3. Clicking a desa opens its panel with its figures.
+  const target = await page.evaluate(() => {
+    const m = window.lentera.map;
+    const fs = m.queryRenderedFeatures({ layers: ['desa-isi'] });
+    const canvas = m.getCanvas().getBoundingClientRect();
+    // A desa whose centre point lies on the screen and inside that desa.
+    for (const f of fs) {
+      const ring = f.geometry.type === 'Polygon' ? f.geometry.coordinates[0] : f.geometry.coordinates[0][0];
+      const lon = ring.reduce((s, c) => s + c[0], 0) / ring.length;
+      const lat = ring.reduce((s, c) => s + c[1], 0) / ring.length;
+      const p = m.project([lon, lat]);
+      if (p.x < 40 || p.y < 40 || p.x > canvas.width - 380 || p.y > canvas.height - 40) continue;
+      const hit = m.queryRenderedFeatures([p.x, p.y], { layers: ['desa-isi'] })[0];
+      if (hit && hit.properties.kode === f.properties.kode) {
+        return { kode: f.properties.kode, x: p.x + canvas.left, y: p.y + canvas.top };
+      }
+    }
+    return null;
+  });
+  check(target !== null, 'a desa can be found on screen to click');
+  await page.mouse.move(target.x, target.y);
+  await page.waitForSelector('#tooltip:not([hidden])');
+  const tip = await page.textContent('#tooltip');
+  check(tip.includes(target.kode), `hovering shows a tooltip with the desa's code (${tip.slice(0, 80)}…)`);
+  await page.mouse.click(target.x, target.y);
+  await page.waitForSelector('#panel:not([hidden])');
+  await page.waitForFunction((k) => document.querySelector('#jenis-wilayah').textContent.includes(k), target.kode);
+  const region = await getJson(`/api/regions/${target.kode}?period=${period}`);
+  const panelTitle = await page.textContent('#nama-wilayah');
+  check(panelTitle.includes(region.nama), `the panel names the clicked desa (${region.nama})`);
+  const figures = await page.$$eval('#angka-wilayah tr', (rows) => Object.fromEntries(rows.map((r) => [r.dataset.field, r.children[1].textContent])));
+  const fmt = new Intl.NumberFormat('id-ID', { maximumFractionDigits: 0 });
+  for (const field of ['households', 'desil_1', 'desil_1_4']) {
+    const want = region[field] === null ? 'tidak ada data' : fmt.format(region[field]);
+    check(figures[field] === want, `the panel shows ${field} = ${want} as /api/regions says`);
+  }
+  const crumbs = await page.textContent('#remah');
+  check(region.parents.every((p) => crumbs.includes(p.nama)), `the breadcrumb lists its parents (${crumbs.trim()})`);
+  await page.waitForFunction(() => !window.lentera.map.isMoving());
+  await page.screenshot({ path: join(artifacts, '02-panel-desa.png') });
+
+  // 4. Searching "Palaran" finds the kecamatan (in the demo: the first kecamatan of the kota).
+  const kecamatan = place === 'kaltim'
+    ? { kode: '64.72.01', nama: 'Palaran' }
+    : city.children.slice().sort((a, b) => a.kode.localeCompare(b.kode))[0];
+  await page.fill('#cari', kecamatan.nama);
+  await page.waitForSelector('#saran li');
+  const suggestions = await page.$$eval('#saran li', (lis) => lis.map((li) => li.textContent));
+  check(suggestions.some((s) => s.startsWith('Kecamatan ' + kecamatan.nama) && s.includes(kecamatan.kode)),
+    `searching "${kecamatan.nama}" suggests the kecamatan (${suggestions[0]})`);
+  const index = suggestions.findIndex((s) => s.includes(kecamatan.kode));
+  for (let i = 0; i < index; i += 1) await page.keyboard.press('ArrowDown');
+  await page.keyboard.press('Enter');
+  await waitFor(page, 'the panel of the kecamatan after Enter', (n) => document.querySelector('#nama-wilayah').textContent.includes(n), kecamatan.nama);
+  await waitFor(page, 'the map to settle on the kecamatan', () => !window.lentera.map.isMoving() && window.lentera.map.loaded());
+  await page.screenshot({ path: join(artifacts, '03-cari-palaran.png') });
+
+  // 5. The top-N list and its export: a file with N rows.
+  // Palaran has five kelurahan: ask for three.
+  await page.fill('#jumlah-sasaran', '3');
+  await page.selectOption('#tingkat-sasaran', 'desa');
+  await page.dispatchEvent('#jumlah-sasaran', 'change');
+  await waitFor(page, 'a top-3 list', () => document.querySelectorAll('#sasaran li').length === 3);
+  const [download] = await Promise.all([page.waitForEvent('download'), page.click('#unduh-sasaran-csv')]);
+  const file = join(artifacts, 'sasaran.csv');
+  await download.saveAs(file);
+  const lines = readFileSync(file, 'utf8').trim().split('\n');
+  check(lines.length === 4, `the top-3 export has a header and 3 rows (${lines.length - 1} rows)`);
+  check(lines.slice(1).every((l) => l.includes(kecamatan.kode + '.')), 'the exported rows are desa of the searched kecamatan');
+
+  // 6. Change between two periods, with a diverging palette.
+  const periods = await getJson('/api/periods');
+  if (periods.length >= 2) {
+    await page.selectOption('#tingkat', 'kecamatan');
+    await page.selectOption('#pembanding', periods[0].period);
+    await page.waitForFunction(() => document.querySelector('#judul-legenda').textContent.includes('perubahan'));
+    const change = await getJson(`/api/choropleth?level=kecamatan&indicator=desil_1_change&base=${periods[0].period}&period=${period}&method=ckmeans&classes=5`);
+    check(change.palette.includes('RdBu'), `the change view uses the diverging palette (${change.palette})`);
+    await page.screenshot({ path: join(artifacts, '04-perubahan.png') });
+    await page.selectOption('#pembanding', '');
+  }
+
+  // 7. The URL keeps the view.
+  const url = page.url();
+  check(/indikator=desil_1/.test(url) && /posisi=/.test(url) && url.includes('pilih=' + kecamatan.kode), `the URL keeps the view (${url.replace(base, '')})`);
+  const shared = await context.newPage();
+  shared.on('pageerror', (e) => problems.push('page error (shared view): ' + e.message));
+  await shared.goto(url);
+  await waitFor(shared, 'the shared view', (n) => window.lentera && window.lentera.ready && document.querySelector('#nama-wilayah').textContent.includes(n), kecamatan.nama);
+  check(true, 'a shared URL reopens the same unit');
+  await shared.close();
+
+  // 8. No household request without a token; points with one.
+  check(householdRequests.length === 0, 'without a token the household layer is never requested');
+  if (token) {
+    await page.fill('#token', token);
+    await page.click('#masuk');
+    await page.waitForFunction(() => window.lentera.map.getLayer('rumah-tangga-titik'));
+    await page.evaluate(() => window.lentera.map.jumpTo({ zoom: 13 }));
+    await page.waitForFunction(() => {
+      const m = window.lentera.map;
+      return m.loaded() && m.queryRenderedFeatures({ layers: ['rumah-tangga-titik', 'rumah-tangga-kelompok'] }).length > 0;
+    }, null, { timeout: 30000 });
+    check(householdRequests.length > 0, `with a token household points are drawn (${householdRequests.length} tile requests)`);
+    await page.screenshot({ path: join(artifacts, '05-rumah-tangga.png') });
+  }
+
+  // 9. The synthetic label is shown exactly when the data is synthetic.
+  const health = await getJson('/healthz');
+  const labelShown = await page.isVisible('#label-sintetis');
+  check(labelShown === (health.dataset === 'synthetic'), `the synthetic-data label is ${labelShown ? 'shown' : 'hidden'} for dataset ${health.dataset}`);
+
+  // 10. A laptop screen.
+  await page.setViewportSize({ width: 1024, height: 640 });
+  await page.waitForTimeout(100);
+  await page.screenshot({ path: join(artifacts, '06-laptop.png') });
+
+  check(problems.length === 0, `no console errors (${problems.join(' | ') || 'none'})`);
+} catch (e) {
+  failed = true;
+  console.error(e.message);
+  if (problems.length) console.error('browser problems: ' + problems.join(' | '));
+} finally {
+  await browser.close();
+}
+process.exit(failed ? 1 : 0);

@@ -170,3 +170,85 @@ fn the_demo_command_serves_a_working_map() {
     }
     run_browser_checks(&base, "demo", &artifacts("web-map-demo"), None);
 }
+
+#[tokio::test]
+async fn the_search_finds_units_by_name_variant_and_code() {
+    use axum::body::Body;
+    use axum::http::{Request, StatusCode};
+    use http_body_util::BodyExt;
+    use tower::ServiceExt;
+
+    let dir = tempfile::tempdir().unwrap();
+    let store: Arc<dyn Store> = Arc::new(SqliteStore::open_dir(dir.path()).await.unwrap());
+    let regions = regions_from_files(&[common::kaltim()]).unwrap();
+    store
+        .replace_regions(&regions, &Default::default())
+        .await
+        .unwrap();
+    let without_maplibre = tempfile::tempdir().unwrap();
+    let app = router_with(
+        Live::load(store).await.unwrap(),
+        ServerOptions {
+            web_dir: without_maplibre.path().to_path_buf(),
+            ..Default::default()
+        },
+    );
+    let get = |uri: String| {
+        let app = app.clone();
+        async move {
+            let resp = app
+                .oneshot(Request::get(uri).body(Body::empty()).unwrap())
+                .await
+                .unwrap();
+            let status = resp.status();
+            let body = resp.into_body().collect().await.unwrap().to_bytes();
+            (status, String::from_utf8_lossy(&body).into_owned())
+        }
+    };
+    let first = |body: &str| -> (String, String) {
+        let v: serde_json::Value = serde_json::from_str(body).unwrap();
+        let r = &v["results"][0];
+        (
+            r["kode"].as_str().unwrap_or_default().into(),
+            r["level"].as_str().unwrap_or_default().into(),
+        )
+    };
+    // A name: the kecamatan before desa of a similar name, with its kota as parent.
+    let (status, body) = get("/api/search?q=palaran".into()).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(first(&body), ("64.72.01".into(), "kecamatan".into()));
+    assert!(body.contains("Kota Samarinda"), "{body}");
+    // A clerk's spelling: "Sei" for "Sungai", with the administrative prefix.
+    let (_, body) = get("/api/search?q=Kel.%20Sei%20Kapih".into()).await;
+    let (kode, level) = first(&body);
+    assert_eq!(level, "desa", "{body}");
+    let nama = regions.iter().find(|r| r.kode.to_string() == kode).unwrap();
+    assert_eq!(nama.nama.to_lowercase(), "sungai kapih");
+    // A code, dotted or not.
+    for q in ["64.72.01", "647201"] {
+        let (_, body) = get(format!("/api/search?q={q}")).await;
+        assert_eq!(first(&body).0, "64.72.01", "{q}: {body}");
+    }
+    let (_, body) = get("/api/search?q=zzzz-tidak-ada".into()).await;
+    assert!(body.contains("\"results\":[]"), "{body}");
+    for uri in [
+        "/api/search",
+        "/api/search?q=a&limit=0",
+        "/api/search?q=a&limit=x",
+    ] {
+        let (status, _) = get(uri.into()).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{uri}");
+    }
+    // The page and its own script are in the binary; MapLibre missing is said in words.
+    let (status, page) = get("/".into()).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(page.contains("/vendor/maplibre-gl.js") && page.contains("lang=\"id\""));
+    let (status, script) = get("/app.js".into()).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(script.contains("maplibregl.Map"));
+    let (status, message) = get("/vendor/maplibre-gl.js".into()).await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
+    assert!(message.contains("npm ci"), "{message}");
+    let (status, _) = get("/vendor/other.js".into()).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+}

@@ -251,4 +251,38 @@ async fn the_search_finds_units_by_name_variant_and_code() {
     assert!(message.contains("npm ci"), "{message}");
     let (status, _) = get("/vendor/other.js".into()).await;
     assert_eq!(status, StatusCode::NOT_FOUND);
+
+    // Installed, MapLibre is served gzip-compressed to browsers that accept it.
+    let web = tempfile::tempdir().unwrap();
+    let dist = web.path().join("node_modules/maplibre-gl/dist");
+    std::fs::create_dir_all(&dist).unwrap();
+    let script = "/* maplibre */ var maplibregl = {};".repeat(100);
+    std::fs::write(dist.join("maplibre-gl.js"), &script).unwrap();
+    std::fs::write(dist.join("maplibre-gl.css"), ".maplibregl-map {}").unwrap();
+    let dir2 = tempfile::tempdir().unwrap();
+    let store2: Arc<dyn Store> = Arc::new(SqliteStore::open_dir(dir2.path()).await.unwrap());
+    let app = router_with(
+        Live::load(store2).await.unwrap(),
+        ServerOptions {
+            web_dir: web.path().to_path_buf(),
+            ..Default::default()
+        },
+    );
+    let resp = app
+        .clone()
+        .oneshot(
+            Request::get("/vendor/maplibre-gl.js")
+                .header("accept-encoding", "gzip, br")
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::OK);
+    assert_eq!(resp.headers()["content-encoding"], "gzip");
+    let gz = resp.into_body().collect().await.unwrap().to_bytes();
+    let mut plain = String::new();
+    std::io::Read::read_to_string(&mut flate2::read::GzDecoder::new(&gz[..]), &mut plain).unwrap();
+    assert_eq!(plain, script);
+    assert!(gz.len() < script.len() / 5);
 }

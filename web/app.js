@@ -169,10 +169,18 @@
   function shownLevel() { return state.level === 'otomatis' ? zoomLevel() : state.level; }
   function shownIndicator() { return state.base ? state.indicator + '_change' : state.indicator; }
 
-  function addBoundaryLayers() {
-    for (const level of LEVELS) {
-      map.addSource(level, { type: 'vector', url: '/tiles/' + level + '.json' });
-    }
+  // Boundary tiles carry the figures of one period: the period shown.
+  function tileUrl(level) {
+    const p = state.period ? '?period=' + encodeURIComponent(state.period) : '';
+    return location.origin + '/tiles/' + level + '/{z}/{x}/{y}.mvt' + p;
+  }
+  function addBoundaryLayers(tilejsons) {
+    LEVELS.forEach((level, i) => {
+      const tj = tilejsons[i];
+      map.addSource(level, {
+        type: 'vector', tiles: [tileUrl(level)], minzoom: tj.minzoom, maxzoom: tj.maxzoom, bounds: tj.bounds,
+      });
+    });
     for (const level of LEVELS) {
       map.addLayer({
         id: level + '-isi', type: 'fill', source: level, 'source-layer': level,
@@ -240,10 +248,12 @@
       showError('Peta tidak dapat digambar', e);
       return;
     }
-    if (url !== choroplethUrl(shownLevel()) && level !== shownLevel()) return;
+    // A later change (level, period, indicator…) asked for another map meanwhile.
+    if (url !== choroplethUrl(shownLevel())) return;
     lentera.choropleth[level] = c;
     c.byKode = new Map(c.units.map((u) => [u.kode, u]));
-    map.removeFeatureState({ source: level, sourceLayer: level });
+    // Every unit of the level is in the answer, so each state is overwritten; removing the old
+    // states first would race MapLibre's batching of state changes.
     for (const u of c.units) {
       map.setFeatureState({ source: level, sourceLayer: level, id: numericId(u.kode) }, { k: u.class === null || u.class === undefined ? -1 : u.class });
     }
@@ -296,11 +306,14 @@
     const c = lentera.choropleth[level];
     const unit = c && c.byKode ? c.byKode.get(f.properties.kode) : null;
     const value = unit ? unit.value : null;
-    tooltip.innerHTML = '<strong></strong><span></span><br><span></span>';
+    tooltip.innerHTML = '<strong></strong><span></span><br><span></span><br><span></span>';
     tooltip.children[0].textContent = (JENIS_NAMES[f.properties.jenis] || '') + ' ' + f.properties.nama;
     tooltip.children[1].textContent = f.properties.kode;
     tooltip.children[3].textContent = labelOf(state.indicator) + (state.base ? ' (perubahan)' : '') + ': ' +
       format(value, kindOf(shownIndicator()));
+    tooltip.children[5].textContent = f.properties.has_data === false
+      ? 'Tidak ada data untuk periode ini'
+      : 'Rumah tangga: ' + format(f.properties.households, 'count') + ' · desil 1: ' + format(f.properties.desil_1, 'count');
     tooltip.style.left = (e.point.x + 14) + 'px';
     tooltip.style.top = (e.point.y + 14) + 'px';
     tooltip.hidden = false;
@@ -592,6 +605,7 @@
     base.value = state.base;
   }
   function onControlChange() {
+    const periodBefore = state.period;
     state.indicator = $('indikator').value;
     state.level = $('tingkat').value;
     state.method = $('metode').value;
@@ -602,6 +616,9 @@
     state.targetLevel = $('tingkat-sasaran').value;
     state.top = Math.max(1, Math.min(500, Number($('jumlah-sasaran').value) || 10));
     saveUrl();
+    if (state.period !== periodBefore) {
+      for (const l of LEVELS) map.getSource(l).setTiles([tileUrl(l)]);
+    }
     showChoropleth();
     loadTargets();
     if (state.selected) selectUnit(state.selected, { zoom: false });
@@ -624,10 +641,10 @@
     setStatus('Sebagian peta gagal dimuat: ' + message, true);
   });
   map.on('load', async () => {
-    let health, periods, tilejson;
+    let health, periods, tilejsons;
     try {
-      [health, periods, tilejson] = await Promise.all([
-        api('/healthz'), api('/api/periods'), api('/tiles/kabupaten.json'),
+      [health, periods, ...tilejsons] = await Promise.all([
+        api('/healthz'), api('/api/periods'), ...LEVELS.map((l) => api('/tiles/' + l + '.json')),
       ]);
     } catch (e) {
       showError('Server tidak dapat dihubungi', e);
@@ -639,7 +656,7 @@
       return;
     }
     fillControls(periods);
-    addBoundaryLayers();
+    addBoundaryLayers(tilejsons);
     for (const l of LEVELS) {
       map.on('mousemove', l + '-isi', onHover);
       map.on('mouseleave', l + '-isi', onLeave);
@@ -653,8 +670,8 @@
       if (state.level === 'otomatis') showChoropleth();
       else if ($('status').textContent.startsWith('Batas ')) { setStatus(''); zoomHint(state.level); }
     });
-    if (!location.hash.includes('posisi=') && tilejson.bounds) {
-      const b = tilejson.bounds;
+    if (!location.hash.includes('posisi=') && tilejsons[0].bounds) {
+      const b = tilejsons[0].bounds;
       map.fitBounds([[b[0], b[1]], [b[2], b[3]]], { padding: 20, duration: 0 });
     }
     saveUrl();

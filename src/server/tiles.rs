@@ -251,10 +251,7 @@ async fn tile_response(
     if gz.is_empty() {
         return Ok((StatusCode::NO_CONTENT, common).into_response());
     }
-    let accepts_gzip = headers
-        .get(header::ACCEPT_ENCODING)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.split(',').any(|e| e.trim().starts_with("gzip")));
+    let accepts_gzip = accepts_gzip(&headers);
     let content_type = (
         header::CONTENT_TYPE,
         "application/vnd.mapbox-vector-tile".to_string(),
@@ -274,7 +271,16 @@ fn etag_of(key: &TileKey) -> String {
     format!("\"{}\"", hex::encode(&digest[..12]))
 }
 
-fn gzip(data: &[u8]) -> Vec<u8> {
+/// Whether the client accepts a gzip-encoded body.
+pub(crate) fn accepts_gzip(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::ACCEPT_ENCODING)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.split(',').any(|e| e.trim().starts_with("gzip")))
+}
+
+/// `data` gzip-compressed (fast level).
+pub(crate) fn gzip(data: &[u8]) -> Vec<u8> {
     let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
     enc.write_all(data).expect("writing to memory");
     enc.finish().expect("writing to memory")

@@ -19,11 +19,18 @@ use crate::region::Level;
 /// The web directory of the source tree, where `npm ci` installs MapLibre.
 pub const DEFAULT_WEB_DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/web");
 
+/// A file served as read, and gzip-compressed once for clients that accept it.
+#[derive(Debug, Clone)]
+struct Asset {
+    raw: Bytes,
+    gzip: Bytes,
+}
+
 /// MapLibre's files as served, read once at start.
 #[derive(Debug, Clone, Default)]
 pub struct Vendor {
-    script: Option<Bytes>,
-    style: Option<Bytes>,
+    script: Option<Asset>,
+    style: Option<Asset>,
 }
 
 impl Vendor {
@@ -32,7 +39,10 @@ impl Vendor {
     pub fn load(web_dir: &Path) -> Vendor {
         let dist = web_dir.join("node_modules/maplibre-gl/dist");
         let read = |name: &str| match std::fs::read(dist.join(name)) {
-            Ok(b) => Some(Bytes::from(b)),
+            Ok(b) => Some(Asset {
+                gzip: Bytes::from(super::tiles::gzip(&b)),
+                raw: Bytes::from(b),
+            }),
             Err(e) => {
                 tracing::warn!(
                     "MapLibre GL JS not found in {} ({e}): run `npm ci --prefix web`",
@@ -96,6 +106,7 @@ pub async fn style() -> Response {
 pub async fn vendor(
     State(st): State<AppState>,
     axum::extract::Path(file): axum::extract::Path<String>,
+    headers: axum::http::HeaderMap,
 ) -> Response {
     let (bytes, content_type) = match file.as_str() {
         "maplibre-gl.js" => (&st.vendor.script, "text/javascript; charset=utf-8"),
@@ -103,12 +114,23 @@ pub async fn vendor(
         _ => return ApiError::not_found("no such file").into_response(),
     };
     match bytes {
-        Some(b) => (
+        Some(asset) if super::tiles::accepts_gzip(&headers) => (
             [
                 (header::CONTENT_TYPE, content_type),
                 (header::CACHE_CONTROL, "public, max-age=86400"),
+                (header::CONTENT_ENCODING, "gzip"),
+                (header::VARY, "accept-encoding"),
             ],
-            b.clone(),
+            asset.gzip.clone(),
+        )
+            .into_response(),
+        Some(asset) => (
+            [
+                (header::CONTENT_TYPE, content_type),
+                (header::CACHE_CONTROL, "public, max-age=86400"),
+                (header::VARY, "accept-encoding"),
+            ],
+            asset.raw.clone(),
         )
             .into_response(),
         None => (

@@ -143,6 +143,7 @@ try {
   await page.waitForSelector('#tooltip:not([hidden])');
   const tip = await page.textContent('#tooltip');
   check(tip.includes(target.kode), `hovering shows a tooltip with the desa's code (${tip.slice(0, 80)}…)`);
+  check(/Rumah tangga: [\d.]+ · desil 1: [\d.]+/.test(tip), 'the tooltip gives the key figures of the period');
   await page.mouse.click(target.x, target.y);
   await page.waitForSelector('#panel:not([hidden])');
   await page.waitForFunction((k) => document.querySelector('#jenis-wilayah').textContent.includes(k), target.kode);
@@ -198,7 +199,17 @@ try {
     const change = await getJson(`/api/choropleth?level=kecamatan&indicator=desil_1_change&base=${periods[0].period}&period=${period}&method=ckmeans&classes=5`);
     check(change.palette.includes('RdBu'), `the change view uses the diverging palette (${change.palette})`);
     await page.screenshot({ path: join(artifacts, '04-perubahan.png') });
+    // Back to the period alone: the map shows its classes again, whatever order answers came in.
     await page.selectOption('#pembanding', '');
+    await waitFor(page, 'the legend without change', () => !document.querySelector('#judul-legenda').textContent.includes('perubahan'));
+    const plain = await getJson(`/api/choropleth?level=kecamatan&indicator=desil_1&period=${period}&method=ckmeans&classes=5`);
+    await waitFor(page, 'the kecamatan classes of the period alone', (units) => {
+      const byKode = new Map(units.map((u) => [u.kode, u.class ?? -1]));
+      const m = window.lentera.map;
+      const fs = m.queryRenderedFeatures({ layers: ['kecamatan-isi'] });
+      return m.loaded() && fs.length > 0 && fs.every((f) => (f.state.k ?? -1) === byKode.get(f.properties.kode));
+    }, plain.units);
+    check(true, 'leaving the change view restores the period\'s classes on the map');
   }
 
   // 7. The URL keeps the view.

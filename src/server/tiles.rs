@@ -251,7 +251,7 @@ async fn tile_response(
     if gz.is_empty() {
         return Ok((StatusCode::NO_CONTENT, common).into_response());
     }
-    let accepts_gzip = accepts_gzip(&headers);
+    let accepts_gzip = accepts_gzip(headers);
     let content_type = (
         header::CONTENT_TYPE,
         "application/vnd.mapbox-vector-tile".to_string(),

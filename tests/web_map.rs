@@ -105,6 +105,8 @@ async fn the_map_works_over_kaltim_in_chromium() {
     )
     .await;
     let live = Live::load(store).await.unwrap();
+    // As `lentera serve` does: the first view's tiles are prepared while the server starts.
+    live.warm_tiles().await.unwrap();
     let app = router_with(
         live,
         ServerOptions {

@@ -130,6 +130,8 @@
     setStatus('Pustaka peta (MapLibre) belum terpasang di server: jalankan "npm ci --prefix web".', true);
     return;
   }
+  // Start MapLibre's tile workers while the page fetches its data.
+  if (typeof maplibregl.prewarm === 'function') maplibregl.prewarm();
   const map = new maplibregl.Map({
     container: 'peta',
     hash: 'posisi',
@@ -156,8 +158,11 @@
     state,
     choropleth: {},
     firstRenderMs: null,
+    // Milliseconds from the script's start to each step of the first render.
+    timings: {},
     ready: false,
   };
+  const mark = (name) => { if (!(name in lentera.timings)) lentera.timings[name] = Math.round(performance.now() - started); };
   window.lentera = lentera;
 
   function zoomLevel() {
@@ -230,6 +235,8 @@
   }
 
   const applied = {};
+  // Answers asked for before the map was ready (the first view's classes).
+  const prefetched = new Map();
   async function showChoropleth() {
     const level = shownLevel();
     const url = choroplethUrl(level);
@@ -243,7 +250,9 @@
     }
     let c;
     try {
-      c = await api(url);
+      mark('asked');
+      c = await (prefetched.get(url) || api(url));
+      mark('answered');
     } catch (e) {
       showError('Peta tidak dapat digambar', e);
       return;
@@ -264,7 +273,9 @@
     applied[level] = url;
     renderLegend(c);
     zoomHint(level);
+    mark('classes');
     map.once('idle', () => {
+      mark('drawn');
       if (lentera.firstRenderMs === null) {
         lentera.firstRenderMs = Math.round(performance.now() - started);
       }
@@ -636,16 +647,30 @@
   });
 
   // ---- start --------------------------------------------------------------------------
+  // The server's state and the tile descriptions are asked for while MapLibre starts.
+  const boot = Promise.all([
+    api('/healthz'), api('/api/periods'), ...LEVELS.map((l) => api('/tiles/' + l + '.json')),
+  ]);
+  boot.then(([, periods]) => {
+    mark('data');
+    // The first view of the whole province shows kabupaten/kota: ask for its classes now.
+    if (!state.period && periods.length) state.period = periods[periods.length - 1].period;
+    if (!location.hash.includes('posisi=') && ['otomatis', 'kabupaten'].includes(state.level)) {
+      const url = choroplethUrl('kabupaten');
+      const answer = api(url);
+      answer.catch(() => {});
+      prefetched.set(url, answer);
+    }
+  }).catch(() => {});
   map.on('error', (e) => {
     const message = e && e.error && e.error.message ? e.error.message : 'galat tidak dikenal';
     setStatus('Sebagian peta gagal dimuat: ' + message, true);
   });
   map.on('load', async () => {
+    mark('map');
     let health, periods, tilejsons;
     try {
-      [health, periods, ...tilejsons] = await Promise.all([
-        api('/healthz'), api('/api/periods'), ...LEVELS.map((l) => api('/tiles/' + l + '.json')),
-      ]);
+      [health, periods, ...tilejsons] = await boot;
     } catch (e) {
       showError('Server tidak dapat dihubungi', e);
       return;
@@ -657,6 +682,7 @@
     }
     fillControls(periods);
     addBoundaryLayers(tilejsons);
+    mark('layers');
     for (const l of LEVELS) {
       map.on('mousemove', l + '-isi', onHover);
       map.on('mouseleave', l + '-isi', onLeave);

@@ -65,9 +65,25 @@ impl Live {
             seconds = started.elapsed().as_secs_f64(),
             "new snapshot"
         );
-        self.current
-            .store(Arc::new(TileSet::new(Arc::new(snapshot))));
+        // Prepared before the swap: the first tiles of the new data never wait for it.
+        let tiles = Arc::new(TileSet::new(Arc::new(snapshot)));
+        let warming = tiles.clone();
+        tokio::task::spawn_blocking(move || warming.warm())
+            .await
+            .map_err(|e| StoreError::Task(e.to_string()))?;
+        self.current.store(tiles);
         Ok(true)
+    }
+
+    /// Prepares the current tiles for a first view on a blocking thread (see
+    /// [`TileSet::warm`]); requests are served meanwhile.
+    pub fn warm_tiles(&self) -> tokio::task::JoinHandle<()> {
+        let tiles = self.tiles();
+        tokio::task::spawn_blocking(move || {
+            let started = std::time::Instant::now();
+            tiles.warm();
+            tracing::info!(seconds = started.elapsed().as_secs_f64(), "tiles prepared");
+        })
     }
 
     /// Checks the store every `every` and refreshes the snapshot when it changed (imports

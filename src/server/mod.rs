@@ -169,6 +169,7 @@ pub async fn serve(
     let listener = tokio::net::TcpListener::bind(addr).await?;
     tracing::info!("Lentera listening on http://{}", listener.local_addr()?);
     let refresher = live.spawn_refresher(refresh);
+    live.warm_tiles();
     let served = axum::serve(listener, router_with(live, options))
         .with_graceful_shutdown(async {
             let _ = tokio::signal::ctrl_c().await;

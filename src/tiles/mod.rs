@@ -251,6 +251,20 @@ impl TileSet {
         &self.snapshot
     }
 
+    /// Prepares what the first view of a province needs (each level's topology and its
+    /// outlines at the zooms where the level is drawn up to zoom 10), so that the first map
+    /// a user opens does not wait for it. Tiles asked for meanwhile prepare the same parts
+    /// once (the work is shared).
+    pub fn warm(&self) {
+        for layer in [Layer::Kabupaten, Layer::Kecamatan, Layer::Desa] {
+            let (min, max) = layer.zooms();
+            let level = self.level(layer.level().expect("boundary layer"));
+            for z in min.max(4)..=max.min(10) {
+                level.at_zoom(z);
+            }
+        }
+    }
+
     fn level(&self, level: Level) -> &LevelTiles {
         let i = match level {
             Level::Kabupaten => 0,

@@ -88,7 +88,8 @@ try {
   await page.goto(base + '/');
   await page.waitForFunction(() => window.lentera && window.lentera.ready, null, { timeout: 30000 });
   const firstRender = await page.evaluate(() => window.lentera.firstRenderMs);
-  console.log(`first render of the province choropleth: ${firstRender} ms after the script started, ${Date.now() - t0} ms after navigation`);
+  const timings = await page.evaluate(() => JSON.stringify(window.lentera.timings));
+  console.log(`first render of the province choropleth: ${firstRender} ms after the script started, ${Date.now() - t0} ms after navigation (steps after the script started, ms: ${timings})`);
   await page.screenshot({ path: join(artifacts, '01-provinsi.png') });
   const period = await page.evaluate(() => window.lentera.state.period);
   await legendMatchesApi(page, 'kabupaten', period);

@@ -46,25 +46,33 @@ struct ChunkReprRef<'a> {
     households: &'a [Household],
 }
 
+/// Bytes reserved per household for a chunk's encoding (a P3KE household takes about 400),
+/// so that the buffer is not grown and copied while it is written.
+const ENCODED_BYTES_HINT: usize = 512;
+
 /// Encodes a chunk of households (their attributes are moved out on the way).
 pub fn encode_chunk(households: &mut [Household]) -> Result<Vec<u8>, StoreError> {
+    // Attribute names: a chunk holds a few dozen at most and the rows of one file share the
+    // same `Arc`s, so a list searched by pointer first is cheaper than hashing every name.
     let mut names: Vec<Arc<str>> = Vec::new();
-    let mut index: HashMap<Arc<str>, u16> = HashMap::new();
     let mut attrs = Vec::with_capacity(households.len());
     for h in households.iter_mut() {
         let mut own = Vec::with_capacity(h.attrs.len());
         for (k, v) in std::mem::take(&mut h.attrs) {
-            let i = match index.get(&k) {
-                Some(i) => *i,
+            let found = names
+                .iter()
+                .position(|n| Arc::ptr_eq(n, &k))
+                .or_else(|| names.iter().position(|n| *n == k));
+            let i = match found {
+                Some(i) => i,
                 None => {
-                    let i = u16::try_from(names.len()).map_err(|_| {
-                        StoreError::Corrupt("more than 65,535 attribute names in a chunk".into())
-                    })?;
-                    names.push(k.clone());
-                    index.insert(k, i);
-                    i
+                    names.push(k);
+                    names.len() - 1
                 }
             };
+            let i = u16::try_from(i).map_err(|_| {
+                StoreError::Corrupt("more than 65,535 attribute names in a chunk".into())
+            })?;
             own.push((i, v));
         }
         attrs.push(own);
@@ -74,7 +82,8 @@ pub fn encode_chunk(households: &mut [Household]) -> Result<Vec<u8>, StoreError>
         attrs: &attrs,
         households,
     };
-    let raw = postcard::to_stdvec(&repr)
+    let buffer = Vec::with_capacity(households.len() * ENCODED_BYTES_HINT);
+    let raw = postcard::to_extend(&repr, buffer)
         .map_err(|e| StoreError::Corrupt(format!("cannot encode households: {e}")))?;
     Ok(lz4_flex::compress_prepend_size(&raw))
 }

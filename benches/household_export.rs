@@ -15,7 +15,6 @@ use common::{peak_rss_mib, reset_peak_rss, rss_mib};
 use lentera::export::{
     stream_households, write_households_csv, write_households_geojson, HouseholdFilter,
 };
-use lentera::generate::{write_households, GenerateOptions, OutputEncoding};
 use lentera::ingest::households::model::SourceFormat;
 use lentera::ingest::households::privacy::Secret;
 use lentera::ingest::households::{import_households, HouseholdImport, HouseholdImportOptions};
@@ -45,14 +44,7 @@ async fn import(
 ) -> i64 {
     let regions = lentera::demo::synthetic_province(lentera::demo::DEFAULT_SEED);
     let file = dir.join(format!("p3ke-{rows}.csv"));
-    let opts = GenerateOptions {
-        format: SourceFormat::P3ke,
-        count: rows,
-        seed,
-        delimiter: b',',
-        encoding: OutputEncoding::Utf8,
-    };
-    write_households(&regions, &[], &Default::default(), &opts, &file, None).unwrap();
+    common::write_generated(&regions, SourceFormat::P3ke, rows, seed, &file);
     let o = HouseholdImportOptions {
         period: period.into(),
         ..Default::default()

@@ -11,7 +11,6 @@ use std::time::Instant;
 
 use common::{peak_rss_mib, reset_peak_rss};
 
-use lentera::generate::{write_households, GenerateOptions, OutputEncoding};
 use lentera::ingest::households::model::SourceFormat;
 use lentera::ingest::households::privacy::Secret;
 use lentera::ingest::households::{
@@ -43,14 +42,7 @@ async fn main() {
     let file = dir.path().join("p3ke.csv");
     let regions = lentera::demo::synthetic_province(lentera::demo::DEFAULT_SEED);
     let t = Instant::now();
-    let opts = GenerateOptions {
-        format: SourceFormat::P3ke,
-        count: rows,
-        seed: 42,
-        delimiter: b',',
-        encoding: OutputEncoding::Utf8,
-    };
-    write_households(&regions, &[], &Default::default(), &opts, &file, None).unwrap();
+    common::write_generated(&regions, SourceFormat::P3ke, rows, 42, &file);
     let size = std::fs::metadata(&file).unwrap().len() as f64 / (1 << 20) as f64;
     println!(
         "generated {rows} P3KE rows ({size:.0} MiB) in {:.1} s",

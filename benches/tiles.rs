@@ -17,7 +17,6 @@ use std::net::TcpStream;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use lentera::generate::regions_from_files;
 use lentera::ingest::households::model::SourceFormat;
 use lentera::server::{router_with, Live, ServerOptions};
 use lentera::store::{PostgisStore, Store};
@@ -146,13 +145,9 @@ fn wait_for(addr: &str, path: &str) {
 
 #[tokio::main]
 async fn main() {
-    let regions = regions_from_files(&[common::kaltim()]).unwrap();
     let url = common::fresh_postgis_url().await;
     let store = Arc::new(PostgisStore::connect(&url).await.unwrap());
-    store
-        .replace_regions(&regions, &Default::default())
-        .await
-        .unwrap();
+    let regions = common::load_kaltim(store.as_ref()).await;
     common::import_generated(
         store.as_ref(),
         &regions,

@@ -759,12 +759,7 @@ async fn export_households(
         bail!("households are exported as geojson or csv");
     }
     let period = period.context("no households are loaded")?.period.clone();
-    let batches: Vec<i64> = snap
-        .batches()
-        .iter()
-        .filter(|b| b.period == period)
-        .map(|b| b.id)
-        .collect();
+    let batches = snap.batch_ids_of(&period);
     let filter = HouseholdFilter {
         scope: crate::tiles::Scope::All,
         parent: args.parent,

@@ -7,7 +7,6 @@ use std::sync::Arc;
 use axum::body::Body;
 use axum::http::{header, Request, StatusCode};
 use http_body_util::BodyExt;
-use lentera::generate::regions_from_files;
 use lentera::ingest::households::model::SourceFormat;
 use lentera::region::{Kode, Level};
 use lentera::server::tiles::ApiToken;
@@ -26,11 +25,7 @@ async fn gdal_reads_every_desa_from_geojson_and_csv_exports() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("store");
     let store: Arc<dyn Store> = Arc::new(SqliteStore::open_dir(&data).await.unwrap());
-    let regions = regions_from_files(&[common::kaltim()]).unwrap();
-    store
-        .replace_regions(&regions, &Default::default())
-        .await
-        .unwrap();
+    let regions = common::load_kaltim(store.as_ref()).await;
     common::import_generated(
         store.as_ref(),
         &regions,
@@ -164,11 +159,7 @@ async fn gdal_reads_every_format_at_every_level() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("store");
     let store: Arc<dyn Store> = Arc::new(SqliteStore::open_dir(&data).await.unwrap());
-    let regions = regions_from_files(&[common::kaltim()]).unwrap();
-    store
-        .replace_regions(&regions, &Default::default())
-        .await
-        .unwrap();
+    let regions = common::load_kaltim(store.as_ref()).await;
     common::import_generated(
         store.as_ref(),
         &regions,
@@ -240,11 +231,7 @@ async fn household_exports_need_a_token_and_stay_in_its_units() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("store");
     let store: Arc<dyn Store> = Arc::new(SqliteStore::open_dir(&data).await.unwrap());
-    let regions = regions_from_files(&[common::kaltim()]).unwrap();
-    store
-        .replace_regions(&regions, &Default::default())
-        .await
-        .unwrap();
+    let regions = common::load_kaltim(store.as_ref()).await;
     common::import_generated(
         store.as_ref(),
         &regions,

@@ -12,7 +12,6 @@ use axum::body::Body;
 use axum::http::{header, Request, StatusCode};
 use geo::Intersects;
 use http_body_util::BodyExt;
-use lentera::generate::regions_from_files;
 use lentera::ingest::households::model::SourceFormat;
 use lentera::region::{Level, Region};
 use lentera::server::tiles::ApiToken;
@@ -27,11 +26,7 @@ const TOKEN_BALIKPAPAN: &str = "ogc-token-balikpapan-0123456789ab";
 async fn kaltim_app() -> (axum::Router, Vec<Region>, Live) {
     let dir = tempfile::tempdir().unwrap().keep();
     let store: Arc<dyn Store> = Arc::new(SqliteStore::open_dir(&dir).await.unwrap());
-    let regions = regions_from_files(&[common::kaltim()]).unwrap();
-    store
-        .replace_regions(&regions, &Default::default())
-        .await
-        .unwrap();
+    let regions = common::load_kaltim(store.as_ref()).await;
     common::import_generated(
         store.as_ref(),
         &regions,

@@ -15,7 +15,6 @@ use axum::http::{header, Request, StatusCode};
 use fast_mvt::{MvtReaderRef, MvtValueRef};
 use http_body_util::BodyExt;
 use lentera::aggregate::indicators::value_by_name;
-use lentera::generate::regions_from_files;
 use lentera::ingest::households::model::SourceFormat;
 use lentera::region::Kode;
 use lentera::server::tiles::ApiToken;
@@ -40,11 +39,7 @@ struct World {
 async fn world() -> World {
     let dir = tempfile::tempdir().unwrap();
     let store: Arc<dyn Store> = Arc::new(SqliteStore::open_dir(dir.path()).await.unwrap());
-    let regions = regions_from_files(&[common::kaltim()]).unwrap();
-    store
-        .replace_regions(&regions, &Default::default())
-        .await
-        .unwrap();
+    let regions = common::load_kaltim(store.as_ref()).await;
     common::import_generated(
         store.as_ref(),
         &regions,

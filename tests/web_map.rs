@@ -11,7 +11,6 @@ use std::process::Command;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use lentera::generate::regions_from_files;
 use lentera::ingest::households::model::SourceFormat;
 use lentera::server::tiles::ApiToken;
 use lentera::server::{router_with, Live, ServerOptions};
@@ -81,11 +80,7 @@ fn artifacts(name: &str) -> PathBuf {
 async fn the_map_works_over_kaltim_in_chromium() {
     let dir = tempfile::tempdir().unwrap();
     let store: Arc<dyn Store> = Arc::new(SqliteStore::open_dir(dir.path()).await.unwrap());
-    let regions = regions_from_files(&[common::kaltim()]).unwrap();
-    store
-        .replace_regions(&regions, &Default::default())
-        .await
-        .unwrap();
+    let regions = common::load_kaltim(store.as_ref()).await;
     common::import_generated(
         store.as_ref(),
         &regions,
@@ -182,11 +177,7 @@ async fn the_search_finds_units_by_name_variant_and_code() {
 
     let dir = tempfile::tempdir().unwrap();
     let store: Arc<dyn Store> = Arc::new(SqliteStore::open_dir(dir.path()).await.unwrap());
-    let regions = regions_from_files(&[common::kaltim()]).unwrap();
-    store
-        .replace_regions(&regions, &Default::default())
-        .await
-        .unwrap();
+    let regions = common::load_kaltim(store.as_ref()).await;
     let without_maplibre = tempfile::tempdir().unwrap();
     let app = router_with(
         Live::load(store).await.unwrap(),

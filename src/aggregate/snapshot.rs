@@ -812,6 +812,15 @@ impl Snapshot {
         &self.batches
     }
 
+    /// The ids of the batches of `period`.
+    pub fn batch_ids_of(&self, period: &str) -> Vec<i64> {
+        self.batches
+            .iter()
+            .filter(|b| b.period == period)
+            .map(|b| b.id)
+            .collect()
+    }
+
     /// The households, grouped by the unit they are counted in (in unit order; those counted
     /// nowhere last).
     pub fn households(&self) -> &[HouseholdRecord] {

@@ -247,12 +247,7 @@ async fn export_households(
             .transpose()?,
         bbox: q.get("bbox").map(|b| parse_bbox(b)).transpose()?,
     };
-    let batches: Vec<i64> = snap
-        .batches()
-        .iter()
-        .filter(|b| b.period == period)
-        .map(|b| b.id)
-        .collect();
+    let batches = snap.batch_ids_of(&period);
     let mut chunks = stream_households(st.live.store().clone(), batches);
     let (tx, mut rx) = tokio::sync::mpsc::channel(8);
     let geojson = ext == "geojson";

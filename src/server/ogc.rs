@@ -48,17 +48,7 @@ const HOUSEHOLDS: &str = "households";
 
 /// The server's own address as the client reached it, for absolute links.
 fn base_url(headers: &HeaderMap) -> String {
-    let host = headers
-        .get(header::HOST)
-        .and_then(|h| h.to_str().ok())
-        .filter(|h| !h.is_empty() && h.chars().all(|c| c.is_ascii_graphic()))
-        .unwrap_or("localhost");
-    let proto = headers
-        .get("x-forwarded-proto")
-        .and_then(|h| h.to_str().ok())
-        .filter(|p| *p == "https")
-        .unwrap_or("http");
-    format!("{proto}://{host}/ogc")
+    format!("{}/ogc", super::tiles::base_url(headers))
 }
 
 fn link(href: String, rel: &str, ty: &str, title: &str) -> Value {
@@ -193,10 +183,8 @@ pub async fn schema(
     Path(id): Path<String>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    if id == HOUSEHOLDS {
-        if let Err(refused) = super::tiles::token_scope(&st, &headers) {
-            return Ok(*refused);
-        }
+    if let Some(refused) = refused_households(&st, &headers, &id) {
+        return Ok(refused);
     }
     feature_schema(&id)
         .map(|s| json_response(s, SCHEMA))
@@ -224,16 +212,23 @@ pub async fn collections(State(st): State<AppState>, headers: HeaderMap) -> Resp
     )
 }
 
+/// The refusal (401/403) when `id` is the household collection and the request has no
+/// valid token.
+fn refused_households(st: &AppState, headers: &HeaderMap, id: &str) -> Option<Response> {
+    (id == HOUSEHOLDS)
+        .then(|| super::tiles::token_scope(st, headers).err())
+        .flatten()
+        .map(|refused| *refused)
+}
+
 /// `GET /ogc/collections/{id}`.
 pub async fn collection_by_id(
     State(st): State<AppState>,
     Path(id): Path<String>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    if id == HOUSEHOLDS {
-        if let Err(refused) = super::tiles::token_scope(&st, &headers) {
-            return Ok(*refused);
-        }
+    if let Some(refused) = refused_households(&st, &headers, &id) {
+        return Ok(refused);
     }
     let snap = st.live.snapshot();
     collection(&snap, &base_url(&headers), &id)
@@ -369,7 +364,7 @@ fn time_stamp() -> String {
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_secs());
     let days = (secs / 86_400) as i64;
-    let (y, m, d) = civil_from_days(days);
+    let (y, m, d) = crate::ingest::households::validate::civil_from_days(days);
     let s = secs % 86_400;
     format!(
         "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
@@ -377,21 +372,6 @@ fn time_stamp() -> String {
         s / 60 % 60,
         s % 60
     )
-}
-
-/// Days since 1970-01-01 to a proleptic Gregorian date (Howard Hinnant's algorithm; a date
-/// crate for one timestamp would be a dependency for four lines).
-fn civil_from_days(z: i64) -> (i64, u32, u32) {
-    let z = z + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    (y, m, d)
 }
 
 /// One page of units at `level` and the number matched.

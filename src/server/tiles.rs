@@ -293,7 +293,7 @@ fn gunzip(data: &[u8]) -> std::io::Result<Vec<u8>> {
 }
 
 /// The base URL of the request (`http://host`), for absolute tile URLs.
-fn base_url(headers: &HeaderMap) -> String {
+pub(crate) fn base_url(headers: &HeaderMap) -> String {
     let host = headers
         .get(header::HOST)
         .and_then(|v| v.to_str().ok())

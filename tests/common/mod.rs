@@ -291,6 +291,38 @@ pub fn desa_outlines(regions: &[Region]) -> Vec<(lentera::region::Kode, geo::Mul
         .collect()
 }
 
+/// Loads the real Kalimantan Timur boundaries into `store` and returns them.
+#[allow(dead_code)]
+pub async fn load_kaltim(store: &dyn lentera::store::Store) -> Vec<Region> {
+    let regions = lentera::generate::regions_from_files(&[kaltim()]).unwrap();
+    store
+        .replace_regions(&regions, &Default::default())
+        .await
+        .unwrap();
+    regions
+}
+
+/// Writes `count` generated households of `format` over `regions` (deterministic from
+/// `seed`) to `path` as a comma-separated UTF-8 file.
+#[allow(dead_code)]
+pub fn write_generated(
+    regions: &[Region],
+    format: lentera::ingest::households::model::SourceFormat,
+    count: usize,
+    seed: u64,
+    path: &Path,
+) {
+    use lentera::generate::{write_households, GenerateOptions, OutputEncoding};
+    let opts = GenerateOptions {
+        format,
+        count,
+        seed,
+        delimiter: b',',
+        encoding: OutputEncoding::Utf8,
+    };
+    write_households(regions, &[], &Default::default(), &opts, path, None).unwrap();
+}
+
 /// Generates `count` households of `format` over `regions` (deterministic from `seed`) and
 /// imports them into `store` for `period`, geocoded against the stored regions.
 #[allow(dead_code)]
@@ -302,19 +334,11 @@ pub async fn import_generated(
     seed: u64,
     period: &str,
 ) {
-    use lentera::generate::{write_households, GenerateOptions, OutputEncoding};
     use lentera::ingest::households::privacy::Secret;
     use lentera::ingest::households::{import_households, store_geocoder, HouseholdImportOptions};
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("households.csv");
-    let opts = GenerateOptions {
-        format,
-        count,
-        seed,
-        delimiter: b',',
-        encoding: OutputEncoding::Utf8,
-    };
-    write_households(regions, &[], &Default::default(), &opts, &file, None).unwrap();
+    write_generated(regions, format, count, seed, &file);
     let secret = Secret::new("generated-households-secret-0123456789").unwrap();
     let geocoder = store_geocoder(store).await.unwrap();
     let import = HouseholdImportOptions {

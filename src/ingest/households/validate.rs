@@ -118,8 +118,13 @@ fn iso(y: i32, m: u32, d: u32) -> Result<String, String> {
 /// The civil date of an Excel serial day number (1900 date system).
 pub fn excel_serial_to_iso(serial: f64) -> Result<String, String> {
     // Days from 1970-01-01 to Excel's day 0 (1899-12-30, which absorbs Excel's 1900 leap bug).
-    let days = serial.floor() as i64 - 25569;
-    // Howard Hinnant's civil_from_days.
+    let (y, m, d) = civil_from_days(serial.floor() as i64 - 25569);
+    iso(y as i32, m, d)
+}
+
+/// Days since 1970-01-01 to a proleptic Gregorian date (year, month, day): Howard Hinnant's
+/// `civil_from_days`, a few lines where a date crate would be a dependency for two uses.
+pub fn civil_from_days(days: i64) -> (i64, u32, u32) {
     let z = days + 719_468;
     let era = z.div_euclid(146_097);
     let doe = z.rem_euclid(146_097);
@@ -128,8 +133,7 @@ pub fn excel_serial_to_iso(serial: f64) -> Result<String, String> {
     let mp = (5 * doy + 2) / 153;
     let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
     let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    let y = (yoe + era * 400 + i64::from(m <= 2)) as i32;
-    iso(y, m, d)
+    (yoe + era * 400 + i64::from(m <= 2), m, d)
 }
 
 /// Parses a date: `YYYY-MM-DD` (time ignored), `DD-MM-YYYY`, `DD/MM/YYYY`, `DD.MM.YYYY`,

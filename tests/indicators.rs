@@ -242,6 +242,26 @@ async fn the_indicator_api_serves_sums_no_data_change_and_documents_every_field(
     // The OpenAPI document names every field a row can carry, with a description.
     let (_, doc) = get(&app, "/api/openapi.json").await;
     assert_eq!(doc["openapi"], "3.1.0");
+    // Every endpoint of the API is described.
+    for path in [
+        "/api/indicators",
+        "/api/regions/{kode}",
+        "/api/regions",
+        "/api/choropleth",
+        "/api/targets",
+        "/api/periods",
+        "/api/reconciliation",
+        "/api/export/{file}",
+        "/api/search",
+        "/api/templates/{file}",
+        "/tiles/{layer}/{z}/{x}/{y}.mvt",
+        "/tiles/{layer}.json",
+        "/style.json",
+        "/ogc",
+        "/healthz",
+    ] {
+        assert!(doc["paths"][path]["get"]["summary"].is_string(), "{path}");
+    }
     let props = &doc["components"]["schemas"]["UnitIndicators"]["properties"];
     for row in [prov, old, ch] {
         for key in row.as_object().unwrap().keys() {

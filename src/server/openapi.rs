@@ -175,10 +175,59 @@ pub fn document() -> Value {
                 "summary": "Per import batch: households stored = duplicates + counted + not placed",
                 "responses": { "200": { "description": "Batches and totals." } }
             }},
+            "/api/export/{file}": { "get": {
+                "summary": "Units of a level with every indicator as a download, or (with a token) the households of a period",
+                "description": "`{level}.geojson|csv|xlsx|gpkg` for units (level kabupaten, kecamatan or desa); `households.geojson|csv` for households, which needs `Authorization: Bearer TOKEN` and stays inside the token's units (NIK and KK masked).",
+                "parameters": [
+                    { "name": "file", "in": "path", "required": true, "schema": { "type": "string" }, "description": "e.g. `desa.geojson`, `kecamatan.gpkg`, `households.csv`." },
+                    param("parent", "Only units (households) inside this code."),
+                    param("bbox", "west,south,east,north: units whose outline meets the box (households whose point lies in it)."),
+                    param("geometry", "CSV of units: wkt (default) or point."),
+                    param("min_{indicator}", "Units only: at least this value of the indicator (also max_{indicator})."),
+                    period.clone(),
+                ],
+                "security": [ {}, { "bearer": [] } ],
+                "responses": {
+                    "200": { "description": "The file, with a Content-Disposition file name; GeoJSON and CSV are streamed." },
+                    "400": { "description": "Bad parameter.", "content": json_of(error.clone()) },
+                    "401": { "description": "Households without a token.", "content": json_of(error.clone()) },
+                    "403": { "description": "Households with an unknown token.", "content": json_of(error.clone()) },
+                    "404": { "description": "Unknown level, format, parent or period.", "content": json_of(error.clone()) }
+                }
+            }},
+            "/api/search": { "get": {
+                "summary": "Units by name (clerks' spellings accepted) or code prefix, best first",
+                "parameters": [ param("q", "Name or code."), param("limit", "1–100 (default 10).") ],
+                "responses": {
+                    "200": { "description": "`results`: kode, nama, level, jenis, bbox and parents (names of the kecamatan and kabupaten/kota)." },
+                    "400": { "description": "No query, or a bad limit.", "content": json_of(error.clone()) }
+                }
+            }},
+            "/api/templates/{file}": { "get": {
+                "summary": "The verval template (`verval.xlsx` with instructions in Bahasa Indonesia, or `verval.csv`)",
+                "parameters": [ { "name": "file", "in": "path", "required": true, "schema": { "type": "string", "enum": ["verval.xlsx", "verval.csv"] } } ],
+                "responses": { "200": { "description": "The template as a download." } }
+            }},
+            "/tiles/{layer}/{z}/{x}/{y}.mvt": { "get": {
+                "summary": "A Mapbox Vector Tile of `kabupaten`, `kecamatan`, `desa` (every tile indicator of the period) or `households` (needs a token)",
+                "parameters": [
+                    { "name": "layer", "in": "path", "required": true, "schema": { "type": "string" } },
+                    { "name": "z", "in": "path", "required": true, "schema": { "type": "integer" } },
+                    { "name": "x", "in": "path", "required": true, "schema": { "type": "integer" } },
+                    { "name": "y", "in": "path", "required": true, "schema": { "type": "integer" } },
+                    period.clone(),
+                ],
+                "responses": { "200": { "description": "The tile (gzip when accepted)." }, "204": { "description": "An empty tile." }, "400": { "description": "Bad layer or tile address." } }
+            }},
+            "/tiles/{layer}.json": { "get": { "summary": "TileJSON 3.0 of a layer", "responses": { "200": { "description": "TileJSON" } } } },
+            "/style.json": { "get": { "summary": "A MapLibre style drawing one indicator with the API's classes (legend in metadata `lentera:legend`)", "responses": { "200": { "description": "Style" } } } },
+            "/ogc": { "get": { "summary": "OGC API – Features landing page (its own OpenAPI 3.0 document is at /ogc/api)", "responses": { "200": { "description": "Landing page" } } } },
             "/api/openapi.json": { "get": { "summary": "This document", "responses": { "200": { "description": "OpenAPI 3.1" } } } },
             "/healthz": { "get": { "summary": "Health of the server and its store", "responses": { "200": { "description": "Healthy" }, "503": { "description": "The store is not available" } } } }
         },
-        "components": { "schemas": {
+        "components": {
+          "securitySchemes": { "bearer": { "type": "http", "scheme": "bearer" } },
+          "schemas": {
             "UnitIndicators": unit_indicators_schema(),
             "Error": { "type": "object", "properties": { "error": { "type": "string" } }, "required": ["error"] }
         }}

@@ -130,6 +130,8 @@
     setStatus('Pustaka peta (MapLibre) belum terpasang di server: jalankan "npm ci --prefix web".', true);
     return;
   }
+  // Whether the URL names a position (MapLibre writes one into the hash as soon as it starts).
+  const urlHasPosition = location.hash.includes('posisi=');
   // Start MapLibre's tile workers while the page fetches its data.
   if (typeof maplibregl.prewarm === 'function') maplibregl.prewarm();
   const map = new maplibregl.Map({
@@ -142,6 +144,8 @@
     },
     center: [117, 0],
     zoom: 5,
+    // No labels or rasters to fade in: the map is ready as soon as its tiles are drawn.
+    fadeDuration: 0,
     attributionControl: { compact: true },
     transformRequest: (url) => {
       if (state.token && url.includes('/tiles/households')) {
@@ -158,6 +162,7 @@
     state,
     choropleth: {},
     firstRenderMs: null,
+    shownLevel: () => shownLevel(),
     // Milliseconds from the script's start to each step of the first render.
     timings: {},
     ready: false,
@@ -190,7 +195,7 @@
       map.addLayer({
         id: level + '-isi', type: 'fill', source: level, 'source-layer': level,
         layout: { visibility: 'none' },
-        paint: { 'fill-color': NO_DATA_COLOR, 'fill-opacity': 0.85 },
+        paint: { 'fill-color': NO_DATA_COLOR, 'fill-opacity': 0.85, 'fill-outline-color': 'rgba(60, 60, 60, 0.45)' },
       });
     }
     map.addLayer({
@@ -200,8 +205,8 @@
     // Past zoom 9 the kabupaten tiles are overzoomed and coarser than the kecamatan ones, whose
     // outlines include every kabupaten border: from there the kecamatan lines carry both.
     map.addLayer({
-      id: 'kecamatan-batas', type: 'line', source: 'kecamatan', 'source-layer': 'kecamatan', minzoom: 6,
-      paint: { 'line-color': '#3a3a3a', 'line-width': ['interpolate', ['linear'], ['zoom'], 6, 0.7, 10, 1.2] },
+      id: 'kecamatan-batas', type: 'line', source: 'kecamatan', 'source-layer': 'kecamatan', minzoom: 8,
+      paint: { 'line-color': '#3a3a3a', 'line-width': ['interpolate', ['linear'], ['zoom'], 8, 0.7, 10, 1.2] },
     });
     map.addLayer({
       id: 'kabupaten-batas', type: 'line', source: 'kabupaten', 'source-layer': 'kabupaten', maxzoom: 10,
@@ -655,7 +660,7 @@
     mark('data');
     // The first view of the whole province shows kabupaten/kota: ask for its classes now.
     if (!state.period && periods.length) state.period = periods[periods.length - 1].period;
-    if (!location.hash.includes('posisi=') && ['otomatis', 'kabupaten'].includes(state.level)) {
+    if (!urlHasPosition && ['otomatis', 'kabupaten'].includes(state.level)) {
       const url = choroplethUrl('kabupaten');
       const answer = api(url);
       answer.catch(() => {});
@@ -696,7 +701,7 @@
       if (state.level === 'otomatis') showChoropleth();
       else if ($('status').textContent.startsWith('Batas ')) { setStatus(''); zoomHint(state.level); }
     });
-    if (!location.hash.includes('posisi=') && tilejsons[0].bounds) {
+    if (!urlHasPosition && tilejsons[0].bounds) {
       const b = tilejsons[0].bounds;
       map.fitBounds([[b[0], b[1]], [b[2], b[3]]], { padding: 20, duration: 0 });
     }

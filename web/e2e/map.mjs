@@ -92,7 +92,10 @@ try {
   console.log(`first render of the province choropleth: ${firstRender} ms after the script started, ${Date.now() - t0} ms after navigation (steps after the script started, ms: ${timings})`);
   await page.screenshot({ path: join(artifacts, '01-provinsi.png') });
   const period = await page.evaluate(() => window.lentera.state.period);
-  await legendMatchesApi(page, 'kabupaten', period);
+  // The level the province's zoom shows (kabupaten/kota for Kaltim; a small province may
+  // already show kecamatan).
+  const firstLevel = await page.evaluate(() => window.lentera.shownLevel());
+  await legendMatchesApi(page, firstLevel, period);
 
   // 2. Zoomed in on a kota (Samarinda in Kaltim), the desa appear, coloured as the API classes them.
   const kabupaten = await getJson('/api/indicators?level=kabupaten');

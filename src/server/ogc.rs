@@ -412,49 +412,40 @@ fn unit_feature(snap: &Snapshot, u: u32, period: Option<&PeriodIndicators>) -> V
     })
 }
 
-/// The household records of `period` that `scope` allows and that lie in the page's box, as
-/// indexes into [`Snapshot::households`].
-fn household_indexes(
-    snap: &Snapshot,
-    period: Option<&PeriodIndicators>,
-    scope: &Scope,
-    bbox: Option<[f64; 4]>,
-) -> Vec<u32> {
-    let Some(period) = period else {
-        return Vec::new();
-    };
-    let batches = snap.batches();
-    let candidates: Vec<u32> = match bbox {
-        Some(b) => snap.households_in(b),
-        None => (0..snap.households().len() as u32).collect(),
-    };
-    candidates
-        .into_iter()
-        .filter(|&i| {
-            let h = &snap.households()[i as usize];
-            batches[h.batch_index()].period == period.period
-                && h.unit()
-                    .is_some_and(|u| scope.allows(snap.unit(u).info.kode))
-        })
-        .collect()
-}
-
-/// One page of households and the number matched. Feature ids are `{generation}-{index}`:
-/// they name a household within one snapshot of the data.
+/// One page of households and the number matched, in one pass over the records of the
+/// page's box (all records without one), keeping only the page. Feature ids are
+/// `{generation}-{index}`: they name a household within one snapshot of the data.
 fn household_page(
     snap: &Snapshot,
     period: Option<&PeriodIndicators>,
     scope: &Scope,
     paging: &Paging,
 ) -> (usize, Vec<Value>) {
-    let matched = household_indexes(snap, period, scope, paging.bbox);
-    let page = matched
-        .iter()
-        .skip(paging.offset)
-        .take(paging.limit)
-        .map(|&i| household_feature(snap, i))
-        .collect();
-    (matched.len(), page)
+    let Some(period) = period else {
+        return (0, Vec::new());
+    };
+    let batches = snap.batches();
+    let wanted = |i: u32| {
+        let h = &snap.households()[i as usize];
+        batches[h.batch_index()].period == period.period
+            && h.unit()
+                .is_some_and(|u| scope.allows(snap.unit(u).info.kode))
+    };
+    let mut matched = 0;
+    let mut page = Vec::new();
+    let mut visit = |i: u32| {
+        if wanted(i) {
+            if matched >= paging.offset && page.len() < paging.limit {
+                page.push(household_feature(snap, i));
+            }
+            matched += 1;
+        }
+    };
+    match paging.bbox {
+        Some(b) => snap.households_in(b).into_iter().for_each(&mut visit),
+        None => (0..snap.households().len() as u32).for_each(&mut visit),
+    }
+    (matched, page)
 }
 
 fn household_feature(snap: &Snapshot, i: u32) -> Value {

@@ -2,8 +2,6 @@
 
 mod common;
 
-use std::sync::Arc;
-
 use axum::body::Body;
 use axum::http::{header, Request, StatusCode};
 use http_body_util::BodyExt;
@@ -11,7 +9,6 @@ use lentera::ingest::households::model::SourceFormat;
 use lentera::region::{Kode, Level};
 use lentera::server::tiles::ApiToken;
 use lentera::server::{router, router_with, Live, ServerOptions};
-use lentera::store::{SqliteStore, Store};
 use tower::ServiceExt;
 
 fn ogrinfo_summary(path: &std::path::Path, extra: &[&str]) -> String {
@@ -24,17 +21,8 @@ fn ogrinfo_summary(path: &std::path::Path, extra: &[&str]) -> String {
 async fn gdal_reads_every_desa_from_geojson_and_csv_exports() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("store");
-    let store: Arc<dyn Store> = Arc::new(SqliteStore::open_dir(&data).await.unwrap());
-    let regions = common::load_kaltim(store.as_ref()).await;
-    common::import_generated(
-        store.as_ref(),
-        &regions,
-        SourceFormat::P3ke,
-        5_000,
-        4,
-        "2025-06",
-    )
-    .await;
+    let (store, _) =
+        common::kaltim_sqlite(&data, &[(SourceFormat::P3ke, 5_000, 4, "2025-06")]).await;
     let app = router(Live::load(store.clone()).await.unwrap());
 
     // The API, streamed.
@@ -158,17 +146,8 @@ async fn gdal_reads_every_desa_from_geojson_and_csv_exports() {
 async fn gdal_reads_every_format_at_every_level() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("store");
-    let store: Arc<dyn Store> = Arc::new(SqliteStore::open_dir(&data).await.unwrap());
-    let regions = common::load_kaltim(store.as_ref()).await;
-    common::import_generated(
-        store.as_ref(),
-        &regions,
-        SourceFormat::Dtsen,
-        3_000,
-        8,
-        "2025-09",
-    )
-    .await;
+    let (store, regions) =
+        common::kaltim_sqlite(&data, &[(SourceFormat::Dtsen, 3_000, 8, "2025-09")]).await;
     drop(store);
     for level in [Level::Kabupaten, Level::Kecamatan, Level::Desa] {
         let expected = regions.iter().filter(|r| r.kode.level() == level).count();
@@ -230,24 +209,12 @@ const TOKEN_SAMARINDA: &str = "export-token-samarinda-0123456789";
 async fn household_exports_need_a_token_and_stay_in_its_units() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("store");
-    let store: Arc<dyn Store> = Arc::new(SqliteStore::open_dir(&data).await.unwrap());
-    let regions = common::load_kaltim(store.as_ref()).await;
-    common::import_generated(
-        store.as_ref(),
-        &regions,
-        SourceFormat::Verval,
-        6_000,
-        12,
-        "2025-06",
-    )
-    .await;
-    common::import_generated(
-        store.as_ref(),
-        &regions,
-        SourceFormat::P3ke,
-        2_000,
-        13,
-        "2025-03",
+    let (store, _) = common::kaltim_sqlite(
+        &data,
+        &[
+            (SourceFormat::Verval, 6_000, 12, "2025-06"),
+            (SourceFormat::P3ke, 2_000, 13, "2025-03"),
+        ],
     )
     .await;
     let expected: Vec<_> = store

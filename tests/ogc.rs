@@ -6,7 +6,6 @@ mod common;
 
 use std::collections::BTreeSet;
 use std::process::Command;
-use std::sync::Arc;
 
 use axum::body::Body;
 use axum::http::{header, Request, StatusCode};
@@ -16,7 +15,6 @@ use lentera::ingest::households::model::SourceFormat;
 use lentera::region::{Level, Region};
 use lentera::server::tiles::ApiToken;
 use lentera::server::{router_with, Live, ServerOptions};
-use lentera::store::{SqliteStore, Store};
 use serde_json::Value;
 use tower::ServiceExt;
 
@@ -25,17 +23,8 @@ const TOKEN_BALIKPAPAN: &str = "ogc-token-balikpapan-0123456789ab";
 
 async fn kaltim_app() -> (axum::Router, Vec<Region>, Live) {
     let dir = tempfile::tempdir().unwrap().keep();
-    let store: Arc<dyn Store> = Arc::new(SqliteStore::open_dir(&dir).await.unwrap());
-    let regions = common::load_kaltim(store.as_ref()).await;
-    common::import_generated(
-        store.as_ref(),
-        &regions,
-        SourceFormat::Verval,
-        4_000,
-        21,
-        "2025-09",
-    )
-    .await;
+    let (store, regions) =
+        common::kaltim_sqlite(&dir, &[(SourceFormat::Verval, 4_000, 21, "2025-09")]).await;
     let live = Live::load(store).await.unwrap();
     let tokens = ApiToken::parse_list(&format!("{TOKEN_ALL},{TOKEN_BALIKPAPAN}@64.71")).unwrap();
     let app = router_with(

@@ -19,7 +19,7 @@ use lentera::ingest::households::model::SourceFormat;
 use lentera::region::Kode;
 use lentera::server::tiles::ApiToken;
 use lentera::server::{router_with, Live, ServerOptions};
-use lentera::store::{SqliteStore, Store};
+use lentera::store::Store;
 use lentera::tiles::mercator::tiles_covering;
 use lentera::tiles::{Layer, Scope, TileSet};
 use tower::ServiceExt;
@@ -38,17 +38,8 @@ struct World {
 
 async fn world() -> World {
     let dir = tempfile::tempdir().unwrap();
-    let store: Arc<dyn Store> = Arc::new(SqliteStore::open_dir(dir.path()).await.unwrap());
-    let regions = common::load_kaltim(store.as_ref()).await;
-    common::import_generated(
-        store.as_ref(),
-        &regions,
-        SourceFormat::Verval,
-        20_000,
-        9,
-        "2025-06",
-    )
-    .await;
+    let (store, _) =
+        common::kaltim_sqlite(dir.path(), &[(SourceFormat::Verval, 20_000, 9, "2025-06")]).await;
     let live = Live::load(store.clone()).await.unwrap();
     let tokens = ApiToken::parse_list(&format!("{TOKEN_ALL},{TOKEN_SAMARINDA}@64.72")).unwrap();
     let app = router_with(

@@ -79,24 +79,12 @@ fn artifacts(name: &str) -> PathBuf {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_map_works_over_kaltim_in_chromium() {
     let dir = tempfile::tempdir().unwrap();
-    let store: Arc<dyn Store> = Arc::new(SqliteStore::open_dir(dir.path()).await.unwrap());
-    let regions = common::load_kaltim(store.as_ref()).await;
-    common::import_generated(
-        store.as_ref(),
-        &regions,
-        SourceFormat::P3ke,
-        15_000,
-        31,
-        "2025-03",
-    )
-    .await;
-    common::import_generated(
-        store.as_ref(),
-        &regions,
-        SourceFormat::Verval,
-        20_000,
-        32,
-        "2025-09",
+    let (store, _) = common::kaltim_sqlite(
+        dir.path(),
+        &[
+            (SourceFormat::P3ke, 15_000, 31, "2025-03"),
+            (SourceFormat::Verval, 20_000, 32, "2025-09"),
+        ],
     )
     .await;
     let live = Live::load(store).await.unwrap();
@@ -186,8 +174,7 @@ async fn the_search_finds_units_by_name_variant_and_code() {
     use tower::ServiceExt;
 
     let dir = tempfile::tempdir().unwrap();
-    let store: Arc<dyn Store> = Arc::new(SqliteStore::open_dir(dir.path()).await.unwrap());
-    let regions = common::load_kaltim(store.as_ref()).await;
+    let (store, regions) = common::kaltim_sqlite(dir.path(), &[]).await;
     let without_maplibre = tempfile::tempdir().unwrap();
     let app = router_with(
         Live::load(store).await.unwrap(),

@@ -302,6 +302,27 @@ pub async fn load_kaltim(store: &dyn lentera::store::Store) -> Vec<Region> {
     regions
 }
 
+/// An embedded store in `dir` holding the real Kaltim boundaries and, for each
+/// `(format, count, seed, period)`, that many generated households imported for the period.
+#[allow(dead_code)]
+pub async fn kaltim_sqlite(
+    dir: &Path,
+    imports: &[(
+        lentera::ingest::households::model::SourceFormat,
+        usize,
+        u64,
+        &str,
+    )],
+) -> (std::sync::Arc<dyn lentera::store::Store>, Vec<Region>) {
+    let store: std::sync::Arc<dyn lentera::store::Store> =
+        std::sync::Arc::new(lentera::store::SqliteStore::open_dir(dir).await.unwrap());
+    let regions = load_kaltim(store.as_ref()).await;
+    for &(format, count, seed, period) in imports {
+        import_generated(store.as_ref(), &regions, format, count, seed, period).await;
+    }
+    (store, regions)
+}
+
 /// Writes `count` generated households of `format` over `regions` (deterministic from
 /// `seed`) to `path` as a comma-separated UTF-8 file.
 #[allow(dead_code)]

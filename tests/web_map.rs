@@ -8,13 +8,11 @@ mod common;
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use lentera::ingest::households::model::SourceFormat;
 use lentera::server::tiles::ApiToken;
 use lentera::server::{router_with, Live, ServerOptions};
-use lentera::store::{SqliteStore, Store};
 
 const TOKEN: &str = "browser-test-token-0123456789abcdef";
 
@@ -78,6 +76,7 @@ fn artifacts(name: &str) -> PathBuf {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_map_works_over_kaltim_in_chromium() {
+    tokio::task::spawn_blocking(npm_ci).await.unwrap();
     let dir = tempfile::tempdir().unwrap();
     let (store, _) = common::kaltim_sqlite(
         dir.path(),
@@ -133,6 +132,7 @@ fn healthy(port: u16) -> bool {
 
 #[test]
 fn the_demo_command_serves_a_working_map() {
+    npm_ci();
     let dir = tempfile::tempdir().unwrap();
     let port = TcpListener::bind("127.0.0.1:0")
         .unwrap()
@@ -242,22 +242,18 @@ async fn the_search_finds_units_by_name_variant_and_code() {
     let (status, _) = get("/vendor/other.js".into()).await;
     assert_eq!(status, StatusCode::NOT_FOUND);
 
-    // Installed, MapLibre is served gzip-compressed to browsers that accept it.
-    let web = tempfile::tempdir().unwrap();
-    let dist = web.path().join("node_modules/maplibre-gl/dist");
+    // Installed after the server started (`npm ci` in another terminal), MapLibre is found on
+    // the next request and served gzip-compressed to browsers that accept it.
+    let dist = without_maplibre
+        .path()
+        .join("node_modules/maplibre-gl/dist");
     std::fs::create_dir_all(&dist).unwrap();
     let script = "/* maplibre */ var maplibregl = {};".repeat(100);
     std::fs::write(dist.join("maplibre-gl.js"), &script).unwrap();
     std::fs::write(dist.join("maplibre-gl.css"), ".maplibregl-map {}").unwrap();
-    let dir2 = tempfile::tempdir().unwrap();
-    let store2: Arc<dyn Store> = Arc::new(SqliteStore::open_dir(dir2.path()).await.unwrap());
-    let app = router_with(
-        Live::load(store2).await.unwrap(),
-        ServerOptions {
-            web_dir: web.path().to_path_buf(),
-            ..Default::default()
-        },
-    );
+    let (status, css) = get("/vendor/maplibre-gl.css".into()).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(css, ".maplibregl-map {}");
     let resp = app
         .clone()
         .oneshot(

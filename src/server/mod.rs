@@ -114,14 +114,25 @@ pub fn router(live: Live) -> Router {
     router_with(live, ServerOptions::default())
 }
 
+impl AppState {
+    /// The handlers' state over a live snapshot with `options`.
+    pub fn new(live: Live, options: ServerOptions) -> AppState {
+        AppState {
+            live,
+            tile_cache: tiles::tile_cache(options.tile_cache_bytes),
+            tokens: Arc::new(options.tokens),
+            vendor: web::Vendor::new(&options.web_dir),
+        }
+    }
+}
+
 /// Builds the router over a live snapshot with `options`.
 pub fn router_with(live: Live, options: ServerOptions) -> Router {
-    let state = AppState {
-        live,
-        tile_cache: tiles::tile_cache(options.tile_cache_bytes),
-        tokens: Arc::new(options.tokens),
-        vendor: web::Vendor::load(&options.web_dir),
-    };
+    router_over(AppState::new(live, options))
+}
+
+/// Builds the router over the handlers' state.
+fn router_over(state: AppState) -> Router {
     Router::new()
         .route("/", get(web::index))
         .route("/app.js", get(web::script))
@@ -170,7 +181,11 @@ pub async fn serve(
     tracing::info!("Lentera listening on http://{}", listener.local_addr()?);
     let refresher = live.spawn_refresher(refresh);
     live.warm_tiles();
-    let served = axum::serve(listener, router_with(live, options))
+    let state = AppState::new(live, options);
+    // Read MapLibre now: the first map does not wait for it, and a missing install is logged.
+    state.vendor.is_complete();
+    let app = router_over(state);
+    let served = axum::serve(listener, app)
         .with_graceful_shutdown(async {
             let _ = tokio::signal::ctrl_c().await;
         })

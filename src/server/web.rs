@@ -4,6 +4,7 @@
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, OnceLock};
 
 use axum::body::Bytes;
 use axum::extract::{Query, State};
@@ -26,40 +27,61 @@ struct Asset {
     gzip: Bytes,
 }
 
-/// MapLibre's files as served, read once at start.
-#[derive(Debug, Clone, Default)]
-pub struct Vendor {
-    script: Option<Asset>,
-    style: Option<Asset>,
+/// MapLibre's files as served: each read from the web directory on its first request and kept;
+/// one not found yet is looked for again on the next request, so `npm ci` after the server
+/// started is enough.
+#[derive(Debug, Clone)]
+pub struct Vendor(Arc<VendorFiles>);
+
+#[derive(Debug)]
+struct VendorFiles {
+    dist: PathBuf,
+    script: OnceLock<Asset>,
+    style: OnceLock<Asset>,
 }
 
 impl Vendor {
-    /// Reads `maplibre-gl.js` and `.css` from `web_dir/node_modules/maplibre-gl/dist`; a file
-    /// that is missing is reported when asked for (the page says how to install it).
-    pub fn load(web_dir: &Path) -> Vendor {
-        let dist = web_dir.join("node_modules/maplibre-gl/dist");
-        let read = |name: &str| match std::fs::read(dist.join(name)) {
-            Ok(b) => Some(Asset {
+    /// MapLibre's files in `web_dir/node_modules/maplibre-gl/dist`.
+    pub fn new(web_dir: &Path) -> Vendor {
+        Vendor(Arc::new(VendorFiles {
+            dist: web_dir.join("node_modules/maplibre-gl/dist"),
+            script: OnceLock::new(),
+            style: OnceLock::new(),
+        }))
+    }
+
+    /// The file `name` of `slot`, read now if it was not yet.
+    fn get<'a>(&self, slot: &'a OnceLock<Asset>, name: &str) -> Option<&'a Asset> {
+        if let Some(asset) = slot.get() {
+            return Some(asset);
+        }
+        match std::fs::read(self.0.dist.join(name)) {
+            Ok(b) => Some(slot.get_or_init(|| Asset {
                 gzip: Bytes::from(super::tiles::gzip(&b)),
                 raw: Bytes::from(b),
-            }),
+            })),
             Err(e) => {
                 tracing::warn!(
                     "MapLibre GL JS not found in {} ({e}): run `npm ci --prefix web`",
-                    dist.display()
+                    self.0.dist.display()
                 );
                 None
             }
-        };
-        Vendor {
-            script: read("maplibre-gl.js"),
-            style: read("maplibre-gl.css"),
         }
     }
 
-    /// Whether both files were found.
+    /// Whether both files are there (reading them if they were not read yet); says in the log
+    /// how to install them when not.
     pub fn is_complete(&self) -> bool {
-        self.script.is_some() && self.style.is_some()
+        self.script().is_some() && self.style().is_some()
+    }
+
+    fn script(&self) -> Option<&Asset> {
+        self.get(&self.0.script, "maplibre-gl.js")
+    }
+
+    fn style(&self) -> Option<&Asset> {
+        self.get(&self.0.style, "maplibre-gl.css")
     }
 }
 
@@ -109,8 +131,8 @@ pub async fn vendor(
     headers: axum::http::HeaderMap,
 ) -> Response {
     let (bytes, content_type) = match file.as_str() {
-        "maplibre-gl.js" => (&st.vendor.script, "text/javascript; charset=utf-8"),
-        "maplibre-gl.css" => (&st.vendor.style, "text/css; charset=utf-8"),
+        "maplibre-gl.js" => (st.vendor.script(), "text/javascript; charset=utf-8"),
+        "maplibre-gl.css" => (st.vendor.style(), "text/css; charset=utf-8"),
         _ => return ApiError::not_found("no such file").into_response(),
     };
     match bytes {

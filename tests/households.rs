@@ -406,7 +406,7 @@ async fn batches_dedup_across_sources_and_can_be_removed() {
     let hh = store.households(Some(second.id)).await.unwrap();
     assert_eq!(
         hh[0].household.duplicate_of,
-        Some(format!("batch {}", first.id))
+        Some(format!("batch {}", first.id).into())
     );
     assert_eq!(hh[1].household.duplicate_of, None);
 

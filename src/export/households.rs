@@ -10,7 +10,7 @@ use serde_json::Value;
 use tokio::sync::mpsc;
 
 use super::ExportError;
-use crate::ingest::households::model::Program;
+use crate::ingest::households::model::{Program, Text};
 use crate::region::Kode;
 use crate::store::{Store, StoreError, StoredHousehold};
 use crate::tiles::Scope;
@@ -134,7 +134,7 @@ pub const HOUSEHOLD_FIELDS: &[&str] = &[
 /// A household's values in [`HOUSEHOLD_FIELDS`] order, and its point.
 fn household_values(h: &StoredHousehold) -> (Vec<Value>, Option<(f64, f64)>) {
     let hh = &h.household;
-    let text = |s: &Option<String>| s.as_ref().map_or(Value::Null, |s| s.clone().into());
+    let text = |s: &Option<Text>| s.as_deref().map_or(Value::Null, Value::from);
     let a = &hh.address;
     let g = hh.geocode.as_ref();
     let mut v: Vec<Value> = vec![

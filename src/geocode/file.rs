@@ -70,7 +70,7 @@ pub fn output_row(h: &Household, g: &Geocode) -> [String; 8] {
     };
     [
         h.source_row.to_string(),
-        h.source_id.clone().unwrap_or_default(),
+        h.source_id.as_deref().unwrap_or_default().to_string(),
         g.kode_desa.map(|k| k.to_string()).unwrap_or_default(),
         g.quality.as_str().to_string(),
         g.flags.to_string(),

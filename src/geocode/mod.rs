@@ -25,7 +25,7 @@ use foldhash::HashMapExt;
 
 use serde::{Deserialize, Serialize};
 
-use crate::ingest::households::model::Household;
+use crate::ingest::households::model::{Household, Text};
 use crate::region::crosswalk::{BpsKode, Crosswalk, CrosswalkLookup};
 use crate::region::{Kode, Level, Region};
 pub use gps::{DesaIndex, Located};
@@ -436,7 +436,7 @@ pub struct Session<'a> {
 
 /// The address names of a household: the name columns, else what its street line says.
 /// A column's text, trimmed, when it holds any.
-fn given(s: &Option<String>) -> Option<Cow<'_, str>> {
+fn given(s: &Option<Text>) -> Option<Cow<'_, str>> {
     s.as_deref()
         .map(str::trim)
         .filter(|s| !s.is_empty())
@@ -649,7 +649,7 @@ fn placement_seed(desa: Kode, h: &Household) -> u64 {
     let id = h
         .source_id
         .clone()
-        .unwrap_or_else(|| format!("row {}", h.source_row));
+        .unwrap_or_else(|| format!("row {}", h.source_row).into());
     let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
     for b in desa.digits().bytes().chain([0]).chain(id.bytes()) {
         hash ^= u64::from(b);

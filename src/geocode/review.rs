@@ -8,7 +8,7 @@
 use std::io::{Read, Write};
 
 use super::{Gazetteer, Geocode};
-use crate::ingest::households::model::{Household, Reject};
+use crate::ingest::households::model::{Household, Reject, Text};
 use crate::ingest::households::validate::parse_coord;
 use crate::store::StoredHousehold;
 
@@ -75,7 +75,7 @@ pub fn write_review(
         let h = &s.household;
         let Some(g) = &h.geocode else { continue };
         let a = &h.address;
-        let text = |v: &Option<String>| v.clone().unwrap_or_default();
+        let text = |v: &Option<Text>| v.as_deref().unwrap_or_default().to_string();
         let coord = |v: Option<f64>| v.map(|x| x.to_string()).unwrap_or_default();
         let notes = match (g.kode_desa, g.flags.is_empty()) {
             (Some(k), false) => format!("{} (ditempatkan di {k})", g.flags),
@@ -128,10 +128,10 @@ impl Correction {
     /// The household with this correction applied (not yet geocoded again).
     pub fn apply_to(&self, h: &Household) -> Household {
         let mut out = h.clone();
-        out.region_code = self.region_code.clone();
-        out.address.desa = self.desa.clone();
-        out.address.kecamatan = self.kecamatan.clone();
-        out.address.kabupaten = self.kabupaten.clone();
+        out.region_code = self.region_code.as_deref().map(Text::from);
+        out.address.desa = self.desa.as_deref().map(Text::from);
+        out.address.kecamatan = self.kecamatan.as_deref().map(Text::from);
+        out.address.kabupaten = self.kabupaten.as_deref().map(Text::from);
         out.lat = self.lat;
         out.lon = self.lon;
         out.geocode = None;

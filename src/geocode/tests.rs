@@ -52,7 +52,7 @@ fn geocoder() -> Geocoder {
 }
 
 fn hh(code: &str, desa: &str, kec: &str, kab: &str) -> Household {
-    let opt = |s: &str| (!s.is_empty()).then(|| s.to_string());
+    let opt = |s: &str| (!s.is_empty()).then(|| s.into());
     let mut h = Household {
         source_id: Some("A1".into()),
         region_code: opt(code),

@@ -13,7 +13,7 @@ use std::sync::Arc;
 use serde::{Deserialize, Serialize};
 
 use super::StoreError;
-use crate::ingest::households::model::Household;
+use crate::ingest::households::model::{Household, Text};
 
 /// Bits of a household id that hold its index within the batch.
 pub const INDEX_BITS: u32 = 32;
@@ -34,7 +34,7 @@ pub fn split_id(id: i64) -> (i64, u32) {
 #[derive(Serialize, Deserialize)]
 struct ChunkRepr {
     names: Vec<Arc<str>>,
-    attrs: Vec<Vec<(u16, String)>>,
+    attrs: Vec<Vec<(u16, Text)>>,
     households: Vec<Household>,
 }
 
@@ -42,7 +42,7 @@ struct ChunkRepr {
 #[derive(Serialize)]
 struct ChunkReprRef<'a> {
     names: &'a [Arc<str>],
-    attrs: &'a [Vec<(u16, String)>],
+    attrs: &'a [Vec<(u16, Text)>],
     households: &'a [Household],
 }
 
@@ -50,10 +50,53 @@ struct ChunkReprRef<'a> {
 /// so that the buffer is not grown and copied while it is written.
 const ENCODED_BYTES_HINT: usize = 512;
 
-/// Encodes a chunk of households (their attributes are moved out on the way).
-pub fn encode_chunk(households: &mut [Household]) -> Result<Vec<u8>, StoreError> {
-    // Attribute names: a chunk holds a few dozen at most and the rows of one file share the
-    // same `Arc`s, so a list searched by pointer first is cheaper than hashing every name.
+/// Encodes chunks into buffers kept from one chunk to the next: a batch of a million
+/// households is a few hundred chunks of a few megabytes each, which would otherwise be fresh
+/// memory the kernel zeroes every time.
+#[derive(Debug, Default)]
+pub struct ChunkEncoder {
+    raw: Vec<u8>,
+    packed: Vec<u8>,
+}
+
+impl ChunkEncoder {
+    /// Encodes a chunk of households (their attributes are moved out on the way); the bytes
+    /// are valid until the next call.
+    pub fn encode(&mut self, households: &mut [Household]) -> Result<&[u8], StoreError> {
+        let (names, attrs) = attribute_table(households)?;
+        let repr = ChunkReprRef {
+            names: &names,
+            attrs: &attrs,
+            households,
+        };
+        let mut raw = std::mem::take(&mut self.raw);
+        raw.clear();
+        raw.reserve(households.len() * ENCODED_BYTES_HINT);
+        self.raw = postcard::to_extend(&repr, raw)
+            .map_err(|e| StoreError::Corrupt(format!("cannot encode households: {e}")))?;
+        // The layout of `lz4_flex::compress_prepend_size`: the raw length, then the block.
+        let size = u32::try_from(self.raw.len())
+            .map_err(|_| StoreError::Corrupt("a household chunk over 4 GiB".into()))?;
+        self.packed.clear();
+        self.packed.extend_from_slice(&size.to_le_bytes());
+        self.packed.resize(
+            4 + lz4_flex::block::get_maximum_output_size(self.raw.len()),
+            0,
+        );
+        let n = lz4_flex::block::compress_into(&self.raw, &mut self.packed[4..])
+            .map_err(|e| StoreError::Corrupt(format!("cannot compress households: {e}")))?;
+        Ok(&self.packed[..4 + n])
+    }
+}
+
+/// The attribute names of a chunk's households, and each household's attributes as indexes
+/// into them (moved out of the households).
+#[allow(clippy::type_complexity)]
+fn attribute_table(
+    households: &mut [Household],
+) -> Result<(Vec<Arc<str>>, Vec<Vec<(u16, Text)>>), StoreError> {
+    // A chunk holds a few dozen names at most and the rows of one file share the same `Arc`s,
+    // so a list searched by pointer first is cheaper than hashing every name.
     let mut names: Vec<Arc<str>> = Vec::new();
     let mut attrs = Vec::with_capacity(households.len());
     for h in households.iter_mut() {
@@ -77,15 +120,12 @@ pub fn encode_chunk(households: &mut [Household]) -> Result<Vec<u8>, StoreError>
         }
         attrs.push(own);
     }
-    let repr = ChunkReprRef {
-        names: &names,
-        attrs: &attrs,
-        households,
-    };
-    let buffer = Vec::with_capacity(households.len() * ENCODED_BYTES_HINT);
-    let raw = postcard::to_extend(&repr, buffer)
-        .map_err(|e| StoreError::Corrupt(format!("cannot encode households: {e}")))?;
-    Ok(lz4_flex::compress_prepend_size(&raw))
+    Ok((names, attrs))
+}
+
+/// Encodes a chunk of households (their attributes are moved out on the way).
+pub fn encode_chunk(households: &mut [Household]) -> Result<Vec<u8>, StoreError> {
+    Ok(ChunkEncoder::default().encode(households)?.to_vec())
 }
 
 /// Decodes a chunk written by [`encode_chunk`]; households of a chunk share their attribute
@@ -234,9 +274,9 @@ mod tests {
         let mut households: Vec<Household> = (0..3)
             .map(|i| Household {
                 source_row: i,
-                head_name: Some(format!("Kepala {i}")),
+                head_name: Some(format!("Kepala {i}").into()),
                 attrs: vec![
-                    (name.clone(), format!("seng {i}")),
+                    (name.clone(), format!("seng {i}").into()),
                     (Arc::from("lantai"), "tanah".into()),
                 ],
                 ..Household::default()

@@ -20,7 +20,9 @@ use serde::Serialize;
 
 use crate::aggregate::{Denominators, HouseholdFacts};
 use crate::geocode::{Flags, Geocode, Quality};
-use crate::ingest::households::model::{DesilScale, Household, IdHash, Reject, Sex, SourceFormat};
+use crate::ingest::households::model::{
+    DesilScale, Household, IdHash, Reject, Sex, SourceFormat, Text,
+};
 use crate::region::crosswalk::CrosswalkEntry;
 use crate::region::{Jenis, Kode, Level, Region, RegionInfo};
 
@@ -620,14 +622,14 @@ fn attrs_text(h: &Household) -> String {
     out
 }
 
-fn attrs_from_text(s: &str) -> Result<Vec<(std::sync::Arc<str>, String)>, StoreError> {
+fn attrs_from_text(s: &str) -> Result<Vec<(std::sync::Arc<str>, Text)>, StoreError> {
     if s.is_empty() {
         return Ok(Vec::new());
     }
     s.split(ATTR_SEP)
         .map(|kv| {
             kv.split_once(ATTR_KV)
-                .map(|(k, v)| (std::sync::Arc::from(k), v.to_string()))
+                .map(|(k, v)| (std::sync::Arc::from(k), Text::from(v)))
                 .ok_or_else(|| StoreError::Corrupt("household attribute without a value".into()))
         })
         .collect()

@@ -16,7 +16,7 @@ use super::{
     Store, StoreError, StoredHousehold, HOUSEHOLD_COLUMNS, STREAM_CHUNK,
 };
 use crate::aggregate::{Denominators, HouseholdFacts};
-use crate::ingest::households::model::{Address, Household, Programs, Reject};
+use crate::ingest::households::model::{Address, Household, Programs, Reject, Text};
 use crate::region::crosswalk::CrosswalkEntry;
 use crate::region::{Kode, Level, Region, RegionInfo};
 use tokio_postgres::binary_copy::BinaryCopyInWriter;
@@ -382,7 +382,7 @@ impl Store for PostgisStore {
                             .identity_keys()
                             .find_map(|(tag, k)| found.get(&(tag, k.to_vec())).copied());
                         if let Some(b) = hit.as_ref() {
-                            h.duplicate_of = Some(duplicate_of_batch(*b));
+                            h.duplicate_of = Some(duplicate_of_batch(*b).into());
                             duplicates_other += 1;
                         }
                     }
@@ -594,10 +594,10 @@ impl Store for PostgisStore {
             let fixed: [&(dyn ToSql + Sync); 8] = [
                 id,
                 &batch_id,
-                &h.region_code,
-                &a.desa,
-                &a.kecamatan,
-                &a.kabupaten,
+                &h.region_code.as_deref(),
+                &a.desa.as_deref(),
+                &a.kecamatan.as_deref(),
+                &a.kabupaten.as_deref(),
                 &h.lat,
                 &h.lon,
             ];
@@ -750,26 +750,26 @@ async fn write_household(
         &batch.period,
         &source,
         &source_row,
-        &h.source_id,
-        &h.head_name,
+        &h.source_id.as_deref(),
+        &h.head_name.as_deref(),
         &nik,
-        &h.nik_masked,
+        &h.nik_masked.as_deref(),
         &kk,
-        &h.kk_masked,
+        &h.kk_masked.as_deref(),
         &nik_key,
         &kk_key,
         &sex,
-        &h.birth_date,
+        &h.birth_date.as_deref(),
         &members,
-        &a.street,
-        &a.rt,
-        &a.rw,
-        &a.dusun,
-        &a.desa,
-        &a.kecamatan,
-        &a.kabupaten,
-        &a.provinsi,
-        &h.region_code,
+        &a.street.as_deref(),
+        &a.rt.as_deref(),
+        &a.rw.as_deref(),
+        &a.dusun.as_deref(),
+        &a.desa.as_deref(),
+        &a.kecamatan.as_deref(),
+        &a.kabupaten.as_deref(),
+        &a.provinsi.as_deref(),
+        &h.region_code.as_deref(),
         &desil,
         &scale,
         &h.extreme_poor,
@@ -778,7 +778,7 @@ async fn write_household(
         &h.lat,
         &h.lon,
         &attrs,
-        &h.duplicate_of,
+        &h.duplicate_of.as_deref(),
     ];
     let values: Vec<&(dyn ToSql + Sync)> = values.into_iter().chain(geo_params(&g)).collect();
     writer.write(&values).await
@@ -800,26 +800,26 @@ fn geo_params(g: &super::GeoColumns) -> [&(dyn ToSql + Sync); 7] {
 fn household_from_row(r: &tokio_postgres::Row) -> Result<StoredHousehold, StoreError> {
     let household = Household {
         source_row: r.get::<_, i64>(4) as u64,
-        source_id: r.get(5),
-        head_name: r.get(6),
+        source_id: r.get::<_, Option<String>>(5).map(Text::from),
+        head_name: r.get::<_, Option<String>>(6).map(Text::from),
         nik_hash: hash_from_bytes(r.get(7))?,
-        nik_masked: r.get(8),
+        nik_masked: r.get::<_, Option<String>>(8).map(Text::from),
         kk_hash: hash_from_bytes(r.get(9))?,
-        kk_masked: r.get(10),
+        kk_masked: r.get::<_, Option<String>>(10).map(Text::from),
         sex: sex_from_text(r.get(13)),
-        birth_date: r.get(14),
+        birth_date: r.get::<_, Option<String>>(14).map(Text::from),
         members: r.get::<_, Option<i64>>(15).map(|v| v as u32),
         address: Address {
-            street: r.get(16),
-            rt: r.get(17),
-            rw: r.get(18),
-            dusun: r.get(19),
-            desa: r.get(20),
-            kecamatan: r.get(21),
-            kabupaten: r.get(22),
-            provinsi: r.get(23),
+            street: r.get::<_, Option<String>>(16).map(Text::from),
+            rt: r.get::<_, Option<String>>(17).map(Text::from),
+            rw: r.get::<_, Option<String>>(18).map(Text::from),
+            dusun: r.get::<_, Option<String>>(19).map(Text::from),
+            desa: r.get::<_, Option<String>>(20).map(Text::from),
+            kecamatan: r.get::<_, Option<String>>(21).map(Text::from),
+            kabupaten: r.get::<_, Option<String>>(22).map(Text::from),
+            provinsi: r.get::<_, Option<String>>(23).map(Text::from),
         },
-        region_code: r.get(24),
+        region_code: r.get::<_, Option<String>>(24).map(Text::from),
         desil: r.get::<_, Option<i64>>(25).map(|v| v as u8),
         desil_scale: scale_from_number(r.get(26)),
         extreme_poor: r.get(27),
@@ -830,7 +830,7 @@ fn household_from_row(r: &tokio_postgres::Row) -> Result<StoredHousehold, StoreE
         lat: r.get(30),
         lon: r.get(31),
         attrs: attrs_from_text(r.get(32))?,
-        duplicate_of: r.get(33),
+        duplicate_of: r.get::<_, Option<String>>(33).map(Text::from),
         geocode: super::geocode_from_columns(
             r.get(34),
             r.get(35),

@@ -16,7 +16,7 @@ use super::{
     RegionFilter, RegionRow, ReplaceSummary, Store, StoreError, StoredHousehold, HOUSEHOLD_COLUMNS,
 };
 use crate::aggregate::{Denominators, HouseholdFacts};
-use crate::ingest::households::model::{Address, Household, Programs, Reject};
+use crate::ingest::households::model::{Address, Household, Programs, Reject, Text};
 use crate::region::crosswalk::CrosswalkEntry;
 use crate::region::{Kode, Level, Region, RegionInfo};
 
@@ -381,6 +381,7 @@ impl Store for SqliteStore {
             let mut links: Vec<(u32, i64)> = Vec::new();
             let mut next_index: u32 = 0;
             let mut chunk_no: i64 = 0;
+            let mut encoder = chunks::ChunkEncoder::default();
             {
                 let mut insert_chunk = tx.prepare(
                     "INSERT INTO household_chunks (batch_id, chunk, first_index, households, data)
@@ -419,7 +420,7 @@ impl Store for SqliteStore {
                                     chunk_no,
                                     first_index,
                                     households.len() as i64,
-                                    chunks::encode_chunk(&mut households)?
+                                    encoder.encode(&mut households)?
                                 ])?;
                                 chunk_no += 1;
                             }
@@ -735,7 +736,7 @@ fn decode_linked<'a>(
         .map(move |(i, mut household)| {
             let index = first + i as u32;
             if let Some(other) = links.get(&index) {
-                household.duplicate_of = Some(duplicate_of_batch(*other));
+                household.duplicate_of = Some(duplicate_of_batch(*other).into());
             }
             (index, household)
         }))
@@ -902,26 +903,26 @@ fn rows_to_chunks(tx: &rusqlite::Transaction<'_>) -> Result<(), StoreError> {
 fn household_from_row(r: &rusqlite::Row<'_>) -> Result<StoredHousehold, StoreError> {
     let household = Household {
         source_row: r.get::<_, i64>(4)? as u64,
-        source_id: r.get(5)?,
-        head_name: r.get(6)?,
+        source_id: r.get::<_, Option<String>>(5)?.map(Text::from),
+        head_name: r.get::<_, Option<String>>(6)?.map(Text::from),
         nik_hash: hash_from_bytes(r.get(7)?)?,
-        nik_masked: r.get(8)?,
+        nik_masked: r.get::<_, Option<String>>(8)?.map(Text::from),
         kk_hash: hash_from_bytes(r.get(9)?)?,
-        kk_masked: r.get(10)?,
+        kk_masked: r.get::<_, Option<String>>(10)?.map(Text::from),
         sex: sex_from_text(r.get(13)?),
-        birth_date: r.get(14)?,
+        birth_date: r.get::<_, Option<String>>(14)?.map(Text::from),
         members: r.get::<_, Option<i64>>(15)?.map(|v| v as u32),
         address: Address {
-            street: r.get(16)?,
-            rt: r.get(17)?,
-            rw: r.get(18)?,
-            dusun: r.get(19)?,
-            desa: r.get(20)?,
-            kecamatan: r.get(21)?,
-            kabupaten: r.get(22)?,
-            provinsi: r.get(23)?,
+            street: r.get::<_, Option<String>>(16)?.map(Text::from),
+            rt: r.get::<_, Option<String>>(17)?.map(Text::from),
+            rw: r.get::<_, Option<String>>(18)?.map(Text::from),
+            dusun: r.get::<_, Option<String>>(19)?.map(Text::from),
+            desa: r.get::<_, Option<String>>(20)?.map(Text::from),
+            kecamatan: r.get::<_, Option<String>>(21)?.map(Text::from),
+            kabupaten: r.get::<_, Option<String>>(22)?.map(Text::from),
+            provinsi: r.get::<_, Option<String>>(23)?.map(Text::from),
         },
-        region_code: r.get(24)?,
+        region_code: r.get::<_, Option<String>>(24)?.map(Text::from),
         desil: r.get::<_, Option<i64>>(25)?.map(|v| v as u8),
         desil_scale: scale_from_number(r.get(26)?),
         extreme_poor: r.get(27)?,
@@ -932,7 +933,7 @@ fn household_from_row(r: &rusqlite::Row<'_>) -> Result<StoredHousehold, StoreErr
         lat: r.get(30)?,
         lon: r.get(31)?,
         attrs: attrs_from_text(&r.get::<_, String>(32)?)?,
-        duplicate_of: r.get(33)?,
+        duplicate_of: r.get::<_, Option<String>>(33)?.map(Text::from),
         geocode: super::geocode_from_columns(
             r.get(34)?,
             r.get(35)?,

@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use serde::Deserialize;
 
-use super::model::{DesilScale, Household, Program, Reject, Sex, SourceFormat};
+use super::model::{DesilScale, Household, Program, Reject, Sex, SourceFormat, Text};
 use super::privacy::{mask, Secret};
 use super::reader::{trim_cell, Cells};
 use super::validate::{
@@ -518,7 +518,7 @@ impl RowMapper {
                     reason,
                 })
             };
-            let text = || Some(raw.to_string());
+            let text = || Some(Text::from(raw));
             match field {
                 Field::SourceId => h.source_id = text(),
                 Field::HeadName => h.head_name = text(),
@@ -530,7 +530,8 @@ impl RowMapper {
                     };
                     match check_identity(raw, kind) {
                         Ok(d) => {
-                            let (hash, masked) = (Some(secret.hash(&d)), Some(mask(&d)));
+                            let (hash, masked) =
+                                (Some(secret.hash(&d)), Some(Text::from(mask(&d))));
                             if kind == IdKind::Nik {
                                 (h.nik_hash, h.nik_masked) = (hash, masked);
                             } else {
@@ -545,7 +546,7 @@ impl RowMapper {
                     Err(e) => fail(e, raw.to_string()),
                 },
                 Field::BirthDate => match parse_date(raw) {
-                    Ok(d) => h.birth_date = Some(d),
+                    Ok(d) => h.birth_date = Some(d.into()),
                     Err(e) => fail(e, raw.to_string()),
                 },
                 Field::Members => match parse_members(raw) {
@@ -596,7 +597,7 @@ impl RowMapper {
                     ),
                 },
                 Field::VervalDate => match parse_date(raw) {
-                    Ok(d) => h.attrs.push((Arc::from("tanggal_verval"), d)),
+                    Ok(d) => h.attrs.push((Arc::from("tanggal_verval"), d.into())),
                     Err(e) => fail(e, raw.to_string()),
                 },
                 Field::Program(program) => match parse_yes_no(raw) {
@@ -619,7 +620,7 @@ impl RowMapper {
         }
         for (name, idx) in &self.attrs {
             if let Some(v) = cells.get(*idx).map(trim_cell).filter(|s| !s.is_empty()) {
-                h.attrs.push((name.clone(), v.to_string()));
+                h.attrs.push((name.clone(), Text::from(v)));
             }
         }
         if h.source_id.is_none() && !self.person_rows() {
@@ -780,7 +781,7 @@ mod tests {
         assert_eq!(h.nik_masked.as_deref(), Some("647201********01"));
         assert_eq!(h.programs.get(Program::Pkh), Some(true));
         assert_eq!(h.programs.get(Program::Bpnt), None);
-        assert_eq!(h.attrs, vec![(Arc::from("Jenis Atap"), "Seng".to_string())]);
+        assert_eq!(h.attrs, vec![(Arc::from("Jenis Atap"), "Seng".into())]);
         assert_eq!(h.sex, Some(Sex::L));
 
         let bad = strings(&[

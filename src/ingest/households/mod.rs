@@ -214,7 +214,7 @@ impl HouseholdFile {
         };
         let (format_hint, custom_ref) = (opts.format, custom.as_ref());
         let probe = |rows: &[Row]| find_header(rows, format_hint, custom_ref).is_some();
-        let (mut stream, input) = open_table(path, opts.sheet.as_deref(), &probe)?;
+        let (stream, input) = open_table(path, opts.sheet.as_deref(), &probe)?;
 
         let mut head: Vec<Row> = Vec::new();
         let found = loop {
@@ -224,7 +224,7 @@ impl HouseholdFile {
             if head.len() >= HEADER_SCAN_ROWS {
                 break None;
             }
-            match stream.next() {
+            match stream.next_chunk() {
                 Some(chunk) => head.extend(chunk?),
                 None => break find_header(&head, opts.format, custom.as_ref()),
             }
@@ -424,13 +424,15 @@ impl<'g> Producer<'g> {
     }
 
     fn run(&mut self, pending: Vec<Row>, stream: RowStream) -> Result<Produced, ReadError> {
-        for row in pending {
+        for row in &pending {
             self.row(row);
         }
-        for chunk in stream {
-            for row in chunk? {
+        while let Some(chunk) = stream.next_chunk() {
+            let rows = chunk?;
+            for row in &rows {
                 self.row(row);
             }
+            stream.recycle(rows);
             if !self.open {
                 return Ok(self.produced());
             }
@@ -463,13 +465,13 @@ impl<'g> Producer<'g> {
         }
     }
 
-    fn row(&mut self, (number, cells): Row) {
+    fn row(&mut self, (number, cells): &Row) {
         if cells.iter().all(|c| reader::trim_cell(c).is_empty()) {
             self.counts.blank_rows += 1;
             return;
         }
         self.counts.rows_read += 1;
-        match self.mapper.household(number, &cells, &self.secret) {
+        match self.mapper.household(*number, cells, &self.secret) {
             Err(rejects) => {
                 self.counts.rows_rejected += 1;
                 self.rejects.extend(rejects);
@@ -532,7 +534,7 @@ impl<'g> Producer<'g> {
         let first = h.identity_keys().find_map(|k| self.seen.get(&k).copied());
         match first {
             Some(first) => {
-                h.duplicate_of = Some(format!("row {first}"));
+                h.duplicate_of = Some(format!("row {first}").into());
                 self.counts.duplicates_in_batch += 1;
             }
             None => {

@@ -170,21 +170,21 @@ impl Programs {
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Address {
     /// Street line (jalan, gang, blok, nomor) or the whole free-text address.
-    pub street: Option<String>,
+    pub street: Option<Text>,
     /// Rukun Tetangga.
-    pub rt: Option<String>,
+    pub rt: Option<Text>,
     /// Rukun Warga.
-    pub rw: Option<String>,
+    pub rw: Option<Text>,
     /// Dusun.
-    pub dusun: Option<String>,
+    pub dusun: Option<Text>,
     /// Desa/kelurahan name.
-    pub desa: Option<String>,
+    pub desa: Option<Text>,
     /// Kecamatan name.
-    pub kecamatan: Option<String>,
+    pub kecamatan: Option<Text>,
     /// Kabupaten/kota name.
-    pub kabupaten: Option<String>,
+    pub kabupaten: Option<Text>,
     /// Province name.
-    pub provinsi: Option<String>,
+    pub provinsi: Option<Text>,
 }
 
 /// The desil scale of a source: P3KE and DTKS rank into 1–4, DTSEN into 1–10.
@@ -206,6 +206,11 @@ impl DesilScale {
     }
 }
 
+/// Text of a household field: strings of up to 24 bytes (most cells: codes, RT/RW, names of
+/// places, `Ya`/`Tidak`) are kept inline, so a household is not two dozen heap allocations
+/// made on one thread and freed on another.
+pub type Text = compact_str::CompactString;
+
 /// A keyed hash of a NIK or KK number (HMAC-SHA256), never the number itself.
 pub type IdHash = [u8; 32];
 
@@ -215,27 +220,27 @@ pub struct Household {
     /// Row of the file the household comes from (the head's row for DTKS), 1-based.
     pub source_row: u64,
     /// The file's own household id (`ID Keluarga P3KE`, `nomor_kk` masked for DTKS, `id`).
-    pub source_id: Option<String>,
+    pub source_id: Option<Text>,
     /// Name of the household head.
-    pub head_name: Option<String>,
+    pub head_name: Option<Text>,
     /// Keyed hash of the head's NIK.
     pub nik_hash: Option<IdHash>,
     /// Masked NIK, e.g. `647201********01`.
-    pub nik_masked: Option<String>,
+    pub nik_masked: Option<Text>,
     /// Keyed hash of the KK number.
     pub kk_hash: Option<IdHash>,
     /// Masked KK number.
-    pub kk_masked: Option<String>,
+    pub kk_masked: Option<Text>,
     /// Sex of the head.
     pub sex: Option<Sex>,
     /// Birth date of the head, ISO `YYYY-MM-DD`.
-    pub birth_date: Option<String>,
+    pub birth_date: Option<Text>,
     /// Number of household members.
     pub members: Option<u32>,
     /// Address parts.
     pub address: Address,
     /// Region code exactly as given (Kemendagri or BPS, dotted or not, possibly stale).
-    pub region_code: Option<String>,
+    pub region_code: Option<Text>,
     /// Desil.
     pub desil: Option<u8>,
     /// The scale `desil` is on.
@@ -250,10 +255,10 @@ pub struct Household {
     pub lon: Option<f64>,
     /// Other attributes (housing, assets, verification status…) as key/value text. Keys are
     /// shared between the households of a file.
-    pub attrs: Vec<(Arc<str>, String)>,
+    pub attrs: Vec<(Arc<str>, Text)>,
     /// Set when the same household (same KK, or head NIK where a file has no KK) is already
     /// in this batch or in another batch of the same period: says where.
-    pub duplicate_of: Option<String>,
+    pub duplicate_of: Option<Text>,
     /// Where the geocoder placed the household (`None` when imported without regions).
     pub geocode: Option<crate::geocode::Geocode>,
 }

@@ -6,7 +6,7 @@
 use std::fs::File;
 use std::io::{BufReader, Read};
 use std::path::{Path, PathBuf};
-use std::sync::mpsc::{sync_channel, Receiver};
+use std::sync::mpsc::{channel, sync_channel, Receiver, Sender, SyncSender};
 
 use calamine::{DataRef, Reader as _, Xlsx};
 
@@ -108,11 +108,67 @@ pub enum InputInfo {
 /// A stream of row chunks from the reader thread; the last item may be an error.
 pub struct RowStream {
     rx: Receiver<Result<Vec<Row>, ReadError>>,
+    back: Sender<Vec<Row>>,
 }
 
-impl Iterator for RowStream {
-    type Item = Result<Vec<Row>, ReadError>;
-    fn next(&mut self) -> Option<Self::Item> {
+impl RowStream {
+    /// Hands a chunk the importer is done with back to the reader thread, which reads the
+    /// next rows into its records: in a steady state no row allocates.
+    pub fn recycle(&self, rows: Vec<Row>) {
+        let _ = self.back.send(rows);
+    }
+}
+
+/// The reader thread's end of a [`RowStream`]: rows go out in chunks, used records come back.
+pub struct RowSink {
+    tx: SyncSender<Result<Vec<Row>, ReadError>>,
+    back: Receiver<Vec<Row>>,
+    chunk: Vec<Row>,
+    spare: Vec<csv::ByteRecord>,
+    empty: Vec<Vec<Row>>,
+    open: bool,
+}
+
+impl RowSink {
+    /// Adds a row; `false` once the importer has stopped listening.
+    pub fn emit(&mut self, row: Row) -> bool {
+        self.chunk.push(row);
+        if self.chunk.len() == CHUNK_ROWS {
+            let next = self
+                .empty
+                .pop()
+                .unwrap_or_else(|| Vec::with_capacity(CHUNK_ROWS));
+            let full = std::mem::replace(&mut self.chunk, next);
+            self.open = self.tx.send(Ok(full)).is_ok();
+        }
+        self.open
+    }
+
+    /// A record to read the next row into: one the importer handed back, else a new one.
+    pub fn spare_record(&mut self) -> csv::ByteRecord {
+        if self.spare.is_empty() {
+            if let Ok(mut rows) = self.back.try_recv() {
+                self.spare
+                    .extend(rows.drain(..).map(|(_, cells)| cells.into_byte_record()));
+                self.empty.push(rows);
+            }
+        }
+        self.spare.pop().unwrap_or_default()
+    }
+
+    fn finish(mut self, result: Result<(), ReadError>) {
+        if !self.chunk.is_empty() {
+            let _ = self.tx.send(Ok(std::mem::take(&mut self.chunk)));
+        }
+        if let Err(e) = result {
+            let _ = self.tx.send(Err(e));
+        }
+    }
+}
+
+impl RowStream {
+    /// The next chunk of rows, `None` at the end.
+    pub fn next_chunk(&self) -> Option<Result<Vec<Row>, ReadError>> {
         self.rx.recv().ok()
     }
 }
@@ -152,7 +208,7 @@ pub fn open_table(
     }
     let (delimiter, encoding) = sniff_csv(&head);
     let file = File::open(path).map_err(io)?;
-    let stream = spawn_rows(move |send| read_csv(file, &name, delimiter, encoding, send));
+    let stream = spawn_rows(move |sink| read_csv(file, &name, delimiter, encoding, sink));
     Ok((
         stream,
         InputInfo::Csv {
@@ -166,27 +222,23 @@ pub fn open_table(
 /// an error to end the stream with.
 fn spawn_rows<F>(produce: F) -> RowStream
 where
-    F: FnOnce(&mut dyn FnMut(Row) -> bool) -> Result<(), ReadError> + Send + 'static,
+    F: FnOnce(&mut RowSink) -> Result<(), ReadError> + Send + 'static,
 {
     let (tx, rx) = sync_channel(CHUNKS_IN_FLIGHT);
+    let (back_tx, back) = channel();
     std::thread::spawn(move || {
-        let mut chunk = Vec::with_capacity(CHUNK_ROWS);
-        let mut open = true;
-        let result = produce(&mut |row| {
-            chunk.push(row);
-            if chunk.len() == CHUNK_ROWS {
-                open = tx.send(Ok(std::mem::take(&mut chunk))).is_ok();
-            }
-            open
-        });
-        if !chunk.is_empty() {
-            let _ = tx.send(Ok(chunk));
-        }
-        if let Err(e) = result {
-            let _ = tx.send(Err(e));
-        }
+        let mut sink = RowSink {
+            tx,
+            back,
+            chunk: Vec::with_capacity(CHUNK_ROWS),
+            spare: Vec::new(),
+            empty: Vec::new(),
+            open: true,
+        };
+        let result = produce(&mut sink);
+        sink.finish(result);
     });
-    RowStream { rx }
+    RowStream { rx, back: back_tx }
 }
 
 /// Picks the encoding (BOM, valid UTF-8, else Windows-1252) and the delimiter whose count per
@@ -244,16 +296,16 @@ fn read_csv(
     name: &str,
     delimiter: u8,
     encoding: TextEncoding,
-    emit: &mut dyn FnMut(Row) -> bool,
+    sink: &mut RowSink,
 ) -> Result<(), ReadError> {
     let mut rdr = csv::ReaderBuilder::new()
         .has_headers(false)
         .flexible(true)
         .delimiter(delimiter)
         .from_reader(BufReader::with_capacity(1 << 20, file));
-    let mut record = csv::ByteRecord::new();
     let mut row = 0u64;
     loop {
+        let mut record = sink.spare_record();
         match rdr.read_byte_record(&mut record) {
             Ok(false) => return Ok(()),
             Ok(true) => {}
@@ -267,7 +319,7 @@ fn read_csv(
         }
         row += 1;
         let cells = match (encoding, row) {
-            (TextEncoding::Utf8, r) if r > 1 => csv::StringRecord::from_byte_record(record.clone())
+            (TextEncoding::Utf8, r) if r > 1 => csv::StringRecord::from_byte_record(record)
                 .unwrap_or_else(|e| lossy_cells(&e.into_byte_record(), encoding)),
             _ => {
                 let mut first = csv::ByteRecord::new();
@@ -281,7 +333,7 @@ fn read_csv(
                 lossy_cells(&first, encoding)
             }
         };
-        if !emit((row, cells)) {
+        if !sink.emit((row, cells)) {
             return Ok(());
         }
     }
@@ -405,9 +457,9 @@ fn open_xlsx(
         }
     };
     let sheet_name = chosen.clone();
-    let stream = spawn_rows(move |emit| {
+    let stream = spawn_rows(move |sink| {
         let mut wb = open(&name)?;
-        stream_sheet(&mut wb, &chosen, &name, None, emit)
+        stream_sheet(&mut wb, &chosen, &name, None, &mut |row| sink.emit(row))
     });
     Ok((stream, InputInfo::Xlsx { sheet: sheet_name }))
 }

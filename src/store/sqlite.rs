@@ -22,9 +22,49 @@ use crate::region::{Kode, Level, Region, RegionInfo};
 
 /// Page cache of the connection, in KiB.
 const CACHE_KIB: i64 = 256 * 1024;
+/// Page cache while a household batch is written (see [`write_household_batch`]).
+const IMPORT_CACHE_KIB: i64 = 4 * 1024;
 
 /// The SQLite file name inside the data directory.
 pub const DB_FILE: &str = "lentera.sqlite";
+/// Page size of a new database (SQLite's largest).
+const PAGE_SIZE: i64 = 65536;
+/// How often the write-ahead log is flushed to disk while a batch is written.
+const WAL_FLUSH_EVERY: std::time::Duration = std::time::Duration::from_millis(500);
+
+/// The write-ahead log of the database at `db`.
+fn wal_path(db: &Path) -> PathBuf {
+    let mut p = db.as_os_str().to_owned();
+    p.push("-wal");
+    PathBuf::from(p)
+}
+
+/// Flushes the write-ahead log to disk now and then while a batch is written, until dropped.
+///
+/// A batch is one transaction: its pages reach the disk only when the checkpoint at commit
+/// syncs the log, which for a million households is some 300 MB written while the caller
+/// waits. Syncing from a second thread as the batch grows does that writing while the rows
+/// are still being read and checked. It changes nothing SQLite relies on: an extra sync is
+/// always safe.
+struct WalFlusher {
+    _stop: std::sync::mpsc::Sender<()>,
+}
+
+impl WalFlusher {
+    fn start(wal: PathBuf) -> WalFlusher {
+        let (stop, stopped) = std::sync::mpsc::channel::<()>();
+        std::thread::spawn(move || {
+            while let Err(std::sync::mpsc::RecvTimeoutError::Timeout) =
+                stopped.recv_timeout(WAL_FLUSH_EVERY)
+            {
+                if let Ok(f) = std::fs::File::open(&wal) {
+                    let _ = f.sync_data();
+                }
+            }
+        });
+        WalFlusher { _stop: stop }
+    }
+}
 
 /// The embedded SQLite store. Calls run on tokio's blocking pool, one at a time.
 pub struct SqliteStore {
@@ -43,10 +83,15 @@ impl SqliteStore {
         let p = path.clone();
         let conn = tokio::task::spawn_blocking(move || -> Result<Connection, StoreError> {
             let mut conn = Connection::open(&p)?;
+            // Only a new database takes it; household chunks are blobs of a few hundred KiB,
+            // which large pages write and checkpoint in fewer, longer runs.
+            conn.pragma_update(None, "page_size", PAGE_SIZE)?;
             conn.pragma_update(None, "journal_mode", "WAL")?;
             conn.pragma_update(None, "synchronous", "NORMAL")?;
-            // Household batches insert into indexes keyed by random hashes: a page cache
-            // much larger than SQLite's 2 MiB default keeps those inserts in memory.
+            // A page cache much larger than SQLite's 2 MiB default keeps the regions, the
+            // identity keys of the batches and recently read chunks in memory between
+            // requests (a household batch is written with a small one, see
+            // `write_household_batch`).
             conn.pragma_update(None, "cache_size", -CACHE_KIB)?;
             conn.busy_timeout(std::time::Duration::from_secs(30))?;
             migrate(&mut conn)?;
@@ -358,112 +403,17 @@ impl Store for SqliteStore {
     async fn import_households(
         &self,
         batch: NewBatch,
-        mut rx: tokio::sync::mpsc::Receiver<BatchMessage>,
+        rx: tokio::sync::mpsc::Receiver<BatchMessage>,
     ) -> Result<BatchInfo, StoreError> {
+        let wal = WalFlusher::start(wal_path(&self.path));
         self.run(move |c| {
-            let tx = c.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
-            tx.execute(
-                "INSERT INTO household_batches (file_name, sha256, source, period, input)
-                 VALUES (?1, ?2, ?3, ?4, ?5)",
-                params![
-                    batch.file_name,
-                    batch.sha256,
-                    batch.source.as_str(),
-                    batch.period,
-                    batch.input
-                ],
-            )?;
-            let batch_id = tx.last_insert_rowid();
-            // The primaries of the other batches of the period, to link repeats to.
-            let earlier = period_batches(&tx, &batch.period, Some(batch_id))?;
-            let (_, primaries) = chunks::link_period(&earlier);
-            let mut keys: Vec<chunks::KeyEntry> = Vec::new();
-            let mut links: Vec<(u32, i64)> = Vec::new();
-            let mut next_index: u32 = 0;
-            let mut chunk_no: i64 = 0;
-            let mut encoder = chunks::ChunkEncoder::default();
-            {
-                let mut insert_chunk = tx.prepare(
-                    "INSERT INTO household_chunks (batch_id, chunk, first_index, households, data)
-                     VALUES (?1, ?2, ?3, ?4, ?5)",
-                )?;
-                let mut reject = tx.prepare(
-                    "INSERT INTO household_rejects (batch_id, row, column_name, value, reason)
-                     VALUES (?1, ?2, ?3, ?4, ?5)",
-                )?;
-                loop {
-                    match rx.blocking_recv() {
-                        None => return Err(StoreError::Interrupted),
-                        Some(BatchMessage::Chunk {
-                            mut households,
-                            rejects,
-                        }) => {
-                            let first_index = next_index;
-                            for h in &households {
-                                let index = next_index;
-                                next_index += 1;
-                                if h.duplicate_of.is_some() {
-                                    continue;
-                                }
-                                let ks: Vec<chunks::IdentityKey> =
-                                    chunks::identity_keys(h).collect();
-                                match primaries.find(&ks) {
-                                    Some(other) => links.push((index, other)),
-                                    None => keys.extend(
-                                        ks.into_iter().map(|key| chunks::KeyEntry { key, index }),
-                                    ),
-                                }
-                            }
-                            if !households.is_empty() {
-                                insert_chunk.execute(params![
-                                    batch_id,
-                                    chunk_no,
-                                    first_index,
-                                    households.len() as i64,
-                                    encoder.encode(&mut households)?
-                                ])?;
-                                chunk_no += 1;
-                            }
-                            for r in rejects {
-                                reject.execute(params![
-                                    batch_id,
-                                    r.row as i64,
-                                    r.column,
-                                    r.value,
-                                    r.reason
-                                ])?;
-                            }
-                        }
-                        Some(BatchMessage::Finish(n)) => {
-                            tx.execute(
-                                "UPDATE household_batches SET rows_read = ?2, rows_accepted = ?3,
-                                    rows_rejected = ?4, blank_rows = ?5, households = ?6,
-                                    duplicates_in_batch = ?7, duplicates_other = ?8 WHERE id = ?1",
-                                params![
-                                    batch_id,
-                                    n.rows_read as i64,
-                                    n.rows_accepted as i64,
-                                    n.rows_rejected as i64,
-                                    n.blank_rows as i64,
-                                    n.households as i64,
-                                    n.duplicates_in_batch as i64,
-                                    links.len() as i64
-                                ],
-                            )?;
-                            break;
-                        }
-                    }
-                }
-            }
-            tx.execute(
-                "INSERT INTO household_keys (batch_id, period, data) VALUES (?1, ?2, ?3)",
-                params![batch_id, batch.period, chunks::encode_keys(keys)],
-            )?;
-            insert_links(&tx, links.iter().map(|(i, o)| (batch_id, *i, *o)))?;
-            let sql = format!("SELECT {BATCH_COLUMNS} FROM household_batches WHERE id = ?1");
-            let info = tx.query_row(&sql, [batch_id], batch_from_row)?;
-            tx.commit()?;
-            Ok(info)
+            let _flushing = wal;
+            // A small page cache while the batch is written: its pages go to the log as they
+            // fill the cache, instead of all at once when it commits.
+            c.pragma_update(None, "cache_size", -IMPORT_CACHE_KIB)?;
+            let written = write_household_batch(c, batch, rx);
+            c.pragma_update(None, "cache_size", -CACHE_KIB)?;
+            written
         })
         .await
     }
@@ -897,6 +847,122 @@ fn rows_to_chunks(tx: &rusqlite::Transaction<'_>) -> Result<(), StoreError> {
     }
     tx.execute_batch("DROP TABLE households;")?;
     Ok(())
+}
+
+/// Writes a household batch in one transaction as its chunks arrive: the batch row, the
+/// chunks, the rejects, the identity keys and the links to earlier batches of the period.
+fn write_household_batch(
+    c: &mut Connection,
+    batch: NewBatch,
+    mut rx: tokio::sync::mpsc::Receiver<BatchMessage>,
+) -> Result<BatchInfo, StoreError> {
+    let tx = c.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+    tx.execute(
+        "INSERT INTO household_batches (file_name, sha256, source, period, input)
+         VALUES (?1, ?2, ?3, ?4, ?5)",
+        params![
+            batch.file_name,
+            batch.sha256,
+            batch.source.as_str(),
+            batch.period,
+            batch.input
+        ],
+    )?;
+    let batch_id = tx.last_insert_rowid();
+    // The primaries of the other batches of the period, to link repeats to.
+    let earlier = period_batches(&tx, &batch.period, Some(batch_id))?;
+    let (_, primaries) = chunks::link_period(&earlier);
+    let mut keys: Vec<chunks::KeyEntry> = Vec::new();
+    let mut links: Vec<(u32, i64)> = Vec::new();
+    let mut next_index: u32 = 0;
+    let mut chunk_no: i64 = 0;
+    let mut encoder = chunks::ChunkEncoder::default();
+    {
+        let mut insert_chunk = tx.prepare(
+            "INSERT INTO household_chunks (batch_id, chunk, first_index, households, data)
+             VALUES (?1, ?2, ?3, ?4, ?5)",
+        )?;
+        let mut reject = tx.prepare(
+            "INSERT INTO household_rejects (batch_id, row, column_name, value, reason)
+             VALUES (?1, ?2, ?3, ?4, ?5)",
+        )?;
+        loop {
+            match rx.blocking_recv() {
+                None => return Err(StoreError::Interrupted),
+                Some(BatchMessage::Chunk {
+                    mut households,
+                    rejects,
+                }) => {
+                    let first_index = next_index;
+                    for h in &households {
+                        let index = next_index;
+                        next_index += 1;
+                        if h.duplicate_of.is_some() {
+                            continue;
+                        }
+                        let ks: Vec<chunks::IdentityKey> = chunks::identity_keys(h).collect();
+                        match primaries.find(&ks) {
+                            Some(other) => links.push((index, other)),
+                            None => keys
+                                .extend(ks.into_iter().map(|key| chunks::KeyEntry { key, index })),
+                        }
+                    }
+                    if !households.is_empty() {
+                        insert_chunk.execute(params![
+                            batch_id,
+                            chunk_no,
+                            first_index,
+                            households.len() as i64,
+                            encoder.encode(&mut households)?
+                        ])?;
+                        chunk_no += 1;
+                    }
+                    for r in rejects {
+                        reject.execute(params![
+                            batch_id,
+                            r.row as i64,
+                            r.column,
+                            r.value,
+                            r.reason
+                        ])?;
+                    }
+                }
+                Some(BatchMessage::Finish(n)) => {
+                    tx.execute(
+                        "UPDATE household_batches SET rows_read = ?2, rows_accepted = ?3,
+                            rows_rejected = ?4, blank_rows = ?5, households = ?6,
+                            duplicates_in_batch = ?7, duplicates_other = ?8 WHERE id = ?1",
+                        params![
+                            batch_id,
+                            n.rows_read as i64,
+                            n.rows_accepted as i64,
+                            n.rows_rejected as i64,
+                            n.blank_rows as i64,
+                            n.households as i64,
+                            n.duplicates_in_batch as i64,
+                            links.len() as i64
+                        ],
+                    )?;
+                    break;
+                }
+            }
+        }
+    }
+    tx.execute(
+        "INSERT INTO household_keys (batch_id, period, data) VALUES (?1, ?2, ?3)",
+        params![batch_id, batch.period, chunks::encode_keys(keys)],
+    )?;
+    insert_links(&tx, links.iter().map(|(i, o)| (batch_id, *i, *o)))?;
+    let sql = format!("SELECT {BATCH_COLUMNS} FROM household_batches WHERE id = ?1");
+    let info = tx.query_row(&sql, [batch_id], batch_from_row)?;
+    let committing = std::time::Instant::now();
+    tx.commit()?;
+    tracing::debug!(
+        batch = batch_id,
+        seconds = committing.elapsed().as_secs_f64(),
+        "household batch committed"
+    );
+    Ok(info)
 }
 
 /// A household row of schema versions 2 and 3 (read only to move it into chunks).

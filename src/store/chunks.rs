@@ -95,16 +95,19 @@ impl ChunkEncoder {
 fn attribute_table(
     households: &mut [Household],
 ) -> Result<(Vec<Arc<str>>, Vec<Vec<(u16, Text)>>), StoreError> {
-    // A chunk holds a few dozen names at most and the rows of one file share the same `Arc`s,
-    // so a list searched by pointer first is cheaper than hashing every name.
+    // A chunk holds a few dozen names at most and the rows of one file share the same `Arc`s
+    // in the same order, so the name at the attribute's own position is tried first, then the
+    // list by pointer, then by text: cheaper than hashing every name.
     let mut names: Vec<Arc<str>> = Vec::new();
     let mut attrs = Vec::with_capacity(households.len());
     for h in households.iter_mut() {
         let mut own = Vec::with_capacity(h.attrs.len());
-        for (k, v) in std::mem::take(&mut h.attrs) {
+        for (j, (k, v)) in std::mem::take(&mut h.attrs).into_iter().enumerate() {
             let found = names
-                .iter()
-                .position(|n| Arc::ptr_eq(n, &k))
+                .get(j)
+                .filter(|n| Arc::ptr_eq(n, &k))
+                .map(|_| j)
+                .or_else(|| names.iter().position(|n| Arc::ptr_eq(n, &k)))
                 .or_else(|| names.iter().position(|n| *n == k));
             let i = match found {
                 Some(i) => i,

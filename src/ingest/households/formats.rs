@@ -530,15 +530,14 @@ impl RowMapper {
                     };
                     match check_identity(raw, kind) {
                         Ok(d) => {
-                            let (hash, masked) =
-                                (Some(secret.hash(&d)), Some(Text::from(mask(&d))));
+                            let (hash, masked) = (Some(secret.hash(&d)), Some(mask(&d)));
                             if kind == IdKind::Nik {
                                 (h.nik_hash, h.nik_masked) = (hash, masked);
                             } else {
                                 (h.kk_hash, h.kk_masked) = (hash, masked);
                             }
                         }
-                        Err(e) => fail(e, mask(raw)),
+                        Err(e) => fail(e, mask(raw).into()),
                     }
                 }
                 Field::Sex => match parse_sex(raw) {
@@ -546,7 +545,7 @@ impl RowMapper {
                     Err(e) => fail(e, raw.to_string()),
                 },
                 Field::BirthDate => match parse_date(raw) {
-                    Ok(d) => h.birth_date = Some(d.into()),
+                    Ok(d) => h.birth_date = Some(d),
                     Err(e) => fail(e, raw.to_string()),
                 },
                 Field::Members => match parse_members(raw) {
@@ -597,7 +596,7 @@ impl RowMapper {
                     ),
                 },
                 Field::VervalDate => match parse_date(raw) {
-                    Ok(d) => h.attrs.push((Arc::from("tanggal_verval"), d.into())),
+                    Ok(d) => h.attrs.push((Arc::from("tanggal_verval"), d)),
                     Err(e) => fail(e, raw.to_string()),
                 },
                 Field::Program(program) => match parse_yes_no(raw) {

@@ -19,7 +19,7 @@ use std::sync::Arc;
 use sha2::{Digest, Sha256};
 use tokio::sync::mpsc;
 
-use formats::{detect_format, normalize_header, CustomMapping, RowMapper};
+use formats::{detect_format, normalize_header, CustomMapping, MappedRow, RowMapper};
 use model::{Household, IdHash, Reject, SourceFormat};
 use privacy::{Secret, SecretError};
 use reader::{open_table, InputInfo, ReadError, Row, RowStream, HEADER_SCAN_ROWS};
@@ -386,6 +386,48 @@ struct Producer<'g> {
     open: bool,
 }
 
+/// Rows of a chunk below which mapping them stays on one thread.
+const PARALLEL_MAPPING_MIN_ROWS: usize = 256;
+
+/// Maps rows to households, or `None` for a blank row, in row order. The mapping (field
+/// checks, identity hashes) is most of an import's work and rows do not depend on each other,
+/// so a large chunk is split between this thread and helpers, one per further core (at most
+/// three): the reader and the store each have a thread too, and are not the slower stages.
+fn map_rows(
+    mapper: &RowMapper,
+    secret: &Secret,
+    rows: &[Row],
+) -> Vec<Option<Result<MappedRow, Vec<Reject>>>> {
+    let map = |part: &[Row]| -> Vec<_> {
+        part.iter()
+            .map(|(number, cells)| {
+                let blank = cells.iter().all(|c| reader::trim_cell(c).is_empty());
+                (!blank).then(|| mapper.household(*number, cells, secret))
+            })
+            .collect()
+    };
+    let threads = std::thread::available_parallelism()
+        .map_or(1, usize::from)
+        .min(4);
+    if threads < 2 || rows.len() < PARALLEL_MAPPING_MIN_ROWS {
+        return map(rows);
+    }
+    let per_thread = rows.len().div_ceil(threads);
+    std::thread::scope(|s| {
+        let mut parts = rows.chunks(per_thread);
+        let first = parts.next().unwrap_or_default();
+        let helpers: Vec<_> = parts.map(|part| s.spawn(move || map(part))).collect();
+        let mut mapped = map(first);
+        for helper in helpers {
+            match helper.join() {
+                Ok(part) => mapped.extend(part),
+                Err(panic) => std::panic::resume_unwind(panic),
+            }
+        }
+        mapped
+    })
+}
+
 /// Rows after which the progress bar appears.
 const PROGRESS_AFTER_ROWS: u64 = 5000;
 
@@ -424,14 +466,10 @@ impl<'g> Producer<'g> {
     }
 
     fn run(&mut self, pending: Vec<Row>, stream: RowStream) -> Result<Produced, ReadError> {
-        for row in &pending {
-            self.row(row);
-        }
+        self.rows(&pending);
         while let Some(chunk) = stream.next_chunk() {
             let rows = chunk?;
-            for row in &rows {
-                self.row(row);
-            }
+            self.rows(&rows);
             stream.recycle(rows);
             if !self.open {
                 return Ok(self.produced());
@@ -465,13 +503,21 @@ impl<'g> Producer<'g> {
         }
     }
 
-    fn row(&mut self, (number, cells): &Row) {
-        if cells.iter().all(|c| reader::trim_cell(c).is_empty()) {
+    /// Maps a chunk of rows (on several threads when it is large) and takes in the results in
+    /// row order.
+    fn rows(&mut self, rows: &[Row]) {
+        for mapped in map_rows(&self.mapper, &self.secret, rows) {
+            self.row(mapped);
+        }
+    }
+
+    fn row(&mut self, mapped: Option<Result<MappedRow, Vec<Reject>>>) {
+        let Some(mapped) = mapped else {
             self.counts.blank_rows += 1;
             return;
-        }
+        };
         self.counts.rows_read += 1;
-        match self.mapper.household(*number, cells, &self.secret) {
+        match mapped {
             Err(rejects) => {
                 self.counts.rows_rejected += 1;
                 self.rejects.extend(rejects);

@@ -4,7 +4,7 @@
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
 
-use super::model::IdHash;
+use super::model::{IdHash, Text};
 
 /// Environment variable holding the secret.
 pub const SECRET_ENV: &str = "LENTERA_SECRET";
@@ -70,12 +70,16 @@ impl Secret {
 
 /// The display form of a 16-digit identity number: first 6 and last 2 digits, e.g.
 /// `647201********01`. Anything else is fully hidden.
-pub fn mask(digits: &str) -> String {
+pub fn mask(digits: &str) -> Text {
+    let mut masked = Text::default();
     if digits.len() == 16 && digits.bytes().all(|b| b.is_ascii_digit()) {
-        format!("{}********{}", &digits[..6], &digits[14..])
+        masked.push_str(&digits[..6]);
+        masked.push_str("********");
+        masked.push_str(&digits[14..]);
     } else {
-        "*".repeat(digits.chars().count().min(16))
+        masked.extend(std::iter::repeat_n('*', digits.chars().count().min(16)));
     }
+    masked
 }
 
 #[cfg(test)]

@@ -302,7 +302,8 @@ fn read_csv(
         .has_headers(false)
         .flexible(true)
         .delimiter(delimiter)
-        .from_reader(BufReader::with_capacity(1 << 20, file));
+        .buffer_capacity(1 << 20)
+        .from_reader(file);
     let mut row = 0u64;
     loop {
         let mut record = sink.spare_record();
@@ -370,6 +371,7 @@ fn cell_text(v: &DataRef<'_>) -> String {
         DataRef::Float(f) => f.to_string(),
         DataRef::Bool(b) => if *b { "Ya" } else { "Tidak" }.to_string(),
         DataRef::DateTime(d) => super::validate::excel_serial_to_iso(d.as_f64())
+            .map(String::from)
             .unwrap_or_else(|_| d.as_f64().to_string()),
         DataRef::Error(e) => format!("#{e}"),
     }

@@ -4,6 +4,9 @@
 //! Dates are parsed by hand: the files use a handful of day-first forms, Indonesian month
 //! names and Excel serial numbers, none of which needs a calendar crate.
 
+use std::borrow::Cow;
+
+use super::model::Text;
 use crate::region::{Kode, Level};
 
 /// Identity number kinds: they share the 16-digit shape but not the date part.
@@ -25,14 +28,14 @@ impl IdKind {
 }
 
 /// Checks a NIK or KK number and returns its 16 digits.
-pub fn check_identity(raw: &str, kind: IdKind) -> Result<String, String> {
+pub fn check_identity(raw: &str, kind: IdKind) -> Result<Cow<'_, str>, String> {
     let name = kind.name();
-    let s: String = raw
-        .trim()
-        .trim_start_matches('\'')
-        .chars()
-        .filter(|c| !c.is_whitespace())
-        .collect();
+    let trimmed = raw.trim().trim_start_matches('\'');
+    let s: Cow<'_, str> = if trimmed.bytes().all(|b| b.is_ascii_digit()) {
+        Cow::Borrowed(trimmed)
+    } else {
+        Cow::Owned(trimmed.chars().filter(|c| !c.is_whitespace()).collect())
+    };
     if s.contains(['E', 'e']) && s.contains(['.', ',']) && s.chars().any(|c| c.is_ascii_digit()) {
         return Err(format!(
             "{name} was turned into a number by a spreadsheet (scientific notation): digits are lost; format the column as text and export again"
@@ -108,15 +111,15 @@ fn days_in_month(y: i32, m: u32) -> u32 {
     }
 }
 
-fn iso(y: i32, m: u32, d: u32) -> Result<String, String> {
+fn iso(y: i32, m: u32, d: u32) -> Result<Text, String> {
     if !(1900..=2100).contains(&y) || !(1..=12).contains(&m) || d < 1 || d > days_in_month(y, m) {
         return Err(format!("{d:02}-{m:02}-{y} is not a calendar date"));
     }
-    Ok(format!("{y:04}-{m:02}-{d:02}"))
+    Ok(compact_str::format_compact!("{y:04}-{m:02}-{d:02}"))
 }
 
 /// The civil date of an Excel serial day number (1900 date system).
-pub fn excel_serial_to_iso(serial: f64) -> Result<String, String> {
+pub fn excel_serial_to_iso(serial: f64) -> Result<Text, String> {
     // Days from 1970-01-01 to Excel's day 0 (1899-12-30, which absorbs Excel's 1900 leap bug).
     let (y, m, d) = civil_from_days(serial.floor() as i64 - 25569);
     iso(y as i32, m, d)
@@ -138,7 +141,7 @@ pub fn civil_from_days(days: i64) -> (i64, u32, u32) {
 
 /// Parses a date: `YYYY-MM-DD` (time ignored), `DD-MM-YYYY`, `DD/MM/YYYY`, `DD.MM.YYYY`,
 /// `12 Januari 1980`, or an Excel serial number. Returns ISO `YYYY-MM-DD`.
-pub fn parse_date(raw: &str) -> Result<String, String> {
+pub fn parse_date(raw: &str) -> Result<Text, String> {
     let s = raw.trim();
     let bad = || format!("date `{s}` is not in a known form (DD-MM-YYYY, YYYY-MM-DD)");
     if let Ok(serial) = s.parse::<f64>() {

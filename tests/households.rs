@@ -132,10 +132,16 @@ async fn every_format_imports(store: Arc<dyn Store>) {
             500,
         ),
     ];
-    for (path, format, households, rows) in cases {
-        let b = import(store.as_ref(), &path)
+    for (path, format, households, rows) in &cases {
+        let (path, format, households, rows) = (path, *format, *households, *rows);
+        let b = import(store.as_ref(), path)
             .await
             .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        // The file is hashed while its rows are read; the batch keeps its SHA-256.
+        assert_eq!(
+            b.sha256,
+            lentera::ingest::households::file_sha256(path).unwrap()
+        );
         assert_eq!(b.source, format.as_str(), "{}", path.display());
         assert_eq!(b.counts.households, households, "{}", path.display());
         assert_eq!(b.counts.rows_read, rows, "{}", path.display());
@@ -148,6 +154,20 @@ async fn every_format_imports(store: Arc<dyn Store>) {
         );
         assert_balanced(&b);
     }
+    // Each file again, CSV or workbook: a no-op naming the batch it already is.
+    let listed = store.batches().await.unwrap();
+    for (path, ..) in &cases {
+        let again = import_households(store.as_ref(), path, &opts("2024-12"), &secret(), None)
+            .await
+            .unwrap();
+        match again {
+            HouseholdImport::AlreadyImported(b) => {
+                assert_eq!(b.file_name, path.file_name().unwrap().to_str().unwrap())
+            }
+            other => panic!("{}: expected a no-op, got {other:?}", path.display()),
+        }
+    }
+    assert_eq!(store.batches().await.unwrap(), listed);
     // DTKS: one row per person, grouped into households by nomor_kk.
     let dtks = generate(d, "dtks.txt", SourceFormat::Dtks, 300, 7);
     let persons = std::fs::read_to_string(&dtks).unwrap().lines().count() as u64 - 1;

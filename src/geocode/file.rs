@@ -106,6 +106,7 @@ pub async fn geocode_file(
                     w.write_record(output_row(h, g)).map_err(csv_err)?;
                 }
             }
+            BatchMessage::FileHash(_) => {}
             BatchMessage::Finish(c) => {
                 summary.rows_read = c.rows_read;
                 summary.rows_rejected = c.rows_rejected;

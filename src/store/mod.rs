@@ -61,6 +61,21 @@ pub enum StoreError {
     /// The importer stopped before the end of the file; nothing of the batch was kept.
     #[error("the import stopped before the end of the file; nothing of it was kept")]
     Interrupted,
+    /// The file (same SHA-256) is already a batch; nothing of the new one was kept.
+    #[error("this file was already imported as batch {}", .0.id)]
+    AlreadyImported(Box<BatchInfo>),
+    /// The importer finished a batch without saying the file's SHA-256.
+    #[error("the import ended without the file's SHA-256; nothing of it was kept")]
+    NoFileHash,
+}
+
+/// A unique stand-in for the SHA-256 of a batch whose file is still being hashed, replaced
+/// before the batch commits (nobody else ever sees it).
+fn provisional_sha256() -> String {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos());
+    format!("hashing-{}-{nanos}", std::process::id())
 }
 
 /// Which regions to list.
@@ -393,8 +408,9 @@ fn descendants_pattern(parent: Kode) -> String {
 pub struct NewBatch {
     /// File name (without directories).
     pub file_name: String,
-    /// SHA-256 of the file, hex.
-    pub sha256: String,
+    /// SHA-256 of the file, hex; `None` while it is being hashed, in which case the importer
+    /// sends [`BatchMessage::FileHash`] before [`BatchMessage::Finish`].
+    pub sha256: Option<String>,
     /// Source format.
     pub source: SourceFormat,
     /// Data period, `YYYY-MM`.
@@ -430,6 +446,9 @@ pub enum BatchMessage {
         /// Rejects.
         rejects: Vec<Reject>,
     },
+    /// The SHA-256 of the file, once hashed (see [`NewBatch::sha256`]). A store that holds
+    /// a batch of the same file stops with [`StoreError::AlreadyImported`].
+    FileHash(String),
     /// The end of the file: commit with these counts.
     Finish(BatchCounts),
 }

@@ -326,13 +326,17 @@ impl Store for PostgisStore {
     ) -> Result<BatchInfo, StoreError> {
         let mut client = self.client().await?;
         let tx = client.transaction().await?;
+        let mut sha256 = batch.sha256.clone();
+        if let Some(sha) = &sha256 {
+            refuse_imported(&tx, sha).await?;
+        }
         let batch_id: i64 = tx
             .query_one(
                 "INSERT INTO household_batches (file_name, sha256, source, period, input)
                  VALUES ($1, $2, $3, $4, $5) RETURNING id",
                 &[
                     &batch.file_name,
-                    &batch.sha256,
+                    &sha256.clone().unwrap_or_else(super::provisional_sha256),
                     &batch.source.as_str(),
                     &batch.period,
                     &batch.input,
@@ -402,12 +406,18 @@ impl Store for PostgisStore {
                         .await?;
                     }
                 }
+                Some(BatchMessage::FileHash(sha)) => {
+                    refuse_imported(&tx, &sha).await?;
+                    sha256 = Some(sha);
+                }
                 Some(BatchMessage::Finish(n)) => {
                     let v = |x: u64| x as i64;
+                    let sha = sha256.as_deref().ok_or(StoreError::NoFileHash)?;
                     tx.execute(
                         "UPDATE household_batches SET rows_read = $2, rows_accepted = $3,
                             rows_rejected = $4, blank_rows = $5, households = $6,
-                            duplicates_in_batch = $7, duplicates_other = $8 WHERE id = $1",
+                            duplicates_in_batch = $7, duplicates_other = $8, sha256 = $9
+                         WHERE id = $1",
                         &[
                             &batch_id,
                             &v(n.rows_read),
@@ -417,6 +427,7 @@ impl Store for PostgisStore {
                             &v(n.households),
                             &v(n.duplicates_in_batch),
                             &v(duplicates_other),
+                            &sha,
                         ],
                     )
                     .await?;
@@ -795,6 +806,18 @@ fn geo_params(g: &super::GeoColumns) -> [&(dyn ToSql + Sync); 7] {
         &g.lat,
         &g.candidates,
     ]
+}
+
+/// Stops a batch whose file is already stored as another batch.
+async fn refuse_imported(
+    tx: &deadpool_postgres::Transaction<'_>,
+    sha256: &str,
+) -> Result<(), StoreError> {
+    let sql = format!("SELECT {BATCH_COLUMNS} FROM household_batches WHERE sha256 = $1");
+    match tx.query_opt(&sql, &[&sha256]).await? {
+        Some(row) => Err(StoreError::AlreadyImported(Box::new(batch_from_row(&row)))),
+        None => Ok(()),
+    }
 }
 
 fn household_from_row(r: &tokio_postgres::Row) -> Result<StoredHousehold, StoreError> {

@@ -857,12 +857,16 @@ fn write_household_batch(
     mut rx: tokio::sync::mpsc::Receiver<BatchMessage>,
 ) -> Result<BatchInfo, StoreError> {
     let tx = c.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+    let mut sha256 = batch.sha256.clone();
+    if let Some(sha) = &sha256 {
+        refuse_imported(&tx, sha)?;
+    }
     tx.execute(
         "INSERT INTO household_batches (file_name, sha256, source, period, input)
          VALUES (?1, ?2, ?3, ?4, ?5)",
         params![
             batch.file_name,
-            batch.sha256,
+            sha256.clone().unwrap_or_else(super::provisional_sha256),
             batch.source.as_str(),
             batch.period,
             batch.input
@@ -927,11 +931,16 @@ fn write_household_batch(
                         ])?;
                     }
                 }
+                Some(BatchMessage::FileHash(sha)) => {
+                    refuse_imported(&tx, &sha)?;
+                    sha256 = Some(sha);
+                }
                 Some(BatchMessage::Finish(n)) => {
                     tx.execute(
                         "UPDATE household_batches SET rows_read = ?2, rows_accepted = ?3,
                             rows_rejected = ?4, blank_rows = ?5, households = ?6,
-                            duplicates_in_batch = ?7, duplicates_other = ?8 WHERE id = ?1",
+                            duplicates_in_batch = ?7, duplicates_other = ?8, sha256 = ?9
+                         WHERE id = ?1",
                         params![
                             batch_id,
                             n.rows_read as i64,
@@ -940,7 +949,8 @@ fn write_household_batch(
                             n.blank_rows as i64,
                             n.households as i64,
                             n.duplicates_in_batch as i64,
-                            links.len() as i64
+                            links.len() as i64,
+                            sha256.as_deref().ok_or(StoreError::NoFileHash)?
                         ],
                     )?;
                     break;
@@ -963,6 +973,15 @@ fn write_household_batch(
         "household batch committed"
     );
     Ok(info)
+}
+
+/// Stops a batch whose file is already stored as another batch.
+fn refuse_imported(tx: &rusqlite::Transaction<'_>, sha256: &str) -> Result<(), StoreError> {
+    let sql = format!("SELECT {BATCH_COLUMNS} FROM household_batches WHERE sha256 = ?1");
+    match tx.query_row(&sql, [sha256], batch_from_row).optional()? {
+        Some(existing) => Err(StoreError::AlreadyImported(Box::new(existing))),
+        None => Ok(()),
+    }
 }
 
 /// A household row of schema versions 2 and 3 (read only to move it into chunks).

@@ -182,7 +182,12 @@ pub struct HouseholdFile {
     mapper: RowMapper,
     pending: Vec<Row>,
     stream: RowStream,
+    path: PathBuf,
+    hashing: Option<Hashing>,
 }
+
+/// The thread hashing a file (SHA-256, hex) while its rows are read.
+type Hashing = std::thread::JoinHandle<Result<String, ReadError>>;
 
 /// What the worker thread mapping a file's rows found.
 #[derive(Debug, Clone, Default)]
@@ -254,7 +259,21 @@ impl HouseholdFile {
             mapper,
             pending,
             stream,
+            path: path.to_path_buf(),
+            hashing: None,
         })
+    }
+
+    /// Hashes the file (SHA-256) on a thread of its own while the rows are read, and sends
+    /// the hash to the store ([`BatchMessage::FileHash`]) as soon as it is known: the store
+    /// then stops at once if the same file is already a batch, and otherwise no one waits
+    /// for a whole pass over the file before the first row is read.
+    pub fn hash_while_reading(mut self) -> Self {
+        let path = self.path.clone();
+        self.hashing = Some(std::thread::spawn(move || {
+            file_sha256(&path).map_err(|source| ReadError::Io { path, source })
+        }));
+        self
     }
 
     /// How the file was read, in words.
@@ -286,6 +305,7 @@ impl HouseholdFile {
         let producing = tokio::task::spawn_blocking(move || {
             let session = geocoder.as_deref().map(Geocoder::session);
             let mut p = Producer::new(self.mapper, secret, tx, progress, session);
+            p.hashing = self.hashing;
             p.run(self.pending, self.stream)
         });
         (rx, producing)
@@ -302,19 +322,11 @@ pub async fn import_households(
     geocoder: Option<Arc<Geocoder>>,
 ) -> Result<HouseholdImport, HouseholdImportError> {
     check_period(&opts.period).map_err(HouseholdImportError::Options)?;
-    let io = |source| HouseholdImportError::Io {
-        path: path.to_path_buf(),
-        source,
-    };
-    let sha256 = file_sha256(path).map_err(io)?;
-    if let Some(existing) = store.batch_by_sha256(&sha256).await? {
-        return Ok(HouseholdImport::AlreadyImported(existing));
-    }
     check_secret(store, secret).await?;
-    let file = HouseholdFile::open(path, opts)?;
+    let file = HouseholdFile::open(path, opts)?.hash_while_reading();
     let batch = NewBatch {
         file_name: file.file_name.clone(),
-        sha256,
+        sha256: None,
         source: file.format,
         period: opts.period.clone(),
         input: file.input_text(),
@@ -324,7 +336,11 @@ pub async fn import_households(
     let stored = store.import_households(batch, rx).await;
     let produced = producing
         .await
-        .map_err(|e| StoreError::Task(e.to_string()))??;
+        .map_err(|e| StoreError::Task(e.to_string()))?;
+    if let Err(StoreError::AlreadyImported(existing)) = stored {
+        return Ok(HouseholdImport::AlreadyImported(*existing));
+    }
+    let produced = produced?;
     if produced.counts.rows_read == 0 {
         return Err(HouseholdImportError::NoRows(file_name));
     }
@@ -384,6 +400,7 @@ struct Producer<'g> {
     group: Option<Group>,
     bar: Option<indicatif::ProgressBar>,
     open: bool,
+    hashing: Option<Hashing>,
 }
 
 /// Rows of a chunk below which mapping them stays on one thread.
@@ -462,6 +479,7 @@ impl<'g> Producer<'g> {
             group: None,
             bar,
             open: true,
+            hashing: None,
         }
     }
 
@@ -471,6 +489,7 @@ impl<'g> Producer<'g> {
             let rows = chunk?;
             self.rows(&rows);
             stream.recycle(rows);
+            self.forward_hash(false)?;
             if !self.open {
                 return Ok(self.produced());
             }
@@ -478,6 +497,7 @@ impl<'g> Producer<'g> {
         }
         self.flush_group();
         self.send_chunk();
+        self.forward_hash(true)?;
         if let Some(b) = &self.bar {
             b.finish_and_clear();
         }
@@ -485,6 +505,19 @@ impl<'g> Producer<'g> {
             let _ = self.tx.blocking_send(BatchMessage::Finish(self.counts));
         }
         Ok(self.produced())
+    }
+
+    /// Sends the file's hash to the store once it is known (`wait`: waits for it).
+    fn forward_hash(&mut self, wait: bool) -> Result<(), ReadError> {
+        let Some(hashing) = self.hashing.take_if(|h| wait || h.is_finished()) else {
+            return Ok(());
+        };
+        let sha = match hashing.join() {
+            Ok(sha) => sha?,
+            Err(panic) => std::panic::resume_unwind(panic),
+        };
+        self.open = self.open && self.tx.blocking_send(BatchMessage::FileHash(sha)).is_ok();
+        Ok(())
     }
 
     fn produced(&mut self) -> Produced {

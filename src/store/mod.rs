@@ -224,9 +224,6 @@ pub trait Store: Send + Sync {
     /// Writes a metadata value.
     async fn set_meta(&self, key: &str, value: &str) -> Result<(), StoreError>;
 
-    /// The batch imported from a file with this SHA-256, if any.
-    async fn batch_by_sha256(&self, sha256: &str) -> Result<Option<BatchInfo>, StoreError>;
-
     /// Writes a household batch from the messages on `rx`, in one transaction committed at
     /// `Finish`. Households whose dedup key is already in another batch of the same period
     /// are marked as duplicates of that batch. If the channel closes before `Finish`, or

@@ -311,14 +311,6 @@ impl Store for PostgisStore {
         Ok(())
     }
 
-    async fn batch_by_sha256(&self, sha256: &str) -> Result<Option<BatchInfo>, StoreError> {
-        let c = self.client().await?;
-        let sql = format!("SELECT {BATCH_COLUMNS} FROM household_batches WHERE sha256 = $1");
-        Ok(c.query_opt(&sql, &[&sha256])
-            .await?
-            .map(|r| batch_from_row(&r)))
-    }
-
     async fn import_households(
         &self,
         batch: NewBatch,

@@ -391,15 +391,6 @@ impl Store for SqliteStore {
         .await
     }
 
-    async fn batch_by_sha256(&self, sha256: &str) -> Result<Option<BatchInfo>, StoreError> {
-        let sha = sha256.to_string();
-        self.run(move |c| {
-            let sql = format!("SELECT {BATCH_COLUMNS} FROM household_batches WHERE sha256 = ?1");
-            Ok(c.query_row(&sql, [sha], batch_from_row).optional()?)
-        })
-        .await
-    }
-
     async fn import_households(
         &self,
         batch: NewBatch,
@@ -412,8 +403,10 @@ impl Store for SqliteStore {
             // fill the cache, instead of all at once when it commits.
             c.pragma_update(None, "cache_size", -IMPORT_CACHE_KIB)?;
             let written = write_household_batch(c, batch, rx);
-            c.pragma_update(None, "cache_size", -CACHE_KIB)?;
-            written
+            let restored = c.pragma_update(None, "cache_size", -CACHE_KIB);
+            let info = written?;
+            restored?;
+            Ok(info)
         })
         .await
     }

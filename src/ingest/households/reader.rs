@@ -112,6 +112,11 @@ pub struct RowStream {
 }
 
 impl RowStream {
+    /// The next chunk of rows, `None` at the end.
+    pub fn next_chunk(&self) -> Option<Result<Vec<Row>, ReadError>> {
+        self.rx.recv().ok()
+    }
+
     /// Hands a chunk the importer is done with back to the reader thread, which reads the
     /// next rows into its records: in a steady state no row allocates.
     pub fn recycle(&self, rows: Vec<Row>) {
@@ -163,13 +168,6 @@ impl RowSink {
         if let Err(e) = result {
             let _ = self.tx.send(Err(e));
         }
-    }
-}
-
-impl RowStream {
-    /// The next chunk of rows, `None` at the end.
-    pub fn next_chunk(&self) -> Option<Result<Vec<Row>, ReadError>> {
-        self.rx.recv().ok()
     }
 }
 

@@ -2,18 +2,17 @@
 //!
 //! A row per household with thirty-odd columns and three indexes costs SQLite about 9 µs per
 //! household; a batch is always written, read and removed whole, so the embedded store keeps
-//! households in chunks of a few thousand, each encoded with `postcard` (a compact serde
-//! format, then LZ4-compressed), plus per batch one sorted blob of identity keys for deduplication and a sparse
-//! table of the households that repeat one of an earlier batch. A household's id is
+//! households in chunks of a few thousand, each encoded field by field ([`super::columns`])
+//! and LZ4-compressed, plus per batch one sorted blob of identity keys for deduplication and
+//! a sparse table of the households that repeat one of an earlier batch. A household's id is
 //! `batch_id << 32 | index in the batch`.
 
 use std::collections::HashMap;
-use std::sync::Arc;
 
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 
 use super::StoreError;
-use crate::ingest::households::model::{Household, Text};
+use crate::ingest::households::model::{AttrName, Household, Text};
 
 /// Bits of a household id that hold its index within the batch.
 pub const INDEX_BITS: u32 = 32;
@@ -28,23 +27,21 @@ pub fn split_id(id: i64) -> (i64, u32) {
     (id >> INDEX_BITS, (id & 0xffff_ffff) as u32)
 }
 
-/// A chunk as written: the attribute names once, each household's attributes as indexes into
-/// them (a P3KE household carries a dozen attributes whose names would otherwise repeat in
-/// every record and double the chunk), and the households without their attributes.
-#[derive(Serialize, Deserialize)]
-struct ChunkRepr {
-    names: Vec<Arc<str>>,
+/// A chunk of the first layout (still read): the attribute names once, each household's
+/// attributes as indexes into them, and the households without their attributes, encoded
+/// with postcard household after household.
+#[derive(Deserialize)]
+struct RowChunk {
+    names: Vec<AttrName>,
     attrs: Vec<Vec<(u16, Text)>>,
     households: Vec<Household>,
 }
 
-/// [`ChunkRepr`] borrowed, for writing without copying the households.
-#[derive(Serialize)]
-struct ChunkReprRef<'a> {
-    names: &'a [Arc<str>],
-    attrs: &'a [Vec<(u16, Text)>],
-    households: &'a [Household],
-}
+/// How a chunk of the current layout begins: four zero bytes (a chunk of the first layout
+/// begins with its decompressed size, never zero) and the layout number.
+const LAYOUT_MARK: [u8; 4] = [0; 4];
+/// The layout chunks are written in: columns ([`super::columns`]).
+const COLUMN_LAYOUT: u8 = 2;
 
 /// Bytes reserved per household for a chunk's encoding (a P3KE household takes about 400),
 /// so that the buffer is not grown and copied while it is written.
@@ -57,86 +54,64 @@ const ENCODED_BYTES_HINT: usize = 512;
 pub struct ChunkEncoder {
     raw: Vec<u8>,
     packed: Vec<u8>,
+    attr_indexes: Vec<u16>,
 }
 
 impl ChunkEncoder {
-    /// Encodes a chunk of households (their attributes are moved out on the way); the bytes
-    /// are valid until the next call.
-    pub fn encode(&mut self, households: &mut [Household]) -> Result<&[u8], StoreError> {
-        let (names, attrs) = attribute_table(households)?;
-        let repr = ChunkReprRef {
-            names: &names,
-            attrs: &attrs,
-            households,
-        };
-        let mut raw = std::mem::take(&mut self.raw);
-        raw.clear();
-        raw.reserve(households.len() * ENCODED_BYTES_HINT);
-        self.raw = postcard::to_extend(&repr, raw)
-            .map_err(|e| StoreError::Corrupt(format!("cannot encode households: {e}")))?;
-        // The layout of `lz4_flex::compress_prepend_size`: the raw length, then the block.
+    /// Encodes a chunk of households; the bytes are valid until the next call.
+    pub fn encode(&mut self, households: &[Household]) -> Result<&[u8], StoreError> {
+        self.raw.clear();
+        self.raw.reserve(households.len() * ENCODED_BYTES_HINT);
+        super::columns::write_columns(&mut self.raw, &mut self.attr_indexes, households)?;
+        // The mark and layout, then the layout of `lz4_flex::compress_prepend_size`: the raw
+        // length and the block.
         let size = u32::try_from(self.raw.len())
             .map_err(|_| StoreError::Corrupt("a household chunk over 4 GiB".into()))?;
         self.packed.clear();
+        self.packed.extend_from_slice(&LAYOUT_MARK);
+        self.packed.push(COLUMN_LAYOUT);
         self.packed.extend_from_slice(&size.to_le_bytes());
+        let start = self.packed.len();
         self.packed.resize(
-            4 + lz4_flex::block::get_maximum_output_size(self.raw.len()),
+            start + lz4_flex::block::get_maximum_output_size(self.raw.len()),
             0,
         );
-        let n = lz4_flex::block::compress_into(&self.raw, &mut self.packed[4..])
+        let n = lz4_flex::block::compress_into(&self.raw, &mut self.packed[start..])
             .map_err(|e| StoreError::Corrupt(format!("cannot compress households: {e}")))?;
-        Ok(&self.packed[..4 + n])
+        Ok(&self.packed[..start + n])
     }
 }
 
-/// The attribute names of a chunk's households, and each household's attributes as indexes
-/// into them (moved out of the households).
-#[allow(clippy::type_complexity)]
-fn attribute_table(
-    households: &mut [Household],
-) -> Result<(Vec<Arc<str>>, Vec<Vec<(u16, Text)>>), StoreError> {
-    // A chunk holds a few dozen names at most and the rows of one file share the same `Arc`s
-    // in the same order, so the name at the attribute's own position is tried first, then the
-    // list by pointer, then by text: cheaper than hashing every name.
-    let mut names: Vec<Arc<str>> = Vec::new();
-    let mut attrs = Vec::with_capacity(households.len());
-    for h in households.iter_mut() {
-        let mut own = Vec::with_capacity(h.attrs.len());
-        for (j, (k, v)) in std::mem::take(&mut h.attrs).into_iter().enumerate() {
-            let found = names
-                .get(j)
-                .filter(|n| Arc::ptr_eq(n, &k))
-                .map(|_| j)
-                .or_else(|| names.iter().position(|n| Arc::ptr_eq(n, &k)))
-                .or_else(|| names.iter().position(|n| *n == k));
-            let i = match found {
-                Some(i) => i,
-                None => {
-                    names.push(k);
-                    names.len() - 1
-                }
-            };
-            let i = u16::try_from(i).map_err(|_| {
-                StoreError::Corrupt("more than 65,535 attribute names in a chunk".into())
-            })?;
-            own.push((i, v));
-        }
-        attrs.push(own);
-    }
-    Ok((names, attrs))
-}
-
-/// Encodes a chunk of households (their attributes are moved out on the way).
-pub fn encode_chunk(households: &mut [Household]) -> Result<Vec<u8>, StoreError> {
+/// Encodes a chunk of households.
+pub fn encode_chunk(households: &[Household]) -> Result<Vec<u8>, StoreError> {
     Ok(ChunkEncoder::default().encode(households)?.to_vec())
 }
 
-/// Decodes a chunk written by [`encode_chunk`]; households of a chunk share their attribute
-/// names.
+/// Decodes a chunk written by [`encode_chunk`] (or by an earlier Lentera in the first
+/// layout).
 pub fn decode_chunk(data: &[u8]) -> Result<Vec<Household>, StoreError> {
     let corrupt = |e: String| StoreError::Corrupt(format!("household chunk does not decode: {e}"));
+    match data.split_first_chunk::<4>() {
+        Some((mark, rest)) if *mark == LAYOUT_MARK => match rest.split_first() {
+            Some((&COLUMN_LAYOUT, packed)) => {
+                let raw = lz4_flex::decompress_size_prepended(packed)
+                    .map_err(|e| corrupt(e.to_string()))?;
+                super::columns::read_columns(&raw)
+            }
+            Some((layout, _)) => Err(corrupt(format!(
+                "layout {layout} is newer than this Lentera knows"
+            ))),
+            None => Err(corrupt("no layout after the mark".into())),
+        },
+        _ => decode_row_chunk(data),
+    }
+}
+
+/// Decodes a chunk of the first layout.
+fn decode_row_chunk(data: &[u8]) -> Result<Vec<Household>, StoreError> {
+    let corrupt = |e: String| StoreError::Corrupt(format!("household chunk does not decode: {e}"));
     let raw = lz4_flex::decompress_size_prepended(data).map_err(|e| corrupt(e.to_string()))?;
-    let repr: ChunkRepr = postcard::from_bytes(&raw).map_err(|e| corrupt(e.to_string()))?;
+    let repr: RowChunk = postcard::from_bytes(&raw).map_err(|e| corrupt(e.to_string()))?;
     if repr.attrs.len() != repr.households.len() {
         return Err(corrupt("attribute and household counts differ".into()));
     }
@@ -147,7 +122,7 @@ pub fn decode_chunk(data: &[u8]) -> Result<Vec<Household>, StoreError> {
             .map(|(i, v)| {
                 repr.names
                     .get(usize::from(i))
-                    .map(|k| (k.clone(), v))
+                    .map(|k| (*k, v))
                     .ok_or_else(|| corrupt("attribute name out of range".into()))
             })
             .collect::<Result<_, _>>()?;
@@ -271,26 +246,123 @@ mod tests {
         }
     }
 
+    /// Households with every kind of field filled somewhere, and gaps elsewhere.
+    fn varied_households() -> Vec<Household> {
+        use crate::geocode::{Flags, Geocode, Quality};
+        use crate::ingest::households::model::{DesilScale, Program, Sex};
+        use crate::region::Kode;
+        let atap = AttrName::new("atap");
+        (0..40u64)
+            .map(|i| {
+                let mut h = Household {
+                    // Rows rise, except one that goes back (a DTKS head after its members).
+                    source_row: if i == 7 { 2 } else { 10 + i * 3 },
+                    head_name: Some(format!("Kepala Keluarga Nomor {i} Bin Abdullah").into()),
+                    address: crate::ingest::households::model::Address {
+                        desa: Some("Loa Janan Ilir".into()),
+                        rt: (i % 3 != 0).then(|| format!("{:03}", i % 7).into()),
+                        ..Default::default()
+                    },
+                    nik_hash: Some([i as u8; 32]),
+                    nik_masked: Some("647201********01".into()),
+                    kk_hash: (i % 2 == 0).then_some([255 - i as u8; 32]),
+                    sex: Some(if i % 2 == 0 { Sex::L } else { Sex::P }),
+                    members: (i % 5 != 0).then_some(i as u32),
+                    desil: Some((i % 4) as u8 + 1),
+                    desil_scale: Some(DesilScale::Four),
+                    extreme_poor: (i % 4 == 0).then_some(i % 8 == 0),
+                    lat: (i % 6 == 0).then_some(-0.5 - i as f64 / 1000.0),
+                    lon: (i % 6 == 0).then_some(117.1 + i as f64 / 1000.0),
+                    duplicate_of: (i == 9).then(|| "row 12".into()),
+                    geocode: (i % 2 == 1).then(|| Geocode {
+                        kode_desa: Kode::parse("64.72.01.1001").ok(),
+                        unit: Kode::parse("64.72.01.1001").ok(),
+                        quality: Quality::Code,
+                        flags: Flags(i as u16 & 3),
+                        point: Some((117.15, -0.52)),
+                        candidates: Vec::new(),
+                    }),
+                    ..Household::default()
+                };
+                h.programs.set(Program::Pkh, i % 3 == 0);
+                if i % 4 != 3 {
+                    h.attrs.push((atap, format!("seng {i}").into()));
+                }
+                // A name that appears part-way through the chunk, in another position.
+                if i > 20 {
+                    h.attrs.insert(0, (AttrName::new("lantai"), "tanah".into()));
+                }
+                h
+            })
+            .collect()
+    }
+
     #[test]
     fn chunks_round_trip_with_shared_attribute_names() {
-        let name: Arc<str> = Arc::from("atap");
-        let mut households: Vec<Household> = (0..3)
-            .map(|i| Household {
-                source_row: i,
-                head_name: Some(format!("Kepala {i}").into()),
-                attrs: vec![
-                    (name.clone(), format!("seng {i}").into()),
-                    (Arc::from("lantai"), "tanah".into()),
-                ],
-                ..Household::default()
-            })
-            .collect();
-        let before = households.clone();
-        let data = encode_chunk(&mut households).unwrap();
+        let households = varied_households();
+        let data = encode_chunk(&households).unwrap();
         let back = decode_chunk(&data).unwrap();
-        assert_eq!(back, before);
-        assert!(Arc::ptr_eq(&back[0].attrs[0].0, &back[2].attrs[0].0));
-        assert!(decode_chunk(&data[..data.len() / 2]).is_err());
+        assert_eq!(back, households);
+        let atap = AttrName::new("atap");
+        assert!(std::ptr::eq(back[0].attrs[0].0.as_str(), atap.as_str()));
+        assert_eq!(decode_chunk(&encode_chunk(&[]).unwrap()).unwrap(), vec![]);
+    }
+
+    #[test]
+    fn chunks_of_the_first_layout_still_decode() {
+        #[derive(serde::Serialize)]
+        struct FirstLayout<'a> {
+            names: Vec<AttrName>,
+            attrs: Vec<Vec<(u16, Text)>>,
+            households: &'a [Household],
+        }
+        let households = varied_households();
+        let mut names: Vec<AttrName> = Vec::new();
+        let mut attrs = Vec::new();
+        let mut bare = households.clone();
+        for h in &mut bare {
+            let own = std::mem::take(&mut h.attrs)
+                .into_iter()
+                .map(|(k, v)| {
+                    let i = names.iter().position(|n| *n == k).unwrap_or_else(|| {
+                        names.push(k);
+                        names.len() - 1
+                    });
+                    (i as u16, v)
+                })
+                .collect();
+            attrs.push(own);
+        }
+        let raw = postcard::to_allocvec(&FirstLayout {
+            names,
+            attrs,
+            households: &bare,
+        })
+        .unwrap();
+        let data = lz4_flex::compress_prepend_size(&raw);
+        assert_eq!(decode_chunk(&data).unwrap(), households);
+    }
+
+    #[test]
+    fn damaged_chunks_are_errors_never_panics() {
+        let data = encode_chunk(&varied_households()).unwrap();
+        for cut in 0..data.len() {
+            assert!(decode_chunk(&data[..cut]).is_err(), "cut at {cut}");
+        }
+        // Damage inside the columns themselves, behind a valid compressed frame.
+        let raw = lz4_flex::decompress_size_prepended(&data[5..]).unwrap();
+        for cut in 0..raw.len() {
+            assert!(super::super::columns::read_columns(&raw[..cut]).is_err());
+        }
+        for at in (0..raw.len()).step_by(3) {
+            let mut bad = raw.clone();
+            bad[at] ^= 0xa5;
+            let _ = super::super::columns::read_columns(&bad);
+        }
+        let mut newer = data.clone();
+        newer[4] = 9;
+        let err = decode_chunk(&newer).unwrap_err().to_string();
+        assert!(err.contains("layout 9 is newer"), "{err}");
         assert!(decode_chunk(b"not a chunk").is_err());
     }
 

@@ -7,6 +7,7 @@
 //! ([`migrations::MIGRATIONS`]); the same test suite runs against both.
 
 mod chunks;
+mod columns;
 pub mod migrations;
 mod postgis;
 mod sqlite;
@@ -21,7 +22,7 @@ use serde::Serialize;
 use crate::aggregate::{Denominators, HouseholdFacts};
 use crate::geocode::{Flags, Geocode, Quality};
 use crate::ingest::households::model::{
-    DesilScale, Household, IdHash, Reject, Sex, SourceFormat, Text,
+    AttrName, DesilScale, Household, IdHash, Reject, Sex, SourceFormat, Text,
 };
 use crate::region::crosswalk::CrosswalkEntry;
 use crate::region::{Jenis, Kode, Level, Region, RegionInfo};
@@ -638,14 +639,14 @@ fn attrs_text(h: &Household) -> String {
     out
 }
 
-fn attrs_from_text(s: &str) -> Result<Vec<(std::sync::Arc<str>, Text)>, StoreError> {
+fn attrs_from_text(s: &str) -> Result<Vec<(AttrName, Text)>, StoreError> {
     if s.is_empty() {
         return Ok(Vec::new());
     }
     s.split(ATTR_SEP)
         .map(|kv| {
             kv.split_once(ATTR_KV)
-                .map(|(k, v)| (std::sync::Arc::from(k), Text::from(v)))
+                .map(|(k, v)| (AttrName::new(k), Text::from(v)))
                 .ok_or_else(|| StoreError::Corrupt("household attribute without a value".into()))
         })
         .collect()

@@ -578,7 +578,7 @@ impl Store for SqliteStore {
                 }
                 tx.execute(
                     "UPDATE household_chunks SET data = ?3 WHERE batch_id = ?1 AND chunk = ?2",
-                    params![batch_id, chunk, chunks::encode_chunk(&mut households)?],
+                    params![batch_id, chunk, chunks::encode_chunk(&households)?],
                 )?;
             }
             tx.commit()?;
@@ -887,7 +887,7 @@ fn write_household_batch(
             match rx.blocking_recv() {
                 None => return Err(StoreError::Interrupted),
                 Some(BatchMessage::Chunk {
-                    mut households,
+                    households,
                     rejects,
                 }) => {
                     let first_index = next_index;
@@ -910,7 +910,7 @@ fn write_household_batch(
                             chunk_no,
                             first_index,
                             households.len() as i64,
-                            encoder.encode(&mut households)?
+                            encoder.encode(&households)?
                         ])?;
                         chunk_no += 1;
                     }

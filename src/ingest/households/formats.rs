@@ -4,11 +4,10 @@
 use std::collections::HashMap;
 use std::path::Path;
 use std::str::FromStr;
-use std::sync::Arc;
 
 use serde::Deserialize;
 
-use super::model::{DesilScale, Household, Program, Reject, Sex, SourceFormat, Text};
+use super::model::{AttrName, DesilScale, Household, Program, Reject, Sex, SourceFormat, Text};
 use super::privacy::{mask, Secret};
 use super::reader::{trim_cell, Cells};
 use super::validate::{
@@ -407,7 +406,7 @@ pub struct RowMapper {
     /// The format.
     pub format: SourceFormat,
     columns: Vec<(Field, usize)>,
-    attrs: Vec<(Arc<str>, usize)>,
+    attrs: Vec<(AttrName, usize)>,
     header: Vec<String>,
     desil_scale: Option<DesilScale>,
 }
@@ -466,7 +465,7 @@ impl RowMapper {
                     && !columns.iter().any(|(_, c)| c == i)
                     && !PERSONAL_COLUMNS.iter().any(|p| n.contains(p))
             })
-            .map(|(i, h)| (Arc::from(h.trim()), i))
+            .map(|(i, h)| (AttrName::new(h.trim()), i))
             .collect();
         let desil_scale = match format {
             SourceFormat::P3ke | SourceFormat::Dtks => Some(DesilScale::Four),
@@ -587,7 +586,7 @@ impl RowMapper {
                 Field::Status => match verval_status(raw) {
                     Some((label, extreme)) => {
                         h.extreme_poor = Some(extreme);
-                        h.attrs.push((Arc::from("status"), label.into()));
+                        h.attrs.push((AttrName::new("status"), label.into()));
                     }
                     None => fail(
                         "status must be Sangat Miskin, Miskin, Hampir Miskin, Rentan or Lainnya"
@@ -596,7 +595,7 @@ impl RowMapper {
                     ),
                 },
                 Field::VervalDate => match parse_date(raw) {
-                    Ok(d) => h.attrs.push((Arc::from("tanggal_verval"), d)),
+                    Ok(d) => h.attrs.push((AttrName::new("tanggal_verval"), d)),
                     Err(e) => fail(e, raw.to_string()),
                 },
                 Field::Program(program) => match parse_yes_no(raw) {
@@ -619,7 +618,7 @@ impl RowMapper {
         }
         for (name, idx) in &self.attrs {
             if let Some(v) = cells.get(*idx).map(trim_cell).filter(|s| !s.is_empty()) {
-                h.attrs.push((name.clone(), Text::from(v)));
+                h.attrs.push((*name, Text::from(v)));
             }
         }
         if h.source_id.is_none() && !self.person_rows() {
@@ -639,7 +638,7 @@ impl RowMapper {
             Field::Kk => h.kk_hash.is_some(),
             Field::Desil => h.desil.is_some(),
             Field::Status => h.extreme_poor.is_some(),
-            Field::VervalDate => h.attrs.iter().any(|(k, _)| &**k == "tanggal_verval"),
+            Field::VervalDate => h.attrs.iter().any(|(k, _)| *k == "tanggal_verval"),
             _ => true,
         };
         let refused_columns: Vec<String> = rejects.iter().map(|r| r.column.clone()).collect();
@@ -780,7 +779,7 @@ mod tests {
         assert_eq!(h.nik_masked.as_deref(), Some("647201********01"));
         assert_eq!(h.programs.get(Program::Pkh), Some(true));
         assert_eq!(h.programs.get(Program::Bpnt), None);
-        assert_eq!(h.attrs, vec![(Arc::from("Jenis Atap"), "Seng".into())]);
+        assert_eq!(h.attrs, vec![(AttrName::new("Jenis Atap"), "Seng".into())]);
         assert_eq!(h.sex, Some(Sex::L));
 
         let bad = strings(&[

@@ -12,6 +12,8 @@ pub mod privacy;
 pub mod reader;
 pub mod validate;
 
+use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hash, Hasher};
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -19,7 +21,7 @@ use std::sync::Arc;
 use sha2::{Digest, Sha256};
 use tokio::sync::mpsc;
 
-use formats::{detect_format, normalize_header, CustomMapping, MappedRow, RowMapper};
+use formats::{detect_format, normalize_header, CustomMapping, RowMapper};
 use model::{Household, IdHash, Reject, SourceFormat};
 use privacy::{Secret, SecretError};
 use reader::{open_table, InputInfo, ReadError, Row, RowStream, HEADER_SCAN_ROWS};
@@ -386,6 +388,50 @@ struct Group {
     rows: Vec<u64>,
 }
 
+/// An identity key as the producer remembers it for deduplication within the batch: the tag
+/// (KK or head NIK) in the top bit over 127 bits of the keyed hash (a chance collision among
+/// 50 million keys is about 1 in 10^22).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct SeenKey(u128);
+
+impl SeenKey {
+    fn new((tag, hash): (u8, IdHash)) -> SeenKey {
+        let mut prefix = [0u8; 16];
+        prefix.copy_from_slice(&hash[..16]);
+        SeenKey((u128::from_le_bytes(prefix) >> 1) | (u128::from(tag & 1) << 127))
+    }
+}
+
+impl Hash for SeenKey {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        state.write_u64(self.0 as u64);
+    }
+}
+
+/// The hasher of [`SeenKey`]s: their bits come from HMAC-SHA256 and are already uniformly
+/// spread, so the map takes 64 of them as the hash instead of hashing them again.
+#[derive(Default)]
+struct PassThroughHasher(u64);
+
+impl Hasher for PassThroughHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = self.0.rotate_left(8) ^ u64::from(b);
+        }
+    }
+
+    fn write_u64(&mut self, v: u64) {
+        self.0 = v;
+    }
+}
+
+/// Rows by identity key, for deduplication within a batch.
+type SeenMap = HashMap<SeenKey, u64, BuildHasherDefault<PassThroughHasher>>;
+
 /// Maps rows to households on a worker thread and sends them to the store in chunks.
 struct Producer<'g> {
     mapper: RowMapper,
@@ -396,7 +442,7 @@ struct Producer<'g> {
     counts: BatchCounts,
     households: Vec<Household>,
     rejects: Vec<Reject>,
-    seen: foldhash::HashMap<(u8, IdHash), u64>,
+    seen: SeenMap,
     group: Option<Group>,
     bar: Option<indicatif::ProgressBar>,
     open: bool,
@@ -406,38 +452,64 @@ struct Producer<'g> {
 /// Rows of a chunk below which mapping them stays on one thread.
 const PARALLEL_MAPPING_MIN_ROWS: usize = 256;
 
-/// Maps rows to households, or `None` for a blank row, in row order. The mapping (field
-/// checks, identity hashes) is most of an import's work and rows do not depend on each other,
-/// so a large chunk is split between this thread and helpers, one per further core (at most
-/// three): the reader and the store each have a thread too, and are not the slower stages.
-fn map_rows(
-    mapper: &RowMapper,
-    secret: &Secret,
-    rows: &[Row],
-) -> Vec<Option<Result<MappedRow, Vec<Reject>>>> {
-    let map = |part: &[Row]| -> Vec<_> {
-        part.iter()
-            .map(|(number, cells)| {
-                let blank = cells.iter().all(|c| reader::trim_cell(c).is_empty());
-                (!blank).then(|| mapper.household(*number, cells, secret))
-            })
-            .collect()
+/// What became of a row when it was mapped (its household, if any, is kept apart).
+enum RowOutcome {
+    /// Every cell empty.
+    Blank,
+    /// Not accepted, with the reasons.
+    Rejected(Vec<Reject>),
+    /// Mapped to the next household of the part; `is_head` for a DTKS head's row.
+    Mapped { is_head: bool },
+}
+
+/// A run of rows mapped on one thread: an outcome per row, and the mapped households in row
+/// order, gathered where they can be appended to the chunk whole instead of moved one by one.
+struct MappedPart {
+    outcomes: Vec<RowOutcome>,
+    households: Vec<Household>,
+}
+
+/// Maps rows to households, in row order. The mapping (field checks, identity hashes) is
+/// most of an import's work and rows do not depend on each other, so a large chunk is split
+/// between this thread and helpers, one per further core (at most three): the reader and the
+/// store each have a thread too, and are not the slower stages.
+fn map_rows(mapper: &RowMapper, secret: &Secret, rows: &[Row]) -> Vec<MappedPart> {
+    let map = |part: &[Row]| -> MappedPart {
+        let mut mapped = MappedPart {
+            outcomes: Vec::with_capacity(part.len()),
+            households: Vec::with_capacity(part.len()),
+        };
+        for (number, cells) in part {
+            let outcome = if cells.iter().all(|c| reader::trim_cell(c).is_empty()) {
+                RowOutcome::Blank
+            } else {
+                match mapper.household(*number, cells, secret) {
+                    Ok(m) => {
+                        mapped.households.push(m.household);
+                        RowOutcome::Mapped { is_head: m.is_head }
+                    }
+                    Err(rejects) => RowOutcome::Rejected(rejects),
+                }
+            };
+            mapped.outcomes.push(outcome);
+        }
+        mapped
     };
     let threads = std::thread::available_parallelism()
         .map_or(1, usize::from)
         .min(4);
     if threads < 2 || rows.len() < PARALLEL_MAPPING_MIN_ROWS {
-        return map(rows);
+        return vec![map(rows)];
     }
     let per_thread = rows.len().div_ceil(threads);
     std::thread::scope(|s| {
         let mut parts = rows.chunks(per_thread);
         let first = parts.next().unwrap_or_default();
         let helpers: Vec<_> = parts.map(|part| s.spawn(move || map(part))).collect();
-        let mut mapped = map(first);
+        let mut mapped = vec![map(first)];
         for helper in helpers {
             match helper.join() {
-                Ok(part) => mapped.extend(part),
+                Ok(part) => mapped.push(part),
                 Err(panic) => std::panic::resume_unwind(panic),
             }
         }
@@ -475,7 +547,7 @@ impl<'g> Producer<'g> {
             counts: BatchCounts::default(),
             households: Vec::with_capacity(CHUNK_HOUSEHOLDS),
             rejects: Vec::new(),
-            seen: foldhash::HashMap::default(),
+            seen: SeenMap::default(),
             group: None,
             bar,
             open: true,
@@ -539,28 +611,42 @@ impl<'g> Producer<'g> {
     /// Maps a chunk of rows (on several threads when it is large) and takes in the results in
     /// row order.
     fn rows(&mut self, rows: &[Row]) {
-        for mapped in map_rows(&self.mapper, &self.secret, rows) {
-            self.row(mapped);
+        for part in map_rows(&self.mapper, &self.secret, rows) {
+            self.take_part(part);
         }
     }
 
-    fn row(&mut self, mapped: Option<Result<MappedRow, Vec<Reject>>>) {
-        let Some(mapped) = mapped else {
-            self.counts.blank_rows += 1;
-            return;
-        };
-        self.counts.rows_read += 1;
-        match mapped {
-            Err(rejects) => {
-                self.counts.rows_rejected += 1;
-                self.rejects.extend(rejects);
-            }
-            Ok(m) if self.mapper.person_rows() => self.person(m.household, m.is_head),
-            Ok(m) => {
-                self.counts.rows_accepted += 1;
-                self.household(m.household);
+    fn take_part(&mut self, part: MappedPart) {
+        let person_rows = self.mapper.person_rows();
+        let mut households = part.households.into_iter();
+        for outcome in part.outcomes {
+            match outcome {
+                RowOutcome::Blank => self.counts.blank_rows += 1,
+                RowOutcome::Rejected(rejects) => {
+                    self.counts.rows_read += 1;
+                    self.counts.rows_rejected += 1;
+                    self.rejects.extend(rejects);
+                }
+                RowOutcome::Mapped { is_head } => {
+                    self.counts.rows_read += 1;
+                    if person_rows {
+                        if let Some(p) = households.next() {
+                            self.person(p, is_head);
+                        }
+                    } else {
+                        self.counts.rows_accepted += 1;
+                    }
+                }
             }
         }
+        // Household rows: the part's households join the chunk whole and are checked there.
+        let start = self.households.len();
+        self.households.extend(households);
+        let mut chunk = std::mem::take(&mut self.households);
+        for h in &mut chunk[start..] {
+            self.admit(h);
+        }
+        self.households = chunk;
         if self.households.len() >= CHUNK_HOUSEHOLDS {
             self.send_chunk();
         }
@@ -610,7 +696,18 @@ impl<'g> Producer<'g> {
     }
 
     fn household(&mut self, mut h: Household) {
-        let first = h.identity_keys().find_map(|k| self.seen.get(&k).copied());
+        self.admit(&mut h);
+        self.households.push(h);
+        if self.households.len() >= CHUNK_HOUSEHOLDS {
+            self.send_chunk();
+        }
+    }
+
+    /// Counts a household of the batch, marks it when it repeats an earlier one, and places it.
+    fn admit(&mut self, h: &mut Household) {
+        let first = h
+            .identity_keys()
+            .find_map(|k| self.seen.get(&SeenKey::new(k)).copied());
         match first {
             Some(first) => {
                 h.duplicate_of = Some(format!("row {first}").into());
@@ -618,16 +715,16 @@ impl<'g> Producer<'g> {
             }
             None => {
                 let row = h.source_row;
-                self.seen.extend(h.identity_keys().map(|k| (k, row)));
+                self.seen
+                    .extend(h.identity_keys().map(|k| (SeenKey::new(k), row)));
             }
         }
         if let Some(g) = self.geocoder.as_mut() {
-            let result = g.geocode(&h);
+            let result = g.geocode(h);
             self.geocoded.add(&result);
             h.geocode = Some(result);
         }
         self.counts.households += 1;
-        self.households.push(h);
     }
 
     fn send_chunk(&mut self) {

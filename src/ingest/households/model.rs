@@ -1,8 +1,10 @@
 //! The household model: one poor household as Lentera keeps it, whatever file it came from.
 
+use std::collections::HashSet;
 use std::fmt;
+use std::ops::Deref;
 use std::str::FromStr;
-use std::sync::Arc;
+use std::sync::{Mutex, OnceLock};
 
 use serde::{Deserialize, Serialize};
 
@@ -211,6 +213,90 @@ impl DesilScale {
 /// made on one thread and freed on another.
 pub type Text = compact_str::CompactString;
 
+/// The name of a household attribute (a column kept as key/value text, e.g. `Jenis Atap`),
+/// interned for the life of the process. A file has a few dozen such names and every one of
+/// its households carries them: an interned name is copied and dropped for nothing, where a
+/// shared `Arc<str>` costs two atomic operations on a cache line that every thread mapping
+/// or storing households contends for. Names come from file headers and stored data, so the
+/// set stays small; each distinct name is kept once.
+#[derive(Clone, Copy)]
+pub struct AttrName(&'static str);
+
+impl AttrName {
+    /// The interned name `name`.
+    pub fn new(name: &str) -> AttrName {
+        static NAMES: OnceLock<Mutex<HashSet<&'static str>>> = OnceLock::new();
+        let mut names = NAMES
+            .get_or_init(Mutex::default)
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        if let Some(known) = names.get(name) {
+            return AttrName(known);
+        }
+        let kept: &'static str = Box::leak(name.into());
+        names.insert(kept);
+        AttrName(kept)
+    }
+
+    /// The name as text.
+    pub fn as_str(&self) -> &'static str {
+        self.0
+    }
+}
+
+impl Deref for AttrName {
+    type Target = str;
+    fn deref(&self) -> &str {
+        self.0
+    }
+}
+
+/// Interned names are equal exactly when they are the same string in memory.
+impl PartialEq for AttrName {
+    fn eq(&self, other: &AttrName) -> bool {
+        std::ptr::eq(self.0, other.0)
+    }
+}
+
+impl Eq for AttrName {}
+
+impl PartialEq<str> for AttrName {
+    fn eq(&self, other: &str) -> bool {
+        self.0 == other
+    }
+}
+
+impl PartialEq<&str> for AttrName {
+    fn eq(&self, other: &&str) -> bool {
+        self.0 == *other
+    }
+}
+
+impl fmt::Debug for AttrName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(self.0, f)
+    }
+}
+
+impl fmt::Display for AttrName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.0)
+    }
+}
+
+impl Serialize for AttrName {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.0)
+    }
+}
+
+impl<'de> Deserialize<'de> for AttrName {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<AttrName, D::Error> {
+        let name = <std::borrow::Cow<'de, str>>::deserialize(d)?;
+        Ok(AttrName::new(&name))
+    }
+}
+
 /// A keyed hash of a NIK or KK number (HMAC-SHA256), never the number itself.
 pub type IdHash = [u8; 32];
 
@@ -253,9 +339,8 @@ pub struct Household {
     pub lat: Option<f64>,
     /// GPS longitude as given.
     pub lon: Option<f64>,
-    /// Other attributes (housing, assets, verification status…) as key/value text. Keys are
-    /// shared between the households of a file.
-    pub attrs: Vec<(Arc<str>, Text)>,
+    /// Other attributes (housing, assets, verification status…) as key/value text.
+    pub attrs: Vec<(AttrName, Text)>,
     /// Set when the same household (same KK, or head NIK where a file has no KK) is already
     /// in this batch or in another batch of the same period: says where.
     pub duplicate_of: Option<Text>,
@@ -286,4 +371,23 @@ pub struct Reject {
     pub value: String,
     /// Why the row was not accepted.
     pub reason: String,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn attribute_names_are_interned() {
+        let a = AttrName::new("Jenis Atap");
+        let b = AttrName::new(&String::from("Jenis Atap"));
+        assert!(std::ptr::eq(a.as_str(), b.as_str()));
+        assert_eq!(a, b);
+        assert_ne!(a, AttrName::new("Jenis Lantai"));
+        assert_eq!(a, "Jenis Atap");
+        let json = serde_json::to_string(&a).unwrap();
+        assert_eq!(json, "\"Jenis Atap\"");
+        let back: AttrName = serde_json::from_str(&json).unwrap();
+        assert_eq!(back, a);
+    }
 }

@@ -115,7 +115,17 @@ fn iso(y: i32, m: u32, d: u32) -> Result<Text, String> {
     if !(1900..=2100).contains(&y) || !(1..=12).contains(&m) || d < 1 || d > days_in_month(y, m) {
         return Err(format!("{d:02}-{m:02}-{y} is not a calendar date"));
     }
-    Ok(compact_str::format_compact!("{y:04}-{m:02}-{d:02}"))
+    // Written digit by digit: a formatter call per date is a noticeable part of an import.
+    let mut out = *b"0000-00-00";
+    for (i, digit) in [y / 1000, y / 100 % 10, y / 10 % 10, y % 10]
+        .into_iter()
+        .enumerate()
+    {
+        out[i] = b'0' + digit as u8;
+    }
+    (out[5], out[6]) = (b'0' + (m / 10) as u8, b'0' + (m % 10) as u8);
+    (out[8], out[9]) = (b'0' + (d / 10) as u8, b'0' + (d % 10) as u8);
+    Ok(Text::from(std::str::from_utf8(&out).expect("ASCII digits")))
 }
 
 /// The civil date of an Excel serial day number (1900 date system).
@@ -219,6 +229,14 @@ pub fn parse_yes_no(raw: &str) -> Result<bool, String> {
 /// Parses the sex of a person (`L`, `P`, `Laki-laki`, `Perempuan`, `1`, `2`).
 pub fn parse_sex(raw: &str) -> Result<super::model::Sex, String> {
     use super::model::Sex;
+    // Most files write one of these; anything else is normalised first.
+    let t = raw.trim();
+    if ["l", "laki-laki"].iter().any(|w| w.eq_ignore_ascii_case(t)) {
+        return Ok(Sex::L);
+    }
+    if ["p", "perempuan"].iter().any(|w| w.eq_ignore_ascii_case(t)) {
+        return Ok(Sex::P);
+    }
     let s: String = raw
         .trim()
         .to_lowercase()

@@ -305,8 +305,11 @@ impl HouseholdFile {
     ) -> (mpsc::Receiver<BatchMessage>, Producing) {
         let (tx, rx) = mpsc::channel(4);
         let producing = tokio::task::spawn_blocking(move || {
-            let session = geocoder.as_deref().map(Geocoder::session);
-            let mut p = Producer::new(self.mapper, secret, tx, progress, session);
+            let sessions = match geocoder.as_deref() {
+                Some(g) => (0..mapping_threads()).map(|_| g.session()).collect(),
+                None => Vec::new(),
+            };
+            let mut p = Producer::new(self.mapper, secret, tx, progress, sessions);
             p.hashing = self.hashing;
             p.run(self.pending, self.stream)
         });
@@ -435,7 +438,8 @@ type SeenMap = HashMap<SeenKey, u64, BuildHasherDefault<PassThroughHasher>>;
 /// Maps rows to households on a worker thread and sends them to the store in chunks.
 struct Producer<'g> {
     mapper: RowMapper,
-    geocoder: Option<Session<'g>>,
+    /// A geocoding session per mapping thread (none without a geocoder).
+    sessions: Vec<Session<'g>>,
     geocoded: GeocodeSummary,
     secret: Secret,
     tx: mpsc::Sender<BatchMessage>,
@@ -469,12 +473,26 @@ struct MappedPart {
     households: Vec<Household>,
 }
 
-/// Maps rows to households, in row order. The mapping (field checks, identity hashes) is
-/// most of an import's work and rows do not depend on each other, so a large chunk is split
-/// between this thread and helpers, one per further core (at most three): the reader and the
-/// store each have a thread too, and are not the slower stages.
-fn map_rows(mapper: &RowMapper, secret: &Secret, rows: &[Row]) -> Vec<MappedPart> {
-    let map = |part: &[Row]| -> MappedPart {
+/// Threads that map rows: this one and a helper per further core, at most four in all (the
+/// reader and the store each have a thread too, and are not the slower stages).
+fn mapping_threads() -> usize {
+    std::thread::available_parallelism()
+        .map_or(1, usize::from)
+        .min(4)
+}
+
+/// Maps rows to households, in row order, and geocodes each household of a household-level
+/// file with `sessions` (one per thread; none without a geocoder). The mapping (field checks,
+/// identity hashes) and geocoding are most of an import's work and rows do not depend on each
+/// other, so a large chunk is split between this thread and helpers.
+fn map_rows(
+    mapper: &RowMapper,
+    secret: &Secret,
+    rows: &[Row],
+    sessions: &mut [Session<'_>],
+) -> Vec<MappedPart> {
+    let geocode_here = !mapper.person_rows();
+    let map = |part: &[Row], mut session: Option<&mut Session<'_>>| -> MappedPart {
         let mut mapped = MappedPart {
             outcomes: Vec::with_capacity(part.len()),
             households: Vec::with_capacity(part.len()),
@@ -484,7 +502,10 @@ fn map_rows(mapper: &RowMapper, secret: &Secret, rows: &[Row]) -> Vec<MappedPart
                 RowOutcome::Blank
             } else {
                 match mapper.household(*number, cells, secret) {
-                    Ok(m) => {
+                    Ok(mut m) => {
+                        if let Some(g) = session.as_deref_mut().filter(|_| geocode_here) {
+                            m.household.geocode = Some(g.geocode(&m.household));
+                        }
                         mapped.households.push(m.household);
                         RowOutcome::Mapped { is_head: m.is_head }
                     }
@@ -495,18 +516,21 @@ fn map_rows(mapper: &RowMapper, secret: &Secret, rows: &[Row]) -> Vec<MappedPart
         }
         mapped
     };
-    let threads = std::thread::available_parallelism()
-        .map_or(1, usize::from)
-        .min(4);
+    let threads = mapping_threads();
+    let mut sessions = sessions.iter_mut();
     if threads < 2 || rows.len() < PARALLEL_MAPPING_MIN_ROWS {
-        return vec![map(rows)];
+        return vec![map(rows, sessions.next())];
     }
     let per_thread = rows.len().div_ceil(threads);
     std::thread::scope(|s| {
         let mut parts = rows.chunks(per_thread);
         let first = parts.next().unwrap_or_default();
-        let helpers: Vec<_> = parts.map(|part| s.spawn(move || map(part))).collect();
-        let mut mapped = vec![map(first)];
+        let own_session = sessions.next();
+        let helpers: Vec<_> = parts
+            .zip(sessions.map(Some).chain(std::iter::repeat_with(|| None)))
+            .map(|(part, session)| s.spawn(move || map(part, session)))
+            .collect();
+        let mut mapped = vec![map(first, own_session)];
         for helper in helpers {
             match helper.join() {
                 Ok(part) => mapped.push(part),
@@ -526,7 +550,7 @@ impl<'g> Producer<'g> {
         secret: Secret,
         tx: mpsc::Sender<BatchMessage>,
         progress: bool,
-        geocoder: Option<Session<'g>>,
+        sessions: Vec<Session<'g>>,
     ) -> Producer<'g> {
         let bar = progress.then(|| {
             let b = indicatif::ProgressBar::hidden();
@@ -540,7 +564,7 @@ impl<'g> Producer<'g> {
         });
         Producer {
             mapper,
-            geocoder,
+            sessions,
             geocoded: GeocodeSummary::default(),
             secret,
             tx,
@@ -611,7 +635,7 @@ impl<'g> Producer<'g> {
     /// Maps a chunk of rows (on several threads when it is large) and takes in the results in
     /// row order.
     fn rows(&mut self, rows: &[Row]) {
-        for part in map_rows(&self.mapper, &self.secret, rows) {
+        for part in map_rows(&self.mapper, &self.secret, rows, &mut self.sessions) {
             self.take_part(part);
         }
     }
@@ -719,10 +743,15 @@ impl<'g> Producer<'g> {
                     .extend(h.identity_keys().map(|k| (SeenKey::new(k), row)));
             }
         }
-        if let Some(g) = self.geocoder.as_mut() {
-            let result = g.geocode(h);
-            self.geocoded.add(&result);
-            h.geocode = Some(result);
+        // Households of household-level files come geocoded from the mapping threads; a DTKS
+        // household is geocoded here, once its head is known.
+        if h.geocode.is_none() {
+            if let Some(g) = self.sessions.first_mut() {
+                h.geocode = Some(g.geocode(h));
+            }
+        }
+        if let Some(result) = &h.geocode {
+            self.geocoded.add(result);
         }
         self.counts.households += 1;
     }

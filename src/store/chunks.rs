@@ -90,18 +90,17 @@ pub fn encode_chunk(households: &[Household]) -> Result<Vec<u8>, StoreError> {
 /// Decodes a chunk written by [`encode_chunk`] (or by an earlier Lentera in the first
 /// layout).
 pub fn decode_chunk(data: &[u8]) -> Result<Vec<Household>, StoreError> {
-    let corrupt = |e: String| StoreError::Corrupt(format!("household chunk does not decode: {e}"));
+    use super::columns::corrupt;
     match data.split_first_chunk::<4>() {
         Some((mark, rest)) if *mark == LAYOUT_MARK => match rest.split_first() {
             Some((&COLUMN_LAYOUT, packed)) => {
-                let raw = lz4_flex::decompress_size_prepended(packed)
-                    .map_err(|e| corrupt(e.to_string()))?;
+                let raw = lz4_flex::decompress_size_prepended(packed).map_err(corrupt)?;
                 super::columns::read_columns(&raw)
             }
-            Some((layout, _)) => Err(corrupt(format!(
+            Some((layout, _)) => Err(corrupt(format_args!(
                 "layout {layout} is newer than this Lentera knows"
             ))),
-            None => Err(corrupt("no layout after the mark".into())),
+            None => Err(corrupt("no layout after the mark")),
         },
         _ => decode_row_chunk(data),
     }
@@ -109,11 +108,11 @@ pub fn decode_chunk(data: &[u8]) -> Result<Vec<Household>, StoreError> {
 
 /// Decodes a chunk of the first layout.
 fn decode_row_chunk(data: &[u8]) -> Result<Vec<Household>, StoreError> {
-    let corrupt = |e: String| StoreError::Corrupt(format!("household chunk does not decode: {e}"));
-    let raw = lz4_flex::decompress_size_prepended(data).map_err(|e| corrupt(e.to_string()))?;
-    let repr: RowChunk = postcard::from_bytes(&raw).map_err(|e| corrupt(e.to_string()))?;
+    use super::columns::corrupt;
+    let raw = lz4_flex::decompress_size_prepended(data).map_err(corrupt)?;
+    let repr: RowChunk = postcard::from_bytes(&raw).map_err(corrupt)?;
     if repr.attrs.len() != repr.households.len() {
-        return Err(corrupt("attribute and household counts differ".into()));
+        return Err(corrupt("attribute and household counts differ"));
     }
     let mut households = repr.households;
     for (h, own) in households.iter_mut().zip(repr.attrs) {
@@ -123,7 +122,7 @@ fn decode_row_chunk(data: &[u8]) -> Result<Vec<Household>, StoreError> {
                 repr.names
                     .get(usize::from(i))
                     .map(|k| (*k, v))
-                    .ok_or_else(|| corrupt("attribute name out of range".into()))
+                    .ok_or_else(|| corrupt("attribute name out of range"))
             })
             .collect::<Result<_, _>>()?;
     }

@@ -57,8 +57,9 @@ macro_rules! typed_fields {
 /// Fewer bytes than any household takes in the layout (it takes over thirty).
 const MIN_HOUSEHOLD_BYTES: usize = 16;
 
-fn corrupt(what: &str) -> StoreError {
-    StoreError::Corrupt(format!("household chunk does not decode: {what}"))
+/// The error of a chunk that does not decode, saying why.
+pub(super) fn corrupt(why: impl std::fmt::Display) -> StoreError {
+    StoreError::Corrupt(format!("household chunk does not decode: {why}"))
 }
 
 /// Writes a chunk's columns into a buffer kept between chunks.
@@ -98,25 +99,21 @@ impl ColumnWriter<'_> {
         }
     }
 
-    fn typed_column<T: Serialize>(
+    /// A column of a small typed field, as a postcard sequence.
+    fn typed_column<'h, T: Serialize + 'h>(
         &mut self,
-        values: impl ExactSizeIterator<Item = T>,
+        households: &'h [Household],
+        field: fn(&'h Household) -> &'h T,
     ) -> Result<(), StoreError> {
-        /// Serializes an iterator as a sequence without collecting it.
-        struct Seq<I>(std::cell::Cell<Option<I>>);
-        impl<T: Serialize, I: ExactSizeIterator<Item = T>> Serialize for Seq<I> {
+        /// The field of every household, serialised as a sequence without collecting it.
+        struct Column<'h, T>(&'h [Household], fn(&'h Household) -> &'h T);
+        impl<T: Serialize> Serialize for Column<'_, T> {
             fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-                use serde::ser::SerializeSeq;
-                let values = self.0.take();
-                let mut seq = s.serialize_seq(Some(values.as_ref().map_or(0, |v| v.len())))?;
-                for v in values.into_iter().flatten() {
-                    seq.serialize_element(&v)?;
-                }
-                seq.end()
+                s.collect_seq(self.0.iter().map(self.1))
             }
         }
         let out = std::mem::take(self.out);
-        *self.out = postcard::to_extend(&Seq(std::cell::Cell::new(Some(values))), out)
+        *self.out = postcard::to_extend(&Column(households, field), out)
             .map_err(|e| StoreError::Corrupt(format!("cannot encode households: {e}")))?;
         Ok(())
     }
@@ -152,7 +149,7 @@ pub(super) fn write_columns(
     w.hash_column(households.iter().map(|h| h.kk_hash.as_ref()));
     macro_rules! write_typed {
         ($f:ident) => {
-            w.typed_column(households.iter().map(|h| &h.$f))?;
+            w.typed_column(households, |h| &h.$f)?;
         };
     }
     typed_fields!(write_typed);
@@ -284,8 +281,7 @@ impl<'a> ColumnReader<'a> {
         households: &mut [Household],
         set: impl Fn(&mut Household, T),
     ) -> Result<(), StoreError> {
-        let (values, rest): (Vec<T>, _) =
-            postcard::take_from_bytes(self.data).map_err(|e| corrupt(&e.to_string()))?;
+        let (values, rest): (Vec<T>, _) = postcard::take_from_bytes(self.data).map_err(corrupt)?;
         if values.len() != households.len() {
             return Err(corrupt(
                 "a column's length differs from the household count",

@@ -14,9 +14,9 @@ mod common;
 use std::time::Instant;
 
 use geo::{BoundingRect, Contains, MultiPolygon, Point};
-use lentera::generate::regions_from_files;
 use lentera::geocode::{DesaIndex, Located};
 use lentera::index::{vertex_count, DesaGrid};
+use lentera::ingest::boundaries::regions_from_files;
 use lentera::region::Kode;
 use rand::{RngExt, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -118,20 +118,20 @@ async fn main() {
     let batches = vec![lentera::aggregate::BatchMeta {
         id: 1,
         file_name: "bench".into(),
-        source: "verval".into(),
-        period: "2025-06".into(),
+        source: lentera::model::SourceFormat::Verval,
+        period: "2025-06".parse().unwrap(),
     }];
     let mut builder = lentera::aggregate::SnapshotBuilder::new(regions.clone(), batches);
     builder.reserve(sorted.len());
     // A desa code that is not loaded: every household is placed by its point alone.
     let unknown = lentera::region::Kode::parse("64.99.99.2999").unwrap();
     for (i, &(x, y)) in sorted.iter().enumerate() {
-        builder.push(&lentera::aggregate::HouseholdFacts {
+        builder.push(&lentera::model::HouseholdFacts {
             batch_id: 1,
             desa: Some(unknown),
             unit: Some(unknown),
             point: Some((x, y)),
-            quality: Some(lentera::geocode::Quality::Gps),
+            quality: Some(lentera::model::Quality::Gps),
             members: Some(1 + (i % 7) as u32),
             desil: Some(1 + (i % 10) as u8),
             ..Default::default()
@@ -147,7 +147,7 @@ async fn main() {
         n as f64 / secs / 1e6,
         snap.timings.count,
         snap.timings.points,
-        snap.batches()[0].relocated
+        snap.batches()[0].tally.relocated
     );
     drop(snap);
 

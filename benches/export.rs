@@ -9,10 +9,11 @@ mod common;
 
 use std::time::Instant;
 
-use lentera::aggregate::{BatchMeta, HouseholdFacts, SnapshotBuilder};
+use lentera::aggregate::{BatchMeta, SnapshotBuilder};
 use lentera::export::{select, write_geojson, UnitFilter};
-use lentera::generate::regions_from_files;
-use lentera::geocode::Quality;
+use lentera::ingest::boundaries::regions_from_files;
+use lentera::model::HouseholdFacts;
+use lentera::model::Quality;
 use lentera::region::Level;
 
 fn best_of(runs: usize, mut f: impl FnMut() -> usize) -> (f64, usize) {
@@ -36,8 +37,8 @@ fn main() {
     let batch = BatchMeta {
         id: 1,
         file_name: "bench".into(),
-        source: "p3ke".into(),
-        period: "2025-06".into(),
+        source: lentera::model::SourceFormat::P3ke,
+        period: "2025-06".parse().unwrap(),
     };
     let mut builder = SnapshotBuilder::new(regions, vec![batch]);
     for i in 0..200_000usize {

@@ -17,15 +17,16 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use geo::{Contains, Point};
-use lentera::generate::{read_kabupaten_stats, regions_from_files, write_households};
+use lentera::generate::{read_kabupaten_stats, write_households};
 use lentera::generate::{GenerateOptions, OutputEncoding};
-use lentera::geocode::{Flag, Geocode, Geocoder};
-use lentera::ingest::households::model::{Household, SourceFormat};
+use lentera::geocode::Geocoder;
+use lentera::ingest::boundaries::regions_from_files;
 use lentera::ingest::households::privacy::Secret;
-use lentera::ingest::households::{HouseholdFile, HouseholdImportOptions};
+use lentera::ingest::households::{FileOptions, HouseholdFile};
+use lentera::model::{Flag, Geocode};
+use lentera::model::{Household, SourceFormat};
 use lentera::region::crosswalk::{read_crosswalk, Crosswalk};
 use lentera::region::{Kode, Level, Region};
-use lentera::store::BatchMessage;
 
 /// One truth row of the generator.
 #[derive(Debug, Clone)]
@@ -151,17 +152,15 @@ fn expected_flag(gps_case: &str) -> Option<Flag> {
 }
 
 async fn read_all(path: &std::path::Path) -> Vec<Household> {
-    let file = HouseholdFile::open(path, &HouseholdImportOptions::default()).unwrap();
+    let file = HouseholdFile::open(path, &FileOptions::default()).unwrap();
     let secret = Secret::new("geocode-evaluation-secret").unwrap();
-    let (mut rx, producing) = file.stream(secret, None, false);
-    let mut out = Vec::new();
-    while let Some(msg) = rx.recv().await {
-        if let BatchMessage::Chunk { households, .. } = msg {
-            out.extend(households);
-        }
-    }
-    producing.await.unwrap().unwrap();
-    out
+    tokio::task::spawn_blocking(move || {
+        let mut out: Vec<Household> = Vec::new();
+        file.feed(secret, None, &mut out).unwrap();
+        out
+    })
+    .await
+    .unwrap()
 }
 
 #[tokio::main]

@@ -12,14 +12,14 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use common::{peak_rss_mib, reset_peak_rss, rss_mib};
+use lentera::app::{import_households, store_geocoder, HouseholdImport, HouseholdImportOptions};
 use lentera::export::{
     stream_households, write_households_csv, write_households_geojson, HouseholdFilter,
 };
-use lentera::ingest::households::model::SourceFormat;
 use lentera::ingest::households::privacy::Secret;
-use lentera::ingest::households::{import_households, HouseholdImport, HouseholdImportOptions};
+use lentera::model::Scope;
+use lentera::model::SourceFormat;
 use lentera::store::{SqliteStore, Store};
-use lentera::tiles::Scope;
 
 /// A writer that only counts bytes.
 #[derive(Default)]
@@ -46,13 +46,11 @@ async fn import(
     let file = dir.join(format!("p3ke-{rows}.csv"));
     common::write_generated(&regions, SourceFormat::P3ke, rows, seed, &file);
     let o = HouseholdImportOptions {
-        period: period.into(),
-        ..Default::default()
+        file: Default::default(),
+        period: period.parse().unwrap(),
     };
     let secret = Secret::new("benchmark-secret-0123456789").unwrap();
-    let geocoder = lentera::ingest::households::store_geocoder(store)
-        .await
-        .unwrap();
+    let geocoder = store_geocoder(store).await.unwrap();
     match import_households(store, &file, &o, &secret, geocoder)
         .await
         .unwrap()

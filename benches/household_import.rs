@@ -11,11 +11,26 @@ use std::time::Instant;
 
 use common::{peak_rss_mib, reset_peak_rss};
 
-use lentera::ingest::households::model::SourceFormat;
+use lentera::app::{import_households, HouseholdImport, HouseholdImportOptions};
 use lentera::ingest::households::privacy::Secret;
-use lentera::ingest::households::{
-    import_households, HouseholdFile, HouseholdImport, HouseholdImportOptions,
-};
+use lentera::ingest::households::{FileOptions, HouseholdFile};
+use lentera::model::{BatchCounts, BatchSink, Household, Reject, SourceFormat};
+
+/// A sink that drops what it is handed: the stages without the store.
+struct Discard;
+
+impl BatchSink for Discard {
+    type Error = std::convert::Infallible;
+    fn file_hash(&mut self, _: &str) -> Result<(), Self::Error> {
+        Ok(())
+    }
+    fn chunk(&mut self, _: Vec<Household>, _: Vec<Reject>) -> Result<(), Self::Error> {
+        Ok(())
+    }
+    fn finish(&mut self, _: BatchCounts) -> Result<(), Self::Error> {
+        Ok(())
+    }
+}
 use lentera::store::{SqliteStore, Store};
 
 /// CPU seconds (user + system) used so far by the whole process.
@@ -65,10 +80,12 @@ async fn main() {
     let sha_secs = t.elapsed().as_secs_f64();
     let cpu0 = process_cpu_secs();
     let t = Instant::now();
-    let opened = HouseholdFile::open(&file, &HouseholdImportOptions::default()).unwrap();
-    let (mut rx, producing) = opened.stream(Secret::new("stage-secret-0123").unwrap(), None, false);
-    while rx.recv().await.is_some() {}
-    producing.await.unwrap().unwrap();
+    let opened = HouseholdFile::open(&file, &FileOptions::default()).unwrap();
+    let stage_secret = Secret::new("stage-secret-0123").unwrap();
+    tokio::task::spawn_blocking(move || opened.feed(stage_secret, None, &mut Discard))
+        .await
+        .unwrap()
+        .unwrap();
     let map_secs = t.elapsed().as_secs_f64();
     let map_cpu = process_cpu_secs() - cpu0;
 
@@ -77,8 +94,8 @@ async fn main() {
         .unwrap();
     let secret = Secret::new("benchmark-secret-0123456789").unwrap();
     let o = HouseholdImportOptions {
-        period: "2024-12".into(),
-        ..Default::default()
+        file: FileOptions::default(),
+        period: "2024-12".parse().unwrap(),
     };
     reset_peak_rss();
     let cpu0 = process_cpu_secs();

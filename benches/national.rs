@@ -16,10 +16,11 @@
 use std::time::Instant;
 
 use geo::{Coord, LineString, MultiPolygon, Polygon};
-use lentera::aggregate::indicators::HOUSEHOLDS;
-use lentera::aggregate::{BatchMeta, HouseholdFacts, SnapshotBuilder};
-use lentera::geocode::Quality;
-use lentera::ingest::households::model::{DesilScale, Program, Programs};
+use lentera::aggregate::Count;
+use lentera::aggregate::{BatchMeta, SnapshotBuilder};
+use lentera::model::HouseholdFacts;
+use lentera::model::Quality;
+use lentera::model::{DesilScale, Program, Programs};
 use lentera::region::{Kode, Level, Region};
 use rand::{RngExt, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -186,8 +187,8 @@ fn main() {
     let batches = vec![BatchMeta {
         id: 1,
         file_name: "nasional.csv".into(),
-        source: "dtsen".into(),
-        period: "2025-09".into(),
+        source: lentera::model::SourceFormat::Dtsen,
+        period: "2025-09".parse().unwrap(),
     }];
     let mut builder = SnapshotBuilder::with_grid(regions, batches, cells_per_desa);
     let grid = format!(
@@ -259,10 +260,10 @@ fn main() {
     let report = &snap.batches()[0];
     let province_total: u64 = (0..snap.units().len() as u32)
         .filter(|&u| snap.unit(u).info.level == Level::Provinsi)
-        .filter_map(|u| snap.period(None)?.counts(u).map(|c| c[HOUSEHOLDS]))
+        .filter_map(|u| snap.period(None)?.counts(u).map(|c| c[Count::Households]))
         .sum();
     assert!(report.reconciles());
-    assert_eq!(province_total, report.counted());
+    assert_eq!(province_total, report.tally.counted());
     println!(
         "aggregated in {secs:.2} s ({:.2} s placing and counting, {:.2} s grouping by desa and indexing points, {:.2} s roll-up) on {threads} threads: {:.1} M households/s; \
          {} counted, {} with their point over a wavy edge in the neighbour desa; {} units",
@@ -270,8 +271,8 @@ fn main() {
         snap.timings.points,
         snap.timings.roll_up,
         households as f64 / secs / 1e6,
-        report.counted(),
-        report.point_elsewhere,
+        report.tally.counted(),
+        report.tally.point_elsewhere,
         snap.units().len()
     );
     let peak = rss_mib("VmHWM:");

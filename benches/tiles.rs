@@ -17,7 +17,7 @@ use std::net::TcpStream;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use lentera::ingest::households::model::SourceFormat;
+use lentera::model::SourceFormat;
 use lentera::server::{router_with, Live, ServerOptions};
 use lentera::store::{PostgisStore, Store};
 use lentera::tiles::mercator::tiles_covering;
@@ -182,12 +182,10 @@ async fn main() {
         let values: Vec<Option<i64>> = COLUMNS
             .iter()
             .map(|c| {
-                lentera::aggregate::indicators::value_by_name(
-                    c,
-                    period.and_then(|p| p.counts(u)),
-                    snap.denominators(u),
-                )
-                .map(|v| v as i64)
+                c.parse::<lentera::aggregate::Indicator>()
+                    .ok()
+                    .and_then(|i| i.value(period.and_then(|p| p.counts(u)), snap.denominators(u)))
+                    .map(|v| v as i64)
             })
             .collect();
         let placeholders: Vec<String> = (3..3 + COLUMNS.len()).map(|i| format!("${i}")).collect();

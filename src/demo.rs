@@ -12,6 +12,8 @@ use geo::{Contains, Coord, LineString, MultiPolygon, Point, Polygon};
 use rand::{RngExt, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
+use crate::generate::KabupatenStats;
+use crate::model::{Denominators, SourceFormat};
 use crate::region::{Kode, Region};
 
 /// Province code of the demo (no real province uses it).
@@ -440,16 +442,13 @@ mod tests {
 
 /// Made-up population and poverty rate of each demo kabupaten/kota (the same seed always
 /// gives the same figures).
-pub fn synthetic_stats(
-    regions: &[Region],
-    seed: u64,
-) -> HashMap<Kode, crate::generate::KabupatenStats> {
+pub fn synthetic_stats(regions: &[Region], seed: u64) -> HashMap<Kode, KabupatenStats> {
     let mut rng = ChaCha8Rng::seed_from_u64(seed ^ 0x5eed_57a7);
     regions
         .iter()
         .filter(|r| r.kode.level() == crate::region::Level::Kabupaten)
         .map(|r| {
-            let stats = crate::generate::KabupatenStats {
+            let stats = KabupatenStats {
                 population: rng.random_range(120_000.0..650_000.0_f64).round(),
                 poverty_pct: rng.random_range(4.0..13.0_f64),
             };
@@ -464,12 +463,12 @@ const PEOPLE_PER_HOUSEHOLD: f64 = 3.6;
 /// Denominators of the demo kabupaten/kota (population, and households from it), so the demo
 /// shows rates.
 pub fn synthetic_denominators(
-    stats: &HashMap<Kode, crate::generate::KabupatenStats>,
-) -> HashMap<Kode, crate::aggregate::Denominators> {
+    stats: &HashMap<Kode, KabupatenStats>,
+) -> HashMap<Kode, Denominators> {
     stats
         .iter()
         .map(|(k, s)| {
-            let d = crate::aggregate::Denominators {
+            let d = Denominators {
                 households: Some((s.population / PEOPLE_PER_HOUSEHOLD).round() as u64),
                 population: Some(s.population as u64),
             };
@@ -480,81 +479,11 @@ pub fn synthetic_denominators(
 
 /// The household files of the demo: a P3KE export (desil 1–4) for one period and a DTSEN
 /// export (desil 1–10) for the next, so the change view has two periods.
-pub const DEMO_FILES: [(crate::ingest::households::model::SourceFormat, &str, usize); 2] = [
-    (
-        crate::ingest::households::model::SourceFormat::P3ke,
-        "2025-03",
-        6_000,
-    ),
-    (
-        crate::ingest::households::model::SourceFormat::Dtsen,
-        "2025-09",
-        8_000,
-    ),
+pub const DEMO_FILES: [(SourceFormat, &str, usize); 2] = [
+    (SourceFormat::P3ke, "2025-03", 6_000),
+    (SourceFormat::Dtsen, "2025-09", 8_000),
 ];
 
 /// The keyed-hash secret of the demo store. The demo's households are synthetic, so a fixed
 /// secret protects nothing real; a store with real data needs `LENTERA_SECRET`.
 pub const DEMO_SECRET: &str = "lentera-demo-synthetic-households";
-
-/// Why the demo households could not be loaded.
-#[derive(Debug, thiserror::Error)]
-pub enum DemoError {
-    /// The store failed.
-    #[error(transparent)]
-    Store(#[from] crate::store::StoreError),
-    /// The generator failed.
-    #[error(transparent)]
-    Generate(#[from] crate::generate::GenerateError),
-    /// The import failed.
-    #[error(transparent)]
-    Import(#[from] crate::ingest::households::HouseholdImportError),
-    /// The demo secret was refused.
-    #[error(transparent)]
-    Secret(#[from] crate::ingest::households::privacy::SecretError),
-    /// No temporary directory.
-    #[error("cannot create a temporary directory: {0}")]
-    Io(#[from] std::io::Error),
-}
-
-/// Generates the demo's synthetic household files ([`DEMO_FILES`]) for the stored regions,
-/// imports them (geocoded against those regions) and stores the demo denominators.
-pub async fn load_demo_households(
-    store: &dyn crate::store::Store,
-    seed: u64,
-) -> Result<(), DemoError> {
-    use crate::generate::{write_households, GenerateOptions, OutputEncoding};
-    use crate::ingest::households::privacy::Secret;
-    use crate::ingest::households::{import_households, store_geocoder, HouseholdImportOptions};
-    let mut regions = Vec::new();
-    for level in crate::region::Level::ALL {
-        regions.extend(store.regions(level).await?);
-    }
-    let stats = synthetic_stats(&regions, seed);
-    let secret = Secret::new(DEMO_SECRET.as_bytes().to_vec())?;
-    let geocoder = store_geocoder(store).await?;
-    let dir = tempfile::tempdir()?;
-    for (i, (format, period, count)) in DEMO_FILES.into_iter().enumerate() {
-        let path = dir.path().join(format!("demo-{format}-{period}.csv"));
-        let opts = GenerateOptions {
-            format,
-            count,
-            seed: seed + i as u64,
-            delimiter: b',',
-            encoding: OutputEncoding::Utf8,
-        };
-        write_households(&regions, &[], &stats, &opts, &path, None)?;
-        let import_opts = HouseholdImportOptions {
-            format: Some(format),
-            mapping: None,
-            period: period.to_string(),
-            sheet: None,
-            progress: false,
-        };
-        import_households(store, &path, &import_opts, &secret, geocoder.clone()).await?;
-    }
-    store
-        .replace_denominators(&synthetic_denominators(&stats))
-        .await?;
-    Ok(())
-}

@@ -14,8 +14,7 @@ use geo::{BoundingRect, Contains, InteriorPoint, Point};
 use rand::{RngExt, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
-use crate::ingest::boundaries::{expand_paths, prepare, read_file, ImportOptions};
-use crate::ingest::households::model::SourceFormat;
+use crate::model::SourceFormat;
 use crate::region::crosswalk::CrosswalkEntry;
 use crate::region::{Kode, Level, Region};
 
@@ -144,21 +143,6 @@ pub fn read_kabupaten_stats(path: &Path) -> Result<HashMap<Kode, KabupatenStats>
         );
     }
     Ok(out)
-}
-
-/// Reads boundary files (any import format, or a directory of them) for the generator.
-pub fn regions_from_files(paths: &[PathBuf]) -> Result<Vec<Region>, GenerateError> {
-    let files = expand_paths(paths).map_err(|e| GenerateError::Input(e.to_string()))?;
-    let mut layers = Vec::new();
-    for f in &files {
-        layers.extend(
-            read_file(f)
-                .map_err(|e| GenerateError::Input(e.to_string()))?
-                .0,
-        );
-    }
-    let prepared = prepare(layers, &ImportOptions::default(), &Default::default());
-    Ok(prepared.regions)
 }
 
 const MALE: [&str; 40] = [

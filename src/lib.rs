@@ -7,8 +7,8 @@
 //! [`server`] serves it over HTTP; [`demo`] builds a synthetic province.
 
 pub mod aggregate;
+pub mod app;
 pub mod choropleth;
-pub mod cli;
 pub mod demo;
 pub mod export;
 pub mod generate;
@@ -16,6 +16,7 @@ pub mod geocode;
 pub mod geometry;
 pub mod index;
 pub mod ingest;
+pub mod model;
 pub mod region;
 pub mod server;
 pub mod store;

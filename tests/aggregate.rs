@@ -6,8 +6,8 @@ mod common;
 use std::collections::HashMap;
 
 use geo::{CoordsIter, MultiPolygon};
-use lentera::generate::regions_from_files;
 use lentera::index::DesaGrid;
+use lentera::ingest::boundaries::regions_from_files;
 use lentera::region::Kode;
 use rand::{RngExt, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -94,12 +94,11 @@ async fn grid_counts_equal_postgis_st_contains() {
 /// to the lower code, as the snapshot's rule says.
 #[tokio::test]
 async fn snapshot_counts_equal_postgis_on_the_stored_households() {
-    use lentera::aggregate::indicators::HOUSEHOLDS;
-    use lentera::aggregate::{BatchMeta, SnapshotBuilder};
+    use lentera::aggregate::{BatchMeta, Count, SnapshotBuilder};
+    use lentera::app::{import_households, store_geocoder, HouseholdImportOptions};
     use lentera::generate::{write_households, GenerateOptions, OutputEncoding};
-    use lentera::ingest::households::model::SourceFormat;
     use lentera::ingest::households::privacy::Secret;
-    use lentera::ingest::households::{import_households, store_geocoder, HouseholdImportOptions};
+    use lentera::model::SourceFormat;
     use lentera::region::Level;
     use lentera::store::{PostgisStore, Store};
 
@@ -123,8 +122,8 @@ async fn snapshot_counts_equal_postgis_on_the_stored_households() {
     write_households(&regions, &[], &Default::default(), &opts, &file, None).unwrap();
     let secret = Secret::new("aggregate-oracle-secret-0123456789").unwrap();
     let import = HouseholdImportOptions {
-        period: "2025-06".into(),
-        ..Default::default()
+        file: Default::default(),
+        period: "2025-06".parse().unwrap(),
     };
     import_households(&store, &file, &import, &secret, geocoder)
         .await
@@ -148,7 +147,7 @@ async fn snapshot_counts_equal_postgis_on_the_stored_households() {
         (0..snap.units().len() as u32)
             .filter(|&u| snap.unit(u).info.level == Level::Desa)
             .filter_map(|u| {
-                let n = p.counts(u).map_or(0, |c| c[HOUSEHOLDS]);
+                let n = p.counts(u).map_or(0, |c| c[Count::Households]);
                 (n > 0).then(|| (snap.unit(u).info.kode.to_string(), n as i64))
             })
             .collect()
@@ -209,7 +208,7 @@ async fn snapshot_counts_equal_postgis_on_the_stored_households() {
     let snap = builder.finish(2, None, 2);
     let report = &snap.batches()[0];
     assert!(report.reconciles());
-    assert!(report.relocated as i64 > 28_000);
+    assert!(report.tally.relocated as i64 > 28_000);
     let rows = client
         .query(
             "SELECT kode, count(*) FROM (
@@ -228,5 +227,5 @@ async fn snapshot_counts_equal_postgis_on_the_stored_households() {
         rows.iter().map(|r| (r.get(0), r.get(1))).collect(),
         "by point",
     );
-    assert_eq!(located as u64, report.relocated);
+    assert_eq!(located as u64, report.tally.relocated);
 }

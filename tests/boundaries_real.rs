@@ -9,7 +9,8 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use geo::{Area, CoordsIter};
-use lentera::ingest::boundaries::{import_boundaries, ImportOptions, Severity};
+use lentera::app::import_boundaries;
+use lentera::ingest::boundaries::{ImportOptions, Severity};
 use lentera::region::{Kode, Level, Region};
 use lentera::store::{PostgisStore, SqliteStore, Store};
 

@@ -5,9 +5,9 @@ mod common;
 use axum::body::Body;
 use axum::http::{header, Request, StatusCode};
 use http_body_util::BodyExt;
-use lentera::ingest::households::model::SourceFormat;
+use lentera::model::SourceFormat;
 use lentera::region::{Kode, Level};
-use lentera::server::tiles::ApiToken;
+use lentera::server::auth::ApiToken;
 use lentera::server::{router, router_with, Live, ServerOptions};
 use tower::ServiceExt;
 
@@ -291,12 +291,14 @@ async fn household_exports_need_a_token_and_stay_in_its_units() {
     assert!(!scoped.is_empty());
     assert!(scoped.iter().all(|r| r[unit].starts_with("64.72")));
     let samarinda = snap.unit_index(Kode::parse("64.72").unwrap()).unwrap();
-    let counted = lentera::aggregate::indicators::value_by_name(
-        "households",
-        snap.period(Some("2025-06")).unwrap().counts(samarinda),
-        snap.denominators(samarinda),
-    )
-    .unwrap();
+    let counted = lentera::aggregate::Indicator::Count(lentera::aggregate::Count::Households)
+        .value(
+            snap.period(Some("2025-06".parse().unwrap()))
+                .unwrap()
+                .counts(samarinda),
+            snap.denominators(samarinda),
+        )
+        .unwrap();
     assert_eq!(scoped.len() as f64, counted);
     // Asking outside the token's units gives nothing, not an error.
     let (status, body) = get(

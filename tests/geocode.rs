@@ -7,12 +7,10 @@ use std::collections::HashMap;
 use std::path::Path;
 use std::sync::Arc;
 
-use lentera::geocode::review::{needing_review, read_corrections, write_review};
-use lentera::geocode::{Flag, Quality};
+use lentera::app::{import_households, store_geocoder, HouseholdImport, HouseholdImportOptions};
 use lentera::ingest::households::privacy::Secret;
-use lentera::ingest::households::{
-    import_households, store_geocoder, HouseholdImport, HouseholdImportOptions,
-};
+use lentera::ingest::review::{needing_review, read_corrections, write_review};
+use lentera::model::{Flag, Quality};
 use lentera::region::{Kode, Level};
 use lentera::store::{ImportRecord, PostgisStore, SqliteStore, Store};
 
@@ -118,7 +116,7 @@ fn check_format(dir: &Path, format: &str, count: usize, seed: u64) {
     let (mut coded, mut coded_right, mut wrong) = (0, 0, 0);
     for o in &out {
         let t = truth[o["row"].as_str()];
-        let quality = Quality::parse(&o["quality"]).expect("known quality");
+        let quality: Quality = o["quality"].parse().expect("known quality");
         // A desa is given exactly when the quality says it was found, with a point.
         assert_eq!(!o["kode_desa"].is_empty(), quality.has_desa(), "{o:?}");
         assert_eq!(!o["lon"].is_empty(), quality.has_desa(), "{o:?}");
@@ -240,8 +238,8 @@ async fn review_round_trip(store: Arc<dyn Store>) {
     std::fs::write(&file, format!("{VERVAL_HEADER}{}\n", rows.join("\n"))).unwrap();
     let secret = Secret::new("geocode-test-secret-0123456789").unwrap();
     let opts = HouseholdImportOptions {
-        period: "2025-02".into(),
-        ..Default::default()
+        file: Default::default(),
+        period: "2025-02".parse().unwrap(),
     };
     let HouseholdImport::Imported { batch, .. } = import_households(
         store.as_ref(),

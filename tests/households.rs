@@ -6,15 +6,16 @@ mod common;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use lentera::generate::{write_households, GenerateOptions, OutputEncoding};
-use lentera::ingest::households::model::{Program, SourceFormat};
-use lentera::ingest::households::privacy::Secret;
-use lentera::ingest::households::{
+use lentera::app::{
     import_households, store_geocoder, HouseholdImport, HouseholdImportError,
     HouseholdImportOptions,
 };
+use lentera::generate::{write_households, GenerateOptions, OutputEncoding};
+use lentera::ingest::households::privacy::Secret;
+use lentera::ingest::households::FileOptions;
+use lentera::model::{BatchInfo, DuplicateOf, Period, Program, SourceFormat};
 use lentera::region::Region;
-use lentera::store::{BatchInfo, PostgisStore, SqliteStore, Store};
+use lentera::store::{PostgisStore, SqliteStore, Store};
 
 const SECRET: &str = "households-test-secret-0123456789";
 
@@ -52,9 +53,13 @@ fn generate_with(
 }
 
 fn opts(period: &str) -> HouseholdImportOptions {
+    with_file(FileOptions::default(), period)
+}
+
+fn with_file(file: FileOptions, period: &str) -> HouseholdImportOptions {
     HouseholdImportOptions {
-        period: period.into(),
-        ..Default::default()
+        file,
+        period: period.parse().unwrap(),
     }
 }
 
@@ -142,7 +147,7 @@ async fn every_format_imports(store: Arc<dyn Store>) {
             b.sha256,
             lentera::ingest::households::file_sha256(path).unwrap()
         );
-        assert_eq!(b.source, format.as_str(), "{}", path.display());
+        assert_eq!(b.source, format, "{}", path.display());
         assert_eq!(b.counts.households, households, "{}", path.display());
         assert_eq!(b.counts.rows_read, rows, "{}", path.display());
         assert_eq!(
@@ -219,7 +224,7 @@ async fn every_format_imports(store: Arc<dyn Store>) {
         .count();
     assert!(accented > 0, "no accented name survived");
     // Fields land where they belong.
-    let p3ke = all.iter().find(|h| h.source == "p3ke").unwrap();
+    let p3ke = all.iter().find(|h| h.source == SourceFormat::P3ke).unwrap();
     assert_eq!(p3ke.household.desil_scale.map(|s| s.max()), Some(4));
     assert!(p3ke.household.programs.get(Program::Pkh).is_some());
     assert!(p3ke
@@ -233,7 +238,7 @@ async fn every_format_imports(store: Arc<dyn Store>) {
         .as_ref()
         .unwrap()
         .contains("********"));
-    let verval = all.iter().filter(|h| h.source == "verval");
+    let verval = all.iter().filter(|h| h.source == SourceFormat::Verval);
     assert!(verval.clone().any(|h| h.household.lat.is_some()));
     assert!(verval.clone().all(|h| h.household.extreme_poor.is_some()));
 }
@@ -326,7 +331,7 @@ async fn bad_rows_are_rejected_with_reasons_and_good_rows_kept() {
     );
     let hh = store.households(Some(b.id)).await.unwrap();
     assert_eq!(hh.len(), 2);
-    assert_eq!(hh[1].household.duplicate_of.as_deref(), Some("row 2"));
+    assert_eq!(hh[1].household.duplicate_of, Some(DuplicateOf::Row(2)));
 }
 
 #[tokio::test]
@@ -377,28 +382,34 @@ async fn malformed_files_give_clear_errors() {
     assert!(store.households(None).await.unwrap().is_empty());
 
     // A sheet that does not exist is named with the ones that do.
-    let o = HouseholdImportOptions {
-        sheet: Some("Nope".into()),
-        ..opts("2024-12")
-    };
+    let o = with_file(
+        FileOptions {
+            sheet: Some("Nope".into()),
+            ..Default::default()
+        },
+        "2024-12",
+    );
     let msg = import_with(&store, &xlsx, &o)
         .await
         .unwrap_err()
         .to_string();
     assert!(msg.contains("Nope") && msg.contains("Keluarga"), "{msg}");
     // The wrong explicit format is refused with the reason.
-    let o = HouseholdImportOptions {
-        format: Some(SourceFormat::Dtks),
-        ..opts("2024-12")
-    };
+    let o = with_file(
+        FileOptions {
+            format: Some(SourceFormat::Dtks),
+            ..Default::default()
+        },
+        "2024-12",
+    );
     assert!(import_with(&store, &p3ke, &o)
         .await
         .unwrap_err()
         .to_string()
         .contains("no dtks header"));
     // A bad period.
-    assert!(import_with(&store, &p3ke, &opts("2024-13"))
-        .await
+    assert!("2024-13"
+        .parse::<Period>()
         .unwrap_err()
         .to_string()
         .contains("YYYY-MM"));
@@ -426,7 +437,7 @@ async fn batches_dedup_across_sources_and_can_be_removed() {
     let hh = store.households(Some(second.id)).await.unwrap();
     assert_eq!(
         hh[0].household.duplicate_of,
-        Some(format!("batch {}", first.id).into())
+        Some(DuplicateOf::Batch(first.id))
     );
     assert_eq!(hh[1].household.duplicate_of, None);
 
@@ -492,12 +503,15 @@ async fn dtks_households_need_a_head_and_custom_mappings_work() {
 
     let mapping = write(dir.path(), "kolom.toml", "desil_scale = 4\n[columns]\nsource_id = \"No\"\nhead_name = \"Nama KRT\"\nnik = \"NIK KRT\"\ndesa = \"Kelurahan\"\ndesil = \"Desil\"\n");
     let custom = write(dir.path(), "lain.csv", "Laporan kelurahan\n\nNo;Nama KRT;NIK KRT;Kelurahan;Desil\n1;Budi;6472010107850001;Rawa Makmur;2\n2;Ani;6472014107850002;Rawa Makmur;5\n");
-    let o = HouseholdImportOptions {
-        mapping: Some(mapping),
-        ..opts("2025-01")
-    };
+    let o = with_file(
+        FileOptions {
+            mapping: Some(mapping),
+            ..Default::default()
+        },
+        "2025-01",
+    );
     let b = import_with(&store, &custom, &o).await.unwrap();
-    assert_eq!(b.source, "custom");
+    assert_eq!(b.source, SourceFormat::Custom);
     assert_eq!((b.counts.rows_accepted, b.counts.rows_rejected), (1, 1));
     assert!(store.rejects(b.id).await.unwrap()[0].reason.contains("1–4"));
 }
@@ -732,7 +746,7 @@ async fn the_verval_template_is_served_and_files_made_from_it_import() {
     // A file filled in from the template imports as verval.
     let filled = write(dir.path(), "isi.csv", &format!("{header}1,6472010107850001,Budi,64.72.01.1004,Simpang Pasir,Palaran,Samarinda,Jl. A,\"-0,58\",\"117,17\",Sangat Miskin,01/02/2025,1,5,Ani,ok\n"));
     let b = import(store.as_ref(), &filled).await.unwrap();
-    assert_eq!(b.source, "verval");
+    assert_eq!(b.source, SourceFormat::Verval);
     assert_eq!(b.counts.households, 1);
     let h = &store.households(Some(b.id)).await.unwrap()[0].household;
     assert_eq!(
@@ -743,7 +757,8 @@ async fn the_verval_template_is_served_and_files_made_from_it_import() {
 
 #[test]
 fn generated_kaltim_households_follow_poverty_figures_and_vary_like_real_files() {
-    use lentera::generate::{read_kabupaten_stats, regions_from_files};
+    use lentera::generate::read_kabupaten_stats;
+    use lentera::ingest::boundaries::regions_from_files;
     use lentera::region::crosswalk::read_crosswalk;
     use lentera::region::{Kode, Level};
     use std::collections::HashMap;

@@ -8,12 +8,11 @@ use std::sync::Arc;
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use http_body_util::BodyExt;
-use lentera::aggregate::{load_snapshot, COUNTS, RATES};
-use lentera::demo::{
-    load_demo_households, synthetic_denominators, synthetic_province, synthetic_stats,
-};
+use lentera::aggregate::Indicator;
+use lentera::app::{load_demo_households, load_snapshot};
+use lentera::demo::{synthetic_denominators, synthetic_province, synthetic_stats};
+use lentera::export::unit_rows;
 use lentera::region::Kode;
-use lentera::server::indicators::unit_rows;
 use lentera::server::{router, Live};
 use lentera::store::{PostgisStore, SqliteStore, Store};
 use serde_json::Value;
@@ -44,7 +43,12 @@ async fn all_rows(store: &dyn Store) -> Value {
     let units: Vec<u32> = (0..snap.units().len() as u32).collect();
     let mut out = Vec::new();
     for p in snap.periods() {
-        let rows = unit_rows(&snap, &units, Some(p), snap.period(Some("2025-03")));
+        let rows = unit_rows(
+            &snap,
+            &units,
+            Some(p),
+            snap.period(Some("2025-03".parse().unwrap())),
+        );
         out.push(serde_json::to_value(rows).unwrap());
     }
     Value::Array(out)
@@ -69,13 +73,14 @@ async fn both_stores_give_the_same_indicators() {
     let snap = load_snapshot(pg.as_ref(), 2).await.unwrap();
     for b in snap.batches() {
         assert!(b.reconciles(), "{b:?}");
-        assert!(b.counted() > 0);
+        assert!(b.tally.counted() > 0);
     }
     let by_period = |p: &str| {
         snap.batches()
             .iter()
             .find(|b| b.period == p)
             .unwrap()
+            .tally
             .households
     };
     assert_eq!(by_period("2025-03"), 6_000);
@@ -273,11 +278,7 @@ async fn the_indicator_api_serves_sums_no_data_change_and_documents_every_field(
             );
         }
     }
-    for f in COUNTS
-        .iter()
-        .map(|f| f.name)
-        .chain(RATES.iter().map(|f| f.name))
-    {
+    for f in Indicator::all().map(Indicator::name) {
         assert!(
             props[f]["description"]
                 .as_str()
@@ -472,7 +473,7 @@ async fn household_tiles_show_the_households_of_the_period_asked_for() {
     let app = lentera::server::router_with(
         live.clone(),
         lentera::server::ServerOptions {
-            tokens: lentera::server::tiles::ApiToken::parse_list(token).unwrap(),
+            tokens: lentera::server::auth::ApiToken::parse_list(token).unwrap(),
             ..Default::default()
         },
     );
@@ -512,6 +513,6 @@ async fn household_tiles_show_the_households_of_the_period_asked_for() {
             }
         }
         let batch = snap.batches().iter().find(|b| b.period == period).unwrap();
-        assert_eq!(total, batch.counted_desa, "period {period}");
+        assert_eq!(total, batch.tally.counted_desa, "period {period}");
     }
 }

@@ -10,19 +10,17 @@ use std::io::Read;
 use std::path::Path;
 use std::sync::Arc;
 
-use axum::body::Body;
-use axum::http::{header, Request, StatusCode};
+use axum::http::{header, StatusCode};
 use fast_mvt::{MvtReaderRef, MvtValueRef};
-use http_body_util::BodyExt;
-use lentera::aggregate::indicators::value_by_name;
-use lentera::ingest::households::model::SourceFormat;
+use lentera::aggregate::{Count, Indicator};
+use lentera::model::Scope;
+use lentera::model::SourceFormat;
 use lentera::region::Kode;
-use lentera::server::tiles::ApiToken;
+use lentera::server::auth::ApiToken;
 use lentera::server::{router_with, Live, ServerOptions};
 use lentera::store::Store;
 use lentera::tiles::mercator::tiles_covering;
-use lentera::tiles::{Layer, Scope, TileSet};
-use tower::ServiceExt;
+use lentera::tiles::{Layer, TileCoord, TileSet};
 
 const TOKEN_ALL: &str = "semua-rumah-tangga-0123456789abcdef";
 const TOKEN_SAMARINDA: &str = "dinsos-samarinda-0123456789abcdef";
@@ -54,38 +52,6 @@ async fn world() -> World {
         store,
         live,
         app,
-    }
-}
-
-struct Fetched {
-    status: StatusCode,
-    headers: axum::http::HeaderMap,
-    body: Vec<u8>,
-}
-
-async fn fetch(app: &axum::Router, uri: &str, headers: &[(header::HeaderName, &str)]) -> Fetched {
-    let mut req = Request::get(uri);
-    for (k, v) in headers {
-        req = req.header(k, *v);
-    }
-    let resp = app
-        .clone()
-        .oneshot(req.body(Body::empty()).unwrap())
-        .await
-        .unwrap();
-    let status = resp.status();
-    let headers = resp.headers().clone();
-    let body = resp
-        .into_body()
-        .collect()
-        .await
-        .unwrap()
-        .to_bytes()
-        .to_vec();
-    Fetched {
-        status,
-        headers,
-        body,
     }
 }
 
@@ -198,13 +164,13 @@ async fn kaltim_tiles_decode_alike_in_fast_mvt_geozero_and_gdal_with_the_snapsho
     let snap = w.live.snapshot();
     let (x, y, _, _) = tiles_covering([SAMARINDA.0, SAMARINDA.1, SAMARINDA.0, SAMARINDA.1], 10);
     let uri = format!("/tiles/desa/10/{x}/{y}.mvt");
-    let plain = fetch(&w.app, &uri, &[]).await;
+    let plain = common::fetch(&w.app, &uri, &[]).await;
     assert_eq!(plain.status, StatusCode::OK);
     assert_eq!(
         plain.headers[header::CONTENT_TYPE],
         "application/vnd.mapbox-vector-tile"
     );
-    let gz = fetch(&w.app, &uri, &[(header::ACCEPT_ENCODING, "gzip, br")]).await;
+    let gz = common::fetch(&w.app, &uri, &[(header::ACCEPT_ENCODING, "gzip, br")]).await;
     assert_eq!(gz.headers[header::CONTENT_ENCODING], "gzip");
     assert_eq!(gunzip(&gz.body), plain.body);
     let tile = plain.body;
@@ -220,7 +186,8 @@ async fn kaltim_tiles_decode_alike_in_fast_mvt_geozero_and_gdal_with_the_snapsho
         assert_eq!(*id, Some(kode.digits().parse().unwrap()));
         let u = snap.unit_index(kode).unwrap();
         assert_eq!(props["nama"], snap.unit(u).info.nama);
-        let want = value_by_name("households", period.counts(u), snap.denominators(u));
+        let want =
+            Indicator::Count(Count::Households).value(period.counts(u), snap.denominators(u));
         assert_eq!(
             props.get("households").map(|v| v.parse::<f64>().unwrap()),
             want
@@ -318,7 +285,12 @@ async fn no_kaltim_tile_is_over_500_kb_and_no_desa_is_lost() {
             let mut zoom_max = 0;
             let mut seen: BTreeSet<String> = BTreeSet::new();
             for (x, y) in cells {
-                if let Some(t) = tiles.render(layer, (z, x, y), period, &Scope::All) {
+                if let Some(t) = tiles.render(
+                    layer,
+                    TileCoord::new(u32::from(z), x, y).unwrap(),
+                    period,
+                    &Scope::All,
+                ) {
                     zoom_max = zoom_max.max(t.len());
                     if layer == Layer::Desa && z <= 10 {
                         for (_, p) in &decode(&t)["desa"] {
@@ -346,10 +318,10 @@ async fn households_are_served_to_tokens_only_within_their_units() {
     let w = world().await;
     let (x, y, _, _) = tiles_covering([SAMARINDA.0, SAMARINDA.1, SAMARINDA.0, SAMARINDA.1], 9);
     let uri = format!("/tiles/households/9/{x}/{y}.mvt");
-    let none = fetch(&w.app, &uri, &[]).await;
+    let none = common::fetch(&w.app, &uri, &[]).await;
     assert_eq!(none.status, StatusCode::UNAUTHORIZED);
     assert_eq!(none.headers[header::WWW_AUTHENTICATE], "Bearer");
-    let wrong = fetch(
+    let wrong = common::fetch(
         &w.app,
         &uri,
         &[(
@@ -360,7 +332,7 @@ async fn households_are_served_to_tokens_only_within_their_units() {
     .await;
     assert_eq!(wrong.status, StatusCode::FORBIDDEN);
 
-    let all = fetch(&w.app, &uri, &[(header::AUTHORIZATION, &bearer(TOKEN_ALL))]).await;
+    let all = common::fetch(&w.app, &uri, &[(header::AUTHORIZATION, &bearer(TOKEN_ALL))]).await;
     assert_eq!(all.status, StatusCode::OK);
     assert_eq!(all.headers[header::CACHE_CONTROL], "private, no-store");
     let count = |body: &[u8]| -> u64 {
@@ -369,7 +341,7 @@ async fn households_are_served_to_tokens_only_within_their_units() {
             .map(|(_, p)| p["point_count"].parse::<u64>().unwrap())
             .sum()
     };
-    let scoped = fetch(
+    let scoped = common::fetch(
         &w.app,
         &uri,
         &[(header::AUTHORIZATION, &bearer(TOKEN_SAMARINDA))],
@@ -408,7 +380,7 @@ async fn households_are_served_to_tokens_only_within_their_units() {
     let mut found = false;
     for dx in 0..3 {
         for dy in 0..3 {
-            let t = fetch(
+            let t = common::fetch(
                 &w.app,
                 &format!("/tiles/households/12/{}/{}.mvt", x + dx - 1, y + dy - 1),
                 &[(header::AUTHORIZATION, &bearer(TOKEN_ALL))],
@@ -432,7 +404,7 @@ async fn households_are_served_to_tokens_only_within_their_units() {
 
     // Public layers never need a token.
     let (x, y, _, _) = tiles_covering([SAMARINDA.0, SAMARINDA.1, SAMARINDA.0, SAMARINDA.1], 5);
-    let public = fetch(&w.app, &format!("/tiles/kabupaten/5/{x}/{y}.mvt"), &[]).await;
+    let public = common::fetch(&w.app, &format!("/tiles/kabupaten/5/{x}/{y}.mvt"), &[]).await;
     assert_eq!(public.status, StatusCode::OK);
     assert!(public.headers[header::CACHE_CONTROL]
         .to_str()
@@ -445,10 +417,10 @@ async fn tiles_follow_a_new_snapshot_and_bad_requests_get_clear_errors() {
     let w = world().await;
     let (x, y, _, _) = tiles_covering([SAMARINDA.0, SAMARINDA.1, SAMARINDA.0, SAMARINDA.1], 8);
     let uri = format!("/tiles/kecamatan/8/{x}/{y}.mvt");
-    let first = fetch(&w.app, &uri, &[]).await;
+    let first = common::fetch(&w.app, &uri, &[]).await;
     assert_eq!(first.status, StatusCode::OK);
     let etag = first.headers[header::ETAG].to_str().unwrap().to_string();
-    let again = fetch(&w.app, &uri, &[(header::IF_NONE_MATCH, &etag)]).await;
+    let again = common::fetch(&w.app, &uri, &[(header::IF_NONE_MATCH, &etag)]).await;
     assert_eq!(again.status, StatusCode::NOT_MODIFIED);
     let had = |body: &[u8]| {
         decode(body)["kecamatan"]
@@ -461,7 +433,7 @@ async fn tiles_follow_a_new_snapshot_and_bad_requests_get_clear_errors() {
     let batch = w.store.batches().await.unwrap()[0].id;
     w.store.remove_batch(batch).await.unwrap();
     assert!(w.live.refresh().await.unwrap());
-    let after = fetch(&w.app, &uri, &[(header::IF_NONE_MATCH, &etag)]).await;
+    let after = common::fetch(&w.app, &uri, &[(header::IF_NONE_MATCH, &etag)]).await;
     assert_eq!(
         after.status,
         StatusCode::OK,
@@ -485,7 +457,7 @@ async fn tiles_follow_a_new_snapshot_and_bad_requests_get_clear_errors() {
         ),
         ("/tiles/planet.json", StatusCode::NOT_FOUND),
     ] {
-        let got = fetch(&w.app, uri, &[]).await;
+        let got = common::fetch(&w.app, uri, &[]).await;
         assert_eq!(got.status, want, "{uri}");
         if want.is_client_error() {
             let body: serde_json::Value = serde_json::from_slice(&got.body).unwrap();
@@ -498,7 +470,7 @@ async fn tiles_follow_a_new_snapshot_and_bad_requests_get_clear_errors() {
 
     // TileJSON and the style point at the tiles.
     for layer in ["kabupaten", "kecamatan", "desa", "households"] {
-        let got = fetch(
+        let got = common::fetch(
             &w.app,
             &format!("/tiles/{layer}.json"),
             &[(header::HOST, "peta.example:8080")],
@@ -514,7 +486,7 @@ async fn tiles_follow_a_new_snapshot_and_bad_requests_get_clear_errors() {
         assert!(tj["vector_layers"][0]["fields"].as_object().unwrap().len() >= 5);
     }
     let style: serde_json::Value =
-        serde_json::from_slice(&fetch(&w.app, "/style.json", &[]).await.body).unwrap();
+        serde_json::from_slice(&common::fetch(&w.app, "/style.json", &[]).await.body).unwrap();
     assert_eq!(style["version"], 8);
     for l in style["layers"].as_array().unwrap().iter().skip(1) {
         let source = l["source"].as_str().unwrap();

@@ -10,8 +10,8 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use lentera::ingest::households::model::SourceFormat;
-use lentera::server::tiles::ApiToken;
+use lentera::model::SourceFormat;
+use lentera::server::auth::ApiToken;
 use lentera::server::{router_with, Live, ServerOptions};
 
 const TOKEN: &str = "browser-test-token-0123456789abcdef";

@@ -8,14 +8,12 @@ use rstar::primitives::{GeomWithData, Rectangle};
 use rstar::{RTree, AABB};
 use serde::Serialize;
 
-use super::indicators::{
-    add_counts, Contribution, Counts, Denominators, DESA_UNKNOWN, KECAMATAN_UNKNOWN, N_COUNTS,
-    POINT_ELSEWHERE,
-};
-use super::{HouseholdFacts, DEFAULT_CELLS_PER_DESA};
-use crate::geocode::{Flags, Quality};
+use super::indicators::{Contribution, Count, Counts};
+use super::DEFAULT_CELLS_PER_DESA;
 use crate::index::DesaGrid;
-use crate::ingest::households::model::{DesilScale, Programs};
+use crate::model::{
+    Denominators, DesilScale, Flags, HouseholdFacts, Period, Programs, Quality, SourceFormat,
+};
 use crate::region::{province_name, Kode, Level, Region, RegionInfo};
 
 /// No unit.
@@ -125,16 +123,31 @@ pub struct Unit {
 }
 
 /// A batch as the snapshot counted it. Always `households = duplicates + counted + not_placed`.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct BatchReport {
     /// Batch id.
     pub id: i64,
     /// File name.
     pub file_name: String,
     /// Source format.
-    pub source: String,
+    pub source: SourceFormat,
     /// Period.
-    pub period: String,
+    pub period: Period,
+    /// Where its households were counted.
+    #[serde(flatten)]
+    pub tally: BatchTally,
+}
+
+impl BatchReport {
+    /// Whether the batch's households are all accounted for.
+    pub fn reconciles(&self) -> bool {
+        self.tally.reconciles()
+    }
+}
+
+/// Where the households of a batch were counted.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct BatchTally {
     /// Households stored in the batch.
     pub households: u64,
     /// Duplicates of households counted elsewhere (not counted again).
@@ -157,7 +170,7 @@ pub struct BatchReport {
     pub point_elsewhere: u64,
 }
 
-impl BatchReport {
+impl BatchTally {
     /// Households counted in some unit.
     pub fn counted(&self) -> u64 {
         self.counted_desa + self.counted_kecamatan + self.counted_kabupaten
@@ -168,7 +181,7 @@ impl BatchReport {
         self.households == self.duplicates + self.counted() + self.not_placed
     }
 
-    fn merge(&mut self, o: &BatchReport) {
+    fn merge(&mut self, o: &BatchTally) {
         self.households += o.households;
         self.duplicates += o.duplicates;
         self.counted_desa += o.counted_desa;
@@ -189,16 +202,16 @@ pub struct BatchMeta {
     /// File name.
     pub file_name: String,
     /// Source.
-    pub source: String,
-    /// Period `YYYY-MM`.
-    pub period: String,
+    pub source: SourceFormat,
+    /// Period.
+    pub period: Period,
 }
 
 /// The indicators of all units in one period.
 #[derive(Debug, Clone)]
 pub struct PeriodIndicators {
     /// The period.
-    pub period: String,
+    pub period: Period,
     counts: Vec<Counts>,
     covered: Vec<bool>,
 }
@@ -371,7 +384,7 @@ impl SnapshotBuilder {
     pub fn finish(mut self, generation: u64, dataset: Option<String>, threads: usize) -> Snapshot {
         let started = std::time::Instant::now();
         let (grid, desa_units) = (self.grid, self.desa_units);
-        let mut periods: Vec<String> = self.batches.iter().map(|b| b.period.clone()).collect();
+        let mut periods: Vec<Period> = self.batches.iter().map(|b| b.period).collect();
         periods.sort();
         periods.dedup();
         let batch_period: Vec<usize> = self
@@ -395,12 +408,12 @@ impl SnapshotBuilder {
             .batches
             .iter()
             .zip(tallies)
-            .map(|(b, t)| BatchReport {
+            .map(|(b, tally)| BatchReport {
                 id: b.id,
                 file_name: b.file_name.clone(),
-                source: b.source.clone(),
-                period: b.period.clone(),
-                ..t
+                source: b.source,
+                period: b.period,
+                tally,
             })
             .collect();
         let parents: Vec<Option<u32>> = self.units.iter().map(|u| u.parent).collect();
@@ -540,9 +553,9 @@ impl Counter<'_> {
         &self,
         records: &mut [HouseholdRecord],
         threads: usize,
-    ) -> (PeriodCounts, Vec<BatchReport>) {
+    ) -> (PeriodCounts, Vec<BatchTally>) {
         let part = records.len().div_ceil(threads.max(1)).max(1);
-        let partials: Vec<(PeriodCounts, Vec<BatchReport>)> = std::thread::scope(|s| {
+        let partials: Vec<(PeriodCounts, Vec<BatchTally>)> = std::thread::scope(|s| {
             let handles: Vec<_> = records
                 .chunks_mut(part)
                 .map(|chunk| s.spawn(move || self.count_part(chunk)))
@@ -552,12 +565,12 @@ impl Counter<'_> {
                 .map(|h| h.join().expect("counting thread panicked"))
                 .collect()
         });
-        let mut counts = vec![vec![[0u64; N_COUNTS]; self.units.len()]; self.periods];
-        let mut reports = vec![BatchReport::default(); self.batch_period.len()];
+        let mut counts = vec![vec![Counts::ZERO; self.units.len()]; self.periods];
+        let mut reports = vec![BatchTally::default(); self.batch_period.len()];
         for (c, r) in partials {
             for (total, part) in counts.iter_mut().zip(&c) {
                 for (a, b) in total.iter_mut().zip(part) {
-                    add_counts(a, b);
+                    a.add(b);
                 }
             }
             for (a, b) in reports.iter_mut().zip(&r) {
@@ -567,9 +580,9 @@ impl Counter<'_> {
         (counts, reports)
     }
 
-    fn count_part(&self, records: &mut [HouseholdRecord]) -> (PeriodCounts, Vec<BatchReport>) {
-        let mut counts = vec![vec![[0u64; N_COUNTS]; self.units.len()]; self.periods];
-        let mut reports = vec![BatchReport::default(); self.batch_period.len()];
+    fn count_part(&self, records: &mut [HouseholdRecord]) -> (PeriodCounts, Vec<BatchTally>) {
+        let mut counts = vec![vec![Counts::ZERO; self.units.len()]; self.periods];
+        let mut reports = vec![BatchTally::default(); self.batch_period.len()];
         for r in records {
             let report = &mut reports[usize::from(r.batch)];
             report.households += 1;
@@ -591,17 +604,17 @@ impl Counter<'_> {
                 Level::Desa => report.counted_desa += 1,
                 Level::Kecamatan => {
                     report.counted_kecamatan += 1;
-                    c[DESA_UNKNOWN] += 1;
+                    c[Count::DesaUnknown] += 1;
                 }
                 _ => {
                     report.counted_kabupaten += 1;
-                    c[DESA_UNKNOWN] += 1;
-                    c[KECAMATAN_UNKNOWN] += 1;
+                    c[Count::DesaUnknown] += 1;
+                    c[Count::KecamatanUnknown] += 1;
                 }
             }
             if elsewhere {
                 report.point_elsewhere += 1;
-                c[POINT_ELSEWHERE] += 1;
+                c[Count::PointElsewhere] += 1;
             }
         }
         (counts, reports)
@@ -616,7 +629,7 @@ impl Counter<'_> {
     /// when the point lies in another desa, the chosen one still counts it
     /// (`point_elsewhere`). A point on a shared edge, or where overlapping outlines both
     /// contain it, belongs to the chosen desa.
-    fn place(&self, r: &HouseholdRecord, report: &mut BatchReport) -> Option<(u32, bool)> {
+    fn place(&self, r: &HouseholdRecord, report: &mut BatchTally) -> Option<(u32, bool)> {
         let quality = (r.quality > 0).then(|| Quality::ALL[usize::from(r.quality - 1)]);
         if !quality.is_some_and(|q| q.has_desa() || q.is_area()) {
             return None;
@@ -652,7 +665,7 @@ fn roll_up(counts: &mut [Counts], parents: &[Option<u32>]) {
     for u in (0..counts.len()).rev() {
         if let Some(p) = parents[u] {
             let child = counts[u];
-            add_counts(&mut counts[p as usize], &child);
+            counts[p as usize].add(&child);
         }
     }
 }
@@ -665,14 +678,14 @@ fn coverage(units: &[Unit], counts: &[Counts]) -> Vec<bool> {
     let covered_kab: std::collections::HashSet<Kode> = units
         .iter()
         .zip(counts)
-        .filter(|(u, c)| u.info.level == Level::Kabupaten && c[0] > 0)
+        .filter(|(u, c)| u.info.level == Level::Kabupaten && c[Count::Households] > 0)
         .map(|(u, _)| u.info.kode)
         .collect();
     units
         .iter()
         .zip(counts)
         .map(|(u, c)| match u.info.level {
-            Level::Provinsi => c[0] > 0,
+            Level::Provinsi => c[Count::Households] > 0,
             _ => kab_of(u).is_some_and(|k| covered_kab.contains(&k)),
         })
         .collect()
@@ -795,7 +808,7 @@ impl Snapshot {
     }
 
     /// The indicators of `period`, or of the latest period when `None`.
-    pub fn period(&self, period: Option<&str>) -> Option<&PeriodIndicators> {
+    pub fn period(&self, period: Option<Period>) -> Option<&PeriodIndicators> {
         match period {
             Some(p) => self.periods.iter().find(|x| x.period == p),
             None => self.periods.last(),
@@ -813,7 +826,7 @@ impl Snapshot {
     }
 
     /// The ids of the batches of `period`.
-    pub fn batch_ids_of(&self, period: &str) -> Vec<i64> {
+    pub fn batch_ids_of(&self, period: Period) -> Vec<i64> {
         self.batches
             .iter()
             .filter(|b| b.period == period)

@@ -1,11 +1,20 @@
 //! Snapshot building on the synthetic province: placement rule, roll-up, coverage,
 //! reconciliation, denominators and change.
 
+use std::collections::HashMap;
+
 use super::indicators::*;
 use super::*;
 use crate::demo::synthetic_province;
-use crate::geocode::{Flag, Quality};
-use crate::ingest::households::model::Program;
+use crate::model::{
+    Denominators, DesilScale, Flag, HouseholdFacts, Period, Program, Programs, Quality,
+    SourceFormat,
+};
+use crate::region::{Kode, Level};
+
+fn period_of(text: &str) -> Period {
+    text.parse().unwrap()
+}
 
 fn desa_of(regions: &[crate::region::Region]) -> Vec<&crate::region::Region> {
     regions
@@ -24,8 +33,8 @@ fn batch(id: i64, period: &str) -> BatchMeta {
     BatchMeta {
         id,
         file_name: format!("b{id}.csv"),
-        source: "p3ke".into(),
-        period: period.into(),
+        source: SourceFormat::P3ke,
+        period: period_of(period),
     }
 }
 
@@ -109,36 +118,36 @@ fn households_count_where_the_rule_says_and_every_batch_reconciles() {
     let snap = builder.finish(3, None, 2);
     assert_eq!(snap.generation, 3);
     let report = &snap.batches()[0];
-    assert_eq!(report.households, 9);
-    assert_eq!(report.duplicates, 1);
-    assert_eq!(report.counted_desa, 4);
-    assert_eq!(report.counted_kecamatan, 1);
-    assert_eq!(report.counted_kabupaten, 1);
-    assert_eq!(report.not_placed, 2);
-    assert_eq!(report.not_geocoded, 1);
-    assert_eq!(report.relocated, 1);
-    assert_eq!(report.point_elsewhere, 1);
+    assert_eq!(report.tally.households, 9);
+    assert_eq!(report.tally.duplicates, 1);
+    assert_eq!(report.tally.counted_desa, 4);
+    assert_eq!(report.tally.counted_kecamatan, 1);
+    assert_eq!(report.tally.counted_kabupaten, 1);
+    assert_eq!(report.tally.not_placed, 2);
+    assert_eq!(report.tally.not_geocoded, 1);
+    assert_eq!(report.tally.relocated, 1);
+    assert_eq!(report.tally.point_elsewhere, 1);
     assert!(report.reconciles());
 
     let p = snap.period(None).unwrap();
     let ua = snap.unit_index(a.kode).unwrap();
     let ub = snap.unit_index(b.kode).unwrap();
     let ca = p.counts(ua).unwrap();
-    assert_eq!(ca[HOUSEHOLDS], 3);
-    assert_eq!(ca[PEOPLE], 9);
-    assert_eq!(ca[DESIL_1], 2);
-    assert_eq!(ca[POINT_ELSEWHERE], 1);
-    assert_eq!(ca[GPS_MISMATCH], 1);
-    assert_eq!(ca[DESIL_1_NO_PKH], 1);
+    assert_eq!(ca[Count::Households], 3);
+    assert_eq!(ca[Count::People], 9);
+    assert_eq!(ca[Count::Desil1], 2);
+    assert_eq!(ca[Count::PointElsewhere], 1);
+    assert_eq!(ca[Count::GpsMismatch], 1);
+    assert_eq!(ca[Count::Desil1NoPkh], 1);
     assert_eq!(
-        p.counts(ub).unwrap()[HOUSEHOLDS],
+        p.counts(ub).unwrap()[Count::Households],
         1,
         "relocated by its point"
     );
     let kec = snap.unit_index(kec_a).unwrap();
-    assert_eq!(p.counts(kec).unwrap()[DESA_UNKNOWN], 1);
+    assert_eq!(p.counts(kec).unwrap()[Count::DesaUnknown], 1);
     let kab = snap.unit_index(kab_b).unwrap();
-    assert_eq!(p.counts(kab).unwrap()[KECAMATAN_UNKNOWN], 1);
+    assert_eq!(p.counts(kab).unwrap()[Count::KecamatanUnknown], 1);
 
     // Every parent is the sum of its children plus what is known only at its level.
     for u in 0..snap.units().len() as u32 {
@@ -149,22 +158,25 @@ fn households_count_where_the_rule_says_and_every_batch_reconciles() {
         }
         let sum: u64 = children
             .iter()
-            .map(|&k| p.counts(k).map_or(0, |c| c[HOUSEHOLDS]))
+            .map(|&k| p.counts(k).map_or(0, |c| c[Count::Households]))
             .sum();
-        let own_unknown = c[DESA_UNKNOWN]
+        let own_unknown = c[Count::DesaUnknown]
             - children
                 .iter()
-                .map(|&k| p.counts(k).map_or(0, |c| c[DESA_UNKNOWN]))
+                .map(|&k| p.counts(k).map_or(0, |c| c[Count::DesaUnknown]))
                 .sum::<u64>();
         assert_eq!(
-            c[HOUSEHOLDS],
+            c[Count::Households],
             sum + own_unknown,
             "unit {}",
             snap.unit(u).info.kode
         );
     }
     let province = snap.unit_index(Kode::parse("99").unwrap()).unwrap();
-    assert_eq!(p.counts(province).unwrap()[HOUSEHOLDS], report.counted());
+    assert_eq!(
+        p.counts(province).unwrap()[Count::Households],
+        report.tally.counted()
+    );
 }
 
 #[test]
@@ -184,11 +196,11 @@ fn units_outside_covered_kabupaten_have_no_data_and_covered_zeros_are_zero() {
     let mut builder = SnapshotBuilder::new(regions.clone(), vec![batch(1, "2025-03")]);
     builder.push(&placed(1, a.kode, inside_point(a), 1));
     let snap = builder.finish(1, None, 1);
-    let p = snap.period(Some("2025-03")).unwrap();
+    let p = snap.period(Some(period_of("2025-03"))).unwrap();
     assert_eq!(p.counts(snap.unit_index(other.kode).unwrap()), None);
     let zero = p.counts(snap.unit_index(sibling.kode).unwrap()).unwrap();
-    assert_eq!(zero[HOUSEHOLDS], 0);
-    assert!(snap.period(Some("2024-01")).is_none());
+    assert_eq!(zero[Count::Households], 0);
+    assert!(snap.period(Some(period_of("2024-01"))).is_none());
 }
 
 #[test]
@@ -245,24 +257,6 @@ fn household_points_are_found_by_bounding_box() {
 }
 
 #[test]
-fn denominators_file_reads_codes_at_any_level_and_refuses_bad_lines() {
-    let dir = tempfile::tempdir().unwrap();
-    let ok = dir.path().join("ok.csv");
-    std::fs::write(
-        &ok,
-        "kode,households,population\n64.72,\"250.000\",850000\n6472011004,,3200\n",
-    )
-    .unwrap();
-    let d = read_denominators(&ok).unwrap();
-    assert_eq!(d[&Kode::parse("64.72").unwrap()].households, Some(250_000));
-    assert_eq!(d[&Kode::parse("64.72.01.1004").unwrap()].households, None);
-    let bad = dir.path().join("bad.csv");
-    std::fs::write(&bad, "kode,households,population\n64.72,many,1\n").unwrap();
-    let e = read_denominators(&bad).unwrap_err().to_string();
-    assert!(e.contains("line 2") && e.contains("many"), "{e}");
-}
-
-#[test]
 fn bbox_queries_equal_a_scan_and_households_are_grouped_by_unit() {
     use rand::{RngExt, SeedableRng};
     let regions = synthetic_province(7);
@@ -299,11 +293,11 @@ fn bbox_queries_equal_a_scan_and_households_are_grouped_by_unit() {
         seen += own.len();
         let level = snap.unit(u).info.level;
         if level == Level::Desa {
-            let n = p.counts(u).map_or(0, |c| c[HOUSEHOLDS]);
+            let n = p.counts(u).map_or(0, |c| c[Count::Households]);
             assert_eq!(own.len() as u64, n);
         }
     }
-    assert_eq!(seen as u64, snap.batches()[0].counted());
+    assert_eq!(seen as u64, snap.batches()[0].tally.counted());
     let (x0, y0, x1, y1) = regions[0]
         .info()
         .bbox

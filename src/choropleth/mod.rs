@@ -14,45 +14,36 @@ pub const MAX_CLASSES: usize = 9;
 /// Colour of the "tidak ada data" class.
 pub const NO_DATA_COLOR: &str = "#d9d9d9";
 
-/// How class breaks are chosen.
-#[derive(Debug, Clone, PartialEq)]
+/// How class breaks are chosen. Parsed from its name in any case or a common other name
+/// (`jenks`, `kuantil`…); `manual` parses without breaks, which come apart.
+#[derive(Debug, Clone, PartialEq, strum::EnumString, strum::IntoStaticStr)]
+#[strum(
+    ascii_case_insensitive,
+    parse_err_ty = ClassifyError,
+    parse_err_fn = ClassifyError::unknown_method
+)]
 pub enum Method {
     /// Optimal 1-D k-means (Wang & Song 2011): least within-class sum of squares.
+    #[strum(to_string = "ckmeans", serialize = "jenks", serialize = "natural")]
     Ckmeans,
     /// The same number of units in each class (as far as ties allow).
+    #[strum(to_string = "quantile", serialize = "kuantil")]
     Quantile,
     /// Classes of equal width between the minimum and the maximum.
+    #[strum(to_string = "equal", serialize = "equal_interval")]
     EqualInterval,
     /// Round numbers 1, 2 or 5 × 10ⁿ apart covering the data (R's `pretty`).
+    #[strum(to_string = "pretty")]
     Pretty,
     /// Inner breaks given by the user.
+    #[strum(to_string = "manual")]
     Manual(Vec<f64>),
 }
 
 impl Method {
     /// The method's name in the API.
     pub fn as_str(&self) -> &'static str {
-        match self {
-            Method::Ckmeans => "ckmeans",
-            Method::Quantile => "quantile",
-            Method::EqualInterval => "equal",
-            Method::Pretty => "pretty",
-            Method::Manual(_) => "manual",
-        }
-    }
-}
-
-impl FromStr for Method {
-    type Err = ClassifyError;
-    fn from_str(s: &str) -> Result<Method, ClassifyError> {
-        match s.trim().to_ascii_lowercase().as_str() {
-            "ckmeans" | "jenks" | "natural" => Ok(Method::Ckmeans),
-            "quantile" | "kuantil" => Ok(Method::Quantile),
-            "equal" | "equal_interval" => Ok(Method::EqualInterval),
-            "pretty" => Ok(Method::Pretty),
-            "manual" => Ok(Method::Manual(Vec::new())),
-            other => Err(ClassifyError::UnknownMethod(other.to_string())),
-        }
+        self.into()
     }
 }
 
@@ -71,6 +62,12 @@ pub enum ClassifyError {
     /// Unknown palette.
     #[error("unknown palette `{0}`; e.g. YlOrRd, Reds, Blues, Greens, Purples, RdBu, PuOr, RdYlBu, RdYlGn")]
     UnknownPalette(String),
+}
+
+impl ClassifyError {
+    fn unknown_method(name: &str) -> ClassifyError {
+        ClassifyError::UnknownMethod(name.to_string())
+    }
 }
 
 /// Class bounds: `bounds[i]..bounds[i + 1]` is class `i` (upper bound excluded, except in the

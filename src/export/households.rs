@@ -10,10 +10,11 @@ use serde_json::Value;
 use tokio::sync::mpsc;
 
 use super::ExportError;
-use crate::ingest::households::model::{Program, Text};
+use crate::model::Scope;
+use crate::model::StoredHousehold;
+use crate::model::{Program, Text};
 use crate::region::Kode;
-use crate::store::{Store, StoreError, StoredHousehold};
-use crate::tiles::Scope;
+use crate::store::{Store, StoreError};
 
 /// A chunk of households as the export reads it, or the store error that ended the stream.
 pub type HouseholdChunk = Result<Vec<StoredHousehold>, StoreError>;
@@ -140,8 +141,8 @@ fn household_values(h: &StoredHousehold) -> (Vec<Value>, Option<(f64, f64)>) {
     let mut v: Vec<Value> = vec![
         h.id.into(),
         h.batch_id.into(),
-        h.source.clone().into(),
-        h.period.clone().into(),
+        h.source.as_str().into(),
+        h.period.to_string().into(),
         hh.source_row.into(),
         text(&hh.source_id),
         text(&hh.head_name),

@@ -3,10 +3,14 @@
 //! period and indicator thresholds.
 
 mod households;
+mod table;
 
 pub use households::{
     stream_households, write_households_csv, write_households_geojson, HouseholdChunk,
     HouseholdFilter, HOUSEHOLD_FIELDS,
+};
+pub use table::{
+    unit_rows, write_indicator_csv, write_indicator_table, write_region_list, TableFormat, UnitRow,
 };
 
 use std::io::Write;
@@ -15,20 +19,40 @@ use geo::{BoundingRect, InteriorPoint, Intersects};
 use geojson::{Feature, FeatureWriter, Geometry, JsonObject};
 use serde_json::Value;
 
-use crate::aggregate::indicators::value_by_name;
-use crate::aggregate::snapshot::PeriodIndicators;
-use crate::aggregate::{Snapshot, COUNTS, RATES};
+use crate::aggregate::{Indicator, PeriodIndicators, Snapshot};
 use crate::region::Level;
 
-/// Export formats.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// The file formats units are exported in.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, strum::IntoStaticStr, strum::EnumString,
+)]
+#[strum(serialize_all = "lowercase")]
 pub enum Format {
-    /// GeoJSON FeatureCollection.
-    GeoJson,
-    /// CSV with a WKT geometry column.
-    CsvWkt,
-    /// CSV with the longitude/latitude of a point inside each unit.
-    CsvLonLat,
+    /// GeoJSON FeatureCollection (RFC 7946).
+    Geojson,
+    /// CSV with a WKT outline (or a point inside each unit).
+    Csv,
+    /// An Excel workbook with a point inside each unit.
+    Xlsx,
+    /// GeoPackage 1.3.
+    Gpkg,
+}
+
+impl Format {
+    /// The file extension.
+    pub fn extension(self) -> &'static str {
+        self.into()
+    }
+
+    /// The media type.
+    pub fn content_type(self) -> &'static str {
+        match self {
+            Format::Geojson => "application/geo+json",
+            Format::Csv => "text/csv; charset=utf-8",
+            Format::Xlsx => "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+            Format::Gpkg => "application/geopackage+sqlite3",
+        }
+    }
 }
 
 /// Which units to export.
@@ -44,8 +68,16 @@ pub struct UnitFilter {
     pub thresholds: Vec<Threshold>,
 }
 
-/// An indicator's bounds: `(name, at least, at most)`.
-pub type Threshold = (String, Option<f64>, Option<f64>);
+/// An indicator's bounds: the units whose value is at least `min` and at most `max`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Threshold {
+    /// The indicator.
+    pub indicator: Indicator,
+    /// At least this.
+    pub min: Option<f64>,
+    /// At most this.
+    pub max: Option<f64>,
+}
 
 /// Errors of an export.
 #[derive(Debug, thiserror::Error)]
@@ -88,9 +120,10 @@ pub fn select(snap: &Snapshot, filter: &UnitFilter, period: Option<&PeriodIndica
             (Some(_), None) => false,
         })
         .filter(|&u| {
-            filter.thresholds.iter().all(|(name, min, max)| {
-                let v = value_by_name(name, period.and_then(|p| p.counts(u)), snap.denominators(u));
-                v.is_some_and(|v| min.is_none_or(|m| v >= m) && max.is_none_or(|m| v <= m))
+            filter.thresholds.iter().all(|t| {
+                let counts = period.and_then(|p| p.counts(u));
+                let v = t.indicator.value(counts, snap.denominators(u));
+                v.is_some_and(|v| t.min.is_none_or(|m| v >= m) && t.max.is_none_or(|m| v <= m))
             })
         })
         .collect()
@@ -112,22 +145,16 @@ pub fn unit_properties(snap: &Snapshot, u: u32, period: Option<&PeriodIndicators
     );
     p.insert(
         "period".into(),
-        period.map_or(Value::Null, |p| p.period.clone().into()),
+        period.map_or(Value::Null, |p| p.period.to_string().into()),
     );
     p.insert("has_data".into(), counts.is_some().into());
-    for name in COUNTS
-        .iter()
-        .map(|f| f.name)
-        .chain(RATES.iter().map(|f| f.name))
-    {
-        let v = value_by_name(name, counts, den);
-        let is_count = COUNTS.iter().any(|c| c.name == name);
-        let json = match v {
+    for indicator in Indicator::all() {
+        let json = match indicator.value(counts, den) {
             None => Value::Null,
-            Some(v) if is_count => (v as u64).into(),
-            Some(v) => v.into(),
+            Some(v) if indicator.is_share() => v.into(),
+            Some(v) => (v as u64).into(),
         };
-        p.insert(name.into(), json);
+        p.insert(indicator.name().into(), json);
     }
     p
 }
@@ -330,7 +357,7 @@ pub fn write_gpkg(
                 "TEXT"
             } else if k == "has_data" {
                 "BOOLEAN"
-            } else if COUNTS.iter().any(|c| c.name == k) {
+            } else if k.parse::<Indicator>().is_ok_and(|i| !i.is_share()) {
                 "INTEGER"
             } else {
                 "DOUBLE"

@@ -4,7 +4,7 @@
 use geo::{polygon, MultiPolygon};
 
 use super::*;
-use crate::ingest::households::model::Household;
+use crate::model::Household;
 use crate::region::crosswalk::{read_crosswalk, Crosswalk};
 
 fn k(s: &str) -> Kode {
@@ -319,7 +319,7 @@ fn flags_round_trip_through_text() {
     assert_eq!(f.to_string(), "gps_mismatch;code_stale");
     assert_eq!(Flags::parse(&f.to_string()), f);
     assert_eq!(Flags::parse(""), Flags::default());
-    for q in Quality::ALL {
-        assert_eq!(Quality::parse(q.as_str()), Some(q));
+    for &q in Quality::ALL {
+        assert_eq!(q.as_str().parse::<Quality>(), Ok(q));
     }
 }

@@ -1,7 +1,11 @@
 //! Ingest: reading the files users hold into Lentera's model.
 //!
-//! `boundaries` reads administrative boundaries (GeoJSON, Shapefile, GeoPackage);
-//! `households` reads BNBA household files (P3KE, DTKS, DTSEN, verval, custom).
+//! [`boundaries`] reads administrative boundaries (GeoJSON, Shapefile, GeoPackage);
+//! [`households`] reads BNBA household files (P3KE, DTKS, DTSEN, verval, custom);
+//! [`denominators`] reads the households and population per unit that rates divide by;
+//! [`review`] writes the households a clerk should look at and reads their corrections back.
 
 pub mod boundaries;
+pub mod denominators;
 pub mod households;
+pub mod review;

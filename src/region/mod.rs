@@ -6,23 +6,55 @@ pub mod crosswalk;
 
 pub use code::{Kode, KodeError};
 
-use std::fmt;
-use std::str::FromStr;
-
 use geo::MultiPolygon;
 use serde::{Deserialize, Serialize};
+use strum::{EnumString, IntoStaticStr};
 
-/// An administrative level, from the province down to the village.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+/// An administrative level, from the province down to the village. Parsed from its name in
+/// any case, or from a common other name (`province`, `kota`, `kelurahan`, `village`…).
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    Serialize,
+    Deserialize,
+    EnumString,
+    IntoStaticStr,
+    strum::Display,
+)]
 #[serde(rename_all = "lowercase")]
+#[strum(
+    ascii_case_insensitive,
+    parse_err_ty = UnknownLevel,
+    parse_err_fn = UnknownLevel::new
+)]
 pub enum Level {
     /// Provinsi (2-digit code).
+    #[strum(to_string = "provinsi", serialize = "province", serialize = "prov")]
     Provinsi,
     /// Kabupaten or kota (4 digits).
+    #[strum(
+        to_string = "kabupaten",
+        serialize = "kota",
+        serialize = "kabupaten_kota",
+        serialize = "kab"
+    )]
     Kabupaten,
     /// Kecamatan (6 digits).
+    #[strum(to_string = "kecamatan", serialize = "kec")]
     Kecamatan,
     /// Desa or kelurahan (10 digits).
+    #[strum(
+        to_string = "desa",
+        serialize = "kelurahan",
+        serialize = "desa_kelurahan",
+        serialize = "village"
+    )]
     Desa,
 }
 
@@ -36,13 +68,8 @@ impl Level {
     ];
 
     /// The lower-case name used in the CLI, the API and the stores.
-    pub fn as_str(&self) -> &'static str {
-        match self {
-            Level::Provinsi => "provinsi",
-            Level::Kabupaten => "kabupaten",
-            Level::Kecamatan => "kecamatan",
-            Level::Desa => "desa",
-        }
+    pub fn as_str(self) -> &'static str {
+        self.into()
     }
 
     /// The level one down, if any.
@@ -56,34 +83,24 @@ impl Level {
     }
 }
 
-impl fmt::Display for Level {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
 /// An unknown level name.
 #[derive(Debug, Clone, thiserror::Error)]
 #[error("unknown level `{0}`: expected provinsi, kabupaten, kecamatan or desa")]
 pub struct UnknownLevel(pub String);
 
-impl FromStr for Level {
-    type Err = UnknownLevel;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        match s.trim().to_ascii_lowercase().as_str() {
-            "provinsi" | "province" | "prov" => Ok(Level::Provinsi),
-            "kabupaten" | "kota" | "kabupaten_kota" | "kab" => Ok(Level::Kabupaten),
-            "kecamatan" | "kec" => Ok(Level::Kecamatan),
-            "desa" | "kelurahan" | "desa_kelurahan" | "village" => Ok(Level::Desa),
-            _ => Err(UnknownLevel(s.to_string())),
-        }
+impl UnknownLevel {
+    fn new(s: &str) -> UnknownLevel {
+        UnknownLevel(s.to_string())
     }
 }
 
 /// The kind of unit, which the code tells: a kabupaten part of 71 and above is a kota,
 /// a village part `1xxx` a kelurahan and `2xxx` a desa.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, EnumString, IntoStaticStr,
+)]
 #[serde(rename_all = "lowercase")]
+#[strum(serialize_all = "lowercase")]
 pub enum Jenis {
     /// Province.
     Provinsi,
@@ -101,15 +118,8 @@ pub enum Jenis {
 
 impl Jenis {
     /// The lower-case name.
-    pub fn as_str(&self) -> &'static str {
-        match self {
-            Jenis::Provinsi => "provinsi",
-            Jenis::Kabupaten => "kabupaten",
-            Jenis::Kota => "kota",
-            Jenis::Kecamatan => "kecamatan",
-            Jenis::Desa => "desa",
-            Jenis::Kelurahan => "kelurahan",
-        }
+    pub fn as_str(self) -> &'static str {
+        self.into()
     }
 }
 

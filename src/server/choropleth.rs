@@ -1,18 +1,24 @@
 //! `GET /api/choropleth`: class breaks, colours, counts and legend labels of one indicator at
 //! one level, over every unit of the level (never a sample).
 
-use std::collections::HashMap;
+use std::str::FromStr;
 
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::Json;
+use serde::Deserialize;
 use serde_json::{json, Value};
 
-use super::{parse_kode, parse_level, ApiError, AppState};
-use crate::aggregate::indicators::{change, is_indicator, value_by_name};
-use crate::aggregate::snapshot::PeriodIndicators;
-use crate::aggregate::{Snapshot, RATES};
-use crate::choropleth::{classify, labels, Classes, Method, Palette, ValueKind, NO_DATA_COLOR};
-use crate::region::Level;
+use super::indicators::{periods, unit_of};
+use super::query::{parsed, ApiQuery, Bounded};
+use super::{ApiError, AppState};
+use crate::aggregate::indicators::change;
+use crate::aggregate::{Indicator, PeriodIndicators, Snapshot, UnknownIndicator};
+use crate::choropleth::{
+    classify, labels, Classes, ClassifyError, Method, Palette, ValueKind, MAX_CLASSES, MIN_CLASSES,
+    NO_DATA_COLOR,
+};
+use crate::model::Period;
+use crate::region::{Kode, Level};
 
 /// Default number of classes.
 pub const DEFAULT_CLASSES: usize = 5;
@@ -20,17 +26,19 @@ pub const DEFAULT_CLASSES: usize = 5;
 pub const NO_DATA_LABEL: &str = "Tidak ada data";
 
 /// What a choropleth shows: an indicator, or its change since a base period.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Shown {
-    /// The indicator's name.
-    pub indicator: String,
+    /// The indicator.
+    pub indicator: Indicator,
     /// `None`: the value; `Some(false)`: absolute change; `Some(true)`: relative change.
     pub change: Option<bool>,
 }
 
-impl Shown {
+impl FromStr for Shown {
+    type Err = String;
+
     /// Parses `desil_1`, `desil_1_change` or `desil_1_change_rel`.
-    pub fn parse(name: &str) -> Option<Shown> {
+    fn from_str(name: &str) -> Result<Shown, String> {
         let (base, change) = if let Some(b) = name.strip_suffix("_change_rel") {
             (b, Some(true))
         } else if let Some(b) = name.strip_suffix("_change") {
@@ -38,19 +46,38 @@ impl Shown {
         } else {
             (name, None)
         };
-        is_indicator(base).then(|| Shown {
-            indicator: base.to_string(),
-            change,
-        })
+        let indicator = base.parse().map_err(|e: UnknownIndicator| {
+            format!("{e}; for a change add _change or _change_rel to its name, with base=")
+        })?;
+        Ok(Shown { indicator, change })
     }
+}
 
+impl Default for Shown {
+    fn default() -> Shown {
+        Shown {
+            indicator: Indicator::Count(crate::aggregate::Count::Desil1),
+            change: None,
+        }
+    }
+}
+
+impl Shown {
     /// How the values read.
     pub fn kind(&self) -> ValueKind {
-        let is_rate = RATES.iter().any(|r| r.name == self.indicator);
-        if self.change == Some(true) || (is_rate && self.change.is_none()) {
+        if self.change == Some(true) || (self.indicator.is_share() && self.change.is_none()) {
             ValueKind::Share
         } else {
             ValueKind::Count
+        }
+    }
+
+    /// The name of what is shown (`desil_1`, `desil_1_change`…).
+    pub fn name(&self) -> String {
+        match self.change {
+            None => self.indicator.name().to_string(),
+            Some(false) => format!("{}_change", self.indicator),
+            Some(true) => format!("{}_change_rel", self.indicator),
         }
     }
 
@@ -63,11 +90,11 @@ impl Shown {
         base: Option<&PeriodIndicators>,
     ) -> Option<f64> {
         let den = snap.denominators(u);
-        let now = value_by_name(&self.indicator, period.and_then(|p| p.counts(u)), den);
+        let now = self.indicator.value(period.and_then(|p| p.counts(u)), den);
         match self.change {
             None => now,
             Some(relative) => {
-                let before = value_by_name(&self.indicator, base.and_then(|p| p.counts(u)), den);
+                let before = self.indicator.value(base.and_then(|p| p.counts(u)), den);
                 let (abs, rel) = change(before, now);
                 if relative {
                     rel
@@ -78,6 +105,59 @@ impl Shown {
         }
     }
 }
+
+/// The parameters that select units and what is shown of them, as `/api/choropleth` and
+/// `/api/targets` take them.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SelectionParams {
+    /// The level of the units.
+    pub level: Option<Level>,
+    /// Only units inside this one.
+    pub parent: Option<Kode>,
+    /// What is shown (default `desil_1`).
+    pub indicator: Option<Shown>,
+    /// The period (default the latest).
+    pub period: Option<Period>,
+    /// The base period of a change.
+    pub base: Option<Period>,
+}
+
+/// Defines a query struct holding the [`SelectionParams`] fields and `$extra` ones, refusing
+/// any other parameter.
+macro_rules! selection_query {
+    ($(#[$meta:meta])* $name:ident { $($(#[$fmeta:meta])* $field:ident: $ty:ty,)* }) => {
+        $(#[$meta])*
+        #[derive(Debug, Deserialize)]
+        #[serde(deny_unknown_fields)]
+        pub struct $name {
+            #[serde(default, deserialize_with = "parsed")]
+            level: Option<Level>,
+            #[serde(default, deserialize_with = "parsed")]
+            parent: Option<Kode>,
+            #[serde(default, deserialize_with = "parsed")]
+            indicator: Option<Shown>,
+            #[serde(default, deserialize_with = "parsed")]
+            period: Option<Period>,
+            #[serde(default, deserialize_with = "parsed")]
+            base: Option<Period>,
+            $($(#[$fmeta])* $field: $ty,)*
+        }
+
+        impl $name {
+            /// The selection part of the query.
+            pub fn selection(&self) -> SelectionParams {
+                SelectionParams {
+                    level: self.level,
+                    parent: self.parent,
+                    indicator: self.indicator,
+                    period: self.period,
+                    base: self.base,
+                }
+            }
+        }
+    };
+}
+pub(crate) use selection_query;
 
 /// Which values a request is about: an indicator (or its change) at one level, inside a
 /// parent unit or everywhere, in one period.
@@ -97,53 +177,28 @@ pub struct Selection<'a> {
 }
 
 impl<'a> Selection<'a> {
-    /// Reads `level` (default `default_level`), `indicator` (default `desil_1`), `parent`,
-    /// `period` and `base` from a query.
-    pub fn from_query(
+    /// The selection `params` name in `snap` (level `default_level` when it names none):
+    /// `404` for a unit or period without data, `400` for a change without a base period.
+    pub fn new(
         snap: &'a Snapshot,
-        q: &HashMap<String, String>,
+        params: SelectionParams,
         default_level: Level,
     ) -> Result<Selection<'a>, ApiError> {
-        let level = parse_level(q)?.unwrap_or(default_level);
-        let name = q.get("indicator").map(String::as_str).unwrap_or("desil_1");
-        let shown = Shown::parse(name).ok_or_else(|| {
-            ApiError::bad_request(format!(
-                "unknown indicator `{name}` (see /api/openapi.json; add _change or _change_rel with base=)"
-            ))
-        })?;
-        let (period, base) = super::indicators::periods(snap, q)?;
+        let shown = params.indicator.unwrap_or_default();
+        let (period, base) = periods(snap, params.period, params.base)?;
         if shown.change.is_some() && base.is_none() {
             return Err(ApiError::bad_request(
                 "a change needs a base period: base=YYYY-MM",
             ));
         }
-        let parent =
-            match q.get("parent").filter(|s| !s.is_empty()) {
-                None => None,
-                Some(s) => {
-                    let kode = parse_kode(s)?;
-                    Some(snap.unit_index(kode).ok_or_else(|| {
-                        ApiError::not_found(format!("no region with code {kode}"))
-                    })?)
-                }
-            };
         Ok(Selection {
             snap,
-            level,
-            parent,
+            level: params.level.unwrap_or(default_level),
+            parent: params.parent.map(|k| unit_of(snap, k)).transpose()?,
             shown,
             period,
             base,
         })
-    }
-
-    /// The name of what is shown (`desil_1`, `desil_1_change`…).
-    pub fn name(&self) -> String {
-        match self.shown.change {
-            None => self.shown.indicator.clone(),
-            Some(false) => format!("{}_change", self.shown.indicator),
-            Some(true) => format!("{}_change_rel", self.shown.indicator),
-        }
     }
 
     /// Every selected unit with its value (`None`: no data), in code order.
@@ -176,7 +231,7 @@ pub fn build(
     method: &Method,
     k: usize,
     palette: Palette,
-) -> Result<Choropleth, crate::choropleth::ClassifyError> {
+) -> Result<Choropleth, ClassifyError> {
     let values = sel.values();
     let present: Vec<f64> = values.iter().filter_map(|(_, v)| *v).collect();
     let classes = classify(&present, method, k)?;
@@ -188,42 +243,52 @@ pub fn build(
     })
 }
 
+/// Manual class breaks: numbers separated by commas.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Breaks(pub Vec<f64>);
+
+impl FromStr for Breaks {
+    type Err = &'static str;
+    fn from_str(s: &str) -> Result<Breaks, &'static str> {
+        s.split(',')
+            .filter(|s| !s.trim().is_empty())
+            .map(|s| s.trim().parse::<f64>().ok().filter(|v| v.is_finite()))
+            .collect::<Option<Vec<f64>>>()
+            .map(Breaks)
+            .ok_or("breaks must be numbers separated by commas, e.g. 10,50,100")
+    }
+}
+
+/// The number of classes.
+pub type ClassCount = Bounded<MIN_CLASSES, MAX_CLASSES>;
+
+selection_query! {
+    /// The query of `/api/choropleth`.
+    ChoroplethQuery {
+        #[serde(default, deserialize_with = "parsed")]
+        method: Option<Method>,
+        classes: Option<ClassCount>,
+        #[serde(default, deserialize_with = "parsed")]
+        palette: Option<Palette>,
+        #[serde(default, deserialize_with = "parsed")]
+        breaks: Option<Breaks>,
+    }
+}
+
 /// `GET /api/choropleth?level=&indicator=&method=&classes=&palette=&period=&base=&breaks=&parent=`
 pub async fn choropleth(
     State(st): State<AppState>,
-    Query(q): Query<HashMap<String, String>>,
+    ApiQuery(q): ApiQuery<ChoroplethQuery>,
 ) -> Result<Json<Value>, ApiError> {
     let snap = st.live.snapshot();
-    let sel = Selection::from_query(&snap, &q, Level::Kabupaten)?;
-    let mut method: Method = q
-        .get("method")
-        .map(|m| m.parse())
-        .transpose()
-        .map_err(|e: crate::choropleth::ClassifyError| ApiError::bad_request(e.to_string()))?
-        .unwrap_or(Method::Ckmeans);
-    if method == Method::Manual(Vec::new()) {
-        let breaks: Result<Vec<f64>, _> = q
-            .get("breaks")
-            .map(String::as_str)
-            .unwrap_or("")
-            .split(',')
-            .filter(|s| !s.trim().is_empty())
-            .map(|s| s.trim().parse::<f64>())
-            .collect();
-        method = Method::Manual(breaks.map_err(|_| {
-            ApiError::bad_request("breaks must be numbers separated by commas, e.g. 10,50,100")
-        })?);
-    }
-    let k = match q.get("classes") {
-        None => DEFAULT_CLASSES,
-        Some(c) => c
-            .parse()
-            .map_err(|_| ApiError::bad_request("classes must be a number 3–9"))?,
+    let sel = Selection::new(&snap, q.selection(), Level::Kabupaten)?;
+    let method = match q.method.unwrap_or(Method::Ckmeans) {
+        Method::Manual(_) => Method::Manual(q.breaks.map(|b| b.0).unwrap_or_default()),
+        other => other,
     };
-    let palette = match q.get("palette") {
-        Some(p) => p
-            .parse()
-            .map_err(|e: crate::choropleth::ClassifyError| ApiError::bad_request(e.to_string()))?,
+    let k = q.classes.map_or(DEFAULT_CLASSES, |c| c.0);
+    let palette = match q.palette {
+        Some(p) => p,
         None if sel.shown.change.is_some() => Palette::diverging(),
         None => Palette::sequential(),
     };
@@ -242,9 +307,9 @@ pub async fn choropleth(
         .collect();
     Ok(Json(json!({
         "level": sel.level,
-        "indicator": sel.name(),
-        "period": sel.period.map(|p| &p.period),
-        "base_period": sel.base.map(|p| &p.period),
+        "indicator": sel.shown.name(),
+        "period": sel.period.map(|p| p.period),
+        "base_period": sel.base.map(|p| p.period),
         "method": method.as_str(),
         "palette": palette.name(),
         "classes": c.classes.len(),

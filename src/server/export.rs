@@ -1,21 +1,26 @@
 //! `GET /api/export/{level}.{geojson|csv|xlsx|gpkg}`: units with their indicators as a
 //! download; GeoJSON and CSV streamed while they are written.
 
-use std::collections::HashMap;
+use std::collections::BTreeMap;
 use std::io::Write;
 
 use axum::body::{Body, Bytes};
-use axum::extract::{Path, Query, State};
-use axum::http::{header, HeaderMap};
+use axum::extract::{Path, State};
+use axum::http::header;
 use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
 
-use super::{parse_kode, ApiError, AppState};
-use crate::aggregate::indicators::is_indicator;
+use super::auth::HouseholdScope;
+use super::indicators::{period_of, unit_of};
+use super::query::{parsed, ApiQuery, BBox};
+use super::{ApiError, AppState};
+use crate::aggregate::Indicator;
 use crate::export::{
     select, stream_households, write_csv, write_geojson, write_households_csv,
-    write_households_geojson, HouseholdFilter, Threshold, UnitFilter,
+    write_households_geojson, Format, HouseholdFilter, Threshold, UnitFilter,
 };
-use crate::region::Level;
+use crate::model::Period;
+use crate::region::{Kode, Level};
 
 /// Bytes written before a chunk is sent.
 const CHUNK: usize = 64 * 1024;
@@ -46,161 +51,93 @@ impl Write for ChannelWriter {
     }
 }
 
-/// Reads `bbox=w,s,e,n`.
-pub(crate) fn parse_bbox(s: &str) -> Result<[f64; 4], ApiError> {
-    let v: Vec<f64> = s
-        .split(',')
-        .map(|x| x.trim().parse::<f64>())
-        .collect::<Result<_, _>>()
-        .map_err(|_| ApiError::bad_request("bbox must be four numbers: west,south,east,north"))?;
-    match v.as_slice() {
-        [w, s, e, n] if w <= e && s <= n => Ok([*w, *s, *e, *n]),
-        _ => Err(ApiError::bad_request(
-            "bbox must be four numbers: west,south,east,north",
-        )),
-    }
+/// How a CSV export gives each unit's place.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum CsvGeometry {
+    /// The outline as WKT.
+    #[default]
+    Wkt,
+    /// A point inside the unit (lon, lat).
+    Point,
 }
 
-/// Reads `min_{indicator}=v` and `max_{indicator}=v`.
-fn thresholds(q: &HashMap<String, String>) -> Result<Vec<Threshold>, ApiError> {
-    let mut out: Vec<Threshold> = Vec::new();
-    for (k, v) in q {
-        let (name, is_min) = match (k.strip_prefix("min_"), k.strip_prefix("max_")) {
-            (Some(n), _) => (n, true),
-            (_, Some(n)) => (n, false),
-            _ => continue,
-        };
-        if !is_indicator(name) {
-            return Err(ApiError::bad_request(format!(
-                "unknown indicator `{name}` in {k}"
-            )));
-        }
-        let value: f64 = v
-            .parse()
-            .map_err(|_| ApiError::bad_request(format!("{k} must be a number")))?;
-        let entry = match out.iter_mut().find(|(n, _, _)| n == name) {
-            Some(e) => e,
-            None => {
-                out.push((name.to_string(), None, None));
-                out.last_mut().expect("just pushed")
-            }
-        };
-        if is_min {
-            entry.1 = Some(value);
-        } else {
-            entry.2 = Some(value);
-        }
-    }
-    Ok(out)
+/// The query of a unit export. Besides the named parameters it takes indicator thresholds,
+/// `min_{indicator}=` and `max_{indicator}=`, whose names are open.
+#[derive(Debug, Deserialize)]
+pub struct ExportQuery {
+    /// Only units inside this one.
+    #[serde(default, deserialize_with = "parsed")]
+    parent: Option<Kode>,
+    /// The period (default the latest).
+    #[serde(default, deserialize_with = "parsed")]
+    period: Option<Period>,
+    /// Only units meeting this box.
+    bbox: Option<BBox>,
+    /// CSV: WKT outlines or points.
+    geometry: Option<CsvGeometry>,
+    /// `min_…` and `max_…` thresholds.
+    #[serde(flatten)]
+    thresholds: BTreeMap<String, String>,
 }
 
-/// `GET /api/export/{level}.{geojson|csv}?parent=&period=&bbox=&min_…=&max_…=&geometry=wkt|point`
-pub async fn export(
-    State(st): State<AppState>,
-    Path(file): Path<String>,
-    headers: HeaderMap,
-    Query(q): Query<HashMap<String, String>>,
-) -> Result<Response, ApiError> {
-    let (level, ext) = file
-        .split_once('.')
-        .ok_or_else(|| ApiError::not_found("exports: /api/export/{level}.geojson or .csv"))?;
-    if level == "households" {
-        return match super::tiles::token_scope(&st, &headers) {
-            Ok(scope) => export_households(st, ext, scope, q).await,
-            Err(refused) => Ok(*refused),
-        };
-    }
-    let level: Level = level
-        .parse()
-        .map_err(|e: crate::region::UnknownLevel| ApiError::bad_request(e.to_string()))?;
-    let snap = st.live.snapshot();
-    let (period, _) = super::indicators::periods(&snap, &q)?;
-    let period_name = period.map(|p| p.period.clone());
-    let parent_kode = q
-        .get("parent")
-        .filter(|s| !s.is_empty())
-        .map(|s| parse_kode(s))
-        .transpose()?;
-    let parent = match parent_kode {
-        None => None,
-        Some(k) => Some(
-            snap.unit_index(k)
-                .ok_or_else(|| ApiError::not_found(format!("no region with code {k}")))?,
-        ),
-    };
-    let filter = UnitFilter {
-        level,
-        parent,
-        bbox: q.get("bbox").map(|b| parse_bbox(b)).transpose()?,
-        thresholds: thresholds(&q)?,
-    };
-    let (content_type, wkt) = match (ext, q.get("geometry").map(String::as_str)) {
-        ("geojson", _) => ("application/geo+json", false),
-        ("xlsx", _) => (
-            "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-            false,
-        ),
-        ("gpkg", _) => ("application/geopackage+sqlite3", false),
-        ("csv", None | Some("wkt")) => ("text/csv; charset=utf-8", true),
-        ("csv", Some("point")) => ("text/csv; charset=utf-8", false),
-        ("csv", Some(_)) => return Err(ApiError::bad_request("geometry must be wkt or point")),
-        _ => {
-            return Err(ApiError::not_found(
-                "exports: .geojson, .csv, .xlsx or .gpkg",
-            ))
-        }
-    };
-    let name = format!(
-        "lentera-{}{}{}.{ext}",
-        level.as_str(),
-        parent_kode.map(|k| format!("-{k}")).unwrap_or_default(),
-        period_name.map(|p| format!("-{p}")).unwrap_or_default()
-    );
-    let disposition = format!("attachment; filename=\"{name}\"");
-    if ext == "xlsx" || ext == "gpkg" {
-        // Whole-file formats: built in memory (a table of units, not of households).
-        let table = level.as_str();
-        let xlsx = ext == "xlsx";
-        let bytes = tokio::task::spawn_blocking(move || -> Result<Vec<u8>, String> {
-            let period = period_name_of(&snap, &q);
-            let units = select(&snap, &filter, period);
-            if xlsx {
-                crate::export::xlsx_bytes(&snap, &units, period, table).map_err(|e| e.to_string())
+impl ExportQuery {
+    /// The thresholds, each indicator once with its bounds; any other parameter is refused.
+    fn thresholds(&self) -> Result<Vec<Threshold>, ApiError> {
+        let mut out: Vec<Threshold> = Vec::new();
+        for (k, v) in &self.thresholds {
+            let (name, is_min) = match (k.strip_prefix("min_"), k.strip_prefix("max_")) {
+                (Some(n), _) => (n, true),
+                (_, Some(n)) => (n, false),
+                _ => {
+                    return Err(ApiError::bad_request(format!(
+                        "unknown query parameter `{k}`; known: parent, period, bbox, geometry, \
+                         min_{{indicator}}, max_{{indicator}}"
+                    )))
+                }
+            };
+            let indicator: Indicator = name
+                .parse()
+                .map_err(|e| ApiError::bad_request(format!("{k}: {e}")))?;
+            let value: f64 = v
+                .parse()
+                .ok()
+                .filter(|v: &f64| v.is_finite())
+                .ok_or_else(|| ApiError::bad_request(format!("{k} must be a number")))?;
+            let i = match out.iter().position(|t| t.indicator == indicator) {
+                Some(i) => i,
+                None => {
+                    out.push(Threshold {
+                        indicator,
+                        min: None,
+                        max: None,
+                    });
+                    out.len() - 1
+                }
+            };
+            if is_min {
+                out[i].min = Some(value);
             } else {
-                let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
-                let path = dir.path().join("export.gpkg");
-                crate::export::write_gpkg(&snap, &units, period, table, &path)
-                    .map_err(|e| e.to_string())?;
-                std::fs::read(&path).map_err(|e| e.to_string())
+                out[i].max = Some(value);
             }
-        })
-        .await
-        .map_err(ApiError::internal)?
-        .map_err(ApiError::internal)?;
-        return Ok((
-            [
-                (header::CONTENT_TYPE, content_type.to_string()),
-                (header::CONTENT_DISPOSITION, disposition),
-            ],
-            bytes,
-        )
-            .into_response());
+        }
+        Ok(out)
     }
+}
+
+/// Runs `write` on a blocking thread and streams what it writes as the response body; an
+/// error part-way ends the body with an error, never a silently short file.
+fn streamed(
+    headers: Vec<(header::HeaderName, String)>,
+    write: impl FnOnce(&mut ChannelWriter) -> Result<(), String> + Send + 'static,
+) -> Response {
     let (tx, mut rx) = tokio::sync::mpsc::channel(8);
-    let geojson = ext == "geojson";
     tokio::task::spawn_blocking(move || {
-        let period = period_name_of(&snap, &q);
-        let units = select(&snap, &filter, period);
         let mut w = ChannelWriter {
             buf: Vec::with_capacity(CHUNK),
             tx: tx.clone(),
         };
-        let written = if geojson {
-            write_geojson(&snap, &units, period, &mut w)
-        } else {
-            write_csv(&snap, &units, period, wkt, &mut w)
-        };
-        let done = written
+        let done = write(&mut w)
             .map_err(std::io::Error::other)
             .and_then(|_| w.flush());
         if let Err(e) = done {
@@ -209,88 +146,176 @@ pub async fn export(
         }
     });
     let stream = futures_util::stream::poll_fn(move |cx| rx.poll_recv(cx));
-    Ok((
-        [
-            (header::CONTENT_TYPE, content_type.to_string()),
-            (header::CONTENT_DISPOSITION, disposition),
-        ],
-        Body::from_stream(stream),
-    )
-        .into_response())
+    let mut response = Body::from_stream(stream).into_response();
+    for (name, value) in headers {
+        if let Ok(v) = value.parse() {
+            response.headers_mut().insert(name, v);
+        }
+    }
+    response
 }
 
-/// `GET /api/export/households.{geojson|csv}?period=&parent=&bbox=` for a bearer token: the
-/// households of one period inside the token's units (NIK and KK masked), streamed from the
-/// store.
+/// `GET /api/export/{level}.{geojson|csv|xlsx|gpkg}?parent=&period=&bbox=&min_…=&max_…=&geometry=wkt|point`
+pub async fn export(
+    State(st): State<AppState>,
+    Path(file): Path<String>,
+    ApiQuery(q): ApiQuery<ExportQuery>,
+) -> Result<Response, ApiError> {
+    let (level, ext) = file
+        .split_once('.')
+        .ok_or_else(|| ApiError::not_found("exports: /api/export/{level}.geojson or .csv"))?;
+    if level == "households" {
+        return Err(ApiError::not_found(
+            "household exports: /api/export/households.geojson or .csv",
+        ));
+    }
+    let level: Level = level
+        .parse()
+        .map_err(|e: crate::region::UnknownLevel| ApiError::bad_request(e.to_string()))?;
+    let format: Format = ext
+        .parse()
+        .map_err(|_| ApiError::not_found("exports: .geojson, .csv, .xlsx or .gpkg"))?;
+    if q.geometry.is_some() && format != Format::Csv {
+        return Err(ApiError::bad_request("geometry= is for CSV exports"));
+    }
+    let snap = st.live.snapshot();
+    let period = period_of(&snap, q.period)?.map(|p| p.period);
+    let filter = UnitFilter {
+        level,
+        parent: q.parent.map(|k| unit_of(&snap, k)).transpose()?,
+        bbox: q.bbox.map(|b| b.0),
+        thresholds: q.thresholds()?,
+    };
+    let name = format!(
+        "lentera-{}{}{}.{ext}",
+        level.as_str(),
+        q.parent.map(|k| format!("-{k}")).unwrap_or_default(),
+        period.map(|p| format!("-{p}")).unwrap_or_default()
+    );
+    let headers = vec![
+        (header::CONTENT_TYPE, format.content_type().to_string()),
+        (
+            header::CONTENT_DISPOSITION,
+            format!("attachment; filename=\"{name}\""),
+        ),
+    ];
+    let table = level.as_str();
+    Ok(match format {
+        // Whole-file formats: built in memory (a table of units, not of households).
+        Format::Xlsx | Format::Gpkg => {
+            let bytes = tokio::task::spawn_blocking(move || -> Result<Vec<u8>, String> {
+                let period = snap.period(period);
+                let units = select(&snap, &filter, period);
+                if format == Format::Xlsx {
+                    crate::export::xlsx_bytes(&snap, &units, period, table)
+                        .map_err(|e| e.to_string())
+                } else {
+                    let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
+                    let path = dir.path().join("export.gpkg");
+                    crate::export::write_gpkg(&snap, &units, period, table, &path)
+                        .map_err(|e| e.to_string())?;
+                    std::fs::read(&path).map_err(|e| e.to_string())
+                }
+            })
+            .await
+            .map_err(ApiError::internal)?
+            .map_err(ApiError::internal)?;
+            let mut response = bytes.into_response();
+            for (name, value) in headers {
+                if let Ok(v) = value.parse() {
+                    response.headers_mut().insert(name, v);
+                }
+            }
+            response
+        }
+        Format::Geojson | Format::Csv => {
+            let wkt = q.geometry.unwrap_or_default() == CsvGeometry::Wkt;
+            streamed(headers, move |w| {
+                let period = snap.period(period);
+                let units = select(&snap, &filter, period);
+                let written = if format == Format::Geojson {
+                    write_geojson(&snap, &units, period, w)
+                } else {
+                    write_csv(&snap, &units, period, wkt, w)
+                };
+                written.map_err(|e| e.to_string())
+            })
+        }
+    })
+}
+
+/// The query of a household export.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HouseholdExportQuery {
+    /// The period (default the latest).
+    #[serde(default, deserialize_with = "parsed")]
+    period: Option<Period>,
+    /// Only households counted inside this unit.
+    #[serde(default, deserialize_with = "parsed")]
+    parent: Option<Kode>,
+    /// Only households whose point lies in this box.
+    bbox: Option<BBox>,
+}
+
+/// `GET /api/export/households.csv?period=&parent=&bbox=` for a bearer token.
+pub async fn households_csv(
+    State(st): State<AppState>,
+    ApiQuery(q): ApiQuery<HouseholdExportQuery>,
+    HouseholdScope(scope): HouseholdScope,
+) -> Result<Response, ApiError> {
+    export_households(st, false, scope, q).await
+}
+
+/// `GET /api/export/households.geojson?period=&parent=&bbox=` for a bearer token.
+pub async fn households_geojson(
+    State(st): State<AppState>,
+    ApiQuery(q): ApiQuery<HouseholdExportQuery>,
+    HouseholdScope(scope): HouseholdScope,
+) -> Result<Response, ApiError> {
+    export_households(st, true, scope, q).await
+}
+
+/// The households of one period inside the token's units (NIK and KK masked), streamed from
+/// the store.
 async fn export_households(
     st: AppState,
-    ext: &str,
-    scope: crate::tiles::Scope,
-    q: HashMap<String, String>,
+    geojson: bool,
+    scope: crate::model::Scope,
+    q: HouseholdExportQuery,
 ) -> Result<Response, ApiError> {
-    let content_type = match ext {
-        "geojson" => "application/geo+json",
-        "csv" => "text/csv; charset=utf-8",
-        _ => return Err(ApiError::not_found("household exports: .geojson or .csv")),
-    };
     let snap = st.live.snapshot();
-    let (period, _) = super::indicators::periods(&snap, &q)?;
-    let period = period
-        .map(|p| p.period.clone())
+    let period = period_of(&snap, q.period)?
+        .map(|p| p.period)
         .ok_or_else(|| ApiError::not_found("no households are loaded"))?;
     let filter = HouseholdFilter {
         scope,
-        parent: q
-            .get("parent")
-            .filter(|s| !s.is_empty())
-            .map(|s| parse_kode(s))
-            .transpose()?,
-        bbox: q.get("bbox").map(|b| parse_bbox(b)).transpose()?,
+        parent: q.parent,
+        bbox: q.bbox.map(|b| b.0),
     };
-    let batches = snap.batch_ids_of(&period);
+    let batches = snap.batch_ids_of(period);
     let mut chunks = stream_households(st.live.store().clone(), batches);
-    let (tx, mut rx) = tokio::sync::mpsc::channel(8);
-    let geojson = ext == "geojson";
-    tokio::task::spawn_blocking(move || {
-        let mut w = ChannelWriter {
-            buf: Vec::with_capacity(CHUNK),
-            tx: tx.clone(),
-        };
+    let format = if geojson {
+        Format::Geojson
+    } else {
+        Format::Csv
+    };
+    let (ext, content_type) = (format.extension(), format.content_type());
+    let headers = vec![
+        (header::CONTENT_TYPE, content_type.to_string()),
+        (
+            header::CONTENT_DISPOSITION,
+            format!("attachment; filename=\"lentera-households-{period}.{ext}\""),
+        ),
+        (header::CACHE_CONTROL, "private, no-store".to_string()),
+    ];
+    Ok(streamed(headers, move |w| {
         let source = std::iter::from_fn(|| chunks.blocking_recv());
         let written = if geojson {
-            write_households_geojson(source, &filter, &mut w)
+            write_households_geojson(source, &filter, w)
         } else {
-            write_households_csv(source, &filter, &mut w)
+            write_households_csv(source, &filter, w)
         };
-        let done = written
-            .map_err(std::io::Error::other)
-            .and_then(|_| w.flush());
-        if let Err(e) = done {
-            tracing::warn!(error = %e, "household export stopped");
-            let _ = tx.blocking_send(Err(e));
-        }
-    });
-    let stream = futures_util::stream::poll_fn(move |cx| rx.poll_recv(cx));
-    let disposition = format!("attachment; filename=\"lentera-households-{period}.{ext}\"");
-    Ok((
-        [
-            (header::CONTENT_TYPE, content_type.to_string()),
-            (header::CONTENT_DISPOSITION, disposition),
-            (header::CACHE_CONTROL, "private, no-store".to_string()),
-        ],
-        Body::from_stream(stream),
-    )
-        .into_response())
-}
-
-/// The period a query names (already checked to exist), or the latest.
-fn period_name_of<'a>(
-    snap: &'a crate::aggregate::Snapshot,
-    q: &HashMap<String, String>,
-) -> Option<&'a crate::aggregate::snapshot::PeriodIndicators> {
-    snap.period(
-        q.get("period")
-            .filter(|p| !p.is_empty())
-            .map(String::as_str),
-    )
+        written.map(|_| ()).map_err(|e| e.to_string())
+    }))
 }

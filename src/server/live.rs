@@ -5,7 +5,8 @@ use std::time::Duration;
 
 use arc_swap::ArcSwap;
 
-use crate::aggregate::{load_snapshot, Snapshot};
+use crate::aggregate::Snapshot;
+use crate::app::load_snapshot;
 use crate::store::{Store, StoreError};
 use crate::tiles::TileSet;
 

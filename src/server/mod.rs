@@ -1,31 +1,40 @@
-//! The HTTP server (axum): health, the region API, the verval template and the web page.
+//! The HTTP server (axum): health, the region and indicator API, choropleths, exports, vector
+//! tiles, OGC API – Features, the verval template and the web page.
+//!
+//! Requests are typed at the edge: query strings through [`query::ApiQuery`], household
+//! access through the [`auth::HouseholdScope`] extractor, errors through [`ApiError`].
 
+pub mod auth;
 pub mod choropleth;
+pub mod error;
 pub mod export;
 pub mod indicators;
 pub mod live;
 pub mod ogc;
 pub mod openapi;
+pub mod query;
 pub mod targets;
 pub mod templates;
 pub mod tiles;
 pub mod web;
 
-use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
+use serde::Deserialize;
 use serde_json::json;
 
 use crate::region::{Kode, Level, RegionInfo};
 use crate::store::{RegionFilter, StoreError};
+use query::{parsed, ApiQuery};
 
+pub use error::ApiError;
 pub use live::Live;
 
 /// Shared state of the handlers.
@@ -36,7 +45,7 @@ pub struct AppState {
     /// Encoded tiles, keyed by snapshot generation (a new snapshot never meets old tiles).
     pub tile_cache: tiles::TileCache,
     /// API tokens that may read household data.
-    pub tokens: Arc<Vec<tiles::ApiToken>>,
+    pub tokens: Arc<Vec<auth::ApiToken>>,
     /// MapLibre GL JS for the web map.
     pub vendor: web::Vendor,
 }
@@ -45,7 +54,7 @@ pub struct AppState {
 #[derive(Debug, Clone)]
 pub struct ServerOptions {
     /// API tokens that may read household data (none: household data is never served).
-    pub tokens: Vec<tiles::ApiToken>,
+    pub tokens: Vec<auth::ApiToken>,
     /// Bytes of encoded tiles kept in memory.
     pub tile_cache_bytes: u64,
     /// The web directory holding `node_modules/maplibre-gl` (see [`web::web_dir_from_env`]).
@@ -59,53 +68,6 @@ impl Default for ServerOptions {
             tile_cache_bytes: tiles::DEFAULT_CACHE_BYTES,
             web_dir: web::web_dir_from_env(),
         }
-    }
-}
-
-/// An API error: a status and a message in words, sent as `{"error": "..."}`.
-#[derive(Debug)]
-pub struct ApiError {
-    status: StatusCode,
-    message: String,
-}
-
-impl ApiError {
-    fn bad_request(message: impl Into<String>) -> ApiError {
-        ApiError {
-            status: StatusCode::BAD_REQUEST,
-            message: message.into(),
-        }
-    }
-
-    fn not_found(message: impl Into<String>) -> ApiError {
-        ApiError {
-            status: StatusCode::NOT_FOUND,
-            message: message.into(),
-        }
-    }
-
-    fn internal(e: impl std::fmt::Display) -> ApiError {
-        tracing::error!(error = %e, "internal error");
-        ApiError {
-            status: StatusCode::INTERNAL_SERVER_ERROR,
-            message: "internal error".into(),
-        }
-    }
-}
-
-impl From<StoreError> for ApiError {
-    fn from(e: StoreError) -> ApiError {
-        tracing::error!(error = %e, "store error");
-        ApiError {
-            status: StatusCode::SERVICE_UNAVAILABLE,
-            message: "the data store is not available".into(),
-        }
-    }
-}
-
-impl IntoResponse for ApiError {
-    fn into_response(self) -> Response {
-        (self.status, Json(json!({ "error": self.message }))).into_response()
     }
 }
 
@@ -148,11 +110,21 @@ fn router_over(state: AppState) -> Router {
         .route("/api/periods", get(indicators::periods_list))
         .route("/api/choropleth", get(choropleth::choropleth))
         .route("/api/targets", get(targets::targets))
+        .route("/api/fields", get(web::fields))
+        .route("/api/export/households.csv", get(export::households_csv))
+        .route(
+            "/api/export/households.geojson",
+            get(export::households_geojson),
+        )
         .route("/api/export/{file}", get(export::export))
         .route("/api/reconciliation", get(indicators::reconciliation))
         .route("/api/regions", get(list_regions))
         .route("/api/regions/{kode}", get(indicators::region_detail))
         .route("/api/templates/{file}", get(template))
+        .route(
+            "/tiles/households/{z}/{x}/{file}",
+            get(tiles::household_tile),
+        )
         .route("/tiles/{layer}/{z}/{x}/{file}", get(tiles::tile))
         .route("/tiles/{name}", get(tiles::tilejson))
         .route("/style.json", get(tiles::style))
@@ -161,8 +133,24 @@ fn router_over(state: AppState) -> Router {
         .route("/ogc/api", get(ogc::api))
         .route("/ogc/conformance", get(ogc::conformance))
         .route("/ogc/collections", get(ogc::collections))
+        .route(
+            "/ogc/collections/households",
+            get(ogc::household_collection),
+        )
+        .route(
+            "/ogc/collections/households/schema",
+            get(ogc::household_schema),
+        )
         .route("/ogc/collections/{id}", get(ogc::collection_by_id))
         .route("/ogc/collections/{id}/schema", get(ogc::schema))
+        .route(
+            "/ogc/collections/households/items",
+            get(ogc::household_items),
+        )
+        .route(
+            "/ogc/collections/households/items/{feature}",
+            get(ogc::household_item),
+        )
         .route("/ogc/collections/{id}/items", get(ogc::items))
         .route("/ogc/collections/{id}/items/{feature}", get(ogc::item))
         .fallback(|| async { ApiError::not_found("no such endpoint") })
@@ -207,7 +195,7 @@ async fn healthz(State(st): State<AppState>) -> Response {
             "snapshot": {
                 "generation": snapshot.generation,
                 "households": snapshot.households().len(),
-                "periods": snapshot.periods().iter().map(|p| p.period.as_str()).collect::<Vec<_>>(),
+                "periods": snapshot.periods().iter().map(|p| p.period).collect::<Vec<_>>(),
             },
         }))
     };
@@ -226,71 +214,48 @@ async fn healthz(State(st): State<AppState>) -> Response {
 
 async fn template(Path(file): Path<String>) -> Result<Response, ApiError> {
     let disposition = |name: &str| format!("attachment; filename=\"{name}\"");
-    match file.as_str() {
-        "verval.csv" => Ok((
-            [
-                (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_string()),
-                (
-                    header::CONTENT_DISPOSITION,
-                    disposition("templat-verval.csv"),
-                ),
-            ],
-            templates::verval_csv(),
-        )
-            .into_response()),
-        "verval.xlsx" => {
-            let bytes = templates::verval_xlsx().map_err(|e| {
-                tracing::error!(error = %e, "cannot build the verval template");
-                ApiError {
-                    status: StatusCode::INTERNAL_SERVER_ERROR,
-                    message: "the template cannot be built".into(),
-                }
-            })?;
-            Ok((
-                [
-                    (
-                        header::CONTENT_TYPE,
-                        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-                            .to_string(),
-                    ),
-                    (
-                        header::CONTENT_DISPOSITION,
-                        disposition("templat-verval.xlsx"),
-                    ),
-                ],
-                bytes,
-            )
-                .into_response())
-        }
-        _ => Err(ApiError::not_found("templates: verval.xlsx, verval.csv")),
-    }
+    let (content_type, name, bytes) = match file.as_str() {
+        "verval.csv" => (
+            "text/csv; charset=utf-8",
+            "templat-verval.csv",
+            templates::verval_csv().into_bytes(),
+        ),
+        "verval.xlsx" => (
+            "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+            "templat-verval.xlsx",
+            templates::verval_xlsx().map_err(ApiError::internal)?,
+        ),
+        _ => return Err(ApiError::not_found("templates: verval.xlsx, verval.csv")),
+    };
+    Ok((
+        [
+            (header::CONTENT_TYPE, content_type.to_string()),
+            (header::CONTENT_DISPOSITION, disposition(name)),
+        ],
+        bytes,
+    )
+        .into_response())
 }
 
-pub(crate) fn parse_level(q: &HashMap<String, String>) -> Result<Option<Level>, ApiError> {
-    q.get("level")
-        .filter(|s| !s.is_empty())
-        .map(|s| {
-            s.parse::<Level>()
-                .map_err(|e| ApiError::bad_request(e.to_string()))
-        })
-        .transpose()
-}
-
-pub(crate) fn parse_kode(s: &str) -> Result<Kode, ApiError> {
-    Kode::parse(s).map_err(|e| ApiError::bad_request(e.to_string()))
+/// The query of `/api/regions`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RegionsQuery {
+    /// Only units of this level.
+    #[serde(default, deserialize_with = "parsed")]
+    level: Option<Level>,
+    /// Only units inside this one.
+    #[serde(default, deserialize_with = "parsed")]
+    parent: Option<Kode>,
 }
 
 async fn list_regions(
     State(st): State<AppState>,
-    Query(q): Query<HashMap<String, String>>,
+    ApiQuery(q): ApiQuery<RegionsQuery>,
 ) -> Result<Json<Vec<RegionInfo>>, ApiError> {
     let filter = RegionFilter {
-        level: parse_level(&q)?,
-        parent: q
-            .get("parent")
-            .filter(|s| !s.is_empty())
-            .map(|s| parse_kode(s))
-            .transpose()?,
+        level: q.level,
+        parent: q.parent,
     };
     Ok(Json(st.live.store().list_regions(&filter).await?))
 }

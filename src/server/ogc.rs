@@ -6,21 +6,20 @@
 //! in the token's units: desil, programmes and placement quality; no names, no identity
 //! numbers). Coordinates are CRS84 (longitude, latitude).
 
-use std::collections::HashMap;
-
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::{header, HeaderMap};
 use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
 use serde_json::{json, Map, Value};
 
-use super::export::parse_bbox;
+use super::auth::HouseholdScope;
+use super::indicators::period_of;
+use super::query::{parsed, ApiQuery, BBox, Bounded};
 use super::{ApiError, AppState};
-use crate::aggregate::snapshot::PeriodIndicators;
-use crate::aggregate::{Snapshot, COUNTS, RATES};
+use crate::aggregate::{Indicator, PeriodIndicators, Snapshot};
 use crate::export::{select, unit_properties, UnitFilter};
-use crate::ingest::households::model::Program;
-use crate::region::Level;
-use crate::tiles::Scope;
+use crate::model::{Period, Program, Quality, Scope};
+use crate::region::{Kode, Level};
 
 /// Items per page when `limit` is not given.
 pub const DEFAULT_LIMIT: usize = 100;
@@ -32,9 +31,6 @@ const GEOJSON: &str = "application/geo+json";
 const JSON: &str = "application/json";
 const SCHEMA: &str = "application/schema+json";
 const OPENAPI: &str = "application/vnd.oai.openapi+json;version=3.0";
-
-/// The query parameters the items endpoints know; any other is refused with 400.
-const ITEM_PARAMS: &[&str] = &["bbox", "limit", "offset", "period", "f"];
 
 /// The unit collections: id, title, level.
 const UNIT_COLLECTIONS: [(&str, &str, Level); 3] = [
@@ -91,11 +87,6 @@ pub async fn conformance() -> Response {
     )
 }
 
-/// Whether the request carries a valid token (then the household collection is listed).
-fn has_token(st: &AppState, headers: &HeaderMap) -> bool {
-    headers.contains_key(header::AUTHORIZATION) && super::tiles::token_scope(st, headers).is_ok()
-}
-
 /// The description of collection `id`.
 fn collection(snap: &Snapshot, base: &str, id: &str) -> Option<Value> {
     let (title, description, bbox) = match UNIT_COLLECTIONS.iter().find(|c| c.0 == id) {
@@ -114,7 +105,11 @@ fn collection(snap: &Snapshot, base: &str, id: &str) -> Option<Value> {
         ),
         None => return None,
     };
-    let periods: Vec<&str> = snap.periods().iter().map(|p| p.period.as_str()).collect();
+    let periods: Vec<String> = snap
+        .periods()
+        .iter()
+        .map(|p| p.period.to_string())
+        .collect();
     let href = format!("{base}/collections/{id}");
     Some(json!({
         "id": id,
@@ -152,7 +147,7 @@ fn feature_schema(id: &str) -> Option<Value> {
         add("desil", "integer");
         add("members", "integer");
         add("approximate_point", "boolean");
-        for prog in Program::ALL {
+        for &prog in Program::ALL {
             add(prog.as_str(), "boolean");
         }
     } else if UNIT_COLLECTIONS.iter().any(|c| c.0 == id) {
@@ -160,11 +155,8 @@ fn feature_schema(id: &str) -> Option<Value> {
             add(name, "string");
         }
         add("has_data", "boolean");
-        for f in &COUNTS {
-            add(f.name, "integer");
-        }
-        for f in &RATES {
-            add(f.name, "number");
+        for i in Indicator::all() {
+            add(i.name(), if i.is_share() { "number" } else { "integer" });
         }
     } else {
         return None;
@@ -178,25 +170,27 @@ fn feature_schema(id: &str) -> Option<Value> {
 }
 
 /// `GET /ogc/collections/{id}/schema`: the JSON Schema of the collection's properties.
-pub async fn schema(
-    State(st): State<AppState>,
-    Path(id): Path<String>,
-    headers: HeaderMap,
-) -> Result<Response, ApiError> {
-    if let Some(refused) = refused_households(&st, &headers, &id) {
-        return Ok(refused);
-    }
+pub async fn schema(Path(id): Path<String>) -> Result<Response, ApiError> {
     feature_schema(&id)
         .map(|s| json_response(s, SCHEMA))
         .ok_or_else(|| no_collection(&id))
 }
 
-/// `GET /ogc/collections`.
-pub async fn collections(State(st): State<AppState>, headers: HeaderMap) -> Response {
+/// `GET /ogc/collections/households/schema`, for a token.
+pub async fn household_schema(_: HouseholdScope) -> Result<Response, ApiError> {
+    schema(Path(HOUSEHOLDS.to_string())).await
+}
+
+/// `GET /ogc/collections`: the household collection is listed for a valid token only.
+pub async fn collections(
+    State(st): State<AppState>,
+    access: Option<HouseholdScope>,
+    headers: HeaderMap,
+) -> Response {
     let base = base_url(&headers);
     let snap = st.live.snapshot();
     let mut ids: Vec<&str> = UNIT_COLLECTIONS.iter().map(|c| c.0).collect();
-    if has_token(&st, &headers) {
+    if access.is_some() {
         ids.push(HOUSEHOLDS);
     }
     let list: Vec<Value> = ids
@@ -212,34 +206,71 @@ pub async fn collections(State(st): State<AppState>, headers: HeaderMap) -> Resp
     )
 }
 
-/// The refusal (401/403) when `id` is the household collection and the request has no
-/// valid token.
-fn refused_households(st: &AppState, headers: &HeaderMap, id: &str) -> Option<Response> {
-    (id == HOUSEHOLDS)
-        .then(|| super::tiles::token_scope(st, headers).err())
-        .flatten()
-        .map(|refused| *refused)
-}
-
 /// `GET /ogc/collections/{id}`.
 pub async fn collection_by_id(
     State(st): State<AppState>,
     Path(id): Path<String>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    if let Some(refused) = refused_households(&st, &headers, &id) {
-        return Ok(refused);
-    }
     let snap = st.live.snapshot();
     collection(&snap, &base_url(&headers), &id)
         .map(|c| json_response(c, JSON))
         .ok_or_else(|| no_collection(&id))
 }
 
+/// `GET /ogc/collections/households`, for a token.
+pub async fn household_collection(
+    state: State<AppState>,
+    _: HouseholdScope,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    collection_by_id(state, Path(HOUSEHOLDS.to_string()), headers).await
+}
+
 fn no_collection(id: &str) -> ApiError {
     ApiError::not_found(format!(
         "no collection `{id}`; collections: kabupaten, kecamatan, desa (households with an API token)"
     ))
+}
+
+/// The encodings an OGC client may ask for with `f=`: both are GeoJSON.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Encoding {
+    /// JSON.
+    Json,
+    /// GeoJSON.
+    Geojson,
+}
+
+/// The query of an items request.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ItemsQuery {
+    /// Only features meeting this box.
+    bbox: Option<BBox>,
+    /// Features per page.
+    limit: Option<Bounded<1, MAX_LIMIT>>,
+    /// Features skipped.
+    offset: Option<Bounded<0, { usize::MAX }>>,
+    /// The period (default the latest).
+    #[serde(default, deserialize_with = "parsed")]
+    period: Option<Period>,
+    /// The encoding.
+    #[allow(dead_code)]
+    f: Option<Encoding>,
+}
+
+/// The query of a one-feature request.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ItemQuery {
+    /// The period (default the latest).
+    #[serde(default, deserialize_with = "parsed")]
+    period: Option<Period>,
+    /// The encoding.
+    #[allow(dead_code)]
+    f: Option<Encoding>,
 }
 
 /// Paging parameters of an items request.
@@ -249,65 +280,59 @@ struct Paging {
     bbox: Option<[f64; 4]>,
 }
 
-impl Paging {
-    fn from_query(q: &HashMap<String, String>) -> Result<Paging, ApiError> {
-        if let Some(unknown) = q.keys().find(|k| !ITEM_PARAMS.contains(&k.as_str())) {
-            return Err(ApiError::bad_request(format!(
-                "unknown query parameter `{unknown}`; known: {}",
-                ITEM_PARAMS.join(", ")
-            )));
+impl From<&ItemsQuery> for Paging {
+    fn from(q: &ItemsQuery) -> Paging {
+        Paging {
+            limit: q.limit.map_or(DEFAULT_LIMIT, |l| l.0),
+            offset: q.offset.map_or(0, |o| o.0),
+            bbox: q.bbox.map(|b| b.0),
         }
-        if let Some(f) = q.get("f") {
-            if !matches!(f.as_str(), "json" | "geojson") {
-                return Err(ApiError::bad_request("f must be json or geojson"));
-            }
-        }
-        let number = |key: &str, default: usize| -> Result<usize, ApiError> {
-            q.get(key).map_or(Ok(default), |v| {
-                v.parse::<usize>().map_err(|_| {
-                    ApiError::bad_request(format!("{key} must be a whole number, not `{v}`"))
-                })
-            })
-        };
-        let limit = number("limit", DEFAULT_LIMIT)?;
-        if limit == 0 || limit > MAX_LIMIT {
-            return Err(ApiError::bad_request(format!(
-                "limit must be between 1 and {MAX_LIMIT}"
-            )));
-        }
-        Ok(Paging {
-            limit,
-            offset: number("offset", 0)?,
-            bbox: q.get("bbox").map(|b| parse_bbox(b)).transpose()?,
-        })
     }
 }
 
-/// `GET /ogc/collections/{id}/items?bbox=&limit=&offset=&period=`.
+/// `GET /ogc/collections/{id}/items?bbox=&limit=&offset=&period=` for the unit collections.
 pub async fn items(
     State(st): State<AppState>,
     Path(id): Path<String>,
+    ApiQuery(q): ApiQuery<ItemsQuery>,
     headers: HeaderMap,
-    Query(q): Query<HashMap<String, String>>,
 ) -> Result<Response, ApiError> {
-    let paging = Paging::from_query(&q)?;
+    let level = UNIT_COLLECTIONS
+        .iter()
+        .find(|c| c.0 == id)
+        .map(|c| c.2)
+        .ok_or_else(|| no_collection(&id))?;
+    let paging = Paging::from(&q);
     let snap = st.live.snapshot();
-    let (period, _) = super::indicators::periods(&snap, &q)?;
-    let (matched, features) = if id == HOUSEHOLDS {
-        let scope = match super::tiles::token_scope(&st, &headers) {
-            Ok(scope) => scope,
-            Err(refused) => return Ok(*refused),
-        };
-        household_page(&snap, period, &scope, &paging)
-    } else {
-        let level = UNIT_COLLECTIONS
-            .iter()
-            .find(|c| c.0 == id)
-            .map(|c| c.2)
-            .ok_or_else(|| no_collection(&id))?;
-        unit_page(&snap, period, level, &paging)
-    };
-    let base = base_url(&headers);
+    let period = period_of(&snap, q.period)?;
+    let (matched, features) = unit_page(&snap, period, level, &paging);
+    Ok(page(&headers, &id, &q, &paging, matched, features))
+}
+
+/// `GET /ogc/collections/households/items?bbox=&limit=&offset=&period=`, for a token.
+pub async fn household_items(
+    State(st): State<AppState>,
+    ApiQuery(q): ApiQuery<ItemsQuery>,
+    HouseholdScope(scope): HouseholdScope,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let paging = Paging::from(&q);
+    let snap = st.live.snapshot();
+    let period = period_of(&snap, q.period)?;
+    let (matched, features) = household_page(&snap, period, &scope, &paging);
+    Ok(page(&headers, HOUSEHOLDS, &q, &paging, matched, features))
+}
+
+/// A page of features with its counts and its `self`, `collection`, `next` and `prev` links.
+fn page(
+    headers: &HeaderMap,
+    id: &str,
+    q: &ItemsQuery,
+    paging: &Paging,
+    matched: usize,
+    features: Vec<Value>,
+) -> Response {
+    let base = base_url(headers);
     let href = |offset: usize| {
         let mut params = vec![
             format!("limit={}", paging.limit),
@@ -316,7 +341,7 @@ pub async fn items(
         if let Some(b) = paging.bbox {
             params.push(format!("bbox={},{},{},{}", b[0], b[1], b[2], b[3]));
         }
-        if let Some(p) = q.get("period") {
+        if let Some(p) = q.period {
             params.push(format!("period={p}"));
         }
         format!("{base}/collections/{id}/items?{}", params.join("&"))
@@ -355,7 +380,7 @@ pub async fn items(
         "links": links,
         "features": features,
     });
-    Ok(json_response(body, GEOJSON))
+    json_response(body, GEOJSON)
 }
 
 /// Now, as RFC 3339 in UTC (seconds).
@@ -457,8 +482,8 @@ fn household_feature(snap: &Snapshot, i: u32) -> Value {
         h.unit()
             .map_or(Value::Null, |u| snap.unit(u).info.kode.to_string().into()),
     );
-    p.insert("source".into(), batch.source.clone().into());
-    p.insert("period".into(), batch.period.clone().into());
+    p.insert("source".into(), batch.source.as_str().into());
+    p.insert("period".into(), batch.period.to_string().into());
     p.insert("desil".into(), h.desil().map_or(Value::Null, Value::from));
     p.insert(
         "members".into(),
@@ -471,10 +496,10 @@ fn household_feature(snap: &Snapshot, i: u32) -> Value {
     p.insert(
         "approximate_point".into(),
         h.quality()
-            .map_or(Value::Null, |q| (q != crate::geocode::Quality::Gps).into()),
+            .map_or(Value::Null, |q| (q != Quality::Gps).into()),
     );
     let programs = h.programs();
-    for prog in Program::ALL {
+    for &prog in Program::ALL {
         p.insert(
             prog.as_str().into(),
             programs.get(prog).map_or(Value::Null, Value::from),
@@ -493,58 +518,77 @@ fn household_feature(snap: &Snapshot, i: u32) -> Value {
     })
 }
 
-/// `GET /ogc/collections/{id}/items/{featureId}`.
+/// `GET /ogc/collections/{id}/items/{featureId}` for the unit collections.
 pub async fn item(
     State(st): State<AppState>,
     Path((id, feature_id)): Path<(String, String)>,
+    ApiQuery(q): ApiQuery<ItemQuery>,
     headers: HeaderMap,
-    Query(q): Query<HashMap<String, String>>,
 ) -> Result<Response, ApiError> {
-    if let Some(unknown) = q.keys().find(|k| !matches!(k.as_str(), "period" | "f")) {
-        return Err(ApiError::bad_request(format!(
-            "unknown query parameter `{unknown}`; known: period, f"
-        )));
-    }
+    let level = UNIT_COLLECTIONS
+        .iter()
+        .find(|c| c.0 == id)
+        .map(|c| c.2)
+        .ok_or_else(|| no_collection(&id))?;
     let snap = st.live.snapshot();
-    let (period, _) = super::indicators::periods(&snap, &q)?;
-    let base = base_url(&headers);
-    let feature = if id == HOUSEHOLDS {
-        let scope = match super::tiles::token_scope(&st, &headers) {
-            Ok(scope) => scope,
-            Err(refused) => return Ok(*refused),
-        };
-        let stale = || {
-            ApiError::not_found(format!(
-                "no household `{feature_id}` in the current data (ids change when the data is reloaded)"
-            ))
-        };
-        let (generation, index) = feature_id.split_once('-').ok_or_else(stale)?;
-        let index: u32 = index.parse().map_err(|_| stale())?;
-        if generation != snap.generation.to_string() || index as usize >= snap.households().len() {
-            return Err(stale());
-        }
-        let h = &snap.households()[index as usize];
-        if !h
-            .unit()
-            .is_some_and(|u| scope.allows(snap.unit(u).info.kode))
-        {
-            return Err(stale());
-        }
-        household_feature(&snap, index)
-    } else {
-        let level = UNIT_COLLECTIONS
-            .iter()
-            .find(|c| c.0 == id)
-            .map(|c| c.2)
-            .ok_or_else(|| no_collection(&id))?;
-        let u = crate::region::Kode::parse(&feature_id)
-            .ok()
-            .and_then(|k| snap.unit_index(k))
-            .filter(|&u| snap.unit(u).info.level == level)
-            .ok_or_else(|| ApiError::not_found(format!("no {id} `{feature_id}`")))?;
-        unit_feature(&snap, u, period)
+    let period = period_of(&snap, q.period)?;
+    let u = Kode::parse(&feature_id)
+        .ok()
+        .and_then(|k| snap.unit_index(k))
+        .filter(|&u| snap.unit(u).info.level == level)
+        .ok_or_else(|| ApiError::not_found(format!("no {id} `{feature_id}`")))?;
+    Ok(feature_response(
+        &headers,
+        &id,
+        &feature_id,
+        unit_feature(&snap, u, period),
+    ))
+}
+
+/// `GET /ogc/collections/households/items/{featureId}`, for a token: a household of the
+/// current snapshot inside the token's units.
+pub async fn household_item(
+    State(st): State<AppState>,
+    Path(feature_id): Path<String>,
+    ApiQuery(q): ApiQuery<ItemQuery>,
+    HouseholdScope(scope): HouseholdScope,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let snap = st.live.snapshot();
+    period_of(&snap, q.period)?;
+    let stale = || {
+        ApiError::not_found(format!(
+            "no household `{feature_id}` in the current data (ids change when the data is reloaded)"
+        ))
     };
-    let mut feature = feature;
+    let (generation, index) = feature_id.split_once('-').ok_or_else(stale)?;
+    let index: u32 = index.parse().map_err(|_| stale())?;
+    if generation != snap.generation.to_string() || index as usize >= snap.households().len() {
+        return Err(stale());
+    }
+    let h = &snap.households()[index as usize];
+    if !h
+        .unit()
+        .is_some_and(|u| scope.allows(snap.unit(u).info.kode))
+    {
+        return Err(stale());
+    }
+    Ok(feature_response(
+        &headers,
+        HOUSEHOLDS,
+        &feature_id,
+        household_feature(&snap, index),
+    ))
+}
+
+/// One feature with its `self` and `collection` links.
+fn feature_response(
+    headers: &HeaderMap,
+    id: &str,
+    feature_id: &str,
+    mut feature: Value,
+) -> Response {
+    let base = base_url(headers);
     feature["links"] = json!([
         link(
             format!("{base}/collections/{id}/items/{feature_id}"),
@@ -559,7 +603,7 @@ pub async fn item(
             "The collection"
         ),
     ]);
-    Ok(json_response(feature, GEOJSON))
+    json_response(feature, GEOJSON)
 }
 
 /// `GET /ogc/api`: the OpenAPI 3.0 definition of the OGC API.

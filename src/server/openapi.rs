@@ -1,12 +1,12 @@
 //! The OpenAPI 3.1 document of the API, served at `/api/openapi.json`.
 //!
 //! Written as JSON rather than derived (utoipa): the indicator fields are generated from the
-//! same tables ([`COUNTS`], [`RATES`]) that serialise them, so every served field is
+//! same enums ([`Count`], [`Rate`]) that serialise them, so every served field is
 //! documented by construction, which a derive over a fixed struct could not do.
 
 use serde_json::{json, Map, Value};
 
-use crate::aggregate::{COUNTS, RATES};
+use crate::aggregate::{Count, Indicator, Rate};
 
 /// The schema of one unit's indicators.
 fn unit_indicators_schema() -> Value {
@@ -43,27 +43,23 @@ fn unit_indicators_schema() -> Value {
     ] {
         props.insert(name.into(), json!({ "type": ["integer", "null"], "description": about }));
     }
-    for f in &COUNTS {
+    for c in Count::ALL {
         props.insert(
-            f.name.into(),
-            json!({ "type": ["integer", "null"], "minimum": 0, "description": f.about }),
+            c.name().into(),
+            json!({ "type": ["integer", "null"], "minimum": 0, "description": c.about() }),
         );
     }
-    for f in &RATES {
+    for r in Rate::ALL {
         props.insert(
-            f.name.into(),
-            json!({ "type": ["number", "null"], "description": format!("{} Null when the denominator is unknown or zero.", f.about) }),
+            r.name().into(),
+            json!({ "type": ["number", "null"], "description": format!("{} Null when the denominator is unknown or zero.", r.about()) }),
         );
     }
     props.insert(
         "base_period".into(),
         json!({ "type": "string", "description": "With `base=`: the period the change is measured from." }),
     );
-    for name in COUNTS
-        .iter()
-        .map(|f| f.name)
-        .chain(RATES.iter().map(|f| f.name))
-    {
+    for name in Indicator::all().map(Indicator::name) {
         props.insert(
             format!("{name}_change"),
             json!({ "type": ["number", "null"], "description": format!("With `base=`: `{name}` now minus `{name}` in the base period; null when either has no data.") }),

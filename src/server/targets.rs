@@ -1,30 +1,30 @@
 //! `GET /api/targets`: units ranked by an indicator, as JSON, CSV or XLSX — the table a
 //! RAT/RPKD planning meeting works from.
 
-use std::collections::HashMap;
-
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
-use super::choropleth::Selection;
+use super::choropleth::{selection_query, Selection, SelectionParams, Shown};
+use super::query::{parsed, ApiQuery, Bounded};
 use super::{ApiError, AppState};
-use crate::aggregate::indicators::value_by_name;
-use crate::region::Level;
+use crate::aggregate::{Count, Indicator};
+use crate::model::Period;
+use crate::region::{Kode, Level};
 
 /// Default list length.
 pub const DEFAULT_TOP: usize = 20;
 /// Longest list.
 pub const MAX_TOP: usize = 100_000;
 /// Figures every row carries besides the ranking indicator.
-const KEY_FIGURES: [&str; 5] = [
-    "households",
-    "desil_1",
-    "desil_1_4",
-    "desil_1_no_pkh",
-    "people",
+const KEY_FIGURES: [Count; 5] = [
+    Count::Households,
+    Count::Desil1,
+    Count::Desil1To4,
+    Count::Desil1NoPkh,
+    Count::People,
 ];
 
 /// One ranked unit.
@@ -86,11 +86,9 @@ pub fn rank(sel: &Selection<'_>, ascending: bool, top: usize) -> Vec<Target> {
                 value,
                 figures: KEY_FIGURES
                     .iter()
-                    .map(|f| {
-                        (
-                            f.to_string(),
-                            value_by_name(f, counts, snap.denominators(u)),
-                        )
+                    .map(|&f| {
+                        let value = Indicator::Count(f).value(counts, snap.denominators(u));
+                        (f.name().to_string(), value)
                     })
                     .collect(),
             }
@@ -105,7 +103,7 @@ fn headers(indicator: &str) -> Vec<String> {
         .map(|s| s.to_string())
         .collect();
     h.push(indicator.to_string());
-    h.extend(KEY_FIGURES.iter().map(|f| f.to_string()));
+    h.extend(KEY_FIGURES.iter().map(|f| f.name().to_string()));
     h
 }
 
@@ -165,29 +163,50 @@ fn to_xlsx(indicator: &str, targets: &[Target]) -> Result<Vec<u8>, rust_xlsxwrit
     book.save_to_buffer()
 }
 
+/// The order of a ranking.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Order {
+    /// Highest first.
+    #[default]
+    Desc,
+    /// Lowest first.
+    Asc,
+}
+
+/// The formats of a ranking.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TargetFormat {
+    /// JSON.
+    #[default]
+    Json,
+    /// CSV.
+    Csv,
+    /// An Excel workbook.
+    Xlsx,
+}
+
+selection_query! {
+    /// The query of `/api/targets`.
+    TargetsQuery {
+        top: Option<Bounded<1, MAX_TOP>>,
+        order: Option<Order>,
+        format: Option<TargetFormat>,
+    }
+}
+
 /// `GET /api/targets?level=&parent=&indicator=&top=&order=&period=&base=&format=json|csv|xlsx`
 pub async fn targets(
     State(st): State<AppState>,
-    Query(q): Query<HashMap<String, String>>,
+    ApiQuery(q): ApiQuery<TargetsQuery>,
 ) -> Result<Response, ApiError> {
     let snap = st.live.snapshot();
-    let sel = Selection::from_query(&snap, &q, Level::Desa)?;
-    let name = sel.name();
+    let sel = Selection::new(&snap, q.selection(), Level::Desa)?;
+    let name = sel.shown.name();
     let name = name.as_str();
-    let top = match q.get("top") {
-        None => DEFAULT_TOP,
-        Some(t) => t
-            .parse::<usize>()
-            .ok()
-            .filter(|n| (1..=MAX_TOP).contains(n))
-            .ok_or_else(|| ApiError::bad_request(format!("top must be 1–{MAX_TOP}")))?,
-    };
-    let ascending = match q.get("order").map(String::as_str) {
-        None | Some("desc") => false,
-        Some("asc") => true,
-        Some(_) => return Err(ApiError::bad_request("order must be asc or desc")),
-    };
-    let list = rank(&sel, ascending, top);
+    let top = q.top.map_or(DEFAULT_TOP, |t| t.0);
+    let list = rank(&sel, q.order == Some(Order::Asc), top);
     let parent_kode = sel.parent.map(|p| snap.unit(p).info.kode);
     let file = format!(
         "sasaran-{}-{}{}",
@@ -196,16 +215,16 @@ pub async fn targets(
         parent_kode.map(|k| format!("-{k}")).unwrap_or_default()
     );
     let disposition = |ext: &str| format!("attachment; filename=\"{file}.{ext}\"");
-    match q.get("format").map(String::as_str).unwrap_or("json") {
-        "json" => Ok(Json(serde_json::json!({
+    match q.format.unwrap_or_default() {
+        TargetFormat::Json => Ok(Json(serde_json::json!({
             "level": sel.level,
             "indicator": name,
-            "period": sel.period.map(|p| &p.period),
+            "period": sel.period.map(|p| p.period),
             "parent": parent_kode,
             "targets": list,
         }))
         .into_response()),
-        "csv" => {
+        TargetFormat::Csv => {
             let bytes = to_csv(name, &list).map_err(ApiError::internal)?;
             Ok((
                 [
@@ -216,7 +235,7 @@ pub async fn targets(
             )
                 .into_response())
         }
-        "xlsx" => {
+        TargetFormat::Xlsx => {
             let bytes = to_xlsx(name, &list).map_err(ApiError::internal)?;
             Ok((
                 [
@@ -231,8 +250,5 @@ pub async fn targets(
             )
                 .into_response())
         }
-        other => Err(ApiError::bad_request(format!(
-            "format `{other}`: json, csv or xlsx"
-        ))),
     }
 }

@@ -6,129 +6,35 @@ use std::collections::HashMap;
 use std::io::{Read, Write};
 
 use axum::body::Bytes;
-use axum::extract::{Path, Query, State};
-use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::extract::{FromRequestParts, Path, State};
+use axum::http::request::Parts;
+use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
+use serde::Deserialize;
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 
+use super::auth::HouseholdScope;
+use super::choropleth::{ClassCount, Shown, DEFAULT_CLASSES};
+use super::indicators::period_of;
+use super::query::{parsed, ApiQuery};
 use super::{ApiError, AppState};
-use crate::region::Kode;
-use crate::tiles::{check_tile, Layer, Scope, TileError, TILE_INDICATORS};
+use crate::aggregate::Snapshot;
+use crate::choropleth::{Method, Palette};
+use crate::model::{Period, Scope};
+use crate::tiles::{Layer, TileCoord, TileError, TILE_INDICATORS};
 
 /// Bytes of encoded tiles kept in memory, by default.
 pub const DEFAULT_CACHE_BYTES: u64 = 256 << 20;
-
-/// An API token and the units whose households it may see.
-#[derive(Clone, PartialEq, Eq)]
-pub struct ApiToken {
-    digest: [u8; 32],
-    /// What the token may see.
-    pub scope: Scope,
-}
-
-impl std::fmt::Debug for ApiToken {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "ApiToken(…, {:?})", self.scope)
-    }
-}
-
-/// Why a token list was refused.
-#[derive(Debug, thiserror::Error)]
-#[error("API token {index}: {reason}")]
-pub struct TokenError {
-    index: usize,
-    reason: String,
-}
-
-/// Shortest token accepted.
-pub const MIN_TOKEN_LEN: usize = 24;
-
-impl ApiToken {
-    /// Parses a comma-separated token list: `TOKEN` (all households) or
-    /// `TOKEN@KODE[+KODE…]` (households inside those units only, e.g. a kabupaten's Dinas
-    /// Sosial: `…@64.72`).
-    pub fn parse_list(list: &str) -> Result<Vec<ApiToken>, TokenError> {
-        list.split(',')
-            .map(str::trim)
-            .filter(|t| !t.is_empty())
-            .enumerate()
-            .map(|(i, t)| {
-                let err = |reason: String| TokenError {
-                    index: i + 1,
-                    reason,
-                };
-                let (secret, scope) = match t.split_once('@') {
-                    None => (t, Scope::All),
-                    Some((secret, units)) => {
-                        let kodes = units
-                            .split('+')
-                            .map(|k| Kode::parse(k).map_err(|e| err(e.to_string())))
-                            .collect::<Result<Vec<_>, _>>()?;
-                        (secret, Scope::Within(kodes))
-                    }
-                };
-                if secret.len() < MIN_TOKEN_LEN {
-                    return Err(err(format!(
-                        "too short: use at least {MIN_TOKEN_LEN} random characters"
-                    )));
-                }
-                Ok(ApiToken {
-                    digest: Sha256::digest(secret.as_bytes()).into(),
-                    scope,
-                })
-            })
-            .collect()
-    }
-
-    /// The token whose secret is `secret`. Compares digests, so the time taken says nothing
-    /// about how much of a wrong token was right.
-    fn find<'a>(tokens: &'a [ApiToken], secret: &str) -> Option<&'a ApiToken> {
-        let digest: [u8; 32] = Sha256::digest(secret.as_bytes()).into();
-        tokens.iter().find(|t| t.digest == digest)
-    }
-}
-
-/// The scope of a request's bearer token: 401 without one, 403 for an unknown one.
-pub fn token_scope(state: &AppState, headers: &HeaderMap) -> Result<Scope, Box<Response>> {
-    let bearer = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .map(str::trim);
-    let Some(secret) = bearer else {
-        let mut r = ApiError {
-            status: StatusCode::UNAUTHORIZED,
-            message: "household data needs an API token (Authorization: Bearer …)".into(),
-        }
-        .into_response();
-        r.headers_mut()
-            .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
-        return Err(Box::new(r));
-    };
-    ApiToken::find(&state.tokens, secret)
-        .map(|t| t.scope.clone())
-        .ok_or_else(|| {
-            Box::new(
-                ApiError {
-                    status: StatusCode::FORBIDDEN,
-                    message: "this API token is not valid".into(),
-                }
-                .into_response(),
-            )
-        })
-}
 
 /// What identifies a cached tile.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct TileKey {
     generation: u64,
     layer: Layer,
-    z: u8,
-    x: u32,
-    y: u32,
-    period: Option<String>,
+    tile: TileCoord,
+    period: Option<Period>,
     scope: Scope,
 }
 
@@ -143,66 +49,96 @@ pub fn tile_cache(bytes: u64) -> TileCache {
         .build()
 }
 
-fn tile_error(e: TileError) -> ApiError {
-    ApiError::bad_request(e.to_string())
+/// A tile address from the path, `{z}/{x}/{y}.mvt` (or `.pbf`), checked: `400` in words for
+/// one the pyramid does not have.
+pub struct TileAddress(pub TileCoord);
+
+impl<S: Send + Sync> FromRequestParts<S> for TileAddress {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        let Path(params) = Path::<HashMap<String, String>>::from_request_parts(parts, state)
+            .await
+            .map_err(|e| ApiError::bad_request(e.body_text()))?;
+        let number = |key: &str, text: Option<&str>| {
+            text.filter(|t| !t.is_empty() && t.bytes().all(|b| b.is_ascii_digit()))
+                .and_then(|t| t.parse::<u32>().ok())
+                .ok_or_else(|| {
+                    ApiError::bad_request(format!(
+                        "the tile's {key} must be a whole number: /tiles/{{layer}}/{{z}}/{{x}}/{{y}}.mvt"
+                    ))
+                })
+        };
+        let z = number("zoom", params.get("z").map(String::as_str))?;
+        let x = number("column", params.get("x").map(String::as_str))?;
+        let file = params.get("file").map(String::as_str).unwrap_or_default();
+        let y = file
+            .strip_suffix(".mvt")
+            .or_else(|| file.strip_suffix(".pbf"))
+            .ok_or_else(|| ApiError::bad_request("the tile must be named {y}.mvt"))?;
+        let y = number("row", Some(y))?;
+        TileCoord::new(z, x, y)
+            .map(TileAddress)
+            .map_err(|e| ApiError::bad_request(e.to_string()))
+    }
 }
 
-/// `GET /tiles/{layer}/{z}/{x}/{y}.mvt`
+/// The query of a tile.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TileQuery {
+    /// The period (default the latest).
+    #[serde(default, deserialize_with = "parsed")]
+    period: Option<Period>,
+}
+
+/// `GET /tiles/{layer}/{z}/{x}/{y}.mvt` for the boundary layers.
 pub async fn tile(
     State(st): State<AppState>,
-    Path((layer, z, x, file)): Path<(String, u32, u32, String)>,
-    Query(q): Query<HashMap<String, String>>,
+    Path(params): Path<HashMap<String, String>>,
+    TileAddress(tile): TileAddress,
+    ApiQuery(q): ApiQuery<TileQuery>,
     headers: HeaderMap,
-) -> Response {
-    match tile_response(st, &layer, z, x, &file, &q, &headers).await {
-        Ok(r) => r,
-        Err(r) => *r,
-    }
+) -> Result<Response, ApiError> {
+    let name = params.get("layer").map(String::as_str).unwrap_or_default();
+    let layer = name.parse::<Layer>().map_err(|_| {
+        ApiError::bad_request(TileError::UnknownLayer(name.to_string()).to_string())
+    })?;
+    tile_response(st, layer, tile, q.period, Scope::All, &headers).await
+}
+
+/// `GET /tiles/households/{z}/{x}/{y}.mvt` for a bearer token: the household points of its
+/// units.
+pub async fn household_tile(
+    State(st): State<AppState>,
+    TileAddress(tile): TileAddress,
+    ApiQuery(q): ApiQuery<TileQuery>,
+    HouseholdScope(scope): HouseholdScope,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    tile_response(st, Layer::Households, tile, q.period, scope, &headers).await
 }
 
 async fn tile_response(
     st: AppState,
-    layer: &str,
-    z: u32,
-    x: u32,
-    file: &str,
-    q: &HashMap<String, String>,
+    layer: Layer,
+    tile: TileCoord,
+    period: Option<Period>,
+    scope: Scope,
     headers: &HeaderMap,
-) -> Result<Response, Box<Response>> {
-    let bad = |e: ApiError| Box::new(e.into_response());
-    let layer = Layer::parse(layer)
-        .ok_or_else(|| bad(tile_error(TileError::UnknownLayer(layer.to_string()))))?;
-    let y = file
-        .strip_suffix(".mvt")
-        .or_else(|| file.strip_suffix(".pbf"))
-        .and_then(|y| y.parse::<u32>().ok())
-        .ok_or_else(|| bad(ApiError::bad_request("the tile must be named {y}.mvt")))?;
-    let (z, x, y) = check_tile(z, x, y).map_err(|e| bad(tile_error(e)))?;
-    let scope = if layer.is_private() {
-        token_scope(&st, headers)?
-    } else {
-        Scope::All
-    };
+) -> Result<Response, ApiError> {
     let tiles = st.live.tiles();
     let snap = tiles.snapshot().clone();
-    let period_name = q.get("period").filter(|p| !p.is_empty()).cloned();
-    let period = match &period_name {
-        None => None,
-        Some(p) => Some(
-            snap.period(Some(p))
-                .ok_or_else(|| bad(ApiError::not_found(format!("no data for period `{p}`"))))?
-                .period
-                .clone(),
-        ),
-    };
+    // An explicit period must have data; none means the latest (the key keeps `None`).
+    if let Some(p) = period {
+        period_of(&snap, Some(p))?;
+    }
     let key = TileKey {
         generation: snap.generation,
         layer,
-        z,
-        x,
-        y,
-        period: period.clone(),
-        scope: scope.clone(),
+        tile,
+        period,
+        scope,
     };
     let etag = etag_of(&key);
     let cache_control = if layer.is_private() {
@@ -229,16 +165,12 @@ async fn tile_response(
         None => {
             let render_key = key.clone();
             let bytes = tokio::task::spawn_blocking(move || {
-                let period = render_key
-                    .period
-                    .as_deref()
-                    .and_then(|p| tiles.snapshot().period(Some(p)))
-                    .or_else(|| tiles.snapshot().period(None));
-                let tile = tiles.render(layer, (z, x, y), period, &render_key.scope);
+                let period = tiles.snapshot().period(render_key.period);
+                let tile = tiles.render(layer, render_key.tile, period, &render_key.scope);
                 tile.map_or_else(Bytes::new, |t| Bytes::from(gzip(&t)))
             })
             .await
-            .map_err(|e| bad(ApiError::internal(e)))?;
+            .map_err(ApiError::internal)?;
             st.tile_cache.insert(key, bytes.clone());
             bytes
         }
@@ -251,16 +183,15 @@ async fn tile_response(
     if gz.is_empty() {
         return Ok((StatusCode::NO_CONTENT, common).into_response());
     }
-    let accepts_gzip = accepts_gzip(headers);
     let content_type = (
         header::CONTENT_TYPE,
         "application/vnd.mapbox-vector-tile".to_string(),
     );
-    if accepts_gzip {
+    if accepts_gzip(headers) {
         let encoding = (header::CONTENT_ENCODING, "gzip".to_string());
         Ok((common, [content_type, encoding], gz).into_response())
     } else {
-        let raw = gunzip(&gz).map_err(|e| bad(ApiError::internal(e)))?;
+        let raw = gunzip(&gz).map_err(ApiError::internal)?;
         Ok((common, [content_type], raw).into_response())
     }
 }
@@ -282,8 +213,9 @@ pub(crate) fn accepts_gzip(headers: &HeaderMap) -> bool {
 /// `data` gzip-compressed (fast level).
 pub(crate) fn gzip(data: &[u8]) -> Vec<u8> {
     let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
-    enc.write_all(data).expect("writing to memory");
-    enc.finish().expect("writing to memory")
+    // Writing into memory cannot fail: the `Vec` grows as needed.
+    let _ = enc.write_all(data);
+    enc.finish().unwrap_or_default()
 }
 
 fn gunzip(data: &[u8]) -> std::io::Result<Vec<u8>> {
@@ -344,9 +276,9 @@ fn layer_fields(layer: Layer) -> Value {
     ] {
         fields.insert(k.into(), v.into());
     }
-    for name in TILE_INDICATORS {
+    for indicator in TILE_INDICATORS {
         fields.insert(
-            name.into(),
+            indicator.name().into(),
             "Number (absent where there is no data; see /api/openapi.json)".into(),
         );
     }
@@ -361,7 +293,7 @@ pub async fn tilejson(
 ) -> Result<Json<Value>, ApiError> {
     let layer = name
         .strip_suffix(".json")
-        .and_then(Layer::parse)
+        .and_then(|n| n.parse::<Layer>().ok())
         .ok_or_else(|| {
             ApiError::not_found("TileJSON: /tiles/{kabupaten|kecamatan|desa|households}.json")
         })?;
@@ -398,8 +330,25 @@ pub async fn tilejson(
 }
 
 /// The box of all loaded units.
-fn province_bounds(snap: &crate::aggregate::Snapshot) -> Option<[f64; 4]> {
+fn province_bounds(snap: &Snapshot) -> Option<[f64; 4]> {
     snap.bbox_of(0..snap.units().len() as u32)
+}
+
+/// The query of `/style.json`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StyleQuery {
+    /// What is drawn (a tile indicator; default `desil_1`).
+    #[serde(default, deserialize_with = "parsed")]
+    indicator: Option<Shown>,
+    /// How classes are made.
+    #[serde(default, deserialize_with = "parsed")]
+    method: Option<Method>,
+    /// The number of classes.
+    classes: Option<ClassCount>,
+    /// The colours.
+    #[serde(default, deserialize_with = "parsed")]
+    palette: Option<Palette>,
 }
 
 /// `GET /style.json?indicator=&method=&classes=&palette=`: a MapLibre style drawing one
@@ -408,36 +357,23 @@ fn province_bounds(snap: &crate::aggregate::Snapshot) -> Option<[f64; 4]> {
 /// in `metadata`.
 pub async fn style(
     State(st): State<AppState>,
-    Query(q): Query<HashMap<String, String>>,
+    ApiQuery(q): ApiQuery<StyleQuery>,
     headers: HeaderMap,
 ) -> Result<Json<Value>, ApiError> {
     let snap = st.live.snapshot();
     let base = base_url(&headers);
-    let indicator = q.get("indicator").map(String::as_str).unwrap_or("desil_1");
-    let shown = super::choropleth::Shown::parse(indicator)
-        .filter(|s| s.change.is_none() && TILE_INDICATORS.contains(&s.indicator.as_str()))
-        .ok_or_else(|| {
-            ApiError::bad_request(format!(
-                "the style draws one of the tile indicators: {}",
-                TILE_INDICATORS.join(", ")
-            ))
-        })?;
-    let method: crate::choropleth::Method = q
-        .get("method")
-        .map(String::as_str)
-        .unwrap_or("ckmeans")
-        .parse()
-        .map_err(|e: crate::choropleth::ClassifyError| ApiError::bad_request(e.to_string()))?;
-    let k: usize = q
-        .get("classes")
-        .and_then(|c| c.parse().ok())
-        .unwrap_or(super::choropleth::DEFAULT_CLASSES);
-    let palette: crate::choropleth::Palette = match q.get("palette") {
-        Some(p) => p
-            .parse()
-            .map_err(|e: crate::choropleth::ClassifyError| ApiError::bad_request(e.to_string()))?,
-        None => crate::choropleth::Palette::sequential(),
-    };
+    let shown = q.indicator.unwrap_or_default();
+    if shown.change.is_some() || !TILE_INDICATORS.contains(&shown.indicator) {
+        let names: Vec<&str> = TILE_INDICATORS.iter().map(|i| i.name()).collect();
+        return Err(ApiError::bad_request(format!(
+            "the style draws one of the tile indicators: {}",
+            names.join(", ")
+        )));
+    }
+    let indicator = shown.indicator.name();
+    let method = q.method.unwrap_or(Method::Ckmeans);
+    let k = q.classes.map_or(DEFAULT_CLASSES, |c| c.0);
+    let palette = q.palette.unwrap_or_else(Palette::sequential);
     let mut sources = serde_json::Map::new();
     let mut layers = vec![json!({
         "id": "latar", "type": "background", "paint": { "background-color": "#f4f1ea" }
@@ -449,12 +385,12 @@ pub async fn style(
             name.into(),
             json!({ "type": "vector", "url": format!("{base}/tiles/{name}.json") }),
         );
-        let level = layer.level().expect("boundary layer");
+        let Some(level) = layer.level() else { continue };
         let sel = super::choropleth::Selection {
             snap: &snap,
             level,
             parent: None,
-            shown: shown.clone(),
+            shown,
             period: snap.period(None),
             base: None,
         };

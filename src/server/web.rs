@@ -7,13 +7,17 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, OnceLock};
 
 use axum::body::Bytes;
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::http::{header, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
 use axum::Json;
+use serde::Deserialize;
 use serde_json::{json, Value};
 
+use super::indicators::NoQuery;
+use super::query::{ApiQuery, Bounded};
 use super::{ApiError, AppState};
+use crate::aggregate::{Count, Indicator, Rate};
 use crate::geocode::normalize::normalize_name;
 use crate::region::Level;
 
@@ -165,28 +169,89 @@ pub async fn vendor(
     }
 }
 
+/// The indicators the map offers, in the order its list shows them.
+pub const MAP_INDICATORS: [Indicator; 13] = [
+    Indicator::Count(Count::Desil1),
+    Indicator::Count(Count::Desil1To4),
+    Indicator::Count(Count::Households),
+    Indicator::Count(Count::People),
+    Indicator::Count(Count::ExtremePoor),
+    Indicator::Rate(Rate::Desil1Rate),
+    Indicator::Rate(Rate::Desil1To4Rate),
+    Indicator::Count(Count::Pkh),
+    Indicator::Rate(Rate::PkhCoverage),
+    Indicator::Count(Count::Desil1NoProgram),
+    Indicator::Count(Count::Desil1NoPkh),
+    Indicator::Rate(Rate::Desil1NoPkhShare),
+    Indicator::Count(Count::Flagged),
+];
+
+/// The figures a unit's panel shows, in order.
+pub const PANEL_FIGURES: [Indicator; 15] = [
+    Indicator::Count(Count::Households),
+    Indicator::Count(Count::People),
+    Indicator::Count(Count::Desil1),
+    Indicator::Count(Count::Desil2),
+    Indicator::Count(Count::Desil3),
+    Indicator::Count(Count::Desil4),
+    Indicator::Count(Count::Desil1To4),
+    Indicator::Count(Count::ExtremePoor),
+    Indicator::Count(Count::Pkh),
+    Indicator::Rate(Rate::PkhCoverage),
+    Indicator::Count(Count::Desil1NoPkh),
+    Indicator::Count(Count::Desil1NoProgram),
+    Indicator::Rate(Rate::Desil1Rate),
+    Indicator::Rate(Rate::Desil1To4Rate),
+    Indicator::Count(Count::Flagged),
+];
+
+/// `GET /api/fields`: every indicator with its labels in Bahasa Indonesia, its kind (a
+/// count or a rate, 0–1), its description, and its place in the map's list (`map`) and in a
+/// unit's panel (`panel`), `null` where it is not shown there. The web page builds its lists
+/// from this, so a label is written once.
+pub async fn fields(ApiQuery(NoQuery {}): ApiQuery<NoQuery>) -> Json<Value> {
+    let position = |list: &[Indicator], i: Indicator| list.iter().position(|x| *x == i);
+    let fields: Vec<Value> = Indicator::all()
+        .map(|i| {
+            json!({
+                "name": i.name(),
+                "label": i.label(),
+                "short_label": i.short_label(),
+                "kind": if i.is_share() { "rate" } else { "count" },
+                "about": i.about(),
+                "map": position(&MAP_INDICATORS, i),
+                "panel": position(&PANEL_FIGURES, i),
+            })
+        })
+        .collect();
+    Json(json!({ "fields": fields }))
+}
+
 /// Suggestions returned by default.
 const DEFAULT_SUGGESTIONS: usize = 10;
+
+/// The query of `/api/search`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SearchQuery {
+    /// A name or code.
+    q: Option<String>,
+    /// Most suggestions.
+    limit: Option<Bounded<1, 100>>,
+}
 
 /// `GET /api/search?q=&limit=`: units whose name or code matches, best first (exact name,
 /// then names starting with the query, then containing it; kabupaten before kecamatan before
 /// desa), each with the names of its parents to tell namesakes apart.
 pub async fn search(
     State(st): State<AppState>,
-    Query(q): Query<HashMap<String, String>>,
+    ApiQuery(q): ApiQuery<SearchQuery>,
 ) -> Result<Json<Value>, ApiError> {
-    let query = q.get("q").map(|s| s.trim()).unwrap_or("");
+    let query = q.q.as_deref().map(str::trim).unwrap_or("");
     if query.is_empty() {
         return Err(ApiError::bad_request("q: a name or code to look for"));
     }
-    let limit = match q.get("limit") {
-        None => DEFAULT_SUGGESTIONS,
-        Some(l) => l
-            .parse::<usize>()
-            .ok()
-            .filter(|l| (1..=100).contains(l))
-            .ok_or_else(|| ApiError::bad_request("limit must be between 1 and 100"))?,
-    };
+    let limit = q.limit.map_or(DEFAULT_SUGGESTIONS, |l| l.0);
     let snap = st.live.snapshot();
     let digits: String = query.chars().filter(char::is_ascii_digit).collect();
     let by_code = !digits.is_empty() && query.chars().all(|c| c.is_ascii_digit() || c == '.');

@@ -318,8 +318,9 @@ pub fn latest_version() -> i64 {
     MIGRATIONS.last().map(|m| m.version).unwrap_or(0)
 }
 
-/// Refuses a database written by a newer build.
-pub fn check_not_newer(found: i64) -> Result<(), super::StoreError> {
+/// The migrations a database at version `found` still needs, oldest first; a database written
+/// by a newer build is refused.
+pub fn pending(found: i64) -> Result<&'static [Migration], super::StoreError> {
     if found > latest_version() {
         return Err(super::StoreError::Migration(format!(
             "the database has schema version {found}, but this Lentera knows only up to {}; \
@@ -327,7 +328,13 @@ pub fn check_not_newer(found: i64) -> Result<(), super::StoreError> {
             latest_version()
         )));
     }
-    Ok(())
+    let start = MIGRATIONS.partition_point(|m| m.version <= found);
+    Ok(&MIGRATIONS[start..])
+}
+
+/// The error of migration `m` failing, saying which.
+pub fn failed(m: &Migration, why: impl std::fmt::Display) -> super::StoreError {
+    super::StoreError::Migration(format!("version {} ({}): {why}", m.version, m.name))
 }
 
 #[cfg(test)]
@@ -339,5 +346,17 @@ mod tests {
         for (i, m) in MIGRATIONS.iter().enumerate() {
             assert_eq!(m.version, i as i64 + 1, "{}", m.name);
         }
+    }
+
+    #[test]
+    fn pending_migrations_follow_the_version_found() {
+        assert_eq!(pending(0).unwrap().len(), MIGRATIONS.len());
+        assert_eq!(pending(3).unwrap()[0].version, 4);
+        assert!(pending(latest_version()).unwrap().is_empty());
+        let err = pending(latest_version() + 1)
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
+        assert!(err.contains("upgrade Lentera"), "{err}");
     }
 }

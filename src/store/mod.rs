@@ -6,10 +6,9 @@
 //! Both keep geometries as WKB (WGS84) and apply the same versioned migrations
 //! ([`migrations::MIGRATIONS`]); the same test suite runs against both.
 
-mod chunks;
-mod columns;
 pub mod migrations;
 mod postgis;
+mod rows;
 mod sqlite;
 
 use std::collections::HashMap;
@@ -19,10 +18,9 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use serde::Serialize;
 
-use crate::aggregate::{Denominators, HouseholdFacts};
-use crate::geocode::{Flags, Geocode, Quality};
-use crate::ingest::households::model::{
-    AttrName, DesilScale, Household, IdHash, Reject, Sex, SourceFormat, Text,
+use crate::model::{
+    BatchInfo, BatchSink, Denominators, Household, HouseholdFacts, NewBatch, Reject,
+    StoredHousehold,
 };
 use crate::region::crosswalk::CrosswalkEntry;
 use crate::region::{Jenis, Kode, Level, Region, RegionInfo};
@@ -110,7 +108,8 @@ impl RegionCounts {
     fn from_rows(rows: Vec<(String, i64)>) -> Result<RegionCounts, StoreError> {
         let mut counts = RegionCounts::default();
         for (jenis, n) in rows {
-            let jenis: Jenis = serde_json::from_value(serde_json::Value::String(jenis.clone()))
+            let jenis: Jenis = jenis
+                .parse()
                 .map_err(|_| StoreError::Corrupt(format!("unknown jenis `{jenis}`")))?;
             counts.add(jenis, n.max(0) as u64);
         }
@@ -225,15 +224,12 @@ pub trait Store: Send + Sync {
     /// Writes a metadata value.
     async fn set_meta(&self, key: &str, value: &str) -> Result<(), StoreError>;
 
-    /// Writes a household batch from the messages on `rx`, in one transaction committed at
-    /// `Finish`. Households whose dedup key is already in another batch of the same period
-    /// are marked as duplicates of that batch. If the channel closes before `Finish`, or
-    /// anything fails, nothing of the batch is kept.
-    async fn import_households(
-        &self,
-        batch: NewBatch,
-        rx: tokio::sync::mpsc::Receiver<BatchMessage>,
-    ) -> Result<BatchInfo, StoreError>;
+    /// Opens a household batch for writing: one transaction that takes what an import hands
+    /// the returned writer and keeps it only when the writer is committed after
+    /// [`BatchSink::finish`]. Households whose identity is already in another batch of the
+    /// same period are marked as duplicates of that batch. A batch of a file already stored
+    /// (same SHA-256) is refused with [`StoreError::AlreadyImported`].
+    async fn begin_batch(&self, batch: NewBatch) -> Result<Box<dyn BatchWriter>, StoreError>;
 
     /// All household batches, newest first.
     async fn batches(&self) -> Result<Vec<BatchInfo>, StoreError>;
@@ -266,7 +262,7 @@ pub trait Store: Send + Sync {
     async fn stream_households(
         &self,
         batch_id: Option<i64>,
-        sink: HouseholdSink,
+        sink: StoredChunks,
     ) -> Result<(), StoreError>;
 
     /// Replaces the denominators (all households and population per unit).
@@ -289,20 +285,21 @@ pub trait Store: Send + Sync {
     }
 }
 
-/// Denominators from `(kode, households, population)` rows as both stores return them.
-fn denominators_from_rows(
-    rows: Vec<(String, Option<i64>, Option<i64>)>,
-) -> Result<HashMap<Kode, Denominators>, StoreError> {
-    rows.into_iter()
-        .map(|(k, h, p)| {
-            let d = Denominators {
-                households: h.map(|v| v.max(0) as u64),
-                population: p.map(|v| v.max(0) as u64),
-            };
-            Ok((parse_kode(&k)?, d))
-        })
-        .collect()
+/// A household batch being written: a [`BatchSink`] over one store transaction. Nothing of
+/// the batch is kept unless [`commit`](BatchWriter::commit) succeeds after
+/// [`BatchSink::finish`]; dropping the writer, or any error, leaves the store as it was. Its
+/// calls wait for the database: make them on a blocking thread, not in async code.
+pub trait BatchWriter: BatchSink<Error = StoreError> + Send {
+    /// Commits the batch and returns it as stored ([`StoreError::Interrupted`] before
+    /// [`BatchSink::finish`]).
+    fn commit(self: Box<Self>) -> Result<BatchInfo, StoreError>;
 }
+
+/// Where [`Store::stream_households`] sends its chunks.
+pub type StoredChunks = tokio::sync::mpsc::Sender<Vec<StoredHousehold>>;
+
+/// Households per chunk sent by [`Store::stream_households`].
+pub const STREAM_CHUNK: usize = 4096;
 
 /// Where the data lives: the embedded store's directory, or a PostGIS URL that wins over it.
 #[derive(Debug, Clone)]
@@ -319,335 +316,4 @@ pub async fn open_store(cfg: &StoreConfig) -> Result<Arc<dyn Store>, StoreError>
         Some(url) => Ok(Arc::new(PostgisStore::connect(url).await?)),
         None => Ok(Arc::new(SqliteStore::open_dir(&cfg.data_dir).await?)),
     }
-}
-
-/// A region as the stores write it: plain values shared by both backends.
-struct RegionRow {
-    kode: String,
-    level: &'static str,
-    parent: Option<String>,
-    nama: String,
-    jenis: &'static str,
-    wkb: Vec<u8>,
-    bbox: [f64; 4],
-}
-
-impl RegionRow {
-    fn from_region(r: &Region) -> RegionRow {
-        RegionRow {
-            kode: r.kode.to_string(),
-            level: r.kode.level().as_str(),
-            parent: r.kode.parent().map(|p| p.to_string()),
-            nama: r.nama.clone(),
-            jenis: r.kode.jenis().as_str(),
-            wkb: crate::geometry::to_wkb(&r.geometry),
-            bbox: crate::geometry::bbox(&r.geometry).unwrap_or([0.0; 4]),
-        }
-    }
-}
-
-/// The stored units an import replaces, as (level, code prefix) pairs: for kecamatan and desa
-/// the kabupaten/kota each imported unit lies in, for kabupaten the province, for a province
-/// itself. Importing the desa of one kabupaten thus leaves the other kabupaten's desa alone.
-fn replace_scope(regions: &[Region]) -> Vec<(&'static str, String)> {
-    let mut scope: Vec<(&'static str, String)> = regions
-        .iter()
-        .map(|r| {
-            let container = match r.kode.level() {
-                Level::Provinsi => r.kode,
-                Level::Kabupaten => r.kode.ancestor(Level::Provinsi).unwrap_or(r.kode),
-                _ => r.kode.ancestor(Level::Kabupaten).unwrap_or(r.kode),
-            };
-            (r.kode.level().as_str(), container.to_string())
-        })
-        .collect();
-    scope.sort();
-    scope.dedup();
-    scope
-}
-
-fn parse_kode(s: &str) -> Result<Kode, StoreError> {
-    Kode::parse(s).map_err(|e| StoreError::Corrupt(e.to_string()))
-}
-
-fn region_from_row(kode: &str, nama: String, wkb: &[u8]) -> Result<Region, StoreError> {
-    Ok(Region {
-        kode: parse_kode(kode)?,
-        nama,
-        geometry: crate::geometry::from_wkb(wkb)
-            .map_err(|e| StoreError::Corrupt(format!("{kode}: {e}")))?,
-    })
-}
-
-fn info_from_row(kode: &str, nama: String, bbox: [f64; 4]) -> Result<RegionInfo, StoreError> {
-    Ok(RegionInfo::new(parse_kode(kode)?, nama, Some(bbox)))
-}
-
-fn crosswalk_from_row(
-    bps: String,
-    nama: String,
-    kmd: Option<String>,
-) -> Result<CrosswalkEntry, StoreError> {
-    use crate::region::crosswalk::BpsKode;
-    Ok(CrosswalkEntry {
-        kode_bps: BpsKode::parse(&bps).map_err(StoreError::Corrupt)?,
-        nama_bps: nama,
-        kode_kemendagri: kmd.as_deref().map(parse_kode).transpose()?,
-    })
-}
-
-/// The LIKE pattern matching the codes strictly inside `parent`.
-fn descendants_pattern(parent: Kode) -> String {
-    format!("{parent}.%")
-}
-
-/// A household batch about to be written.
-#[derive(Debug, Clone)]
-pub struct NewBatch {
-    /// File name (without directories).
-    pub file_name: String,
-    /// SHA-256 of the file, hex; `None` while it is being hashed, in which case the importer
-    /// sends [`BatchMessage::FileHash`] before [`BatchMessage::Finish`].
-    pub sha256: Option<String>,
-    /// Source format.
-    pub source: SourceFormat,
-    /// Data period, `YYYY-MM`.
-    pub period: String,
-    /// How the file was read (sheet, delimiter, encoding).
-    pub input: String,
-}
-
-/// Final counts of a batch. `rows_read = rows_accepted + rows_rejected` always.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
-pub struct BatchCounts {
-    /// Data rows read (blank rows not counted).
-    pub rows_read: u64,
-    /// Rows that went into households.
-    pub rows_accepted: u64,
-    /// Rows refused, each with at least one reject line.
-    pub rows_rejected: u64,
-    /// Blank rows skipped.
-    pub blank_rows: u64,
-    /// Households written.
-    pub households: u64,
-    /// Households repeating one earlier in the same batch.
-    pub duplicates_in_batch: u64,
-}
-
-/// What the importer sends to the store while a batch is written.
-#[derive(Debug)]
-pub enum BatchMessage {
-    /// Validated households and the rejects of the same rows.
-    Chunk {
-        /// Households.
-        households: Vec<Household>,
-        /// Rejects.
-        rejects: Vec<Reject>,
-    },
-    /// The SHA-256 of the file, once hashed (see [`NewBatch::sha256`]). A store that holds
-    /// a batch of the same file stops with [`StoreError::AlreadyImported`].
-    FileHash(String),
-    /// The end of the file: commit with these counts.
-    Finish(BatchCounts),
-}
-
-/// A stored batch.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct BatchInfo {
-    /// Id.
-    pub id: i64,
-    /// File name.
-    pub file_name: String,
-    /// SHA-256 of the file.
-    pub sha256: String,
-    /// Source format.
-    pub source: String,
-    /// Period.
-    pub period: String,
-    /// How the file was read.
-    pub input: String,
-    /// Counts.
-    pub counts: BatchCounts,
-    /// Households already present in another batch of the same period.
-    pub duplicates_other: u64,
-    /// When, ISO 8601.
-    pub imported_at: String,
-}
-
-/// A household as stored, with its batch.
-#[derive(Debug, Clone, PartialEq)]
-pub struct StoredHousehold {
-    /// Id.
-    pub id: i64,
-    /// Batch id.
-    pub batch_id: i64,
-    /// Period.
-    pub period: String,
-    /// Source format.
-    pub source: String,
-    /// The household.
-    pub household: Household,
-}
-
-/// Where [`Store::stream_households`] sends its chunks.
-pub type HouseholdSink = tokio::sync::mpsc::Sender<Vec<StoredHousehold>>;
-
-/// Households per chunk sent by [`Store::stream_households`].
-pub const STREAM_CHUNK: usize = 4096;
-
-/// Household columns in store order, shared by both backends' SQL.
-const HOUSEHOLD_COLUMNS: &str = "batch_id, period, source, source_row, source_id, head_name, \
-    nik_hash, nik_masked, kk_hash, kk_masked, nik_key, kk_key, sex, birth_date, members, street, rt, \
-    rw, dusun, desa, kecamatan, kabupaten, provinsi, region_code, desil, desil_scale, \
-    extreme_poor, programs_known, programs_receives, lat, lon, attrs, duplicate_of, kode_desa, \
-    geo_unit, geo_quality, geo_flags, geo_lon, geo_lat, geo_candidates";
-
-/// Number of columns in [`HOUSEHOLD_COLUMNS`].
-const HOUSEHOLD_COLUMN_COUNT: usize = 40;
-
-/// A geocoding result as stored: codes and lists as text, the point as two numbers.
-#[derive(Debug, Default)]
-struct GeoColumns {
-    kode_desa: Option<String>,
-    unit: Option<String>,
-    quality: Option<&'static str>,
-    flags: Option<String>,
-    lon: Option<f64>,
-    lat: Option<f64>,
-    candidates: Option<String>,
-}
-
-impl GeoColumns {
-    fn of(g: &Option<Geocode>) -> GeoColumns {
-        let Some(g) = g else {
-            return GeoColumns::default();
-        };
-        GeoColumns {
-            kode_desa: g.kode_desa.map(|k| k.to_string()),
-            unit: g.unit.map(|k| k.to_string()),
-            quality: Some(g.quality.as_str()),
-            flags: Some(g.flags.to_string()),
-            lon: g.point.map(|p| p.0),
-            lat: g.point.map(|p| p.1),
-            candidates: Some(
-                g.candidates
-                    .iter()
-                    .map(|k| k.to_string())
-                    .collect::<Vec<_>>()
-                    .join(";"),
-            ),
-        }
-    }
-}
-
-/// A stored geocoding result back; `None` for a household imported without regions.
-fn geocode_from_columns(
-    kode_desa: Option<String>,
-    unit: Option<String>,
-    quality: Option<String>,
-    flags: Option<String>,
-    lon: Option<f64>,
-    lat: Option<f64>,
-    candidates: Option<String>,
-) -> Result<Option<Geocode>, StoreError> {
-    let Some(q) = quality else { return Ok(None) };
-    let quality = Quality::parse(&q)
-        .ok_or_else(|| StoreError::Corrupt(format!("unknown geocode quality `{q}`")))?;
-    let code = |s: Option<String>| {
-        s.filter(|s| !s.is_empty())
-            .map(|s| parse_kode(&s))
-            .transpose()
-    };
-    let candidates = candidates
-        .unwrap_or_default()
-        .split(';')
-        .filter(|s| !s.is_empty())
-        .map(parse_kode)
-        .collect::<Result<Vec<_>, _>>()?;
-    Ok(Some(Geocode {
-        kode_desa: code(kode_desa)?,
-        unit: code(unit)?,
-        quality,
-        flags: Flags::parse(flags.as_deref().unwrap_or("")),
-        point: lon.zip(lat),
-        candidates,
-    }))
-}
-
-/// The indexed form of an identity hash: its first 8 bytes as an integer. Indexes on these
-/// are a quarter the size of indexes on the full hashes; matches are confirmed on the full
-/// hash.
-fn index_key(hash: &Option<IdHash>) -> Option<i64> {
-    hash.map(|h| i64::from_le_bytes(h[..8].try_into().expect("32-byte hash")))
-}
-
-/// The reason text of a household duplicating one in another batch.
-fn duplicate_of_batch(batch_id: i64) -> String {
-    format!("batch {batch_id}")
-}
-
-fn sex_text(s: Option<Sex>) -> Option<&'static str> {
-    s.map(|s| s.as_str())
-}
-
-fn sex_from_text(s: Option<String>) -> Option<Sex> {
-    match s.as_deref() {
-        Some("L") => Some(Sex::L),
-        Some("P") => Some(Sex::P),
-        _ => None,
-    }
-}
-
-fn scale_number(s: Option<DesilScale>) -> Option<i64> {
-    s.map(|s| i64::from(s.max()))
-}
-
-fn scale_from_number(n: Option<i64>) -> Option<DesilScale> {
-    match n {
-        Some(4) => Some(DesilScale::Four),
-        Some(10) => Some(DesilScale::Ten),
-        _ => None,
-    }
-}
-
-fn hash_from_bytes(b: Option<Vec<u8>>) -> Result<Option<IdHash>, StoreError> {
-    b.map(|v| {
-        IdHash::try_from(v.as_slice())
-            .map_err(|_| StoreError::Corrupt("identity hash is not 32 bytes".into()))
-    })
-    .transpose()
-}
-
-/// Separates a key from its value in the stored attribute text.
-const ATTR_KV: char = '\u{1f}';
-/// Separates attributes in the stored attribute text.
-const ATTR_SEP: char = '\u{1e}';
-
-/// Encodes attributes as `key US value RS key US value…` (ASCII unit and record separators,
-/// which spreadsheet cells cannot meaningfully hold and are dropped from them). Much cheaper
-/// than JSON on the import path, where every row carries a dozen attributes.
-fn attrs_text(h: &Household) -> String {
-    let mut out = String::with_capacity(h.attrs.iter().map(|(k, v)| k.len() + v.len() + 2).sum());
-    for (i, (k, v)) in h.attrs.iter().enumerate() {
-        if i > 0 {
-            out.push(ATTR_SEP);
-        }
-        out.extend(k.chars().filter(|c| *c != ATTR_KV && *c != ATTR_SEP));
-        out.push(ATTR_KV);
-        out.extend(v.chars().filter(|c| *c != ATTR_KV && *c != ATTR_SEP));
-    }
-    out
-}
-
-fn attrs_from_text(s: &str) -> Result<Vec<(AttrName, Text)>, StoreError> {
-    if s.is_empty() {
-        return Ok(Vec::new());
-    }
-    s.split(ATTR_SEP)
-        .map(|kv| {
-            kv.split_once(ATTR_KV)
-                .map(|(k, v)| (AttrName::new(k), Text::from(v)))
-                .ok_or_else(|| StoreError::Corrupt("household attribute without a value".into()))
-        })
-        .collect()
 }

@@ -17,11 +17,10 @@ use fast_mvt::{MvtGeomType, MvtLayerBuilder, MvtTileBuilder};
 use rstar::primitives::{GeomWithData, Rectangle};
 use rstar::{RTree, AABB};
 
-use crate::aggregate::indicators::value_by_name;
-use crate::aggregate::snapshot::PeriodIndicators;
-use crate::aggregate::Snapshot;
-use crate::ingest::households::model::Program;
-use crate::region::{Kode, Level};
+use crate::aggregate::{Count, Indicator, PeriodIndicators, Rate, Snapshot};
+use crate::model::Program;
+use crate::model::Scope;
+use crate::region::Level;
 use clip::{clip_ring, quantize_ring, ring_area2};
 use mercator::to_world;
 use topology::{Outlines, Topology};
@@ -44,7 +43,18 @@ const HOUSEHOLD_GRID_DEG: f64 = 1e-4;
 const MIN_PART_AREA2: i64 = 2 * 64;
 
 /// The tile layers.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    strum::EnumString,
+    strum::IntoStaticStr,
+    strum::VariantArray,
+)]
+#[strum(serialize_all = "lowercase")]
 pub enum Layer {
     /// Kabupaten/kota boundaries with indicators.
     Kabupaten,
@@ -59,26 +69,11 @@ pub enum Layer {
 
 impl Layer {
     /// All layers.
-    pub const ALL: [Layer; 4] = [
-        Layer::Kabupaten,
-        Layer::Kecamatan,
-        Layer::Desa,
-        Layer::Households,
-    ];
+    pub const ALL: &'static [Layer] = <Layer as strum::VariantArray>::VARIANTS;
 
     /// The layer's name in URLs and in the tiles.
-    pub fn as_str(&self) -> &'static str {
-        match self {
-            Layer::Kabupaten => "kabupaten",
-            Layer::Kecamatan => "kecamatan",
-            Layer::Desa => "desa",
-            Layer::Households => "households",
-        }
-    }
-
-    /// Parses [`Layer::as_str`].
-    pub fn parse(s: &str) -> Option<Layer> {
-        Layer::ALL.into_iter().find(|l| l.as_str() == s)
+    pub fn as_str(self) -> &'static str {
+        self.into()
     }
 
     /// The administrative level of a boundary layer.
@@ -108,23 +103,23 @@ impl Layer {
 }
 
 /// Indicators carried by boundary features (null ones are left out: no data).
-pub const TILE_INDICATORS: [&str; 16] = [
-    "households",
-    "people",
-    "desil_1",
-    "desil_2",
-    "desil_3",
-    "desil_4",
-    "desil_1_4",
-    "pkh",
-    "desil_1_no_program",
-    "desil_1_no_pkh",
-    "flagged",
-    "desa_unknown",
-    "households_rate",
-    "desil_1_rate",
-    "desil_1_4_rate",
-    "desil_1_no_program_share",
+pub const TILE_INDICATORS: [Indicator; 16] = [
+    Indicator::Count(Count::Households),
+    Indicator::Count(Count::People),
+    Indicator::Count(Count::Desil1),
+    Indicator::Count(Count::Desil2),
+    Indicator::Count(Count::Desil3),
+    Indicator::Count(Count::Desil4),
+    Indicator::Count(Count::Desil1To4),
+    Indicator::Count(Count::Pkh),
+    Indicator::Count(Count::Desil1NoProgram),
+    Indicator::Count(Count::Desil1NoPkh),
+    Indicator::Count(Count::Flagged),
+    Indicator::Count(Count::DesaUnknown),
+    Indicator::Rate(Rate::HouseholdsRate),
+    Indicator::Rate(Rate::Desil1Rate),
+    Indicator::Rate(Rate::Desil1To4Rate),
+    Indicator::Rate(Rate::Desil1NoProgramShare),
 ];
 
 /// A request for a tile that cannot be answered.
@@ -147,35 +142,48 @@ pub enum TileError {
     },
 }
 
-/// Checks a tile address.
-pub fn check_tile(z: u32, x: u32, y: u32) -> Result<(u8, u32, u32), TileError> {
-    if z > u32::from(MAX_ZOOM) || x >= (1u32 << z) || y >= (1u32 << z) {
-        return Err(TileError::OutOfRange {
-            z,
-            x,
-            y,
-            max: MAX_ZOOM,
-        });
-    }
-    Ok((z as u8, x, y))
+/// The address of a tile in the pyramid, checked on construction: zoom 0–[`MAX_ZOOM`], `x`
+/// and `y` below 2^zoom.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct TileCoord {
+    z: u8,
+    x: u32,
+    y: u32,
 }
 
-/// Which households a request may see: all of them, or those inside some units.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub enum Scope {
-    /// Every household.
-    All,
-    /// Households counted in these units or inside them.
-    Within(Vec<Kode>),
-}
-
-impl Scope {
-    /// Whether households counted in `kode` may be seen.
-    pub fn allows(&self, kode: Kode) -> bool {
-        match self {
-            Scope::All => true,
-            Scope::Within(list) => list.iter().any(|k| kode.is_within(k)),
+impl TileCoord {
+    /// Tile `z/x/y`, if the pyramid has it.
+    pub fn new(z: u32, x: u32, y: u32) -> Result<TileCoord, TileError> {
+        if z > u32::from(MAX_ZOOM) || x >= (1u32 << z) || y >= (1u32 << z) {
+            return Err(TileError::OutOfRange {
+                z,
+                x,
+                y,
+                max: MAX_ZOOM,
+            });
         }
+        Ok(TileCoord { z: z as u8, x, y })
+    }
+
+    /// The zoom.
+    pub fn z(self) -> u8 {
+        self.z
+    }
+
+    /// The column.
+    pub fn x(self) -> u32 {
+        self.x
+    }
+
+    /// The row.
+    pub fn y(self) -> u32 {
+        self.y
+    }
+}
+
+impl std::fmt::Display for TileCoord {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}/{}/{}", self.z, self.x, self.y)
     }
 }
 
@@ -279,10 +287,11 @@ impl TileSet {
     pub fn render(
         &self,
         layer: Layer,
-        (z, x, y): (u8, u32, u32),
+        tile: TileCoord,
         period: Option<&PeriodIndicators>,
         scope: &Scope,
     ) -> Option<Vec<u8>> {
+        let (z, x, y) = (tile.z, tile.x, tile.y);
         let builder = MvtTileBuilder::new()
             .layer(layer.as_str())
             .expect("layer names are not empty");
@@ -358,14 +367,14 @@ impl TileSet {
         let counts = period.and_then(|p| p.counts(unit));
         f.tag_bool("has_data", counts.is_some()).expect(tag);
         let den = self.snapshot.denominators(unit);
-        for name in TILE_INDICATORS {
-            let Some(v) = value_by_name(name, counts, den) else {
+        for indicator in TILE_INDICATORS {
+            let Some(v) = indicator.value(counts, den) else {
                 continue;
             };
-            if crate::aggregate::COUNTS.iter().any(|c| c.name == name) {
-                f.tag_uint(name, v as u64).expect(tag);
+            if indicator.is_share() {
+                f.tag_double(indicator.name(), v).expect(tag);
             } else {
-                f.tag_double(name, v).expect(tag);
+                f.tag_uint(indicator.name(), v as u64).expect(tag);
             }
         }
     }

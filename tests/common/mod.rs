@@ -294,7 +294,7 @@ pub fn desa_outlines(regions: &[Region]) -> Vec<(lentera::region::Kode, geo::Mul
 /// Loads the real Kalimantan Timur boundaries into `store` and returns them.
 #[allow(dead_code)]
 pub async fn load_kaltim(store: &dyn lentera::store::Store) -> Vec<Region> {
-    let regions = lentera::generate::regions_from_files(&[kaltim()]).unwrap();
+    let regions = lentera::ingest::boundaries::regions_from_files(&[kaltim()]).unwrap();
     store
         .replace_regions(&regions, &Default::default())
         .await
@@ -307,12 +307,7 @@ pub async fn load_kaltim(store: &dyn lentera::store::Store) -> Vec<Region> {
 #[allow(dead_code)]
 pub async fn kaltim_sqlite(
     dir: &Path,
-    imports: &[(
-        lentera::ingest::households::model::SourceFormat,
-        usize,
-        u64,
-        &str,
-    )],
+    imports: &[(lentera::model::SourceFormat, usize, u64, &str)],
 ) -> (std::sync::Arc<dyn lentera::store::Store>, Vec<Region>) {
     let store: std::sync::Arc<dyn lentera::store::Store> =
         std::sync::Arc::new(lentera::store::SqliteStore::open_dir(dir).await.unwrap());
@@ -328,7 +323,7 @@ pub async fn kaltim_sqlite(
 #[allow(dead_code)]
 pub fn write_generated(
     regions: &[Region],
-    format: lentera::ingest::households::model::SourceFormat,
+    format: lentera::model::SourceFormat,
     count: usize,
     seed: u64,
     path: &Path,
@@ -350,21 +345,21 @@ pub fn write_generated(
 pub async fn import_generated(
     store: &dyn lentera::store::Store,
     regions: &[Region],
-    format: lentera::ingest::households::model::SourceFormat,
+    format: lentera::model::SourceFormat,
     count: usize,
     seed: u64,
     period: &str,
 ) {
+    use lentera::app::{import_households, store_geocoder, HouseholdImportOptions};
     use lentera::ingest::households::privacy::Secret;
-    use lentera::ingest::households::{import_households, store_geocoder, HouseholdImportOptions};
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("households.csv");
     write_generated(regions, format, count, seed, &file);
     let secret = Secret::new("generated-households-secret-0123456789").unwrap();
     let geocoder = store_geocoder(store).await.unwrap();
     let import = HouseholdImportOptions {
-        period: period.into(),
-        ..Default::default()
+        file: Default::default(),
+        period: period.parse().unwrap(),
     };
     import_households(store, &file, &import, &secret, geocoder)
         .await
@@ -415,4 +410,74 @@ fn proc_status_mib(key: &str) -> f64 {
 #[allow(dead_code)]
 pub fn reset_peak_rss() {
     let _ = std::fs::write("/proc/self/clear_refs", "5");
+}
+
+/// A response read whole.
+#[allow(dead_code)]
+pub struct Fetched {
+    /// Its status.
+    pub status: axum::http::StatusCode,
+    /// Its headers.
+    pub headers: axum::http::HeaderMap,
+    /// Its body.
+    pub body: Vec<u8>,
+}
+
+#[allow(dead_code)]
+impl Fetched {
+    /// The body as JSON (`null` when it is not JSON).
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_slice(&self.body).unwrap_or(serde_json::Value::Null)
+    }
+
+    /// The body as text.
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.body).into_owned()
+    }
+}
+
+/// Sends `GET uri` with `headers` to `app` and reads the response whole.
+#[allow(dead_code)]
+pub async fn fetch(
+    app: &axum::Router,
+    uri: &str,
+    headers: &[(axum::http::header::HeaderName, &str)],
+) -> Fetched {
+    use http_body_util::BodyExt;
+    use tower::ServiceExt;
+    let mut req = axum::http::Request::get(uri);
+    for (k, v) in headers {
+        req = req.header(k, *v);
+    }
+    let resp = app
+        .clone()
+        .oneshot(req.body(axum::body::Body::empty()).unwrap())
+        .await
+        .unwrap();
+    let status = resp.status();
+    let headers = resp.headers().clone();
+    let body = resp
+        .into_body()
+        .collect()
+        .await
+        .unwrap()
+        .to_bytes()
+        .to_vec();
+    Fetched {
+        status,
+        headers,
+        body,
+    }
+}
+
+/// `GET uri` of `app`: the status and the body as JSON (a test fails when it is not JSON).
+#[allow(dead_code)]
+pub async fn get_json(
+    app: &axum::Router,
+    uri: &str,
+) -> (axum::http::StatusCode, serde_json::Value) {
+    let got = fetch(app, uri, &[]).await;
+    let v = serde_json::from_slice(&got.body)
+        .unwrap_or_else(|e| panic!("{uri}: not JSON ({e}): {}", got.text()));
+    (got.status, v)
 }

@@ -18,7 +18,6 @@ use serde::Serialize;
 
 use crate::geometry::{clean_boundary, Cleaned};
 use crate::region::{Kode, Level, Region};
-use crate::store::{ImportRecord, ReplaceSummary, Store, StoreError};
 
 /// One feature as read from a file, before checking.
 #[derive(Debug, Clone)]
@@ -89,9 +88,6 @@ pub enum BoundaryError {
     /// No features at all.
     #[error("no features found in {0}; nothing was changed")]
     Empty(String),
-    /// The store refused the import.
-    #[error(transparent)]
-    Store(#[from] StoreError),
 }
 
 impl BoundaryError {
@@ -184,15 +180,6 @@ impl PreparedImport {
             .filter(|i| i.severity == Severity::Error && i.feature > 0)
             .count()
     }
-}
-
-/// What an import did.
-#[derive(Debug)]
-pub struct ImportOutcome {
-    /// The checked import.
-    pub prepared: PreparedImport,
-    /// What the store replaced, `None` for a dry run.
-    pub stored: Option<ReplaceSummary>,
 }
 
 /// The file name of a path, for messages.
@@ -456,13 +443,15 @@ fn check_parents(out: &mut PreparedImport, existing: &HashSet<Kode>) {
     }
 }
 
-/// Reads, checks and stores boundary files in one transaction: when any file is unreadable
-/// or any feature refused (without `skip_invalid`), nothing is written.
-pub async fn import_boundaries(
-    store: &dyn Store,
+/// Reads and checks boundary files, ready to be stored: an error when any file is unreadable,
+/// when there is nothing to import, or (without `skip_invalid`) when any feature is refused.
+/// `existing` are the codes already stored, so parents loaded earlier count for the nesting
+/// check.
+pub fn check_files(
     paths: &[PathBuf],
     opts: &ImportOptions,
-) -> Result<ImportOutcome, BoundaryError> {
+    existing: &HashSet<Kode>,
+) -> Result<PreparedImport, BoundaryError> {
     let files = expand_paths(paths)?;
     let mut layers = Vec::new();
     let mut file_warnings = Vec::new();
@@ -471,8 +460,7 @@ pub async fn import_boundaries(
         layers.extend(l);
         file_warnings.extend(w);
     }
-    let existing: HashSet<Kode> = store.region_codes().await?.into_iter().collect();
-    let mut prepared = prepare(layers, opts, &existing);
+    let mut prepared = prepare(layers, opts, existing);
     prepared
         .issues
         .extend(file_warnings.into_iter().map(|message| ImportIssue {
@@ -503,21 +491,18 @@ pub async fn import_boundaries(
     if prepared.regions.is_empty() {
         return Err(BoundaryError::Empty(prepared.sources.join(", ")));
     }
-    if opts.dry_run {
-        return Ok(ImportOutcome {
-            prepared,
-            stored: None,
-        });
+    Ok(prepared)
+}
+
+/// Reads boundary files (any import format, or a directory of them) into regions, leaving out
+/// features that cannot be used: for tools (the generator, `lentera geocode --regions`) that
+/// need the units of a file without storing them.
+pub fn regions_from_files(paths: &[PathBuf]) -> Result<Vec<Region>, BoundaryError> {
+    let files = expand_paths(paths)?;
+    let mut layers = Vec::new();
+    for f in &files {
+        layers.extend(read_file(f)?.0);
     }
-    let record = ImportRecord {
-        sources: prepared.sources.clone(),
-        features_read: prepared.features_read,
-        refused,
-        issues: serde_json::to_string(&prepared.issues).unwrap_or_default(),
-    };
-    let stored = store.replace_regions(&prepared.regions, &record).await?;
-    Ok(ImportOutcome {
-        prepared,
-        stored: Some(stored),
-    })
+    let prepared = prepare(layers, &ImportOptions::default(), &HashSet::new());
+    Ok(prepared.regions)
 }

@@ -7,13 +7,13 @@ use std::str::FromStr;
 
 use serde::Deserialize;
 
-use super::model::{AttrName, DesilScale, Household, Program, Reject, Sex, SourceFormat, Text};
 use super::privacy::{mask, Secret};
 use super::reader::{trim_cell, Cells};
 use super::validate::{
     check_identity, parse_coord, parse_date, parse_desil, parse_members, parse_sex, parse_yes_no,
     IdKind,
 };
+use crate::model::{AttrName, DesilScale, Household, Program, Reject, Sex, SourceFormat, Text};
 
 /// A household field a column can feed. In a TOML mapping each is named in snake_case
 /// (`source_id`, `head_name`, `desa`, `pkh`, …).
@@ -116,12 +116,7 @@ impl FromStr for Field {
             .iter()
             .find(|(n, _)| *n == s)
             .map(|(_, f)| *f)
-            .or_else(|| {
-                Program::ALL
-                    .into_iter()
-                    .find(|p| p.as_str() == s)
-                    .map(Field::Program)
-            })
+            .or_else(|| s.parse().ok().map(Field::Program))
             .ok_or_else(|| format!("unknown household field `{s}`"))
     }
 }

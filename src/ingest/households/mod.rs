@@ -1,13 +1,13 @@
-//! Household import: P3KE, DTKS, DTSEN, verval and custom-mapped files, read row by row,
-//! validated, deduplicated and written as one batch.
+//! Household files: P3KE, DTKS, DTSEN, verval and custom-mapped files, read row by row,
+//! validated, deduplicated, geocoded and handed to a [`BatchSink`] in chunks.
 //!
-//! The file is read on a reader thread ([`reader`]), rows are mapped and checked on a
-//! worker thread ([`formats`], [`validate`]) and the store writes the batch in one
-//! transaction as chunks arrive: memory stays flat, and a failure or a killed process
-//! leaves the store as it was.
+//! The file is read on a reader thread ([`reader`]), rows are mapped and checked on worker
+//! threads ([`formats`], [`validate`]), and the sink (a store writing the batch in one
+//! transaction, or a writer of geocoding results) takes each chunk on the calling thread
+//! while the next ones are mapped: memory stays flat, and a failure or a killed process
+//! leaves a store as it was.
 
 pub mod formats;
-pub mod model;
 pub mod privacy;
 pub mod reader;
 pub mod validate;
@@ -16,42 +16,33 @@ use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hash, Hasher};
 use std::io::Read;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::mpsc::{sync_channel, SyncSender};
 
 use sha2::{Digest, Sha256};
-use tokio::sync::mpsc;
 
 use formats::{detect_format, normalize_header, CustomMapping, RowMapper};
-use model::{Household, IdHash, Reject, SourceFormat};
 use privacy::{Secret, SecretError};
 use reader::{open_table, InputInfo, ReadError, Row, RowStream, HEADER_SCAN_ROWS};
 
-use crate::geocode::file::GeocodeSummary;
 use crate::geocode::{Geocoder, Session};
-use crate::region::crosswalk::Crosswalk;
-use crate::region::Level;
-use crate::store::{BatchCounts, BatchInfo, BatchMessage, NewBatch, Store, StoreError};
+use crate::model::{
+    BatchCounts, BatchSink, DuplicateOf, GeocodeSummary, Household, IdHash, Reject, SourceFormat,
+};
 
-/// Households per chunk sent to the store.
+/// Households per chunk handed to the sink.
 const CHUNK_HOUSEHOLDS: usize = 4096;
-/// Metadata key of the secret's fingerprint.
-const SECRET_FINGERPRINT_KEY: &str = "secret_fingerprint";
+/// Chunks mapped ahead of the sink.
+const CHUNKS_AHEAD: usize = 4;
 
-/// Errors that stop a household import. Each displays as one line.
+/// Errors of reading a household file. Each displays as one line.
 #[derive(Debug, thiserror::Error)]
-pub enum HouseholdImportError {
+pub enum HouseholdFileError {
     /// The file cannot be read.
     #[error(transparent)]
     Read(#[from] ReadError),
-    /// The store failed.
-    #[error(transparent)]
-    Store(#[from] StoreError),
     /// No usable secret.
     #[error(transparent)]
     Secret(#[from] SecretError),
-    /// The store was filled under another secret.
-    #[error("{0} does not match the secret this store was filled with: identity hashes would not match earlier imports; use the same secret")]
-    SecretMismatch(&'static str),
     /// The header does not fit the format.
     #[error("{file}: {message}")]
     Header {
@@ -66,64 +57,30 @@ pub enum HouseholdImportError {
     /// The file has a header but no data rows.
     #[error("{0}: no data rows below the header; nothing was imported")]
     NoRows(String),
-    /// The file cannot be opened.
-    #[error("{path}: {source}")]
-    Io {
-        /// The file.
-        path: PathBuf,
-        /// The error.
-        source: std::io::Error,
-    },
 }
 
-/// Options of `lentera households import`.
+/// How to read a household file.
 #[derive(Debug, Clone, Default)]
-pub struct HouseholdImportOptions {
+pub struct FileOptions {
     /// Format; detected from the header when `None`.
     pub format: Option<SourceFormat>,
     /// Custom mapping file (implies the custom format).
     pub mapping: Option<PathBuf>,
-    /// Data period, `YYYY-MM`.
-    pub period: String,
     /// Sheet of a workbook.
     pub sheet: Option<String>,
     /// Show a progress bar on a terminal.
     pub progress: bool,
 }
 
-/// What an import did.
-#[derive(Debug)]
-pub enum HouseholdImport {
-    /// The same file (by SHA-256) was imported before; nothing was done.
-    AlreadyImported(BatchInfo),
-    /// A new batch.
-    Imported {
-        /// The stored batch with its counts.
-        batch: BatchInfo,
-        /// How the file was read.
-        input: InputInfo,
-        /// The format read.
-        format: SourceFormat,
-        /// How the households were geocoded (`None` without desa boundaries in the store).
-        geocoded: Option<GeocodeSummary>,
-    },
-}
-
-/// Checks a `YYYY-MM` period.
-pub fn check_period(p: &str) -> Result<(), String> {
-    let ok = p.len() == 7
-        && p.as_bytes()[4] == b'-'
-        && p[..4]
-            .parse::<u32>()
-            .is_ok_and(|y| (2000..=2100).contains(&y))
-        && p[5..].parse::<u32>().is_ok_and(|m| (1..=12).contains(&m));
-    if ok {
-        Ok(())
-    } else {
-        Err(format!(
-            "period `{p}` is not of the form YYYY-MM (e.g. 2024-12)"
-        ))
-    }
+/// Why [`HouseholdFile::feed`] stopped before the end of the file.
+#[derive(Debug, thiserror::Error)]
+pub enum FeedError<E> {
+    /// The file could not be read to its end.
+    #[error(transparent)]
+    Read(#[from] ReadError),
+    /// The sink refused to go on.
+    #[error("{0}")]
+    Sink(E),
 }
 
 /// SHA-256 of a file, hex.
@@ -186,12 +143,13 @@ pub struct HouseholdFile {
     stream: RowStream,
     path: PathBuf,
     hashing: Option<Hashing>,
+    progress: bool,
 }
 
 /// The thread hashing a file (SHA-256, hex) while its rows are read.
 type Hashing = std::thread::JoinHandle<Result<String, ReadError>>;
 
-/// What the worker thread mapping a file's rows found.
+/// What reading a file found.
 #[derive(Debug, Clone, Default)]
 pub struct Produced {
     /// Row and household counts.
@@ -200,20 +158,24 @@ pub struct Produced {
     pub geocoded: GeocodeSummary,
 }
 
-/// The worker thread mapping a file's rows.
-pub type Producing = tokio::task::JoinHandle<Result<Produced, ReadError>>;
+/// What the thread mapping the rows hands to the thread feeding the sink, in file order.
+enum Piece {
+    Chunk(Vec<Household>, Vec<Reject>),
+    FileHash(String),
+    Finish(BatchCounts),
+}
 
 impl HouseholdFile {
     /// Opens `path`, finds its header and the format (the one asked for, or detected).
-    pub fn open(path: &Path, opts: &HouseholdImportOptions) -> Result<Self, HouseholdImportError> {
+    pub fn open(path: &Path, opts: &FileOptions) -> Result<Self, HouseholdFileError> {
         let file_name = path
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_else(|| path.display().to_string());
         let custom = match &opts.mapping {
-            Some(m) => Some(CustomMapping::from_file(m).map_err(HouseholdImportError::Options)?),
+            Some(m) => Some(CustomMapping::from_file(m).map_err(HouseholdFileError::Options)?),
             None if opts.format == Some(SourceFormat::Custom) => {
-                return Err(HouseholdImportError::Options(
+                return Err(HouseholdFileError::Options(
                     "--format custom needs --mapping FILE.toml".into(),
                 ))
             }
@@ -241,7 +203,7 @@ impl HouseholdFile {
                 .format
                 .map(|f| format!("{f} header"))
                 .unwrap_or_else(|| "header of a known format (P3KE, DTKS, DTSEN, verval)".into());
-            return Err(HouseholdImportError::Header {
+            return Err(HouseholdFileError::Header {
                 file: file_name,
                 message: format!(
                     "no {wanted} in the first {HEADER_SCAN_ROWS} rows; choose --format or --mapping"
@@ -249,7 +211,7 @@ impl HouseholdFile {
             });
         };
         let mapper = RowMapper::new(format, &header_texts(&head[header_idx].1), custom.as_ref())
-            .map_err(|message| HouseholdImportError::Header {
+            .map_err(|message| HouseholdFileError::Header {
                 file: file_name.clone(),
                 message,
             })?;
@@ -263,13 +225,14 @@ impl HouseholdFile {
             stream,
             path: path.to_path_buf(),
             hashing: None,
+            progress: opts.progress,
         })
     }
 
-    /// Hashes the file (SHA-256) on a thread of its own while the rows are read, and sends
-    /// the hash to the store ([`BatchMessage::FileHash`]) as soon as it is known: the store
-    /// then stops at once if the same file is already a batch, and otherwise no one waits
-    /// for a whole pass over the file before the first row is read.
+    /// Hashes the file (SHA-256) on a thread of its own while the rows are read, and hands
+    /// the hash to the sink ([`BatchSink::file_hash`]) as soon as it is known: a store then
+    /// stops at once if the same file is already a batch, and otherwise no one waits for a
+    /// whole pass over the file before the first row is read.
     pub fn hash_while_reading(mut self) -> Self {
         let path = self.path.clone();
         self.hashing = Some(std::thread::spawn(move || {
@@ -294,93 +257,51 @@ impl HouseholdFile {
         }
     }
 
-    /// Maps, checks, deduplicates and (with a geocoder) geocodes the rows on a worker
-    /// thread, sending households and rejects in chunks. The last message is
-    /// [`BatchMessage::Finish`] when the file had data rows.
-    pub fn stream(
+    /// Maps, checks, deduplicates and (with a geocoder) geocodes the rows, and hands the
+    /// households and rejects to `sink` in chunks, in file order, ending with
+    /// [`BatchSink::finish`] when the file had data rows. The rows are mapped on helper
+    /// threads while this one feeds the sink, so a store writes one chunk while the next is
+    /// mapped. An error of the sink stops the reading at once.
+    pub fn feed<S: BatchSink + ?Sized>(
         self,
         secret: Secret,
-        geocoder: Option<Arc<Geocoder>>,
-        progress: bool,
-    ) -> (mpsc::Receiver<BatchMessage>, Producing) {
-        let (tx, rx) = mpsc::channel(4);
-        let producing = tokio::task::spawn_blocking(move || {
-            let sessions = match geocoder.as_deref() {
-                Some(g) => (0..mapping_threads()).map(|_| g.session()).collect(),
-                None => Vec::new(),
+        geocoder: Option<&Geocoder>,
+        sink: &mut S,
+    ) -> Result<Produced, FeedError<S::Error>> {
+        let (tx, rx) = sync_channel::<Piece>(CHUNKS_AHEAD);
+        std::thread::scope(|scope| {
+            let producing = scope.spawn(move || {
+                let sessions = match geocoder {
+                    Some(g) => (0..mapping_threads()).map(|_| g.session()).collect(),
+                    None => Vec::new(),
+                };
+                let mut p = Producer::new(self.mapper, secret, tx, self.progress, sessions);
+                p.hashing = self.hashing;
+                p.run(self.pending, self.stream)
+            });
+            let mut refused = None;
+            for piece in &rx {
+                let fed = match piece {
+                    Piece::Chunk(households, rejects) => sink.chunk(households, rejects),
+                    Piece::FileHash(sha) => sink.file_hash(&sha),
+                    Piece::Finish(counts) => sink.finish(counts),
+                };
+                if let Err(e) = fed {
+                    refused = Some(e);
+                    break;
+                }
+            }
+            // Hang up, so that a producer still mapping stops at its next chunk.
+            drop(rx);
+            let produced = match producing.join() {
+                Ok(produced) => produced?,
+                Err(panic) => std::panic::resume_unwind(panic),
             };
-            let mut p = Producer::new(self.mapper, secret, tx, progress, sessions);
-            p.hashing = self.hashing;
-            p.run(self.pending, self.stream)
-        });
-        (rx, producing)
-    }
-}
-
-/// Imports one household file as a batch, geocoding each household with `geocoder` (the
-/// regions of the store) when given.
-pub async fn import_households(
-    store: &dyn Store,
-    path: &Path,
-    opts: &HouseholdImportOptions,
-    secret: &Secret,
-    geocoder: Option<Arc<Geocoder>>,
-) -> Result<HouseholdImport, HouseholdImportError> {
-    check_period(&opts.period).map_err(HouseholdImportError::Options)?;
-    check_secret(store, secret).await?;
-    let file = HouseholdFile::open(path, opts)?.hash_while_reading();
-    let batch = NewBatch {
-        file_name: file.file_name.clone(),
-        sha256: None,
-        source: file.format,
-        period: opts.period.clone(),
-        input: file.input_text(),
-    };
-    let (format, input, file_name) = (file.format, file.input.clone(), file.file_name.clone());
-    let (rx, producing) = file.stream(secret.clone(), geocoder, opts.progress);
-    let stored = store.import_households(batch, rx).await;
-    let produced = producing
-        .await
-        .map_err(|e| StoreError::Task(e.to_string()))?;
-    if let Err(StoreError::AlreadyImported(existing)) = stored {
-        return Ok(HouseholdImport::AlreadyImported(*existing));
-    }
-    let produced = produced?;
-    if produced.counts.rows_read == 0 {
-        return Err(HouseholdImportError::NoRows(file_name));
-    }
-    let geocoded = (produced.geocoded.households > 0).then_some(produced.geocoded);
-    Ok(HouseholdImport::Imported {
-        batch: stored?,
-        input,
-        format,
-        geocoded,
-    })
-}
-
-/// Builds the geocoder over the regions and crosswalk in the store; `None` when no desa
-/// are loaded (households are then stored without a desa).
-pub async fn store_geocoder(store: &dyn Store) -> Result<Option<Arc<Geocoder>>, StoreError> {
-    let mut regions = Vec::new();
-    for level in [Level::Kabupaten, Level::Kecamatan, Level::Desa] {
-        regions.extend(store.regions(level).await?);
-    }
-    if !regions.iter().any(|r| r.kode.level() == Level::Desa) {
-        return Ok(None);
-    }
-    let known = regions.iter().map(|r| r.kode).collect();
-    let crosswalk = Crosswalk::new(store.crosswalk().await?, known);
-    Ok(Some(Arc::new(Geocoder::new(&regions, crosswalk))))
-}
-
-async fn check_secret(store: &dyn Store, secret: &Secret) -> Result<(), HouseholdImportError> {
-    let fp = secret.fingerprint();
-    match store.get_meta(SECRET_FINGERPRINT_KEY).await? {
-        Some(stored) if stored != fp => {
-            Err(HouseholdImportError::SecretMismatch(privacy::SECRET_ENV))
-        }
-        Some(_) => Ok(()),
-        None => Ok(store.set_meta(SECRET_FINGERPRINT_KEY, &fp).await?),
+            match refused {
+                Some(e) => Err(FeedError::Sink(e)),
+                None => Ok(produced),
+            }
+        })
     }
 }
 
@@ -442,7 +363,7 @@ struct Producer<'g> {
     sessions: Vec<Session<'g>>,
     geocoded: GeocodeSummary,
     secret: Secret,
-    tx: mpsc::Sender<BatchMessage>,
+    tx: SyncSender<Piece>,
     counts: BatchCounts,
     households: Vec<Household>,
     rejects: Vec<Reject>,
@@ -548,7 +469,7 @@ impl<'g> Producer<'g> {
     fn new(
         mapper: RowMapper,
         secret: Secret,
-        tx: mpsc::Sender<BatchMessage>,
+        tx: SyncSender<Piece>,
         progress: bool,
         sessions: Vec<Session<'g>>,
     ) -> Producer<'g> {
@@ -598,7 +519,7 @@ impl<'g> Producer<'g> {
             b.finish_and_clear();
         }
         if self.counts.rows_read > 0 {
-            let _ = self.tx.blocking_send(BatchMessage::Finish(self.counts));
+            let _ = self.tx.send(Piece::Finish(self.counts));
         }
         Ok(self.produced())
     }
@@ -612,7 +533,7 @@ impl<'g> Producer<'g> {
             Ok(sha) => sha?,
             Err(panic) => std::panic::resume_unwind(panic),
         };
-        self.open = self.open && self.tx.blocking_send(BatchMessage::FileHash(sha)).is_ok();
+        self.open = self.open && self.tx.send(Piece::FileHash(sha)).is_ok();
         Ok(())
     }
 
@@ -734,7 +655,7 @@ impl<'g> Producer<'g> {
             .find_map(|k| self.seen.get(&SeenKey::new(k)).copied());
         match first {
             Some(first) => {
-                h.duplicate_of = Some(format!("row {first}").into());
+                h.duplicate_of = Some(DuplicateOf::Row(first));
                 self.counts.duplicates_in_batch += 1;
             }
             None => {
@@ -760,26 +681,10 @@ impl<'g> Producer<'g> {
         if self.households.is_empty() && self.rejects.is_empty() {
             return;
         }
-        let msg = BatchMessage::Chunk {
-            households: std::mem::replace(
-                &mut self.households,
-                Vec::with_capacity(CHUNK_HOUSEHOLDS),
-            ),
-            rejects: std::mem::take(&mut self.rejects),
-        };
-        self.open = self.open && self.tx.blocking_send(msg).is_ok();
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn periods() {
-        assert!(check_period("2024-12").is_ok());
-        assert!(check_period("2024-13").is_err());
-        assert!(check_period("24-12").is_err());
-        assert!(check_period("2024/12").is_err());
+        let piece = Piece::Chunk(
+            std::mem::replace(&mut self.households, Vec::with_capacity(CHUNK_HOUSEHOLDS)),
+            std::mem::take(&mut self.rejects),
+        );
+        self.open = self.open && self.tx.send(piece).is_ok();
     }
 }

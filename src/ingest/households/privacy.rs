@@ -4,7 +4,7 @@
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
 
-use super::model::{IdHash, Text};
+use crate::model::{IdHash, Text};
 
 /// Environment variable holding the secret.
 pub const SECRET_ENV: &str = "LENTERA_SECRET";

@@ -6,30 +6,23 @@
 
 use std::borrow::Cow;
 
-use super::model::Text;
+use crate::model::Text;
 use crate::region::{Kode, Level};
 
 /// Identity number kinds: they share the 16-digit shape but not the date part.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, strum::IntoStaticStr)]
 pub enum IdKind {
     /// Nomor Induk Kependudukan: region(6) + birth date DDMMYY (day + 40 for women) + serial(4).
+    #[strum(serialize = "NIK")]
     Nik,
     /// Nomor Kartu Keluarga: region(6) + issue date DDMMYY + serial(4).
+    #[strum(serialize = "KK number")]
     Kk,
-}
-
-impl IdKind {
-    fn name(&self) -> &'static str {
-        match self {
-            IdKind::Nik => "NIK",
-            IdKind::Kk => "KK number",
-        }
-    }
 }
 
 /// Checks a NIK or KK number and returns its 16 digits.
 pub fn check_identity(raw: &str, kind: IdKind) -> Result<Cow<'_, str>, String> {
-    let name = kind.name();
+    let name: &str = kind.into();
     let trimmed = raw.trim().trim_start_matches('\'');
     let s: Cow<'_, str> = if trimmed.bytes().all(|b| b.is_ascii_digit()) {
         Cow::Borrowed(trimmed)
@@ -227,8 +220,8 @@ pub fn parse_yes_no(raw: &str) -> Result<bool, String> {
 }
 
 /// Parses the sex of a person (`L`, `P`, `Laki-laki`, `Perempuan`, `1`, `2`).
-pub fn parse_sex(raw: &str) -> Result<super::model::Sex, String> {
-    use super::model::Sex;
+pub fn parse_sex(raw: &str) -> Result<crate::model::Sex, String> {
+    use crate::model::Sex;
     // Most files write one of these; anything else is normalised first.
     let t = raw.trim();
     if ["l", "laki-laki"].iter().any(|w| w.eq_ignore_ascii_case(t)) {
@@ -339,8 +332,8 @@ mod tests {
         assert_eq!(parse_yes_no("Ya"), Ok(true));
         assert_eq!(parse_yes_no("TIDAK"), Ok(false));
         assert!(parse_yes_no("mungkin").is_err());
-        assert_eq!(parse_sex("Laki-Laki"), Ok(super::super::model::Sex::L));
-        assert_eq!(parse_sex("P"), Ok(super::super::model::Sex::P));
+        assert_eq!(parse_sex("Laki-Laki"), Ok(crate::model::Sex::L));
+        assert_eq!(parse_sex("P"), Ok(crate::model::Sex::P));
         assert!(parse_sex("X").is_err());
         assert_eq!(parse_members("5"), Ok(5));
         assert!(parse_members("0").is_err());

@@ -1,4 +1,4 @@
-//! The household model: one poor household as Lentera keeps it, whatever file it came from.
+//! One poor household as Lentera keeps it, whatever file it came from.
 
 use std::collections::HashSet;
 use std::fmt;
@@ -7,10 +7,33 @@ use std::str::FromStr;
 use std::sync::{Mutex, OnceLock};
 
 use serde::{Deserialize, Serialize};
+use strum::{EnumString, IntoStaticStr, VariantArray};
+
+use super::geocode::Geocode;
 
 /// The national system a file comes from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    Serialize,
+    Deserialize,
+    EnumString,
+    IntoStaticStr,
+    VariantArray,
+    strum::Display,
+    clap::ValueEnum,
+)]
 #[serde(rename_all = "lowercase")]
+#[strum(
+    serialize_all = "lowercase",
+    ascii_case_insensitive,
+    parse_err_ty = UnknownFormat,
+    parse_err_fn = UnknownFormat::new
+)]
 pub enum SourceFormat {
     /// P3KE family file (Kemenko PMK), desil 1–4.
     P3ke,
@@ -26,46 +49,27 @@ pub enum SourceFormat {
 
 impl SourceFormat {
     /// All formats, in detection order.
-    pub const ALL: [SourceFormat; 5] = [
-        SourceFormat::P3ke,
-        SourceFormat::Dtks,
-        SourceFormat::Dtsen,
-        SourceFormat::Verval,
-        SourceFormat::Custom,
-    ];
+    pub const ALL: &'static [SourceFormat] = <SourceFormat as VariantArray>::VARIANTS;
 
     /// Lower-case name.
-    pub fn as_str(&self) -> &'static str {
-        match self {
-            SourceFormat::P3ke => "p3ke",
-            SourceFormat::Dtks => "dtks",
-            SourceFormat::Dtsen => "dtsen",
-            SourceFormat::Verval => "verval",
-            SourceFormat::Custom => "custom",
-        }
+    pub fn as_str(self) -> &'static str {
+        self.into()
     }
 }
 
-impl fmt::Display for SourceFormat {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
+/// A format name Lentera does not know.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown format `{0}`: expected p3ke, dtks, dtsen, verval or custom")]
+pub struct UnknownFormat(pub String);
 
-impl FromStr for SourceFormat {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        SourceFormat::ALL
-            .into_iter()
-            .find(|f| f.as_str().eq_ignore_ascii_case(s.trim()))
-            .ok_or_else(|| {
-                format!("unknown format `{s}`: expected p3ke, dtks, dtsen, verval or custom")
-            })
+impl UnknownFormat {
+    fn new(s: &str) -> UnknownFormat {
+        UnknownFormat(s.to_string())
     }
 }
 
 /// Sex of the household head.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, EnumString, IntoStaticStr)]
 pub enum Sex {
     /// Laki-laki.
     L,
@@ -75,17 +79,27 @@ pub enum Sex {
 
 impl Sex {
     /// `L` or `P`, as the files write it.
-    pub fn as_str(&self) -> &'static str {
-        match self {
-            Sex::L => "L",
-            Sex::P => "P",
-        }
+    pub fn as_str(self) -> &'static str {
+        self.into()
     }
 }
 
 /// Social-assistance programmes a household may receive.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    Serialize,
+    Deserialize,
+    EnumString,
+    IntoStaticStr,
+    VariantArray,
+)]
 #[serde(rename_all = "lowercase")]
+#[strum(serialize_all = "lowercase")]
 pub enum Program {
     /// Program Keluarga Harapan.
     Pkh,
@@ -109,31 +123,11 @@ pub enum Program {
 
 impl Program {
     /// All programmes.
-    pub const ALL: [Program; 9] = [
-        Program::Pkh,
-        Program::Bpnt,
-        Program::Sembako,
-        Program::Blt,
-        Program::Pbi,
-        Program::Bpum,
-        Program::Bst,
-        Program::Prakerja,
-        Program::Kur,
-    ];
+    pub const ALL: &'static [Program] = <Program as VariantArray>::VARIANTS;
 
     /// Lower-case name.
-    pub fn as_str(&self) -> &'static str {
-        match self {
-            Program::Pkh => "pkh",
-            Program::Bpnt => "bpnt",
-            Program::Sembako => "sembako",
-            Program::Blt => "blt",
-            Program::Pbi => "pbi",
-            Program::Bpum => "bpum",
-            Program::Bst => "bst",
-            Program::Prakerja => "prakerja",
-            Program::Kur => "kur",
-        }
+    pub fn as_str(self) -> &'static str {
+        self.into()
     }
 
     fn bit(self) -> u16 {
@@ -343,9 +337,9 @@ pub struct Household {
     pub attrs: Vec<(AttrName, Text)>,
     /// Set when the same household (same KK, or head NIK where a file has no KK) is already
     /// in this batch or in another batch of the same period: says where.
-    pub duplicate_of: Option<Text>,
+    pub duplicate_of: Option<DuplicateOf>,
     /// Where the geocoder placed the household (`None` when imported without regions).
-    pub geocode: Option<crate::geocode::Geocode>,
+    pub geocode: Option<Geocode>,
 }
 
 impl Household {
@@ -356,6 +350,56 @@ impl Household {
         [(0u8, self.kk_hash), (1u8, self.nik_hash)]
             .into_iter()
             .filter_map(|(tag, h)| h.map(|h| (tag, h)))
+    }
+}
+
+/// The household a duplicate repeats: an earlier row of its own file, or a household of an
+/// earlier batch of the same period. Kept in files and stores as its text, `row 12` or
+/// `batch 3`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum DuplicateOf {
+    /// The row (1-based, of the same file) of the household first seen.
+    Row(u64),
+    /// The batch holding the household first seen.
+    Batch(i64),
+}
+
+impl fmt::Display for DuplicateOf {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            DuplicateOf::Row(row) => write!(f, "row {row}"),
+            DuplicateOf::Batch(batch) => write!(f, "batch {batch}"),
+        }
+    }
+}
+
+/// A duplicate mark that is not `row N` or `batch N`.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("duplicate mark `{0}` is not `row N` or `batch N`")]
+pub struct BadDuplicateMark(pub String);
+
+impl FromStr for DuplicateOf {
+    type Err = BadDuplicateMark;
+    fn from_str(s: &str) -> Result<DuplicateOf, BadDuplicateMark> {
+        let bad = || BadDuplicateMark(s.to_string());
+        match s.split_once(' ') {
+            Some(("row", n)) => n.parse().map(DuplicateOf::Row).map_err(|_| bad()),
+            Some(("batch", n)) => n.parse().map(DuplicateOf::Batch).map_err(|_| bad()),
+            _ => Err(bad()),
+        }
+    }
+}
+
+impl Serialize for DuplicateOf {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+impl<'de> Deserialize<'de> for DuplicateOf {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<DuplicateOf, D::Error> {
+        let text = <std::borrow::Cow<'de, str>>::deserialize(d)?;
+        text.parse().map_err(serde::de::Error::custom)
     }
 }
 
@@ -389,5 +433,28 @@ mod tests {
         assert_eq!(json, "\"Jenis Atap\"");
         let back: AttrName = serde_json::from_str(&json).unwrap();
         assert_eq!(back, a);
+    }
+
+    #[test]
+    fn duplicate_marks_read_back_from_their_text() {
+        for d in [DuplicateOf::Row(12), DuplicateOf::Batch(3)] {
+            assert_eq!(d.to_string().parse::<DuplicateOf>(), Ok(d));
+            let json = serde_json::to_string(&d).unwrap();
+            assert_eq!(serde_json::from_str::<DuplicateOf>(&json).unwrap(), d);
+        }
+        assert_eq!(DuplicateOf::Row(2).to_string(), "row 2");
+        assert!("rows 2".parse::<DuplicateOf>().is_err());
+        assert!("batch x".parse::<DuplicateOf>().is_err());
+    }
+
+    #[test]
+    fn formats_parse_in_any_case_and_name_the_known_ones() {
+        assert_eq!(
+            " P3KE".trim().parse::<SourceFormat>(),
+            Ok(SourceFormat::P3ke)
+        );
+        assert_eq!(SourceFormat::Dtsen.to_string(), "dtsen");
+        let err = "siks".parse::<SourceFormat>().unwrap_err();
+        assert!(err.to_string().contains("p3ke, dtks"), "{err}");
     }
 }

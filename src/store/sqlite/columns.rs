@@ -16,7 +16,7 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 
 use super::StoreError;
-use crate::ingest::households::model::{AttrName, Household, IdHash, Text};
+use crate::model::{AttrName, Household, IdHash, Text};
 
 /// Calls `$m!(field path)` for every text field of a household, in layout order.
 macro_rules! text_fields {
@@ -35,7 +35,6 @@ macro_rules! text_fields {
         $m!(address.kabupaten);
         $m!(address.provinsi);
         $m!(region_code);
-        $m!(duplicate_of);
     };
 }
 
@@ -145,6 +144,12 @@ pub(super) fn write_columns(
         };
     }
     text_fields!(write_text);
+    // Duplicate marks as their text (`row 12`), after the text fields: rare, so made on the fly.
+    let marks: Vec<Option<String>> = households
+        .iter()
+        .map(|h| h.duplicate_of.map(|d| d.to_string()))
+        .collect();
+    w.text_column(marks.iter().map(Option::as_deref));
     w.hash_column(households.iter().map(|h| h.nik_hash.as_ref()));
     w.hash_column(households.iter().map(|h| h.kk_hash.as_ref()));
     macro_rules! write_typed {
@@ -245,7 +250,7 @@ impl<'a> ColumnReader<'a> {
     fn text_column(
         &mut self,
         households: &mut [Household],
-        set: impl Fn(&mut Household, Text),
+        set: impl Fn(&mut Household, &str) -> Result<(), StoreError>,
     ) -> Result<(), StoreError> {
         let mut lengths = Vec::with_capacity(households.len());
         for _ in 0..households.len() {
@@ -253,7 +258,7 @@ impl<'a> ColumnReader<'a> {
         }
         for (h, n) in households.iter_mut().zip(lengths) {
             if n > 0 {
-                set(h, Text::from(self.str(n - 1)?));
+                set(h, self.str(n - 1)?)?;
             }
         }
         Ok(())
@@ -313,10 +318,17 @@ pub(super) fn read_columns(data: &[u8]) -> Result<Vec<Household>, StoreError> {
     }
     macro_rules! read_text {
         ($($f:ident).+) => {
-            r.text_column(&mut households, |h, v| h.$($f).+ = Some(v))?;
+            r.text_column(&mut households, |h, v| {
+                h.$($f).+ = Some(Text::from(v));
+                Ok(())
+            })?;
         };
     }
     text_fields!(read_text);
+    r.text_column(&mut households, |h, v| {
+        h.duplicate_of = Some(v.parse().map_err(corrupt)?);
+        Ok(())
+    })?;
     r.hash_column(&mut households, |h, v| h.nik_hash = Some(v))?;
     r.hash_column(&mut households, |h, v| h.kk_hash = Some(v))?;
     macro_rules! read_typed {

@@ -12,7 +12,7 @@ use std::collections::HashMap;
 use serde::Deserialize;
 
 use super::StoreError;
-use crate::ingest::households::model::{AttrName, Household, Text};
+use crate::model::{AttrName, Household, Text};
 
 /// Bits of a household id that hold its index within the batch.
 pub const INDEX_BITS: u32 = 32;
@@ -247,8 +247,8 @@ mod tests {
 
     /// Households with every kind of field filled somewhere, and gaps elsewhere.
     fn varied_households() -> Vec<Household> {
-        use crate::geocode::{Flags, Geocode, Quality};
-        use crate::ingest::households::model::{DesilScale, Program, Sex};
+        use crate::model::{DesilScale, DuplicateOf, Program, Sex};
+        use crate::model::{Flags, Geocode, Quality};
         use crate::region::Kode;
         let atap = AttrName::new("atap");
         (0..40u64)
@@ -257,7 +257,7 @@ mod tests {
                     // Rows rise, except one that goes back (a DTKS head after its members).
                     source_row: if i == 7 { 2 } else { 10 + i * 3 },
                     head_name: Some(format!("Kepala Keluarga Nomor {i} Bin Abdullah").into()),
-                    address: crate::ingest::households::model::Address {
+                    address: crate::model::Address {
                         desa: Some("Loa Janan Ilir".into()),
                         rt: (i % 3 != 0).then(|| format!("{:03}", i % 7).into()),
                         ..Default::default()
@@ -272,7 +272,7 @@ mod tests {
                     extreme_poor: (i % 4 == 0).then_some(i % 8 == 0),
                     lat: (i % 6 == 0).then_some(-0.5 - i as f64 / 1000.0),
                     lon: (i % 6 == 0).then_some(117.1 + i as f64 / 1000.0),
-                    duplicate_of: (i == 9).then(|| "row 12".into()),
+                    duplicate_of: (i == 9).then_some(DuplicateOf::Row(12)),
                     geocode: (i % 2 == 1).then(|| Geocode {
                         kode_desa: Kode::parse("64.72.01.1001").ok(),
                         unit: Kode::parse("64.72.01.1001").ok(),

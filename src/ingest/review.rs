@@ -7,10 +7,9 @@
 
 use std::io::{Read, Write};
 
-use super::{Gazetteer, Geocode};
-use crate::ingest::households::model::{Household, Reject, Text};
-use crate::ingest::households::validate::parse_coord;
-use crate::store::StoredHousehold;
+use super::households::validate::parse_coord;
+use crate::geocode::Gazetteer;
+use crate::model::{Geocode, Household, Reject, StoredHousehold, Text};
 
 /// Columns of the review file.
 pub const REVIEW_COLUMNS: [&str; 15] = [

@@ -1,26 +1,34 @@
 //! The production store: PostGIS through a tokio-postgres connection pool (deadpool).
+//!
+//! [`batch`] writes household batches with binary `COPY`; households are a row each, read
+//! back through the column map the embedded store's older rows share ([`super::rows`]).
+
+mod batch;
 
 use std::collections::HashMap;
 use std::str::FromStr;
 
 use async_trait::async_trait;
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod};
+use tokio_postgres::types::ToSql;
 use tokio_postgres::NoTls;
 
-use super::migrations::{check_not_newer, MIGRATIONS};
-use super::{
-    attrs_from_text, attrs_text, crosswalk_from_row, descendants_pattern, duplicate_of_batch,
-    hash_from_bytes, info_from_row, region_from_row, replace_scope, scale_from_number,
-    scale_number, sex_from_text, sex_text, BatchCounts, BatchInfo, BatchMessage, HouseholdSink,
-    ImportLogEntry, ImportRecord, NewBatch, RegionCounts, RegionFilter, RegionRow, ReplaceSummary,
-    Store, StoreError, StoredHousehold, HOUSEHOLD_COLUMNS, STREAM_CHUNK,
+use super::migrations::{failed, pending};
+use super::rows::{
+    batch_info, crosswalk_from_row, denominators_from_rows, descendants_pattern,
+    geocode_from_columns, info_from_row, parse_kode, region_from_row, replace_scope,
+    stored_household, GeoColumns, RegionRow, HOUSEHOLD_COLUMNS,
 };
-use crate::aggregate::{Denominators, HouseholdFacts};
-use crate::ingest::households::model::{Address, Household, Programs, Reject, Text};
+use super::{
+    BatchWriter, ImportLogEntry, ImportRecord, RegionCounts, RegionFilter, ReplaceSummary, Store,
+    StoreError, StoredChunks, STREAM_CHUNK,
+};
+use crate::model::{
+    BatchInfo, Denominators, DuplicateOf, Household, HouseholdFacts, NewBatch, Programs, Reject,
+    StoredHousehold,
+};
 use crate::region::crosswalk::CrosswalkEntry;
 use crate::region::{Kode, Level, Region, RegionInfo};
-use tokio_postgres::binary_copy::BinaryCopyInWriter;
-use tokio_postgres::types::{ToSql, Type};
 
 /// Arbitrary key of the advisory lock that serialises migrations between processes.
 const MIGRATION_LOCK: i64 = 0x004c_454e_5445_5241;
@@ -80,18 +88,19 @@ impl PostgisStore {
             )
             .await?
             .get(0);
-        check_not_newer(current)?;
-        for m in MIGRATIONS.iter().filter(|m| m.version > current) {
+        for m in pending(current)? {
             tx.batch_execute(m.postgres).await.map_err(|e| {
-                StoreError::Migration(format!(
-                    "version {} ({}): {}; PostGIS must be installed on the server \
-                     (e.g. apt-get install postgresql-15-postgis-3)",
-                    m.version,
-                    m.name,
-                    e.as_db_error()
-                        .map(|d| d.message().to_string())
-                        .unwrap_or(e.to_string())
-                ))
+                let why = e
+                    .as_db_error()
+                    .map(|d| d.message().to_string())
+                    .unwrap_or(e.to_string());
+                failed(
+                    m,
+                    format!(
+                        "{why}; PostGIS must be installed on the server \
+                         (e.g. apt-get install postgresql-15-postgis-3)"
+                    ),
+                )
             })?;
             tx.execute(
                 "INSERT INTO schema_migrations (version, name) VALUES ($1, $2)",
@@ -183,7 +192,7 @@ impl Store for PostgisStore {
         c.query("SELECT kode FROM regions ORDER BY kode", &[])
             .await?
             .iter()
-            .map(|r| super::parse_kode(r.get(0)))
+            .map(|r| parse_kode(r.get(0)))
             .collect()
     }
 
@@ -311,136 +320,17 @@ impl Store for PostgisStore {
         Ok(())
     }
 
-    async fn import_households(
-        &self,
-        batch: NewBatch,
-        mut rx: tokio::sync::mpsc::Receiver<BatchMessage>,
-    ) -> Result<BatchInfo, StoreError> {
-        let mut client = self.client().await?;
-        let tx = client.transaction().await?;
-        let mut sha256 = batch.sha256.clone();
-        if let Some(sha) = &sha256 {
-            refuse_imported(&tx, sha).await?;
-        }
-        let batch_id: i64 = tx
-            .query_one(
-                "INSERT INTO household_batches (file_name, sha256, source, period, input)
-                 VALUES ($1, $2, $3, $4, $5) RETURNING id",
-                &[
-                    &batch.file_name,
-                    &sha256.clone().unwrap_or_else(super::provisional_sha256),
-                    &batch.source.as_str(),
-                    &batch.period,
-                    &batch.input,
-                ],
-            )
-            .await?
-            .get(0);
-        let earlier = tx
-            .prepare(
-                "SELECT kk_hash, nik_hash, batch_id FROM households
-                 WHERE (kk_key = ANY($3) OR nik_key = ANY($4))
-                   AND period = $1 AND batch_id <> $2 AND duplicate_of IS NULL
-                 ORDER BY id",
-            )
-            .await?;
-        let copy_sql = format!("COPY households ({HOUSEHOLD_COLUMNS}) FROM STDIN BINARY");
-        let mut duplicates_other = 0u64;
-        loop {
-            match rx.recv().await {
-                None => return Err(StoreError::Interrupted),
-                Some(BatchMessage::Chunk {
-                    mut households,
-                    rejects,
-                }) => {
-                    let open = || households.iter().filter(|h| h.duplicate_of.is_none());
-                    let kks: Vec<i64> = open()
-                        .filter_map(|h| super::index_key(&h.kk_hash))
-                        .collect();
-                    let niks: Vec<i64> = open()
-                        .filter_map(|h| super::index_key(&h.nik_hash))
-                        .collect();
-                    let mut found: std::collections::HashMap<(u8, Vec<u8>), i64> =
-                        Default::default();
-                    for r in tx
-                        .query(&earlier, &[&batch.period, &batch_id, &kks, &niks])
-                        .await?
-                    {
-                        let b: i64 = r.get(2);
-                        for (tag, col) in [(0u8, 0usize), (1, 1)] {
-                            if let Some(k) = r.get::<_, Option<Vec<u8>>>(col) {
-                                found.entry((tag, k)).or_insert(b);
-                            }
-                        }
-                    }
-                    for h in households.iter_mut().filter(|h| h.duplicate_of.is_none()) {
-                        let hit = h
-                            .identity_keys()
-                            .find_map(|(tag, k)| found.get(&(tag, k.to_vec())).copied());
-                        if let Some(b) = hit.as_ref() {
-                            h.duplicate_of = Some(duplicate_of_batch(*b).into());
-                            duplicates_other += 1;
-                        }
-                    }
-                    let sink = tx.copy_in(copy_sql.as_str()).await?;
-                    let writer = BinaryCopyInWriter::new(sink, &HOUSEHOLD_TYPES);
-                    let mut writer = std::pin::pin!(writer);
-                    for h in &households {
-                        write_household(writer.as_mut(), batch_id, &batch, h).await?;
-                    }
-                    writer.finish().await?;
-                    for r in rejects {
-                        tx.execute(
-                            "INSERT INTO household_rejects (batch_id, row, column_name, value, reason)
-                             VALUES ($1, $2, $3, $4, $5)",
-                            &[&batch_id, &(r.row as i64), &r.column, &r.value, &r.reason],
-                        )
-                        .await?;
-                    }
-                }
-                Some(BatchMessage::FileHash(sha)) => {
-                    refuse_imported(&tx, &sha).await?;
-                    sha256 = Some(sha);
-                }
-                Some(BatchMessage::Finish(n)) => {
-                    let v = |x: u64| x as i64;
-                    let sha = sha256.as_deref().ok_or(StoreError::NoFileHash)?;
-                    tx.execute(
-                        "UPDATE household_batches SET rows_read = $2, rows_accepted = $3,
-                            rows_rejected = $4, blank_rows = $5, households = $6,
-                            duplicates_in_batch = $7, duplicates_other = $8, sha256 = $9
-                         WHERE id = $1",
-                        &[
-                            &batch_id,
-                            &v(n.rows_read),
-                            &v(n.rows_accepted),
-                            &v(n.rows_rejected),
-                            &v(n.blank_rows),
-                            &v(n.households),
-                            &v(n.duplicates_in_batch),
-                            &v(duplicates_other),
-                            &sha,
-                        ],
-                    )
-                    .await?;
-                    break;
-                }
-            }
-        }
-        let sql = format!("SELECT {BATCH_COLUMNS} FROM household_batches WHERE id = $1");
-        let info = batch_from_row(&tx.query_one(&sql, &[&batch_id]).await?);
-        tx.commit().await?;
-        Ok(info)
+    async fn begin_batch(&self, batch: NewBatch) -> Result<Box<dyn BatchWriter>, StoreError> {
+        let client = self.client().await?;
+        Ok(Box::new(
+            batch::PostgisBatchWriter::begin(client, batch).await?,
+        ))
     }
 
     async fn batches(&self) -> Result<Vec<BatchInfo>, StoreError> {
         let c = self.client().await?;
         let sql = format!("SELECT {BATCH_COLUMNS} FROM household_batches ORDER BY id DESC");
-        Ok(c.query(&sql, &[])
-            .await?
-            .iter()
-            .map(batch_from_row)
-            .collect())
+        c.query(&sql, &[]).await?.iter().map(batch_info).collect()
     }
 
     async fn remove_batch(&self, id: i64) -> Result<Option<BatchInfo>, StoreError> {
@@ -450,7 +340,8 @@ impl Store for PostgisStore {
         let Some(info) = tx
             .query_opt(&sql, &[&id])
             .await?
-            .map(|r| batch_from_row(&r))
+            .map(|r| batch_info(&r))
+            .transpose()?
         else {
             return Ok(None);
         };
@@ -460,12 +351,11 @@ impl Store for PostgisStore {
             .await?;
         tx.execute("DELETE FROM household_batches WHERE id = $1", &[&id])
             .await?;
-        tx.execute(
-            RELINK_DUPLICATES[0],
-            &[&info.period, &duplicate_of_batch(id)],
-        )
-        .await?;
-        tx.execute(RELINK_DUPLICATES[1], &[&info.period]).await?;
+        let period = info.period.to_string();
+        let removed = DuplicateOf::Batch(id).to_string();
+        tx.execute(RELINK_DUPLICATES[0], &[&period, &removed])
+            .await?;
+        tx.execute(RELINK_DUPLICATES[1], &[&period]).await?;
         tx.commit().await?;
         Ok(Some(info))
     }
@@ -473,32 +363,34 @@ impl Store for PostgisStore {
     async fn households(&self, batch_id: Option<i64>) -> Result<Vec<StoredHousehold>, StoreError> {
         let c = self.client().await?;
         let sql = format!(
-            "SELECT id, {HOUSEHOLD_COLUMNS} FROM households
-             WHERE $1::BIGINT IS NULL OR batch_id = $1 ORDER BY id"
+            "SELECT id, {} FROM households
+             WHERE $1::BIGINT IS NULL OR batch_id = $1 ORDER BY id",
+            *HOUSEHOLD_COLUMNS
         );
         c.query(&sql, &[&batch_id])
             .await?
             .iter()
-            .map(household_from_row)
+            .map(stored_household)
             .collect()
     }
 
     async fn stream_households(
         &self,
         batch_id: Option<i64>,
-        sink: HouseholdSink,
+        sink: StoredChunks,
     ) -> Result<(), StoreError> {
         use futures_util::TryStreamExt;
         let c = self.client().await?;
         let sql = format!(
-            "SELECT id, {HOUSEHOLD_COLUMNS} FROM households
-             WHERE $1::BIGINT IS NULL OR batch_id = $1 ORDER BY id"
+            "SELECT id, {} FROM households
+             WHERE $1::BIGINT IS NULL OR batch_id = $1 ORDER BY id",
+            *HOUSEHOLD_COLUMNS
         );
         let rows = c.query_raw(&sql, [&batch_id]).await?;
         futures_util::pin_mut!(rows);
         let mut chunk = Vec::with_capacity(STREAM_CHUNK);
         while let Some(row) = rows.try_next().await? {
-            chunk.push(household_from_row(&row)?);
+            chunk.push(stored_household(&row)?);
             if chunk.len() == STREAM_CHUNK {
                 let full = std::mem::replace(&mut chunk, Vec::with_capacity(STREAM_CHUNK));
                 if sink.send(full).await.is_err() {
@@ -525,20 +417,16 @@ impl Store for PostgisStore {
             .await?;
         rows.iter()
             .map(|r| {
-                let geocode = super::geocode_from_columns(
-                    r.get(8),
-                    r.get(9),
-                    r.get(10),
-                    r.get(11),
-                    r.get(12),
-                    r.get(13),
-                    None,
-                )?;
+                let geocode = geocode_from_columns(r, 8, false)?;
                 let facts = HouseholdFacts {
                     batch_id: r.get(0),
                     members: r.get::<_, Option<i64>>(1).map(|v| v as u32),
                     desil: r.get::<_, Option<i64>>(2).map(|v| v as u8),
-                    scale: scale_from_number(r.get(3)),
+                    scale: match r.get::<_, Option<i64>>(3) {
+                        Some(10) => Some(crate::model::DesilScale::Ten),
+                        Some(4) => Some(crate::model::DesilScale::Four),
+                        _ => None,
+                    },
                     extreme_poor: r.get(4),
                     programs: Programs {
                         known: r.get::<_, i64>(5) as u16,
@@ -579,7 +467,7 @@ impl Store for PostgisStore {
             .iter()
             .map(|r| (r.get(0), r.get(1), r.get(2)))
             .collect();
-        super::denominators_from_rows(rows)
+        denominators_from_rows(rows)
     }
 
     async fn correct_households(
@@ -592,7 +480,7 @@ impl Store for PostgisStore {
         let st = tx.prepare(CORRECT_HOUSEHOLD).await?;
         let mut n = 0u64;
         for (id, h) in &corrected {
-            let g = super::GeoColumns::of(&h.geocode);
+            let g = GeoColumns::of(&h.geocode);
             let a = &h.address;
             let fixed: [&(dyn ToSql + Sync); 8] = [
                 id,
@@ -631,9 +519,24 @@ impl Store for PostgisStore {
     }
 }
 
+/// The columns of a batch row, the time formatted as the embedded store keeps it.
 const BATCH_COLUMNS: &str = "id, file_name, sha256, source, period, input, rows_read, \
     rows_accepted, rows_rejected, blank_rows, households, duplicates_in_batch, duplicates_other, \
     to_char(imported_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"')";
+
+/// The batch whose `column` is `value`, when there is one.
+async fn find_batch(
+    client: &tokio_postgres::Client,
+    column: &str,
+    value: &(dyn ToSql + Sync),
+) -> Result<Option<BatchInfo>, StoreError> {
+    let sql = format!("SELECT {BATCH_COLUMNS} FROM household_batches WHERE {column} = $1");
+    client
+        .query_opt(&sql, &[value])
+        .await?
+        .map(|r| batch_info(&r))
+        .transpose()
+}
 
 /// SQL that clears the duplicate marks pointing at a removed batch and marks again, within
 /// the period, each household that still has an earlier primary with the same KK or NIK. `$1`
@@ -662,133 +565,8 @@ const CORRECT_HOUSEHOLD: &str = "UPDATE households SET region_code = $3, desa = 
     geo_quality = $11, geo_flags = $12, geo_lon = $13, geo_lat = $14, geo_candidates = $15 \
     WHERE id = $1 AND batch_id = $2";
 
-/// Column types of `HOUSEHOLD_COLUMNS`, for binary COPY.
-const HOUSEHOLD_TYPES: [Type; super::HOUSEHOLD_COLUMN_COUNT] = [
-    Type::INT8,
-    Type::TEXT,
-    Type::TEXT,
-    Type::INT8,
-    Type::TEXT,
-    Type::TEXT,
-    Type::BYTEA,
-    Type::TEXT,
-    Type::BYTEA,
-    Type::TEXT,
-    Type::INT8,
-    Type::INT8,
-    Type::TEXT,
-    Type::TEXT,
-    Type::INT8,
-    Type::TEXT,
-    Type::TEXT,
-    Type::TEXT,
-    Type::TEXT,
-    Type::TEXT,
-    Type::TEXT,
-    Type::TEXT,
-    Type::TEXT,
-    Type::TEXT,
-    Type::INT8,
-    Type::INT8,
-    Type::BOOL,
-    Type::INT8,
-    Type::INT8,
-    Type::FLOAT8,
-    Type::FLOAT8,
-    Type::TEXT,
-    Type::TEXT,
-    Type::TEXT,
-    Type::TEXT,
-    Type::TEXT,
-    Type::TEXT,
-    Type::FLOAT8,
-    Type::FLOAT8,
-    Type::TEXT,
-];
-
-fn batch_from_row(r: &tokio_postgres::Row) -> BatchInfo {
-    let n = |i: usize| r.get::<_, i64>(i) as u64;
-    BatchInfo {
-        id: r.get(0),
-        file_name: r.get(1),
-        sha256: r.get(2),
-        source: r.get(3),
-        period: r.get(4),
-        input: r.get(5),
-        counts: BatchCounts {
-            rows_read: n(6),
-            rows_accepted: n(7),
-            rows_rejected: n(8),
-            blank_rows: n(9),
-            households: n(10),
-            duplicates_in_batch: n(11),
-        },
-        duplicates_other: n(12),
-        imported_at: r.get(13),
-    }
-}
-
-async fn write_household(
-    writer: std::pin::Pin<&mut BinaryCopyInWriter>,
-    batch_id: i64,
-    batch: &NewBatch,
-    h: &Household,
-) -> Result<(), tokio_postgres::Error> {
-    let a = &h.address;
-    let g = super::GeoColumns::of(&h.geocode);
-    let hash = |x: &Option<[u8; 32]>| x.map(|v| v.to_vec());
-    let (nik, kk) = (hash(&h.nik_hash), hash(&h.kk_hash));
-    let (nik_key, kk_key) = (super::index_key(&h.nik_hash), super::index_key(&h.kk_hash));
-    let source_row = h.source_row as i64;
-    let members = h.members.map(i64::from);
-    let desil = h.desil.map(i64::from);
-    let scale = scale_number(h.desil_scale);
-    let sex = sex_text(h.sex);
-    let known = i64::from(h.programs.known);
-    let receives = i64::from(h.programs.receives);
-    let attrs = attrs_text(h);
-    let source = batch.source.as_str();
-    let values: [&(dyn ToSql + Sync); super::HOUSEHOLD_COLUMN_COUNT - 7] = [
-        &batch_id,
-        &batch.period,
-        &source,
-        &source_row,
-        &h.source_id.as_deref(),
-        &h.head_name.as_deref(),
-        &nik,
-        &h.nik_masked.as_deref(),
-        &kk,
-        &h.kk_masked.as_deref(),
-        &nik_key,
-        &kk_key,
-        &sex,
-        &h.birth_date.as_deref(),
-        &members,
-        &a.street.as_deref(),
-        &a.rt.as_deref(),
-        &a.rw.as_deref(),
-        &a.dusun.as_deref(),
-        &a.desa.as_deref(),
-        &a.kecamatan.as_deref(),
-        &a.kabupaten.as_deref(),
-        &a.provinsi.as_deref(),
-        &h.region_code.as_deref(),
-        &desil,
-        &scale,
-        &h.extreme_poor,
-        &known,
-        &receives,
-        &h.lat,
-        &h.lon,
-        &attrs,
-        &h.duplicate_of.as_deref(),
-    ];
-    let values: Vec<&(dyn ToSql + Sync)> = values.into_iter().chain(geo_params(&g)).collect();
-    writer.write(&values).await
-}
-
 /// The seven geocoding columns as statement parameters, in `HOUSEHOLD_COLUMNS` order.
-fn geo_params(g: &super::GeoColumns) -> [&(dyn ToSql + Sync); 7] {
+fn geo_params(g: &GeoColumns) -> [&(dyn ToSql + Sync); 7] {
     [
         &g.kode_desa,
         &g.unit,
@@ -798,69 +576,4 @@ fn geo_params(g: &super::GeoColumns) -> [&(dyn ToSql + Sync); 7] {
         &g.lat,
         &g.candidates,
     ]
-}
-
-/// Stops a batch whose file is already stored as another batch.
-async fn refuse_imported(
-    tx: &deadpool_postgres::Transaction<'_>,
-    sha256: &str,
-) -> Result<(), StoreError> {
-    let sql = format!("SELECT {BATCH_COLUMNS} FROM household_batches WHERE sha256 = $1");
-    match tx.query_opt(&sql, &[&sha256]).await? {
-        Some(row) => Err(StoreError::AlreadyImported(Box::new(batch_from_row(&row)))),
-        None => Ok(()),
-    }
-}
-
-fn household_from_row(r: &tokio_postgres::Row) -> Result<StoredHousehold, StoreError> {
-    let household = Household {
-        source_row: r.get::<_, i64>(4) as u64,
-        source_id: r.get::<_, Option<String>>(5).map(Text::from),
-        head_name: r.get::<_, Option<String>>(6).map(Text::from),
-        nik_hash: hash_from_bytes(r.get(7))?,
-        nik_masked: r.get::<_, Option<String>>(8).map(Text::from),
-        kk_hash: hash_from_bytes(r.get(9))?,
-        kk_masked: r.get::<_, Option<String>>(10).map(Text::from),
-        sex: sex_from_text(r.get(13)),
-        birth_date: r.get::<_, Option<String>>(14).map(Text::from),
-        members: r.get::<_, Option<i64>>(15).map(|v| v as u32),
-        address: Address {
-            street: r.get::<_, Option<String>>(16).map(Text::from),
-            rt: r.get::<_, Option<String>>(17).map(Text::from),
-            rw: r.get::<_, Option<String>>(18).map(Text::from),
-            dusun: r.get::<_, Option<String>>(19).map(Text::from),
-            desa: r.get::<_, Option<String>>(20).map(Text::from),
-            kecamatan: r.get::<_, Option<String>>(21).map(Text::from),
-            kabupaten: r.get::<_, Option<String>>(22).map(Text::from),
-            provinsi: r.get::<_, Option<String>>(23).map(Text::from),
-        },
-        region_code: r.get::<_, Option<String>>(24).map(Text::from),
-        desil: r.get::<_, Option<i64>>(25).map(|v| v as u8),
-        desil_scale: scale_from_number(r.get(26)),
-        extreme_poor: r.get(27),
-        programs: Programs {
-            known: r.get::<_, i64>(28) as u16,
-            receives: r.get::<_, i64>(29) as u16,
-        },
-        lat: r.get(30),
-        lon: r.get(31),
-        attrs: attrs_from_text(r.get(32))?,
-        duplicate_of: r.get::<_, Option<String>>(33).map(Text::from),
-        geocode: super::geocode_from_columns(
-            r.get(34),
-            r.get(35),
-            r.get(36),
-            r.get(37),
-            r.get(38),
-            r.get(39),
-            r.get(40),
-        )?,
-    };
-    Ok(StoredHousehold {
-        id: r.get(0),
-        batch_id: r.get(1),
-        period: r.get(2),
-        source: r.get(3),
-        household,
-    })
 }

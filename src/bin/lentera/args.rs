@@ -1,0 +1,489 @@
+//! The command line's arguments, typed where they are read: levels, codes, periods and formats
+//! are parsed once here, and groups shared by several commands are one struct each.
+
+use std::net::IpAddr;
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+use lentera::export::{Format, TableFormat};
+use lentera::ingest::households::FileOptions;
+use lentera::model::{Period, SourceFormat};
+use lentera::region::{Kode, Level};
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "lentera",
+    version,
+    about = "Geospatial analytics and mapping server for Indonesian poverty (BNBA) data",
+    long_about = "Lentera imports region boundaries and poor-household (BNBA) files, checks every \
+row, keeps identity numbers only as keyed hashes, and serves the data over HTTP.\n\n\
+Data lives in the embedded store (a SQLite file in --data-dir) unless --database-url points \
+to PostGIS.",
+    after_help = "Examples:\n  \
+lentera demo                                     # synthetic province on http://127.0.0.1:8080\n  \
+lentera regions import ../shared/data/kaltim     # kabupaten, kecamatan and desa files\n  \
+lentera regions list --level kecamatan --parent 64.72\n  \
+lentera --database-url postgres://lentera@localhost/lentera serve --port 8080"
+)]
+pub struct Cli {
+    /// Directory of the embedded store.
+    #[arg(
+        long,
+        global = true,
+        env = "LENTERA_DATA_DIR",
+        default_value = "./lentera-data"
+    )]
+    pub data_dir: PathBuf,
+    /// PostGIS connection URL; when given, the embedded store is not used.
+    #[arg(long, global = true, env = "DATABASE_URL", hide_env_values = true)]
+    pub database_url: Option<String>,
+    /// More log output (-v: debug, -vv: trace).
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Administrative boundaries and region codes.
+    #[command(subcommand)]
+    Regions(RegionsCommand),
+    /// Poor-household (BNBA) files: import, batches, rejects.
+    #[command(subcommand)]
+    Households(HouseholdsCommand),
+    /// Geocode a BNBA file to desa/kelurahan without importing it.
+    #[command(
+        after_help = "Writes one row per household: row,source_id,kode_desa,quality,flags,\
+lon,lat,candidates. quality is gps, code, name_exact, name_fuzzy, kecamatan_only, \
+kabupaten_only, ambiguous or unmatched; flags list gps_swapped, gps_zero, gps_outside, \
+gps_mismatch, code_stale, code_partial, code_invalid and code_name_conflict. A desa is never \
+guessed: ambiguous households list their candidates and get no kode_desa. lon/lat is the \
+household's GPS when quality is gps, else a stable approximate point inside the desa.\n\n\
+Examples:\n  \
+lentera geocode p3ke.xlsx -o hasil.csv\n  \
+lentera geocode verval.csv -o hasil.csv --regions ../shared/data/kaltim \\\n      \
+--crosswalk ../shared/data/kaltim/bps_kemendagri.csv"
+    )]
+    Geocode(GeocodeArgs),
+    /// Generate synthetic data for tests, demos and benchmarks.
+    #[command(subcommand)]
+    Generate(GenerateCommand),
+    /// Indicators per unit (households, desil, programmes, geocoding quality…) and how every
+    /// batch's households were counted.
+    #[command(
+        after_help = "Households count in the desa their geocode chose; those known only at \
+a kecamatan or kabupaten count there as desa_unknown; ambiguous and unmatched ones are not \
+placed. Every batch reconciles: households = duplicates + counted + not placed.\n\n\
+Examples:\n  lentera indicators --level kabupaten\n  \
+lentera indicators --level desa --parent 64.72 --period 2025-03 --format csv > desa.csv\n  \
+lentera indicators --level kecamatan --period 2025-09 --base 2025-03 --format json"
+    )]
+    Indicators(IndicatorsArgs),
+    /// Export units with their indicators for GIS tools and spreadsheets (GeoJSON, CSV with WKT
+    /// or a point, XLSX with a point, GeoPackage).
+    #[command(
+        after_help = "Examples:\n  lentera export geojson --level desa -o desa.geojson\n  \
+lentera export csv --level desa --parent 64.72 --period 2025-06 -o samarinda.csv\n  \
+lentera export csv --level kecamatan --point -o kecamatan.csv"
+    )]
+    Export(ExportArgs),
+    /// Serve the API and the web map.
+    Serve(ServeArgs),
+    /// Generate the synthetic demo province into the store and serve it.
+    #[command(
+        after_help = "Examples:\n  lentera demo\n  lentera demo --port 9000\n  \
+lentera --data-dir /tmp/demo demo --no-serve"
+    )]
+    Demo(DemoArgs),
+}
+
+#[derive(Subcommand, Debug)]
+pub enum RegionsCommand {
+    /// Import boundary files (GeoJSON, Shapefile .shp/.zip, GeoPackage) or directories of them.
+    #[command(
+        after_help = "Each unit's level comes from its code (64 / 64.72 / 64.72.01 / \
+64.72.01.1004, dotted or not). An import replaces the stored units of the same level in each \
+kabupaten/kota it covers (for kabupaten: in each province), all at once: if any file is \
+unreadable or any feature refused, nothing changes.\n\n\
+Examples:\n  \
+lentera regions import kabupaten.geojson kecamatan.geojson desa.geojson\n  \
+lentera regions import ../shared/data/kaltim\n  \
+lentera regions import desa.shp --level desa --code-field KDEPUM --name-field WADMKD\n  \
+lentera regions import batas.gpkg --dry-run --report temuan.csv"
+    )]
+    Import(ImportArgs),
+    /// Load a BPS ↔ Kemendagri crosswalk CSV (kode_bps,nama_bps,kode_kemendagri).
+    #[command(
+        after_help = "Rows that cannot map (no or malformed Kemendagri code) and targets \
+missing from the loaded boundaries are reported, never guessed.\n\nExample:\n  \
+lentera regions crosswalk ../shared/data/kaltim/bps_kemendagri.csv"
+    )]
+    Crosswalk {
+        /// The CSV file.
+        file: PathBuf,
+        /// Write every finding to this CSV file.
+        #[arg(long)]
+        report: Option<PathBuf>,
+    },
+    /// List stored units.
+    #[command(after_help = "Examples:\n  lentera regions list --level kabupaten\n  \
+lentera regions list --level desa --parent 64.72.01 --format csv")]
+    List {
+        /// Only this level (provinsi, kabupaten, kecamatan, desa).
+        #[arg(long)]
+        level: Option<Level>,
+        /// Only units inside this code.
+        #[arg(long)]
+        parent: Option<Kode>,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t)]
+        format: TableFormat,
+    },
+    /// Load the denominators of rates: all households and population per unit (CSV
+    /// `kode,households,population`; an empty cell is unknown, not zero).
+    #[command(
+        after_help = "Codes may be of any level. A unit without a row gets the sum over its \
+children when every child has one; otherwise its rates are unknown (null), never 0.\n\n\
+Example:\n  lentera regions denominators penduduk-2025.csv"
+    )]
+    Denominators {
+        /// The CSV file.
+        file: PathBuf,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum HouseholdsCommand {
+    /// Import a P3KE, DTKS, DTSEN, verval or custom-mapped file (CSV or XLSX) as one batch.
+    #[command(
+        after_help = "Every row is checked; bad rows go to a reject report (row, column, \
+value, reason) and never stop the good ones. NIK and KK numbers are stored only as keyed \
+hashes under LENTERA_SECRET and as masked display forms. The batch is written all at once: \
+an interrupted import leaves the store as it was. Importing the same file again does nothing.\n\n\
+Examples:\n  \
+LENTERA_SECRET=… lentera households import p3ke_samarinda.xlsx --period 2024-12\n  \
+lentera households import dtks.txt --format dtks --period 2023-06\n  \
+lentera households import data.csv --mapping kolom.toml --period 2025-03"
+    )]
+    Import(HouseholdImportArgs),
+    /// List the imported batches.
+    Batches,
+    /// Remove a batch with its households.
+    Remove {
+        /// Batch id (see `lentera households batches`).
+        id: i64,
+    },
+    /// List the households of a batch that need a look: not placed in a desa, or flagged by
+    /// the geocoder; or apply a corrected review file.
+    #[command(
+        after_help = "Without --apply, writes the review file (CSV, columns in Bahasa Indonesia: \
+id, baris, id_sumber, nik (masked), nama_kepala_keluarga, kode_wilayah, desa, kecamatan, \
+kabupaten, alamat, latitude, longitude, kualitas, catatan, kandidat). Correct kode_wilayah, \
+the names or the coordinates in place and give the file back with --apply: those households \
+are geocoded again and stored; rows that cannot be used are listed with the reason.\n\n\
+Examples:\n  lentera households review 3 -o tinjau.csv\n  \
+lentera households review 3 --apply tinjau.csv"
+    )]
+    Review {
+        /// Batch id.
+        id: i64,
+        /// Output file (standard output when omitted).
+        #[arg(short, long, conflicts_with = "apply")]
+        output: Option<PathBuf>,
+        /// A corrected review file to apply.
+        #[arg(long)]
+        apply: Option<PathBuf>,
+    },
+    /// Write the reject report of a batch as CSV.
+    Rejects {
+        /// Batch id.
+        id: i64,
+        /// Output file (standard output when omitted).
+        #[arg(short, long)]
+        output: Option<PathBuf>,
+    },
+}
+
+/// How to read a household file: its format (detected when omitted), a custom mapping, the
+/// sheet of a workbook.
+#[derive(Args, Debug, Clone)]
+pub struct FileArgs {
+    /// Source format; detected from the header when omitted.
+    #[arg(long, value_enum, ignore_case = true)]
+    pub format: Option<SourceFormat>,
+    /// Column mapping (TOML) for other files.
+    #[arg(long)]
+    pub mapping: Option<PathBuf>,
+    /// Sheet of a workbook (the first sheet with a household header when omitted).
+    #[arg(long)]
+    pub sheet: Option<String>,
+}
+
+impl FileArgs {
+    /// The reading options, with a progress bar on a terminal.
+    pub fn options(&self) -> FileOptions {
+        FileOptions {
+            format: self.format,
+            mapping: self.mapping.clone(),
+            sheet: self.sheet.clone(),
+            progress: true,
+        }
+    }
+}
+
+#[derive(Args, Debug)]
+pub struct HouseholdImportArgs {
+    /// The file (CSV, TXT or XLSX).
+    pub file: PathBuf,
+    #[command(flatten)]
+    pub read: FileArgs,
+    /// Data period, YYYY-MM.
+    #[arg(long)]
+    pub period: Period,
+    /// Where to write the reject report (default: <data-dir>/rejects/batch-<id>.csv).
+    #[arg(long)]
+    pub rejects: Option<PathBuf>,
+}
+
+/// Where the regions come from: boundary files, or the store.
+#[derive(Args, Debug, Clone)]
+pub struct RegionSource {
+    /// Boundary files, or a directory holding kabupaten, kecamatan and desa files, instead of
+    /// the regions in the store.
+    #[arg(long)]
+    pub regions: Vec<PathBuf>,
+    /// BPS ↔ Kemendagri crosswalk CSV (the store's crosswalk when omitted).
+    #[arg(long)]
+    pub crosswalk: Option<PathBuf>,
+}
+
+#[derive(Args, Debug)]
+pub struct GeocodeArgs {
+    /// The household file (CSV, TXT or XLSX).
+    pub input: PathBuf,
+    /// Output CSV.
+    #[arg(short, long)]
+    pub output: PathBuf,
+    #[command(flatten)]
+    pub read: FileArgs,
+    #[command(flatten)]
+    pub source: RegionSource,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum GenerateCommand {
+    /// Write a synthetic household file for the regions in the store (or --regions).
+    #[command(
+        after_help = "Deterministic from --seed. Names, NIK/KK numbers, addresses with \
+clerks' abbreviations and typos, region codes in several forms and GPS with phone errors are \
+all made up; nothing real enters the file.\n\nExamples:\n  \
+lentera generate households --format p3ke --count 10000 --seed 1 -o p3ke.xlsx\n  \
+lentera generate households --format verval --count 500 --seed 2 -o verval.csv \\\n      \
+--regions ../shared/data/kaltim --stats ../shared/data/kaltim/kabupaten_stats.csv"
+    )]
+    Households(GenerateArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct GenerateArgs {
+    /// Format to write: p3ke, dtks, dtsen or verval.
+    #[arg(long, value_enum, ignore_case = true)]
+    pub format: SourceFormat,
+    /// Number of households.
+    #[arg(long, default_value_t = 1000)]
+    pub count: usize,
+    /// Random seed.
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// Output file; `.xlsx` writes a workbook, anything else CSV.
+    #[arg(short, long)]
+    pub output: PathBuf,
+    #[command(flatten)]
+    pub source: RegionSource,
+    /// Kabupaten population and poverty figures (kode_kemendagri, penduduk_2025, persen_miskin_2024).
+    #[arg(long)]
+    pub stats: Option<PathBuf>,
+    /// CSV delimiter.
+    #[arg(long, default_value = ",")]
+    pub delimiter: char,
+    /// Write CSV in Windows-1252 instead of UTF-8.
+    #[arg(long)]
+    pub windows_1252: bool,
+    /// Also write the true desa of each household (for geocoding evaluation).
+    #[arg(long)]
+    pub truth: Option<PathBuf>,
+}
+
+#[derive(Args, Debug)]
+pub struct ImportArgs {
+    /// Files or directories.
+    #[arg(required = true)]
+    pub paths: Vec<PathBuf>,
+    /// Require every feature to be at this level.
+    #[arg(long)]
+    pub level: Option<Level>,
+    /// Property holding the region code.
+    #[arg(long, default_value = "kode")]
+    pub code_field: String,
+    /// Property holding the region name.
+    #[arg(long, default_value = "nama")]
+    pub name_field: String,
+    /// Import the valid features and skip refused ones instead of refusing the import.
+    #[arg(long)]
+    pub skip_invalid: bool,
+    /// Check and report only; change nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Write every finding to this CSV file.
+    #[arg(long)]
+    pub report: Option<PathBuf>,
+}
+
+/// Which units: those of a level, inside a unit, in a period.
+#[derive(Args, Debug, Clone)]
+pub struct UnitSelection {
+    /// Level of the units (default: kabupaten/kota for indicators, desa for exports).
+    #[arg(long)]
+    pub level: Option<Level>,
+    /// Only units inside this code.
+    #[arg(long)]
+    pub parent: Option<Kode>,
+    /// Period `YYYY-MM` (default: the latest with data).
+    #[arg(long)]
+    pub period: Option<Period>,
+}
+
+#[derive(Args, Debug)]
+pub struct ExportArgs {
+    /// Format.
+    #[arg(value_enum)]
+    pub format: Format,
+    #[command(flatten)]
+    pub units: UnitSelection,
+    /// CSV: a point inside each unit (lon, lat) instead of WKT.
+    #[arg(long)]
+    pub point: bool,
+    /// Export the households of the period (head names and addresses, NIK and KK masked;
+    /// GeoJSON points or CSV) instead of units. Personal data: keep the file where only
+    /// those entitled can read it.
+    #[arg(long, conflicts_with_all = ["level", "point"])]
+    pub households: bool,
+    /// Output file.
+    #[arg(short, long)]
+    pub output: PathBuf,
+}
+
+#[derive(Args, Debug)]
+pub struct IndicatorsArgs {
+    #[command(flatten)]
+    pub units: UnitSelection,
+    /// Add the change from this period.
+    #[arg(long)]
+    pub base: Option<Period>,
+    /// Output format (csv and json hold every indicator).
+    #[arg(long, value_enum, default_value_t)]
+    pub format: TableFormat,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct ServeArgs {
+    /// Address to listen on.
+    #[arg(long, default_value = "127.0.0.1", env = "LENTERA_BIND")]
+    pub bind: IpAddr,
+    /// Port to listen on.
+    #[arg(long, default_value_t = 8080, env = "LENTERA_PORT")]
+    pub port: u16,
+    /// Seconds between checks of the store for new data (imports from the CLI, corrections,
+    /// boundaries); a change rebuilds the snapshot and swaps it in.
+    #[arg(long, default_value_t = 2.0, env = "LENTERA_REFRESH_SECS")]
+    pub refresh_secs: f64,
+    /// API tokens that may read household points, comma-separated: `TOKEN` for all
+    /// households, `TOKEN@64.72` (or `TOKEN@64.72+64.71`) for those inside some units only.
+    /// Without any, household data is never served.
+    #[arg(long, env = "LENTERA_API_TOKENS", hide_env_values = true)]
+    pub api_tokens: Option<String>,
+    /// MiB of encoded vector tiles kept in memory.
+    #[arg(long, default_value_t = 256, env = "LENTERA_TILE_CACHE_MIB")]
+    pub tile_cache_mib: u64,
+    /// Directory holding the web map's npm packages (`npm ci` there installs MapLibre).
+    #[arg(long, env = "LENTERA_WEB_DIR", default_value = lentera::server::web::DEFAULT_WEB_DIR)]
+    pub web_dir: PathBuf,
+}
+
+#[derive(Args, Debug)]
+pub struct DemoArgs {
+    /// Seed of the synthetic province.
+    #[arg(long, default_value_t = lentera::demo::DEFAULT_SEED)]
+    pub seed: u64,
+    /// Generate and store only; do not start the server.
+    #[arg(long)]
+    pub no_serve: bool,
+    /// The synthetic boundaries only, without the synthetic household files (to import
+    /// files of your own into the demo province).
+    #[arg(long)]
+    pub no_households: bool,
+    #[command(flatten)]
+    pub serve: ServeArgs,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn cli_definition_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn values_are_typed_where_they_are_read() {
+        let cli = Cli::try_parse_from([
+            "lentera",
+            "indicators",
+            "--level",
+            "desa",
+            "--parent",
+            "6472",
+            "--period",
+            "2025-03",
+            "--format",
+            "csv",
+        ])
+        .unwrap();
+        let Command::Indicators(args) = cli.command else {
+            panic!("indicators")
+        };
+        assert_eq!(args.units.level, Some(Level::Desa));
+        assert_eq!(
+            args.units.parent.map(|k| k.to_string()).as_deref(),
+            Some("64.72")
+        );
+        assert_eq!(args.format, TableFormat::Csv);
+        let bad = Cli::try_parse_from(["lentera", "export", "pdf", "-o", "x"]).unwrap_err();
+        assert!(bad.to_string().contains("pdf"), "{bad}");
+        let bad = Cli::try_parse_from([
+            "lentera",
+            "households",
+            "import",
+            "f.csv",
+            "--period",
+            "2024-13",
+        ])
+        .unwrap_err();
+        assert!(bad.to_string().contains("YYYY-MM"), "{bad}");
+        let ok = Cli::try_parse_from([
+            "lentera",
+            "households",
+            "import",
+            "f.csv",
+            "--period",
+            "2024-12",
+            "--format",
+            "P3KE",
+        ]);
+        assert!(ok.is_ok());
+    }
+}

@@ -1,0 +1,95 @@
+//! `lentera export`: units with their indicators, or the households of a period, to a file.
+
+use std::sync::Arc;
+
+use anyhow::{bail, Context, Result};
+
+use crate::args::ExportArgs;
+use crate::shared::{period_of, snapshot};
+use lentera::aggregate::{PeriodIndicators, Snapshot};
+use lentera::export::{
+    select, stream_households, write_csv, write_geojson, write_gpkg, write_households_csv,
+    write_households_geojson, xlsx_bytes, Format, HouseholdFilter, UnitFilter,
+};
+use lentera::model::Scope;
+use lentera::region::Level;
+use lentera::store::Store;
+
+/// Runs `lentera export`.
+pub async fn run(store: &Arc<dyn Store>, args: ExportArgs) -> Result<()> {
+    let snap = snapshot(store.as_ref()).await?;
+    let period = period_of(&snap, args.units.period)?;
+    if args.households {
+        return households(store, &snap, period, &args).await;
+    }
+    let level = args.units.level.unwrap_or(Level::Desa);
+    let parent = args
+        .units
+        .parent
+        .map(|k| snap.unit_index(k).with_context(|| format!("no region {k}")))
+        .transpose()?;
+    let filter = UnitFilter {
+        level,
+        parent,
+        bbox: None,
+        thresholds: Vec::new(),
+    };
+    let units = select(&snap, &filter, period);
+    let table = level.as_str();
+    let create = || {
+        std::fs::File::create(&args.output)
+            .map(std::io::BufWriter::new)
+            .with_context(|| format!("cannot create {}", args.output.display()))
+    };
+    match args.format {
+        Format::Gpkg => write_gpkg(&snap, &units, period, table, &args.output)?,
+        Format::Xlsx => std::fs::write(&args.output, xlsx_bytes(&snap, &units, period, table)?)
+            .with_context(|| format!("cannot write {}", args.output.display()))?,
+        Format::Geojson => write_geojson(&snap, &units, period, create()?)?,
+        Format::Csv => write_csv(&snap, &units, period, !args.point, create()?)?,
+    }
+    println!(
+        "Wrote {} {} units to {}.",
+        units.len(),
+        level,
+        args.output.display()
+    );
+    Ok(())
+}
+
+/// `lentera export geojson|csv --households`: streams the households of `period` to a file.
+async fn households(
+    store: &Arc<dyn Store>,
+    snap: &Snapshot,
+    period: Option<&PeriodIndicators>,
+    args: &ExportArgs,
+) -> Result<()> {
+    if !matches!(args.format, Format::Geojson | Format::Csv) {
+        bail!("households are exported as geojson or csv");
+    }
+    let period = period.context("no households are loaded")?.period;
+    let filter = HouseholdFilter {
+        scope: Scope::All,
+        parent: args.units.parent,
+        bbox: None,
+    };
+    let file = std::fs::File::create(&args.output)
+        .with_context(|| format!("cannot create {}", args.output.display()))?;
+    let out = std::io::BufWriter::new(file);
+    let geojson = args.format == Format::Geojson;
+    let mut chunks = stream_households(store.clone(), snap.batch_ids_of(period));
+    let written = tokio::task::spawn_blocking(move || {
+        let chunks = std::iter::from_fn(|| chunks.blocking_recv());
+        if geojson {
+            write_households_geojson(chunks, &filter, out)
+        } else {
+            write_households_csv(chunks, &filter, out)
+        }
+    })
+    .await??;
+    println!(
+        "Wrote {written} households of {period} to {} (NIK and KK masked).",
+        args.output.display()
+    );
+    Ok(())
+}

@@ -1,0 +1,98 @@
+//! `lentera serve` and `lentera demo`.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use anyhow::{bail, Context, Result};
+
+use crate::args::{DemoArgs, ServeArgs};
+use lentera::app::load_demo_households;
+use lentera::demo::{synthetic_province, DATASET_SYNTHETIC};
+use lentera::ingest::households::privacy::Secret;
+use lentera::server::auth::ApiToken;
+use lentera::server::{Live, ServerOptions};
+use lentera::store::{ImportRecord, Store, StoreConfig};
+
+/// Runs `lentera serve`: outside the demo the server holds household data, so it runs only
+/// with a secret.
+pub async fn serve_store(store: Arc<dyn Store>, args: &ServeArgs) -> Result<()> {
+    let demo = store.get_meta("dataset").await?.as_deref() == Some(DATASET_SYNTHETIC);
+    if !demo {
+        Secret::from_env()?;
+    }
+    serve(store, args).await
+}
+
+/// Serves `store` until Ctrl-C.
+async fn serve(store: Arc<dyn Store>, args: &ServeArgs) -> Result<()> {
+    let addr = SocketAddr::new(args.bind, args.port);
+    let started = std::time::Instant::now();
+    let live = Live::load(store)
+        .await
+        .context("cannot build the first snapshot")?;
+    tracing::info!(
+        households = live.snapshot().households().len(),
+        seconds = started.elapsed().as_secs_f64(),
+        "snapshot ready"
+    );
+    let refresh = std::time::Duration::from_secs_f64(args.refresh_secs.clamp(0.1, 3600.0));
+    let options = ServerOptions {
+        tokens: ApiToken::parse_list(args.api_tokens.as_deref().unwrap_or(""))?,
+        tile_cache_bytes: args.tile_cache_mib.saturating_mul(1 << 20),
+        web_dir: args.web_dir.clone(),
+    };
+    lentera::server::serve(live, addr, refresh, options)
+        .await
+        .with_context(|| format!("cannot serve on {addr}"))
+}
+
+/// Runs `lentera demo`: the synthetic province (once per seed) and its households, then the
+/// server.
+pub async fn demo(store: Arc<dyn Store>, cfg: &StoreConfig, args: DemoArgs) -> Result<()> {
+    let dataset = store.get_meta("dataset").await?;
+    let counts = store.region_counts().await?;
+    if counts.total() > 0 && dataset.as_deref() != Some(DATASET_SYNTHETIC) {
+        bail!(
+            "the store ({}) holds real boundaries; run the demo with another --data-dir",
+            cfg.database_url
+                .as_deref()
+                .map(|_| "PostGIS".to_string())
+                .unwrap_or_else(|| cfg.data_dir.display().to_string())
+        );
+    }
+    let seed = args.seed.to_string();
+    if store.get_meta("demo_seed").await?.as_deref() != Some(seed.as_str()) || counts.total() == 0 {
+        let regions = synthetic_province(args.seed);
+        let record = ImportRecord {
+            sources: vec![format!("synthetic province (seed {seed})")],
+            features_read: regions.len(),
+            refused: 0,
+            issues: "[]".into(),
+        };
+        store.set_meta("dataset", DATASET_SYNTHETIC).await?;
+        store.replace_regions(&regions, &record).await?;
+        store.set_meta("demo_seed", &seed).await?;
+    }
+    if !args.no_households && store.batches().await?.is_empty() {
+        load_demo_households(store.as_ref(), args.seed).await?;
+    }
+    let c = store.region_counts().await?;
+    let households: u64 = store
+        .batches()
+        .await?
+        .iter()
+        .map(|b| b.counts.households)
+        .sum();
+    println!(
+        "Synthetic demo province ready: {} kabupaten/kota, {} kecamatan, {} desa/kelurahan, \
+{households} synthetic households.",
+        c.kabupaten + c.kota,
+        c.kecamatan,
+        c.desa + c.kelurahan
+    );
+    if args.no_serve {
+        return Ok(());
+    }
+    println!("Open http://{}:{}/", args.serve.bind, args.serve.port);
+    serve(store, &args.serve).await
+}

@@ -1,0 +1,95 @@
+//! The API's errors: each variant carries its HTTP status, says in words what is wrong, and
+//! is sent as `{"error": "…"}`. Store failures and internal errors are logged and never
+//! shown in detail.
+
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use serde_json::json;
+
+use crate::store::StoreError;
+
+/// An error of an API request.
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    /// The request is wrong: a parameter, a code, a period in the wrong form.
+    #[error("{0}")]
+    BadRequest(String),
+    /// The request needs credentials it does not carry.
+    #[error("{0}")]
+    Unauthorized(String),
+    /// The credentials do not open this.
+    #[error("{0}")]
+    Forbidden(String),
+    /// Nothing is at this address, or no data for what was asked.
+    #[error("{0}")]
+    NotFound(String),
+    /// The store failed (logged; the client is told only that it is not available).
+    #[error("the data store is not available")]
+    Unavailable(#[from] StoreError),
+    /// Something else failed inside the server (logged, never shown).
+    #[error("internal error")]
+    Internal(String),
+}
+
+impl ApiError {
+    /// A bad request, in words.
+    pub fn bad_request(message: impl Into<String>) -> ApiError {
+        ApiError::BadRequest(message.into())
+    }
+
+    /// Nothing found, in words.
+    pub fn not_found(message: impl Into<String>) -> ApiError {
+        ApiError::NotFound(message.into())
+    }
+
+    /// An internal failure; what failed is logged, not sent.
+    pub fn internal(e: impl std::fmt::Display) -> ApiError {
+        ApiError::Internal(e.to_string())
+    }
+
+    /// The response status.
+    pub fn status(&self) -> StatusCode {
+        match self {
+            ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
+            ApiError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
+            ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
+            ApiError::NotFound(_) => StatusCode::NOT_FOUND,
+            ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        match &self {
+            ApiError::Unavailable(e) => tracing::error!(error = %e, "store error"),
+            ApiError::Internal(e) => tracing::error!(error = %e, "internal error"),
+            _ => {}
+        }
+        let mut response =
+            (self.status(), Json(json!({ "error": self.to_string() }))).into_response();
+        if matches!(self, ApiError::Unauthorized(_)) {
+            response
+                .headers_mut()
+                .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+        }
+        response
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn store_failures_are_not_shown() {
+        let e = ApiError::from(StoreError::Corrupt("secret detail".into()));
+        assert_eq!(e.status(), StatusCode::SERVICE_UNAVAILABLE);
+        assert!(!e.to_string().contains("secret"));
+        let r = ApiError::Unauthorized("needs a token".into()).into_response();
+        assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+        assert_eq!(r.headers()[header::WWW_AUTHENTICATE], "Bearer");
+    }
+}

@@ -4,16 +4,19 @@
 //! The counting rule (which unit a household counts in) is documented on
 //! `snapshot::Counter::place`, and in `ARCHITECTURE.md`.
 
+mod builder;
+mod count;
 pub mod indicators;
-pub mod snapshot;
+mod points;
+mod record;
+mod snapshot;
 
 use crate::model::BatchInfo;
 
+pub use builder::{BuildTimings, SnapshotBuilder};
 pub use indicators::{Count, Counts, Indicator, Rate, UnknownIndicator};
-pub use snapshot::{
-    BatchMeta, BatchReport, BatchTally, HouseholdRecord, PeriodIndicators, Snapshot,
-    SnapshotBuilder, Unit,
-};
+pub use record::{BatchMeta, BatchReport, BatchTally, HouseholdRecord};
+pub use snapshot::{PeriodIndicators, Snapshot, Unit};
 
 /// Grid cells per desa, on average (4 bytes each).
 pub const DEFAULT_CELLS_PER_DESA: usize = 4096;

@@ -12,13 +12,16 @@ use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
 
+mod document;
+mod households;
+
 use super::auth::HouseholdScope;
 use super::indicators::period_of;
 use super::query::{parsed, ApiQuery, BBox, Bounded};
 use super::{ApiError, AppState};
 use crate::aggregate::{Indicator, PeriodIndicators, Snapshot};
 use crate::export::{select, unit_properties, UnitFilter};
-use crate::model::{Period, Program, Quality, Scope};
+use crate::model::{Period, Program};
 use crate::region::{Kode, Level};
 
 /// Items per page when `limit` is not given.
@@ -38,6 +41,9 @@ const UNIT_COLLECTIONS: [(&str, &str, Level); 3] = [
     ("kecamatan", "Kecamatan", Level::Kecamatan),
     ("desa", "Desa/Kelurahan", Level::Desa),
 ];
+
+pub use document::{api, document};
+pub use households::{household_item, household_items};
 
 /// The household collection's id.
 const HOUSEHOLDS: &str = "households";
@@ -309,20 +315,6 @@ pub async fn items(
     Ok(page(&headers, &id, &q, &paging, matched, features))
 }
 
-/// `GET /ogc/collections/households/items?bbox=&limit=&offset=&period=`, for a token.
-pub async fn household_items(
-    State(st): State<AppState>,
-    ApiQuery(q): ApiQuery<ItemsQuery>,
-    HouseholdScope(scope): HouseholdScope,
-    headers: HeaderMap,
-) -> Result<Response, ApiError> {
-    let paging = Paging::from(&q);
-    let snap = st.live.snapshot();
-    let period = period_of(&snap, q.period)?;
-    let (matched, features) = household_page(&snap, period, &scope, &paging);
-    Ok(page(&headers, HOUSEHOLDS, &q, &paging, matched, features))
-}
-
 /// A page of features with its counts and its `self`, `collection`, `next` and `prev` links.
 fn page(
     headers: &HeaderMap,
@@ -437,87 +429,6 @@ fn unit_feature(snap: &Snapshot, u: u32, period: Option<&PeriodIndicators>) -> V
     })
 }
 
-/// One page of households and the number matched, in one pass over the records of the
-/// page's box (all records without one), keeping only the page. Feature ids are
-/// `{generation}-{index}`: they name a household within one snapshot of the data.
-fn household_page(
-    snap: &Snapshot,
-    period: Option<&PeriodIndicators>,
-    scope: &Scope,
-    paging: &Paging,
-) -> (usize, Vec<Value>) {
-    let Some(period) = period else {
-        return (0, Vec::new());
-    };
-    let batches = snap.batches();
-    let wanted = |i: u32| {
-        let h = &snap.households()[i as usize];
-        batches[h.batch_index()].period == period.period
-            && h.unit()
-                .is_some_and(|u| scope.allows(snap.unit(u).info.kode))
-    };
-    let mut matched = 0;
-    let mut page = Vec::new();
-    let mut visit = |i: u32| {
-        if wanted(i) {
-            if matched >= paging.offset && page.len() < paging.limit {
-                page.push(household_feature(snap, i));
-            }
-            matched += 1;
-        }
-    };
-    match paging.bbox {
-        Some(b) => snap.households_in(b).into_iter().for_each(&mut visit),
-        None => (0..snap.households().len() as u32).for_each(&mut visit),
-    }
-    (matched, page)
-}
-
-fn household_feature(snap: &Snapshot, i: u32) -> Value {
-    let h = &snap.households()[i as usize];
-    let batch = &snap.batches()[h.batch_index()];
-    let mut p = Map::new();
-    p.insert(
-        "kode_unit".into(),
-        h.unit()
-            .map_or(Value::Null, |u| snap.unit(u).info.kode.to_string().into()),
-    );
-    p.insert("source".into(), batch.source.as_str().into());
-    p.insert("period".into(), batch.period.to_string().into());
-    p.insert("desil".into(), h.desil().map_or(Value::Null, Value::from));
-    p.insert(
-        "members".into(),
-        h.members().map_or(Value::Null, Value::from),
-    );
-    p.insert(
-        "quality".into(),
-        h.quality().map_or(Value::Null, |q| q.as_str().into()),
-    );
-    p.insert(
-        "approximate_point".into(),
-        h.quality()
-            .map_or(Value::Null, |q| (q != Quality::Gps).into()),
-    );
-    let programs = h.programs();
-    for &prog in Program::ALL {
-        p.insert(
-            prog.as_str().into(),
-            programs.get(prog).map_or(Value::Null, Value::from),
-        );
-    }
-    let geometry = if h.has_point() {
-        json!({ "type": "Point", "coordinates": [f64::from(h.lon), f64::from(h.lat)] })
-    } else {
-        Value::Null
-    };
-    json!({
-        "type": "Feature",
-        "id": format!("{}-{i}", snap.generation),
-        "geometry": geometry,
-        "properties": p,
-    })
-}
-
 /// `GET /ogc/collections/{id}/items/{featureId}` for the unit collections.
 pub async fn item(
     State(st): State<AppState>,
@@ -545,42 +456,6 @@ pub async fn item(
     ))
 }
 
-/// `GET /ogc/collections/households/items/{featureId}`, for a token: a household of the
-/// current snapshot inside the token's units.
-pub async fn household_item(
-    State(st): State<AppState>,
-    Path(feature_id): Path<String>,
-    ApiQuery(q): ApiQuery<ItemQuery>,
-    HouseholdScope(scope): HouseholdScope,
-    headers: HeaderMap,
-) -> Result<Response, ApiError> {
-    let snap = st.live.snapshot();
-    period_of(&snap, q.period)?;
-    let stale = || {
-        ApiError::not_found(format!(
-            "no household `{feature_id}` in the current data (ids change when the data is reloaded)"
-        ))
-    };
-    let (generation, index) = feature_id.split_once('-').ok_or_else(stale)?;
-    let index: u32 = index.parse().map_err(|_| stale())?;
-    if generation != snap.generation.to_string() || index as usize >= snap.households().len() {
-        return Err(stale());
-    }
-    let h = &snap.households()[index as usize];
-    if !h
-        .unit()
-        .is_some_and(|u| scope.allows(snap.unit(u).info.kode))
-    {
-        return Err(stale());
-    }
-    Ok(feature_response(
-        &headers,
-        HOUSEHOLDS,
-        &feature_id,
-        household_feature(&snap, index),
-    ))
-}
-
 /// One feature with its `self` and `collection` links.
 fn feature_response(
     headers: &HeaderMap,
@@ -604,80 +479,4 @@ fn feature_response(
         ),
     ]);
     json_response(feature, GEOJSON)
-}
-
-/// `GET /ogc/api`: the OpenAPI 3.0 definition of the OGC API.
-pub async fn api(headers: HeaderMap) -> Response {
-    let base = base_url(&headers);
-    json_response(document(&base), OPENAPI)
-}
-
-/// The OpenAPI 3.0 document of `/ogc`, with `base` as its server.
-pub fn document(base: &str) -> Value {
-    let json_ok = |d: &str| json!({ "200": { "description": d, "content": { JSON: { "schema": { "type": "object" } } } } });
-    let geojson_ok = |d: &str| {
-        json!({
-            "200": { "description": d, "content": { GEOJSON: { "schema": { "type": "object" } } } },
-            "400": { "description": "A parameter is not valid (the message says which)." },
-            "401": { "description": "The household collection needs an API token." },
-            "404": { "description": "No such collection or feature." }
-        })
-    };
-    let collection_id = json!({
-        "name": "collectionId", "in": "path", "required": true,
-        "schema": { "type": "string", "enum": ["kabupaten", "kecamatan", "desa", "households"] }
-    });
-    let period = json!({
-        "name": "period", "in": "query", "required": false,
-        "description": "Data period `YYYY-MM` (default: the latest with data).",
-        "schema": { "type": "string", "pattern": "^[0-9]{4}-[0-9]{2}$" }
-    });
-    json!({
-        "openapi": "3.0.3",
-        "info": {
-            "title": "Lentera OGC API – Features",
-            "version": env!("CARGO_PKG_VERSION"),
-            "description": "Poverty indicators per kabupaten/kota, kecamatan and desa/kelurahan. The `households` collection needs `Authorization: Bearer <token>`."
-        },
-        "servers": [{ "url": base }],
-        "components": {
-            "securitySchemes": { "bearer": { "type": "http", "scheme": "bearer" } }
-        },
-        "paths": {
-            "/": { "get": { "summary": "Landing page", "operationId": "getLandingPage", "responses": json_ok("Links to the API definition, conformance and collections.") } },
-            "/conformance": { "get": { "summary": "Conformance classes", "operationId": "getConformance", "responses": json_ok("The conformance classes implemented.") } },
-            "/api": { "get": { "summary": "This document", "operationId": "getApi", "responses": { "200": { "description": "OpenAPI 3.0", "content": { OPENAPI: {} } } } } },
-            "/collections": { "get": { "summary": "Collections", "operationId": "getCollections", "responses": json_ok("The feature collections.") } },
-            "/collections/{collectionId}": { "get": {
-                "summary": "One collection", "operationId": "describeCollection",
-                "parameters": [collection_id.clone()],
-                "responses": json_ok("The collection.")
-            } },
-            "/collections/{collectionId}/items": { "get": {
-                "summary": "Features of a collection", "operationId": "getFeatures",
-                "parameters": [
-                    collection_id.clone(),
-                    { "name": "limit", "in": "query", "required": false, "style": "form", "explode": false,
-                      "schema": { "type": "integer", "minimum": 1, "maximum": MAX_LIMIT, "default": DEFAULT_LIMIT } },
-                    { "name": "offset", "in": "query", "required": false,
-                      "schema": { "type": "integer", "minimum": 0, "default": 0 } },
-                    { "name": "bbox", "in": "query", "required": false, "style": "form", "explode": false,
-                      "description": "west,south,east,north in CRS84: features that intersect the box.",
-                      "schema": { "type": "array", "minItems": 4, "maxItems": 4, "items": { "type": "number" } } },
-                    period.clone(),
-                ],
-                "responses": geojson_ok("A page of features, with `numberMatched`, `numberReturned` and a `next` link while more remain.")
-            } },
-            "/collections/{collectionId}/items/{featureId}": { "get": {
-                "summary": "One feature", "operationId": "getFeature",
-                "parameters": [
-                    collection_id,
-                    { "name": "featureId", "in": "path", "required": true, "schema": { "type": "string" },
-                      "description": "Kemendagri code for units (`64.72.01.1004`)." },
-                    period,
-                ],
-                "responses": geojson_ok("The feature.")
-            } }
-        }
-    })
 }

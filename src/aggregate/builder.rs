@@ -1,0 +1,271 @@
+//! Building a snapshot: the desa grid first, then the households, then counting them.
+
+use std::collections::HashMap;
+
+use geo::MultiPolygon;
+use serde::Serialize;
+
+use super::count::{coverage, roll_up, roll_up_denominators, Counter};
+use super::points::{group_by_unit, point_index};
+use super::record::{
+    BatchMeta, BatchReport, HouseholdRecord, BIT_DESA_GONE, BIT_DUPLICATE, BIT_EXTREME,
+    BIT_SCALE_TEN, MEMBERS_UNKNOWN, NO_UNIT,
+};
+use super::snapshot::{PeriodIndicators, Snapshot, Unit};
+use super::DEFAULT_CELLS_PER_DESA;
+use crate::index::DesaGrid;
+use crate::model::{Denominators, DesilScale, HouseholdFacts, Period, Quality};
+use crate::region::{province_name, Kode, Level, Region};
+
+/// Builds a [`Snapshot`]: units first, then households one by one, then [`finish`].
+///
+/// [`finish`]: SnapshotBuilder::finish
+pub struct SnapshotBuilder {
+    units: Vec<Unit>,
+    index: HashMap<Kode, u32>,
+    grid: DesaGrid,
+    desa_units: Vec<u32>,
+    batches: Vec<BatchMeta>,
+    batch_index: HashMap<i64, u16>,
+    records: Vec<HouseholdRecord>,
+    denominators: HashMap<Kode, Denominators>,
+    grid_seconds: f64,
+}
+
+/// How long the phases of a snapshot build took, in seconds.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize)]
+pub struct BuildTimings {
+    /// Building the desa grid.
+    pub grid: f64,
+    /// Placing and counting the households.
+    pub count: f64,
+    /// Grouping the households by unit and indexing the groups' points.
+    pub points: f64,
+    /// Summing desa up to the province, coverage and denominators.
+    pub roll_up: f64,
+}
+
+impl SnapshotBuilder {
+    /// Starts a snapshot over `regions` (any levels; missing ancestors are added by code) and
+    /// `batches`, with a desa grid of [`DEFAULT_CELLS_PER_DESA`] cells per desa.
+    pub fn new(regions: Vec<Region>, batches: Vec<BatchMeta>) -> SnapshotBuilder {
+        Self::with_grid(regions, batches, DEFAULT_CELLS_PER_DESA)
+    }
+
+    /// Like [`SnapshotBuilder::new`] with `cells_per_desa` grid cells per desa on average
+    /// (more cells: fewer exact tests, more memory). The grid is built here, before any
+    /// household is added, so its working memory is gone when the households arrive.
+    pub fn with_grid(
+        regions: Vec<Region>,
+        batches: Vec<BatchMeta>,
+        cells_per_desa: usize,
+    ) -> SnapshotBuilder {
+        let mut by_kode: HashMap<Kode, Region> = regions.into_iter().map(|r| (r.kode, r)).collect();
+        let missing: Vec<Kode> = by_kode
+            .keys()
+            .flat_map(|k| k.ancestors())
+            .filter(|a| !by_kode.contains_key(a))
+            .collect();
+        for kode in missing {
+            by_kode.entry(kode).or_insert_with(|| Region {
+                kode,
+                nama: province_name(kode)
+                    .map(str::to_string)
+                    .unwrap_or_else(|| kode.to_string()),
+                geometry: MultiPolygon::new(Vec::new()),
+            });
+        }
+        let mut regions: Vec<Region> = by_kode.into_values().collect();
+        regions.sort_by_key(|r| r.kode);
+        let index: HashMap<Kode, u32> = regions
+            .iter()
+            .enumerate()
+            .map(|(i, r)| (r.kode, i as u32))
+            .collect();
+        let units: Vec<Unit> = regions
+            .into_iter()
+            .map(|r| Unit {
+                info: r.info(),
+                parent: r.kode.parent().and_then(|p| index.get(&p).copied()),
+                geometry: r.geometry,
+            })
+            .collect();
+        let batch_index = batches
+            .iter()
+            .enumerate()
+            .map(|(i, b)| (b.id, i as u16))
+            .collect();
+        let started = std::time::Instant::now();
+        let (grid, desa_units) = desa_grid(&units, cells_per_desa);
+        SnapshotBuilder {
+            units,
+            index,
+            grid,
+            desa_units,
+            batches,
+            batch_index,
+            records: Vec::new(),
+            denominators: HashMap::new(),
+            grid_seconds: started.elapsed().as_secs_f64(),
+        }
+    }
+
+    /// Sets the denominators (households and population per unit code).
+    pub fn denominators(mut self, d: HashMap<Kode, Denominators>) -> SnapshotBuilder {
+        self.denominators = d;
+        self
+    }
+
+    /// The desa grid.
+    pub fn grid(&self) -> &DesaGrid {
+        &self.grid
+    }
+
+    /// Reserves room for `n` more households.
+    pub fn reserve(&mut self, n: usize) {
+        self.records.reserve_exact(n);
+    }
+
+    /// Adds one household. Households of batches not given to [`SnapshotBuilder::new`] are
+    /// ignored (they cannot be reported).
+    pub fn push(&mut self, f: &HouseholdFacts) {
+        let Some(&batch) = self.batch_index.get(&f.batch_id) else {
+            return;
+        };
+        let chosen = f.desa.or(f.unit);
+        let unit = chosen
+            .and_then(|k| self.index.get(&k).copied())
+            .unwrap_or(NO_UNIT);
+        let (lon, lat) = f
+            .point
+            .map_or((f32::NAN, f32::NAN), |(x, y)| (x as f32, y as f32));
+        let mut bits = 0;
+        if f.scale == Some(DesilScale::Ten) {
+            bits |= BIT_SCALE_TEN;
+        }
+        if f.extreme_poor == Some(true) {
+            bits |= BIT_EXTREME;
+        }
+        if f.duplicate {
+            bits |= BIT_DUPLICATE;
+        }
+        if f.desa.is_some() && unit == NO_UNIT {
+            bits |= BIT_DESA_GONE;
+        }
+        self.records.push(HouseholdRecord {
+            lon,
+            lat,
+            unit,
+            batch,
+            members: f.members.map_or(MEMBERS_UNKNOWN, |m| {
+                m.min(u32::from(MEMBERS_UNKNOWN - 1)) as u16
+            }),
+            programs_known: f.programs.known,
+            programs_receives: f.programs.receives,
+            flags: f.flags.0,
+            desil: f.desil.filter(|d| (1..=10).contains(d)).unwrap_or(0),
+            bits,
+            quality: f
+                .quality
+                .and_then(|q| Quality::ALL.iter().position(|x| *x == q))
+                .map_or(0, |i| i as u8 + 1),
+        });
+    }
+
+    /// Locates every household, counts the indicators of every unit in every period on
+    /// `threads` threads, and returns the snapshot.
+    pub fn finish(mut self, generation: u64, dataset: Option<String>, threads: usize) -> Snapshot {
+        let started = std::time::Instant::now();
+        let (grid, desa_units) = (self.grid, self.desa_units);
+        let mut periods: Vec<Period> = self.batches.iter().map(|b| b.period).collect();
+        periods.sort();
+        periods.dedup();
+        let batch_period: Vec<usize> = self
+            .batches
+            .iter()
+            .map(|b| periods.binary_search(&b.period).unwrap_or(0))
+            .collect();
+        let counter = Counter {
+            units: &self.units,
+            grid: &grid,
+            desa_units: &desa_units,
+            batch_period: &batch_period,
+            periods: periods.len(),
+        };
+        let (mut counts, tallies) = counter.count_all(&mut self.records, threads);
+        let counted = started.elapsed().as_secs_f64();
+        let groups = group_by_unit(&mut self.records, self.units.len());
+        let point_index = point_index(&self.records, &groups);
+        let indexed = started.elapsed().as_secs_f64() - counted;
+        let reports = self
+            .batches
+            .iter()
+            .zip(tallies)
+            .map(|(b, tally)| BatchReport {
+                id: b.id,
+                file_name: b.file_name.clone(),
+                source: b.source,
+                period: b.period,
+                tally,
+            })
+            .collect();
+        let parents: Vec<Option<u32>> = self.units.iter().map(|u| u.parent).collect();
+        let periods = periods
+            .into_iter()
+            .zip(counts.iter_mut())
+            .map(|(period, counts)| {
+                roll_up(counts, &parents);
+                PeriodIndicators {
+                    period,
+                    covered: coverage(&self.units, counts),
+                    counts: std::mem::take(counts),
+                }
+            })
+            .collect();
+        let denominators = roll_up_denominators(&self.units, &self.denominators);
+        let timings = BuildTimings {
+            grid: self.grid_seconds,
+            count: counted,
+            points: indexed,
+            roll_up: started.elapsed().as_secs_f64() - counted - indexed,
+        };
+        Snapshot {
+            timings,
+            generation,
+            dataset,
+            units: self.units,
+            index: self.index,
+            grid,
+            desa_units,
+            households: self.records,
+            periods,
+            denominators,
+            batches: reports,
+            groups,
+            point_index,
+        }
+    }
+}
+
+/// The grid over the units' desa outlines, and the unit index of each grid id.
+fn desa_grid(units: &[Unit], cells_per_desa: usize) -> (DesaGrid, Vec<u32>) {
+    let desa_units: Vec<u32> = (0..units.len() as u32)
+        .filter(|&u| units[u as usize].info.level == Level::Desa)
+        .filter(|&u| !units[u as usize].geometry.0.is_empty())
+        .collect();
+    let outlines: Vec<(Kode, MultiPolygon<f64>)> = desa_units
+        .iter()
+        .map(|&u| {
+            let unit = &units[u as usize];
+            (unit.info.kode, unit.geometry.clone())
+        })
+        .collect();
+    let cells = (outlines.len() * cells_per_desa.max(1)).clamp(1 << 12, MAX_GRID_CELLS);
+    (DesaGrid::new(&outlines, cells), desa_units)
+}
+
+/// The most cells a grid gets: 4 M cells (16 MiB, plus the edge lists of the cells crossed by
+/// outlines: ~270 MiB for 84,000 desa). A province gets ~4,000 cells per desa, the whole
+/// country ~50: measured on 84,000 synthetic desa, 64 cells per desa counted as fast as 256
+/// with half the memory (`benches/national.rs`).
+const MAX_GRID_CELLS: usize = 1 << 22;

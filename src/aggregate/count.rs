@@ -1,0 +1,197 @@
+//! Counting: each household into the unit it counts in, desa summed up to the province,
+//! coverage and denominators.
+
+use std::collections::HashMap;
+
+use super::indicators::{Count, Counts};
+use super::record::{BatchTally, HouseholdRecord, BIT_DESA_GONE, BIT_DUPLICATE, NO_UNIT};
+use super::snapshot::Unit;
+use crate::index::DesaGrid;
+use crate::model::{Denominators, Quality};
+use crate::region::{Kode, Level};
+
+/// Counts households into per-period, per-unit counts.
+pub(super) struct Counter<'a> {
+    pub(super) units: &'a [Unit],
+    pub(super) grid: &'a DesaGrid,
+    pub(super) desa_units: &'a [u32],
+    pub(super) batch_period: &'a [usize],
+    pub(super) periods: usize,
+}
+
+/// Counts per period, per unit.
+pub(super) type PeriodCounts = Vec<Vec<Counts>>;
+
+impl Counter<'_> {
+    /// Counts every record, and sets each record's `unit` to the unit it is counted in
+    /// (`NO_UNIT` for duplicates and households not placed).
+    pub(super) fn count_all(
+        &self,
+        records: &mut [HouseholdRecord],
+        threads: usize,
+    ) -> (PeriodCounts, Vec<BatchTally>) {
+        let part = records.len().div_ceil(threads.max(1)).max(1);
+        let partials: Vec<(PeriodCounts, Vec<BatchTally>)> = std::thread::scope(|s| {
+            let handles: Vec<_> = records
+                .chunks_mut(part)
+                .map(|chunk| s.spawn(move || self.count_part(chunk)))
+                .collect();
+            handles
+                .into_iter()
+                .map(|h| h.join().expect("counting thread panicked"))
+                .collect()
+        });
+        let mut counts = vec![vec![Counts::ZERO; self.units.len()]; self.periods];
+        let mut reports = vec![BatchTally::default(); self.batch_period.len()];
+        for (c, r) in partials {
+            for (total, part) in counts.iter_mut().zip(&c) {
+                for (a, b) in total.iter_mut().zip(part) {
+                    a.add(b);
+                }
+            }
+            for (a, b) in reports.iter_mut().zip(&r) {
+                a.merge(b);
+            }
+        }
+        (counts, reports)
+    }
+
+    fn count_part(&self, records: &mut [HouseholdRecord]) -> (PeriodCounts, Vec<BatchTally>) {
+        let mut counts = vec![vec![Counts::ZERO; self.units.len()]; self.periods];
+        let mut reports = vec![BatchTally::default(); self.batch_period.len()];
+        for r in records {
+            let report = &mut reports[usize::from(r.batch)];
+            report.households += 1;
+            if r.bits & BIT_DUPLICATE != 0 {
+                report.duplicates += 1;
+                r.unit = NO_UNIT;
+                continue;
+            }
+            let Some((target, elsewhere)) = self.place(r, report) else {
+                report.not_placed += 1;
+                report.not_geocoded += u64::from(r.quality == 0);
+                r.unit = NO_UNIT;
+                continue;
+            };
+            r.unit = target;
+            let c = &mut counts[self.batch_period[usize::from(r.batch)]][target as usize];
+            r.contribution().add_to(c);
+            match self.units[target as usize].info.level {
+                Level::Desa => report.counted_desa += 1,
+                Level::Kecamatan => {
+                    report.counted_kecamatan += 1;
+                    c[Count::DesaUnknown] += 1;
+                }
+                _ => {
+                    report.counted_kabupaten += 1;
+                    c[Count::DesaUnknown] += 1;
+                    c[Count::KecamatanUnknown] += 1;
+                }
+            }
+            if elsewhere {
+                report.point_elsewhere += 1;
+                c[Count::PointElsewhere] += 1;
+            }
+        }
+        (counts, reports)
+    }
+
+    /// The unit a household is counted in, and whether its point lies in another desa.
+    ///
+    /// The rule: a household counts in the unit its geocode chose (the geocoder already
+    /// weighed its code, names and GPS, and a GPS point that contradicts them is flagged
+    /// `gps_mismatch`). Its point is located in the current desa outlines: when the chosen
+    /// desa is no longer among them, the desa containing the point counts it (`relocated`);
+    /// when the point lies in another desa, the chosen one still counts it
+    /// (`point_elsewhere`). A point on a shared edge, or where overlapping outlines both
+    /// contain it, belongs to the chosen desa.
+    fn place(&self, r: &HouseholdRecord, report: &mut BatchTally) -> Option<(u32, bool)> {
+        let quality = (r.quality > 0).then(|| Quality::ALL[usize::from(r.quality - 1)]);
+        if !quality.is_some_and(|q| q.has_desa() || q.is_area()) {
+            return None;
+        }
+        let mut located = NO_UNIT;
+        let mut holds_chosen = false;
+        if r.has_point() {
+            self.grid
+                .containing(f64::from(r.lon), f64::from(r.lat), |id| {
+                    let u = self.desa_units[id as usize];
+                    holds_chosen |= u == r.unit;
+                    if located == NO_UNIT {
+                        located = u;
+                    }
+                });
+        }
+        if r.unit != NO_UNIT {
+            let elsewhere = self.units[r.unit as usize].info.level == Level::Desa
+                && located != NO_UNIT
+                && !holds_chosen;
+            return Some((r.unit, elsewhere));
+        }
+        if r.bits & BIT_DESA_GONE != 0 && located != NO_UNIT {
+            report.relocated += 1;
+            return Some((located, false));
+        }
+        None
+    }
+}
+
+/// Adds every unit's counts into its ancestors' (units are sorted parents first).
+pub(super) fn roll_up(counts: &mut [Counts], parents: &[Option<u32>]) {
+    for u in (0..counts.len()).rev() {
+        if let Some(p) = parents[u] {
+            let child = counts[u];
+            counts[p as usize].add(&child);
+        }
+    }
+}
+
+/// Which units a period covers: every unit inside a kabupaten/kota where some household of
+/// the period is counted. A file for one kota says nothing about its neighbours, so their
+/// units are "no data", not zero.
+pub(super) fn coverage(units: &[Unit], counts: &[Counts]) -> Vec<bool> {
+    let kab_of = |u: &Unit| u.info.kode.ancestor(Level::Kabupaten);
+    let covered_kab: std::collections::HashSet<Kode> = units
+        .iter()
+        .zip(counts)
+        .filter(|(u, c)| u.info.level == Level::Kabupaten && c[Count::Households] > 0)
+        .map(|(u, _)| u.info.kode)
+        .collect();
+    units
+        .iter()
+        .zip(counts)
+        .map(|(u, c)| match u.info.level {
+            Level::Provinsi => c[Count::Households] > 0,
+            _ => kab_of(u).is_some_and(|k| covered_kab.contains(&k)),
+        })
+        .collect()
+}
+
+/// Each unit's denominators: its own from the file, else the sum of its children's when
+/// every child has one, else unknown.
+pub(super) fn roll_up_denominators(
+    units: &[Unit],
+    given: &HashMap<Kode, Denominators>,
+) -> Vec<Denominators> {
+    let mut out: Vec<Denominators> = units
+        .iter()
+        .map(|u| given.get(&u.info.kode).copied().unwrap_or_default())
+        .collect();
+    // Sum of children's values, `None` as soon as one child lacks it.
+    let mut sums: Vec<(Option<u64>, Option<u64>, bool)> =
+        vec![(Some(0), Some(0), false); units.len()];
+    for u in (0..units.len()).rev() {
+        if sums[u].2 {
+            let (h, p, _) = sums[u];
+            out[u].households = out[u].households.or(h);
+            out[u].population = out[u].population.or(p);
+        }
+        if let Some(parent) = units[u].parent {
+            let s = &mut sums[parent as usize];
+            s.0 = s.0.zip(out[u].households).map(|(a, b)| a + b);
+            s.1 = s.1.zip(out[u].population).map(|(a, b)| a + b);
+            s.2 = true;
+        }
+    }
+    out
+}

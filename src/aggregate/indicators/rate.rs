@@ -1,0 +1,162 @@
+//! The rates derived from the counts.
+
+use strum::{EnumMessage, EnumProperty, EnumString, IntoStaticStr, VariantArray};
+
+use super::{Count, Counts};
+use crate::model::Denominators;
+
+/// Where a rate's denominator comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Denominator {
+    /// A count of the same unit.
+    Count(Count),
+    /// All households of the unit, from the denominators file.
+    AllHouseholds,
+    /// The population of the unit, from the denominators file.
+    Population,
+}
+
+/// A rate derived from two counts or from a count and a denominator; null when its
+/// denominator is unknown or zero, never 0.
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    EnumString,
+    IntoStaticStr,
+    VariantArray,
+    EnumMessage,
+    EnumProperty,
+)]
+#[strum(serialize_all = "snake_case")]
+pub enum Rate {
+    /// Listed households among all.
+    #[strum(
+        message = "Share of all households of the unit (denominators file) that are listed.",
+        props(
+            label = "Persentase rumah tangga BNBA dari semua rumah tangga",
+            short = "Persentase rumah tangga BNBA"
+        )
+    )]
+    HouseholdsRate,
+    /// People in listed households among the population.
+    #[strum(
+        message = "Share of the unit's population (denominators file) living in listed households.",
+        props(
+            label = "Persentase jiwa BNBA dari penduduk",
+            short = "Persentase jiwa BNBA"
+        )
+    )]
+    PeopleRate,
+    /// The extreme-poverty rate.
+    #[strum(
+        serialize = "desil_1_rate",
+        message = "Desil-1 households as a share of all households of the unit (denominators file): the extreme-poverty rate.",
+        props(
+            label = "Persentase desil 1 dari semua rumah tangga",
+            short = "Persentase desil 1"
+        )
+    )]
+    Desil1Rate,
+    /// Desil 1–4 among all households.
+    #[strum(
+        serialize = "desil_1_4_rate",
+        message = "Desil 1–4 households as a share of all households of the unit (denominators file).",
+        props(
+            label = "Persentase desil 1–4 dari semua rumah tangga",
+            short = "Persentase desil 1–4"
+        )
+    )]
+    Desil1To4Rate,
+    /// PKH coverage.
+    #[strum(
+        message = "Share of households with a stated PKH status that receive PKH.",
+        props(label = "Cakupan PKH", short = "Cakupan PKH")
+    )]
+    PkhCoverage,
+    /// Desil-1 households receiving nothing.
+    #[strum(
+        serialize = "desil_1_no_program_share",
+        message = "Share of desil-1 households (with a stated programme) receiving none.",
+        props(
+            label = "Porsi desil 1 tanpa bantuan apa pun",
+            short = "Porsi desil 1 tanpa bantuan"
+        )
+    )]
+    Desil1NoProgramShare,
+    /// Desil-1 households without PKH.
+    #[strum(
+        serialize = "desil_1_no_pkh_share",
+        message = "Share of desil-1 households (with a stated PKH status) not receiving PKH.",
+        props(
+            label = "Porsi desil 1 belum menerima PKH",
+            short = "Porsi desil 1 belum menerima PKH"
+        )
+    )]
+    Desil1NoPkhShare,
+    /// Flagged households among those counted.
+    #[strum(
+        message = "Share of counted households with a geocoding flag.",
+        props(
+            label = "Porsi rumah tangga perlu ditinjau",
+            short = "Porsi perlu ditinjau"
+        )
+    )]
+    FlaggedShare,
+}
+
+impl Rate {
+    /// All rates.
+    pub const ALL: &'static [Rate] = <Rate as VariantArray>::VARIANTS;
+
+    /// The API field name.
+    pub fn name(self) -> &'static str {
+        self.into()
+    }
+
+    /// What it is, in English.
+    pub fn about(self) -> &'static str {
+        self.get_message().unwrap_or_default()
+    }
+
+    /// The count divided.
+    pub fn numerator(self) -> Count {
+        match self {
+            Rate::HouseholdsRate => Count::Households,
+            Rate::PeopleRate => Count::People,
+            Rate::Desil1Rate => Count::Desil1,
+            Rate::Desil1To4Rate => Count::Desil1To4,
+            Rate::PkhCoverage => Count::Pkh,
+            Rate::Desil1NoProgramShare => Count::Desil1NoProgram,
+            Rate::Desil1NoPkhShare => Count::Desil1NoPkh,
+            Rate::FlaggedShare => Count::Flagged,
+        }
+    }
+
+    /// What it is divided by.
+    pub fn denominator(self) -> Denominator {
+        match self {
+            Rate::HouseholdsRate | Rate::Desil1Rate | Rate::Desil1To4Rate => {
+                Denominator::AllHouseholds
+            }
+            Rate::PeopleRate => Denominator::Population,
+            Rate::PkhCoverage => Denominator::Count(Count::PkhKnown),
+            Rate::Desil1NoProgramShare => Denominator::Count(Count::Desil1ProgramKnown),
+            Rate::Desil1NoPkhShare => Denominator::Count(Count::Desil1PkhKnown),
+            Rate::FlaggedShare => Denominator::Count(Count::Households),
+        }
+    }
+
+    /// The value for `counts` with `den`, `None` when the denominator is unknown or zero.
+    pub fn value(self, counts: &Counts, den: &Denominators) -> Option<f64> {
+        let denominator = match self.denominator() {
+            Denominator::Count(c) => Some(counts[c]),
+            Denominator::AllHouseholds => den.households,
+            Denominator::Population => den.population,
+        }?;
+        (denominator > 0).then(|| counts[self.numerator()] as f64 / denominator as f64)
+    }
+}

@@ -1,0 +1,318 @@
+//! One row of a file onto a household (or reject lines), through the columns its header names.
+
+use super::columns::{aliases, required, PERSONAL_COLUMNS};
+use super::{normalize_header, CustomMapping, Field};
+use crate::ingest::households::privacy::{mask, Secret};
+use crate::ingest::households::reader::{trim_cell, Cells};
+use crate::ingest::households::validate::{
+    check_identity, parse_coord, parse_date, parse_desil, parse_members, parse_sex, parse_yes_no,
+    IdKind,
+};
+use crate::model::{AttrName, DesilScale, Household, Reject, Sex, SourceFormat, Text};
+
+/// Maps the columns of one file onto household fields and turns rows into households.
+#[derive(Debug, Clone)]
+pub struct RowMapper {
+    /// The format.
+    pub format: SourceFormat,
+    columns: Vec<(Field, usize)>,
+    attrs: Vec<(AttrName, usize)>,
+    header: Vec<String>,
+    desil_scale: Option<DesilScale>,
+}
+
+impl RowMapper {
+    /// Builds the mapper for `header`. Fails, naming the missing headers, when a required
+    /// column is absent.
+    pub fn new(
+        format: SourceFormat,
+        header: &[String],
+        custom: Option<&CustomMapping>,
+    ) -> Result<RowMapper, String> {
+        let norm: Vec<String> = header.iter().map(|h| normalize_header(h)).collect();
+        let mut columns: Vec<(Field, usize)> = Vec::new();
+        match custom {
+            Some(m) => {
+                for (field, name) in &m.columns {
+                    let want = normalize_header(name);
+                    let idx = norm.iter().position(|h| *h == want).ok_or_else(|| {
+                        format!("the mapping names column `{name}`, which the header does not have")
+                    })?;
+                    columns.push((*field, idx));
+                }
+            }
+            None => {
+                for (field, names) in aliases(format) {
+                    let found = names.iter().find_map(|a| {
+                        norm.iter()
+                            .enumerate()
+                            .find(|(i, h)| *h == a && !columns.iter().any(|(_, c)| c == i))
+                            .map(|(i, _)| i)
+                    });
+                    if let Some(i) = found {
+                        columns.push((*field, i));
+                    }
+                }
+            }
+        }
+        let missing: Vec<String> = required(format)
+            .iter()
+            .filter(|f| !columns.iter().any(|(c, _)| c == *f))
+            .map(|f| f.name().to_string())
+            .collect();
+        if !missing.is_empty() {
+            return Err(format!(
+                "the {format} header lacks required columns: {}",
+                missing.join(", ")
+            ));
+        }
+        let attrs = header
+            .iter()
+            .enumerate()
+            .filter(|(i, h)| {
+                let n = &norm[*i];
+                !h.trim().is_empty()
+                    && !columns.iter().any(|(_, c)| c == i)
+                    && !PERSONAL_COLUMNS.iter().any(|p| n.contains(p))
+            })
+            .map(|(i, h)| (AttrName::new(h.trim()), i))
+            .collect();
+        let desil_scale = match format {
+            SourceFormat::P3ke | SourceFormat::Dtks => Some(DesilScale::Four),
+            SourceFormat::Dtsen | SourceFormat::Verval => Some(DesilScale::Ten),
+            SourceFormat::Custom => match custom.and_then(|m| m.desil_scale) {
+                Some(4) => Some(DesilScale::Four),
+                Some(_) => Some(DesilScale::Ten),
+                None => None,
+            },
+        };
+        Ok(RowMapper {
+            format,
+            columns,
+            attrs,
+            header: header.iter().map(|h| h.trim().to_string()).collect(),
+            desil_scale,
+        })
+    }
+
+    /// Whether the mapped file has a DTKS-style relationship column (rows are persons).
+    pub fn person_rows(&self) -> bool {
+        self.format == SourceFormat::Dtks
+    }
+
+    /// Turns one row into a household, or into the reasons it is refused.
+    pub fn household(
+        &self,
+        row: u64,
+        cells: &Cells,
+        secret: &Secret,
+    ) -> Result<MappedRow, Vec<Reject>> {
+        let mut h = Household {
+            source_row: row,
+            desil_scale: self.desil_scale,
+            ..Default::default()
+        };
+        let mut rejects = Vec::new();
+        let mut relationship_head = None;
+        for (field, idx) in &self.columns {
+            let raw = cells.get(*idx).map(trim_cell).unwrap_or("");
+            if raw.is_empty() {
+                continue;
+            }
+            let mut fail = |reason: String, value: String| {
+                rejects.push(Reject {
+                    row,
+                    column: self.header.get(*idx).cloned().unwrap_or_default(),
+                    value,
+                    reason,
+                })
+            };
+            let text = || Some(Text::from(raw));
+            match field {
+                Field::SourceId => h.source_id = text(),
+                Field::HeadName => h.head_name = text(),
+                Field::Nik | Field::Kk => {
+                    let kind = if *field == Field::Nik {
+                        IdKind::Nik
+                    } else {
+                        IdKind::Kk
+                    };
+                    match check_identity(raw, kind) {
+                        Ok(d) => {
+                            let (hash, masked) = (Some(secret.hash(&d)), Some(mask(&d)));
+                            if kind == IdKind::Nik {
+                                (h.nik_hash, h.nik_masked) = (hash, masked);
+                            } else {
+                                (h.kk_hash, h.kk_masked) = (hash, masked);
+                            }
+                        }
+                        Err(e) => fail(e, mask(raw).into()),
+                    }
+                }
+                Field::Sex => match parse_sex(raw) {
+                    Ok(s) => h.sex = Some(s),
+                    Err(e) => fail(e, raw.to_string()),
+                },
+                Field::BirthDate => match parse_date(raw) {
+                    Ok(d) => h.birth_date = Some(d),
+                    Err(e) => fail(e, raw.to_string()),
+                },
+                Field::Members => match parse_members(raw) {
+                    Ok(n) => h.members = Some(n),
+                    Err(e) => fail(e, raw.to_string()),
+                },
+                Field::Street => h.address.street = text(),
+                Field::Rt => h.address.rt = text(),
+                Field::Rw => h.address.rw = text(),
+                Field::Dusun => h.address.dusun = text(),
+                Field::Desa => h.address.desa = text(),
+                Field::Kecamatan => h.address.kecamatan = text(),
+                Field::Kabupaten => h.address.kabupaten = text(),
+                Field::Provinsi => h.address.provinsi = text(),
+                Field::RegionCode => h.region_code = text(),
+                Field::Desil => {
+                    let max = self.desil_scale.map(|s| s.max()).unwrap_or(10);
+                    match parse_desil(raw, max) {
+                        Ok(d) => h.desil = Some(d),
+                        Err(e) => fail(e, raw.to_string()),
+                    }
+                }
+                Field::ExtremePoor => match parse_yes_no(raw) {
+                    Ok(b) => h.extreme_poor = Some(b),
+                    Err(e) => fail(e, raw.to_string()),
+                },
+                Field::Lat | Field::Lon => match parse_coord(raw) {
+                    Ok(v) if *field == Field::Lat => h.lat = Some(v),
+                    Ok(v) => h.lon = Some(v),
+                    Err(e) => fail(e, raw.to_string()),
+                },
+                Field::Relationship => {
+                    let n = normalize_header(raw);
+                    relationship_head = Some(matches!(
+                        n.as_str(),
+                        "kepalakeluarga" | "1" | "kepala" | "krt"
+                    ));
+                }
+                Field::Status => match verval_status(raw) {
+                    Some((label, extreme)) => {
+                        h.extreme_poor = Some(extreme);
+                        h.attrs.push((AttrName::new("status"), label.into()));
+                    }
+                    None => fail(
+                        "status must be Sangat Miskin, Miskin, Hampir Miskin, Rentan or Lainnya"
+                            .into(),
+                        raw.to_string(),
+                    ),
+                },
+                Field::VervalDate => match parse_date(raw) {
+                    Ok(d) => h.attrs.push((AttrName::new("tanggal_verval"), d)),
+                    Err(e) => fail(e, raw.to_string()),
+                },
+                Field::Program(program) => match parse_yes_no(raw) {
+                    Ok(b) => h.programs.set(*program, b),
+                    Err(e) => fail(e, raw.to_string()),
+                },
+            }
+        }
+        self.check_required(row, &h, &mut rejects);
+        if h.lat.is_some() != h.lon.is_some() {
+            rejects.push(Reject {
+                row,
+                column: String::new(),
+                value: String::new(),
+                reason: "only one of latitude and longitude is given".into(),
+            });
+        }
+        if !rejects.is_empty() {
+            return Err(rejects);
+        }
+        for (name, idx) in &self.attrs {
+            if let Some(v) = cells.get(*idx).map(trim_cell).filter(|s| !s.is_empty()) {
+                h.attrs.push((*name, Text::from(v)));
+            }
+        }
+        if h.source_id.is_none() && !self.person_rows() {
+            h.source_id = h.kk_masked.clone().or_else(|| h.nik_masked.clone());
+        }
+        Ok(MappedRow {
+            household: h,
+            is_head: relationship_head.unwrap_or(true),
+        })
+    }
+
+    fn check_required(&self, row: u64, h: &Household, rejects: &mut Vec<Reject>) {
+        let present = |f: &Field| match f {
+            Field::SourceId => h.source_id.is_some(),
+            Field::HeadName => h.head_name.is_some(),
+            Field::Nik => h.nik_hash.is_some(),
+            Field::Kk => h.kk_hash.is_some(),
+            Field::Desil => h.desil.is_some(),
+            Field::Status => h.extreme_poor.is_some(),
+            Field::VervalDate => h.attrs.iter().any(|(k, _)| *k == "tanggal_verval"),
+            _ => true,
+        };
+        let refused_columns: Vec<String> = rejects.iter().map(|r| r.column.clone()).collect();
+        let already = |f: &Field| {
+            self.columns.iter().filter(|(c, _)| c == f).any(|(_, i)| {
+                self.header
+                    .get(*i)
+                    .is_some_and(|h| refused_columns.contains(h))
+            })
+        };
+        for f in required(self.format) {
+            if !present(f) && !already(f) {
+                let column = self
+                    .columns
+                    .iter()
+                    .find(|(c, _)| c == f)
+                    .and_then(|(_, i)| self.header.get(*i).cloned())
+                    .unwrap_or_else(|| f.name().to_string());
+                rejects.push(Reject {
+                    row,
+                    column,
+                    value: String::new(),
+                    reason: "required value is empty".into(),
+                });
+            }
+        }
+        let has_place = h.region_code.is_some() || h.address.desa.is_some();
+        if !has_place {
+            rejects.push(Reject {
+                row,
+                column: String::new(),
+                value: String::new(),
+                reason: "no location: neither a region code nor a desa/kelurahan name".into(),
+            });
+        }
+    }
+}
+
+/// A mapped row: the household it describes, and for person-level files whether the row is
+/// the household head.
+#[derive(Debug, Clone)]
+pub struct MappedRow {
+    /// The household (for person rows: the person's fields).
+    pub household: Household,
+    /// Whether the row is the head's (always true for household-level files).
+    pub is_head: bool,
+}
+
+/// Normalises a verification status and says whether it means extreme poverty.
+fn verval_status(raw: &str) -> Option<(&'static str, bool)> {
+    match normalize_header(raw).as_str() {
+        "sangatmiskin" => Some(("Sangat Miskin", true)),
+        "miskin" => Some(("Miskin", false)),
+        "hampirmiskin" => Some(("Hampir Miskin", false)),
+        "rentan" => Some(("Rentan", false)),
+        "lainnya" => Some(("Lainnya", false)),
+        _ => None,
+    }
+}
+
+/// Sex values of the template, for writers.
+pub fn sex_label(s: Sex) -> &'static str {
+    match s {
+        Sex::L => "Laki-laki",
+        Sex::P => "Perempuan",
+    }
+}

@@ -1,0 +1,411 @@
+//! Mapping a file's rows on worker threads: households checked, DTKS persons grouped,
+//! repeats within the file linked, each household geocoded, chunks handed on in row order.
+
+use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hash, Hasher};
+use std::sync::mpsc::SyncSender;
+
+use super::formats::RowMapper;
+use super::privacy::Secret;
+use super::reader::{self, ReadError, Row, RowStream};
+use super::{Hashing, Produced};
+use crate::geocode::Session;
+use crate::model::{BatchCounts, DuplicateOf, GeocodeSummary, Household, IdHash, Reject};
+
+/// Households per chunk handed to the sink.
+const CHUNK_HOUSEHOLDS: usize = 4096;
+
+/// What the thread mapping the rows hands to the thread feeding the sink, in file order.
+pub(super) enum Piece {
+    Chunk(Vec<Household>, Vec<Reject>),
+    FileHash(String),
+    Finish(BatchCounts),
+}
+
+/// Persons of one DTKS household (rows sharing `nomor_kk`), gathered while streaming.
+struct Group {
+    kk: IdHash,
+    head: Option<Household>,
+    rows: Vec<u64>,
+}
+
+/// An identity key as the producer remembers it for deduplication within the batch: the tag
+/// (KK or head NIK) in the top bit over 127 bits of the keyed hash (a chance collision among
+/// 50 million keys is about 1 in 10^22).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct SeenKey(u128);
+
+impl SeenKey {
+    fn new((tag, hash): (u8, IdHash)) -> SeenKey {
+        let mut prefix = [0u8; 16];
+        prefix.copy_from_slice(&hash[..16]);
+        SeenKey((u128::from_le_bytes(prefix) >> 1) | (u128::from(tag & 1) << 127))
+    }
+}
+
+impl Hash for SeenKey {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        state.write_u64(self.0 as u64);
+    }
+}
+
+/// The hasher of [`SeenKey`]s: their bits come from HMAC-SHA256 and are already uniformly
+/// spread, so the map takes 64 of them as the hash instead of hashing them again.
+#[derive(Default)]
+struct PassThroughHasher(u64);
+
+impl Hasher for PassThroughHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = self.0.rotate_left(8) ^ u64::from(b);
+        }
+    }
+
+    fn write_u64(&mut self, v: u64) {
+        self.0 = v;
+    }
+}
+
+/// Rows by identity key, for deduplication within a batch.
+type SeenMap = HashMap<SeenKey, u64, BuildHasherDefault<PassThroughHasher>>;
+
+/// Maps rows to households on a worker thread and sends them to the store in chunks.
+pub(super) struct Producer<'g> {
+    mapper: RowMapper,
+    /// A geocoding session per mapping thread (none without a geocoder).
+    sessions: Vec<Session<'g>>,
+    geocoded: GeocodeSummary,
+    secret: Secret,
+    tx: SyncSender<Piece>,
+    counts: BatchCounts,
+    households: Vec<Household>,
+    rejects: Vec<Reject>,
+    seen: SeenMap,
+    group: Option<Group>,
+    bar: Option<indicatif::ProgressBar>,
+    open: bool,
+    pub(super) hashing: Option<Hashing>,
+}
+
+/// Rows of a chunk below which mapping them stays on one thread.
+const PARALLEL_MAPPING_MIN_ROWS: usize = 256;
+
+/// What became of a row when it was mapped (its household, if any, is kept apart).
+enum RowOutcome {
+    /// Every cell empty.
+    Blank,
+    /// Not accepted, with the reasons.
+    Rejected(Vec<Reject>),
+    /// Mapped to the next household of the part; `is_head` for a DTKS head's row.
+    Mapped { is_head: bool },
+}
+
+/// A run of rows mapped on one thread: an outcome per row, and the mapped households in row
+/// order, gathered where they can be appended to the chunk whole instead of moved one by one.
+struct MappedPart {
+    outcomes: Vec<RowOutcome>,
+    households: Vec<Household>,
+}
+
+/// Threads that map rows: this one and a helper per further core, at most four in all (the
+/// reader and the store each have a thread too, and are not the slower stages).
+pub(super) fn mapping_threads() -> usize {
+    std::thread::available_parallelism()
+        .map_or(1, usize::from)
+        .min(4)
+}
+
+/// Maps rows to households, in row order, and geocodes each household of a household-level
+/// file with `sessions` (one per thread; none without a geocoder). The mapping (field checks,
+/// identity hashes) and geocoding are most of an import's work and rows do not depend on each
+/// other, so a large chunk is split between this thread and helpers.
+fn map_rows(
+    mapper: &RowMapper,
+    secret: &Secret,
+    rows: &[Row],
+    sessions: &mut [Session<'_>],
+) -> Vec<MappedPart> {
+    let geocode_here = !mapper.person_rows();
+    let map = |part: &[Row], mut session: Option<&mut Session<'_>>| -> MappedPart {
+        let mut mapped = MappedPart {
+            outcomes: Vec::with_capacity(part.len()),
+            households: Vec::with_capacity(part.len()),
+        };
+        for (number, cells) in part {
+            let outcome = if cells.iter().all(|c| reader::trim_cell(c).is_empty()) {
+                RowOutcome::Blank
+            } else {
+                match mapper.household(*number, cells, secret) {
+                    Ok(mut m) => {
+                        if let Some(g) = session.as_deref_mut().filter(|_| geocode_here) {
+                            m.household.geocode = Some(g.geocode(&m.household));
+                        }
+                        mapped.households.push(m.household);
+                        RowOutcome::Mapped { is_head: m.is_head }
+                    }
+                    Err(rejects) => RowOutcome::Rejected(rejects),
+                }
+            };
+            mapped.outcomes.push(outcome);
+        }
+        mapped
+    };
+    let threads = mapping_threads();
+    let mut sessions = sessions.iter_mut();
+    if threads < 2 || rows.len() < PARALLEL_MAPPING_MIN_ROWS {
+        return vec![map(rows, sessions.next())];
+    }
+    let per_thread = rows.len().div_ceil(threads);
+    std::thread::scope(|s| {
+        let mut parts = rows.chunks(per_thread);
+        let first = parts.next().unwrap_or_default();
+        let own_session = sessions.next();
+        let helpers: Vec<_> = parts
+            .zip(sessions.map(Some).chain(std::iter::repeat_with(|| None)))
+            .map(|(part, session)| s.spawn(move || map(part, session)))
+            .collect();
+        let mut mapped = vec![map(first, own_session)];
+        for helper in helpers {
+            match helper.join() {
+                Ok(part) => mapped.push(part),
+                Err(panic) => std::panic::resume_unwind(panic),
+            }
+        }
+        mapped
+    })
+}
+
+/// Rows after which the progress bar appears.
+const PROGRESS_AFTER_ROWS: u64 = 5000;
+
+impl<'g> Producer<'g> {
+    pub(super) fn new(
+        mapper: RowMapper,
+        secret: Secret,
+        tx: SyncSender<Piece>,
+        progress: bool,
+        sessions: Vec<Session<'g>>,
+    ) -> Producer<'g> {
+        let bar = progress.then(|| {
+            let b = indicatif::ProgressBar::hidden();
+            b.set_style(
+                indicatif::ProgressStyle::with_template(
+                    "{spinner} {human_pos} rows read ({per_sec}), {elapsed}",
+                )
+                .unwrap_or_else(|_| indicatif::ProgressStyle::default_spinner()),
+            );
+            b
+        });
+        Producer {
+            mapper,
+            sessions,
+            geocoded: GeocodeSummary::default(),
+            secret,
+            tx,
+            counts: BatchCounts::default(),
+            households: Vec::with_capacity(CHUNK_HOUSEHOLDS),
+            rejects: Vec::new(),
+            seen: SeenMap::default(),
+            group: None,
+            bar,
+            open: true,
+            hashing: None,
+        }
+    }
+
+    pub(super) fn run(
+        &mut self,
+        pending: Vec<Row>,
+        stream: RowStream,
+    ) -> Result<Produced, ReadError> {
+        self.rows(&pending);
+        while let Some(chunk) = stream.next_chunk() {
+            let rows = chunk?;
+            self.rows(&rows);
+            stream.recycle(rows);
+            self.forward_hash(false)?;
+            if !self.open {
+                return Ok(self.produced());
+            }
+            self.tick();
+        }
+        self.flush_group();
+        self.send_chunk();
+        self.forward_hash(true)?;
+        if let Some(b) = &self.bar {
+            b.finish_and_clear();
+        }
+        if self.counts.rows_read > 0 {
+            let _ = self.tx.send(Piece::Finish(self.counts));
+        }
+        Ok(self.produced())
+    }
+
+    /// Sends the file's hash to the store once it is known (`wait`: waits for it).
+    fn forward_hash(&mut self, wait: bool) -> Result<(), ReadError> {
+        let Some(hashing) = self.hashing.take_if(|h| wait || h.is_finished()) else {
+            return Ok(());
+        };
+        let sha = match hashing.join() {
+            Ok(sha) => sha?,
+            Err(panic) => std::panic::resume_unwind(panic),
+        };
+        self.open = self.open && self.tx.send(Piece::FileHash(sha)).is_ok();
+        Ok(())
+    }
+
+    fn produced(&mut self) -> Produced {
+        Produced {
+            counts: self.counts,
+            geocoded: std::mem::take(&mut self.geocoded),
+        }
+    }
+
+    fn tick(&mut self) {
+        if let Some(b) = &self.bar {
+            if self.counts.rows_read >= PROGRESS_AFTER_ROWS && b.is_hidden() {
+                b.set_draw_target(indicatif::ProgressDrawTarget::stderr());
+            }
+            b.set_position(self.counts.rows_read);
+        }
+    }
+
+    /// Maps a chunk of rows (on several threads when it is large) and takes in the results in
+    /// row order.
+    fn rows(&mut self, rows: &[Row]) {
+        for part in map_rows(&self.mapper, &self.secret, rows, &mut self.sessions) {
+            self.take_part(part);
+        }
+    }
+
+    fn take_part(&mut self, part: MappedPart) {
+        let person_rows = self.mapper.person_rows();
+        let mut households = part.households.into_iter();
+        for outcome in part.outcomes {
+            match outcome {
+                RowOutcome::Blank => self.counts.blank_rows += 1,
+                RowOutcome::Rejected(rejects) => {
+                    self.counts.rows_read += 1;
+                    self.counts.rows_rejected += 1;
+                    self.rejects.extend(rejects);
+                }
+                RowOutcome::Mapped { is_head } => {
+                    self.counts.rows_read += 1;
+                    if person_rows {
+                        if let Some(p) = households.next() {
+                            self.person(p, is_head);
+                        }
+                    } else {
+                        self.counts.rows_accepted += 1;
+                    }
+                }
+            }
+        }
+        // Household rows: the part's households join the chunk whole and are checked there.
+        let start = self.households.len();
+        self.households.extend(households);
+        let mut chunk = std::mem::take(&mut self.households);
+        for h in &mut chunk[start..] {
+            self.admit(h);
+        }
+        self.households = chunk;
+        if self.households.len() >= CHUNK_HOUSEHOLDS {
+            self.send_chunk();
+        }
+    }
+
+    /// A person row of a DTKS file: rows with the same KK number form one household.
+    fn person(&mut self, p: Household, is_head: bool) {
+        let Some(kk) = p.kk_hash else { return };
+        if self.group.as_ref().is_some_and(|g| g.kk != kk) {
+            self.flush_group();
+        }
+        let g = self.group.get_or_insert_with(|| Group {
+            kk,
+            head: None,
+            rows: Vec::new(),
+        });
+        g.rows.push(p.source_row);
+        if is_head && g.head.is_none() {
+            g.head = Some(p);
+        }
+    }
+
+    fn flush_group(&mut self) {
+        let Some(g) = self.group.take() else { return };
+        let n = g.rows.len() as u64;
+        match g.head {
+            Some(mut head) => {
+                self.counts.rows_accepted += n;
+                head.members = Some(n as u32);
+                head.source_id = head.kk_masked.clone();
+                self.household(head);
+            }
+            None => {
+                self.counts.rows_rejected += n;
+                self.rejects.extend(g.rows.iter().map(|&row| {
+                    Reject {
+                        row,
+                        column: String::new(),
+                        value: String::new(),
+                        reason: "the household (same nomor_kk) has no valid head row \
+                             (hubungan_keluarga KEPALA KELUARGA)"
+                            .into(),
+                    }
+                }));
+            }
+        }
+    }
+
+    fn household(&mut self, mut h: Household) {
+        self.admit(&mut h);
+        self.households.push(h);
+        if self.households.len() >= CHUNK_HOUSEHOLDS {
+            self.send_chunk();
+        }
+    }
+
+    /// Counts a household of the batch, marks it when it repeats an earlier one, and places it.
+    fn admit(&mut self, h: &mut Household) {
+        let first = h
+            .identity_keys()
+            .find_map(|k| self.seen.get(&SeenKey::new(k)).copied());
+        match first {
+            Some(first) => {
+                h.duplicate_of = Some(DuplicateOf::Row(first));
+                self.counts.duplicates_in_batch += 1;
+            }
+            None => {
+                let row = h.source_row;
+                self.seen
+                    .extend(h.identity_keys().map(|k| (SeenKey::new(k), row)));
+            }
+        }
+        // Households of household-level files come geocoded from the mapping threads; a DTKS
+        // household is geocoded here, once its head is known.
+        if h.geocode.is_none() {
+            if let Some(g) = self.sessions.first_mut() {
+                h.geocode = Some(g.geocode(h));
+            }
+        }
+        if let Some(result) = &h.geocode {
+            self.geocoded.add(result);
+        }
+        self.counts.households += 1;
+    }
+
+    fn send_chunk(&mut self) {
+        if self.households.is_empty() && self.rejects.is_empty() {
+            return;
+        }
+        let piece = Piece::Chunk(
+            std::mem::replace(&mut self.households, Vec::with_capacity(CHUNK_HOUSEHOLDS)),
+            std::mem::take(&mut self.rejects),
+        );
+        self.open = self.open && self.tx.send(piece).is_ok();
+    }
+}

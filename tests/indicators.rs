@@ -125,16 +125,7 @@ async fn the_live_snapshot_follows_the_store_and_old_readers_keep_theirs() {
 }
 
 async fn get(router: &axum::Router, uri: &str) -> (StatusCode, Value) {
-    let resp = router
-        .clone()
-        .oneshot(Request::get(uri).body(Body::empty()).unwrap())
-        .await
-        .unwrap();
-    let status = resp.status();
-    let body = resp.into_body().collect().await.unwrap().to_bytes();
-    let v = serde_json::from_slice(&body)
-        .unwrap_or_else(|e| panic!("{uri}: not JSON ({e}): {}", String::from_utf8_lossy(&body)));
-    (status, v)
+    common::get_json(router, uri).await
 }
 
 fn num(v: &Value, field: &str) -> u64 {

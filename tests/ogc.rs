@@ -7,16 +7,13 @@ mod common;
 use std::collections::BTreeSet;
 use std::process::Command;
 
-use axum::body::Body;
-use axum::http::{header, Request, StatusCode};
+use axum::http::{header, StatusCode};
 use geo::Intersects;
-use http_body_util::BodyExt;
 use lentera::model::SourceFormat;
 use lentera::region::{Level, Region};
 use lentera::server::auth::ApiToken;
 use lentera::server::{router_with, Live, ServerOptions};
 use serde_json::Value;
-use tower::ServiceExt;
 
 const TOKEN_ALL: &str = "ogc-token-all-0123456789abcdefgh";
 const TOKEN_BALIKPAPAN: &str = "ogc-token-balikpapan-0123456789ab";
@@ -38,18 +35,13 @@ async fn kaltim_app() -> (axum::Router, Vec<Region>, Live) {
 }
 
 async fn get_json(app: &axum::Router, uri: &str, token: Option<&str>) -> (StatusCode, Value) {
-    let mut req = Request::get(uri).header(header::HOST, "lentera.test");
-    if let Some(t) = token {
-        req = req.header(header::AUTHORIZATION, format!("Bearer {t}"));
+    let bearer = token.map(|t| format!("Bearer {t}"));
+    let mut headers = vec![(header::HOST, "lentera.test")];
+    if let Some(b) = &bearer {
+        headers.push((header::AUTHORIZATION, b.as_str()));
     }
-    let resp = app
-        .clone()
-        .oneshot(req.body(Body::empty()).unwrap())
-        .await
-        .unwrap();
-    let status = resp.status();
-    let body = resp.into_body().collect().await.unwrap().to_bytes();
-    (status, serde_json::from_slice(&body).unwrap_or(Value::Null))
+    let got = common::fetch(app, uri, &headers).await;
+    (got.status, got.json())
 }
 
 fn rels(doc: &Value) -> Vec<&str> {

@@ -8,11 +8,8 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use axum::body::Body;
-use axum::http::{Request, StatusCode};
-use http_body_util::BodyExt;
+use axum::http::StatusCode;
 use lentera::store::{SqliteStore, Store};
-use tower::ServiceExt;
 
 fn fixture(name: &str) -> std::path::PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -138,14 +135,8 @@ async fn demo_router() -> (tempfile::TempDir, axum::Router) {
 }
 
 async fn get(router: &axum::Router, uri: &str) -> (StatusCode, String) {
-    let resp = router
-        .clone()
-        .oneshot(Request::get(uri).body(Body::empty()).unwrap())
-        .await
-        .unwrap();
-    let status = resp.status();
-    let body = resp.into_body().collect().await.unwrap().to_bytes();
-    (status, String::from_utf8(body.to_vec()).unwrap())
+    let got = common::fetch(router, uri, &[]).await;
+    (got.status, got.text())
 }
 
 fn json(s: &str) -> serde_json::Value {
@@ -238,6 +229,117 @@ async fn api_lists_regions_and_explains_bad_requests() {
     let (status, page) = get(&router, "/").await;
     assert_eq!(status, StatusCode::OK);
     assert!(page.contains("lang=\"id\"") && page.contains("Data sintetis"));
+}
+
+/// Every endpoint reads its query into a typed struct: a parameter it does not know, one given
+/// twice, an empty or malformed value is a 400 that names it.
+#[tokio::test]
+async fn unknown_repeated_and_malformed_parameters_are_refused_in_words() {
+    let (_tmp, router) = demo_router().await;
+    for (uri, words) in [
+        (
+            "/api/indicators?color=red",
+            "unknown query parameter `color`",
+        ),
+        (
+            "/api/regions?level%5B%5D=desa",
+            "unknown query parameter `level[]`",
+        ),
+        ("/api/regions?level=", "level: unknown level ``"),
+        ("/api/indicators?level=desa&level=kecamatan", "given twice"),
+        (
+            "/api/indicators?period=2025-3",
+            "period: period `2025-3` is not of the form YYYY-MM",
+        ),
+        (
+            "/api/choropleth?classes=%2B5",
+            "classes: `+5` is not a whole number from 3 to 9",
+        ),
+        (
+            "/api/choropleth?indicator=planet",
+            "unknown indicator `planet`",
+        ),
+        (
+            "/api/targets?top=5&sort=up",
+            "unknown query parameter `sort`",
+        ),
+        (
+            "/api/targets?order=sideways",
+            "order: unknown variant `sideways`",
+        ),
+        (
+            "/api/export/desa.csv?bbox=-Infinity,0,1,1",
+            "bbox must be four numbers",
+        ),
+        (
+            "/api/export/desa.csv?colour=1",
+            "unknown query parameter `colour`",
+        ),
+        (
+            "/api/export/desa.geojson?geometry=point",
+            "geometry= is for CSV exports",
+        ),
+        ("/api/periods?x=1", "unknown query parameter `x`"),
+        (
+            "/api/search?q=a&limit=1.5",
+            "limit: `1.5` is not a whole number",
+        ),
+        (
+            "/tiles/desa/10/0/0.mvt?period=2025-03&v=2",
+            "unknown query parameter `v`",
+        ),
+        (
+            "/tiles/desa/ten/0/0.mvt",
+            "the tile's zoom must be a whole number",
+        ),
+        (
+            "/style.json?indicator=desil_1&palette=Rainbow",
+            "unknown palette `Rainbow`",
+        ),
+        (
+            "/ogc/collections/desa/items?limit=1&offset=-1",
+            "offset: `-1` is not a whole number",
+        ),
+    ] {
+        let got = common::fetch(&router, uri, &[]).await;
+        assert_eq!(got.status, StatusCode::BAD_REQUEST, "{uri}: {}", got.text());
+        let error = got.json()["error"].as_str().unwrap_or_default().to_string();
+        assert!(error.contains(words), "{uri}: {error}");
+    }
+}
+
+/// The web page's indicator lists come from `/api/fields`: every served indicator has a label
+/// and a kind there, and the map and panel lists name served indicators only.
+#[tokio::test]
+async fn the_field_list_labels_every_indicator_the_api_serves() {
+    let (_tmp, router) = demo_router().await;
+    let (status, fields) = common::get_json(&router, "/api/fields").await;
+    assert_eq!(status, StatusCode::OK);
+    let fields = fields["fields"].as_array().unwrap().clone();
+    let (_, rows) = common::get_json(&router, "/api/indicators?level=provinsi").await;
+    let served: Vec<&String> = rows[0].as_object().unwrap().keys().collect();
+    for f in &fields {
+        let name = f["name"].as_str().unwrap();
+        assert!(served.iter().any(|s| *s == name), "{name} is not served");
+        assert!(!f["label"].as_str().unwrap().is_empty(), "{name}");
+        assert!(
+            ["count", "rate"].contains(&f["kind"].as_str().unwrap()),
+            "{name}"
+        );
+    }
+    for key in ["households", "desil_1", "pkh_coverage", "flagged_share"] {
+        assert!(fields.iter().any(|f| f["name"] == key), "{key}");
+    }
+    let mut on_map: Vec<(u64, &str)> = fields
+        .iter()
+        .filter_map(|f| Some((f["map"].as_u64()?, f["name"].as_str()?)))
+        .collect();
+    on_map.sort();
+    assert_eq!(on_map.first().map(|m| m.1), Some("desil_1"));
+    assert!(fields.iter().filter(|f| f["panel"].is_u64()).count() >= 10);
+    let desil_1 = fields.iter().find(|f| f["name"] == "desil_1").unwrap();
+    assert_eq!(desil_1["label"], "Rumah tangga desil 1 (sangat miskin)");
+    assert_eq!(desil_1["short_label"], "Desil 1");
 }
 
 fn http_get(port: u16, path: &str) -> Option<String> {

@@ -8,40 +8,12 @@
   const LEVEL_NAMES = { provinsi: 'Provinsi', kabupaten: 'Kabupaten/Kota', kecamatan: 'Kecamatan', desa: 'Desa/Kelurahan' };
   const JENIS_NAMES = { provinsi: 'Provinsi', kabupaten: 'Kabupaten', kota: 'Kota', kecamatan: 'Kecamatan', desa: 'Desa', kelurahan: 'Kelurahan' };
   const CHILD = { provinsi: 'kabupaten', kabupaten: 'kecamatan', kecamatan: 'desa' };
-  // Indicators offered on the map: [field, label, kind].
-  const INDICATORS = [
-    ['desil_1', 'Rumah tangga desil 1 (sangat miskin)', 'count'],
-    ['desil_1_4', 'Rumah tangga desil 1–4', 'count'],
-    ['households', 'Jumlah rumah tangga BNBA', 'count'],
-    ['people', 'Jumlah jiwa', 'count'],
-    ['extreme_poor', 'Rumah tangga miskin ekstrem', 'count'],
-    ['desil_1_rate', 'Persentase desil 1 dari semua rumah tangga', 'rate'],
-    ['desil_1_4_rate', 'Persentase desil 1–4 dari semua rumah tangga', 'rate'],
-    ['pkh', 'Penerima PKH', 'count'],
-    ['pkh_coverage', 'Cakupan PKH', 'rate'],
-    ['desil_1_no_program', 'Desil 1 tanpa bantuan apa pun', 'count'],
-    ['desil_1_no_pkh', 'Desil 1 belum menerima PKH', 'count'],
-    ['desil_1_no_pkh_share', 'Porsi desil 1 belum menerima PKH', 'rate'],
-    ['flagged', 'Rumah tangga perlu ditinjau', 'count'],
-  ];
-  // Figures shown in the unit panel.
-  const PANEL_FIGURES = [
-    ['households', 'Rumah tangga BNBA', 'count'],
-    ['people', 'Jiwa', 'count'],
-    ['desil_1', 'Desil 1', 'count'],
-    ['desil_2', 'Desil 2', 'count'],
-    ['desil_3', 'Desil 3', 'count'],
-    ['desil_4', 'Desil 4', 'count'],
-    ['desil_1_4', 'Desil 1–4', 'count'],
-    ['extreme_poor', 'Miskin ekstrem', 'count'],
-    ['pkh', 'Penerima PKH', 'count'],
-    ['pkh_coverage', 'Cakupan PKH', 'rate'],
-    ['desil_1_no_pkh', 'Desil 1 belum menerima PKH', 'count'],
-    ['desil_1_no_program', 'Desil 1 tanpa bantuan', 'count'],
-    ['desil_1_rate', 'Persentase desil 1', 'rate'],
-    ['desil_1_4_rate', 'Persentase desil 1–4', 'rate'],
-    ['flagged', 'Perlu ditinjau', 'count'],
-  ];
+  // The indicators, their labels and kinds come from /api/fields: the ones the map offers
+  // ([field, label, kind], in order) and the figures of the unit panel ([field, short label,
+  // kind]).
+  let INDICATORS = [];
+  let PANEL_FIGURES = [];
+  const FIELDS = new Map();
   const NO_DATA_COLOR = '#d9d9d9';
   const angka = new Intl.NumberFormat('id-ID', { maximumFractionDigits: 0 });
   const desimal = new Intl.NumberFormat('id-ID', { maximumFractionDigits: 1 });
@@ -51,10 +23,9 @@
 
   // ---- formatting ---------------------------------------------------------------------
   function kindOf(field) {
-    const base = field.replace(/_change(_rel)?$/, '');
-    const found = INDICATORS.find((i) => i[0] === base) || PANEL_FIGURES.find((i) => i[0] === base);
     if (field.endsWith('_change_rel')) return 'rate';
-    return found ? found[2] : 'count';
+    const found = FIELDS.get(field.replace(/_change(_rel)?$/, ''));
+    return found ? found.kind : 'count';
   }
   function format(value, kind) {
     if (value === null || value === undefined || Number.isNaN(value)) return 'tidak ada data';
@@ -62,8 +33,18 @@
     return Number.isInteger(value) ? angka.format(value) : desimal.format(value);
   }
   function labelOf(field) {
-    const found = INDICATORS.find((i) => i[0] === field);
-    return found ? found[1] : field;
+    const found = FIELDS.get(field);
+    return found ? found.label : field;
+  }
+  function setFields(list) {
+    for (const f of list) FIELDS.set(f.name, f);
+    const listed = (key, label) => list.filter((f) => f[key] !== null)
+      .sort((a, b) => a[key] - b[key]).map((f) => [f.name, f[label], f.kind]);
+    INDICATORS = listed('map', 'label');
+    PANEL_FIGURES = listed('panel', 'short_label');
+    if (!INDICATORS.some((i) => i[0] === state.indicator) && INDICATORS.length) {
+      state.indicator = INDICATORS[0][0];
+    }
   }
   function numericId(kode) { return Number(String(kode).replaceAll('.', '')); }
 
@@ -81,7 +62,6 @@
     top: Number(params.get('jumlah') || 10),
     token: sessionStorage.getItem('lentera-token') || '',
   };
-  if (!INDICATORS.some((i) => i[0] === state.indicator)) state.indicator = 'desil_1';
   if (!(state.classes >= 3 && state.classes <= 9)) state.classes = 5;
 
   function saveUrl() {
@@ -654,9 +634,11 @@
   // ---- start --------------------------------------------------------------------------
   // The server's state and the tile descriptions are asked for while MapLibre starts.
   const boot = Promise.all([
-    api('/healthz'), api('/api/periods'), ...LEVELS.map((l) => api('/tiles/' + l + '.json')),
+    api('/healthz'), api('/api/periods'), api('/api/fields'),
+    ...LEVELS.map((l) => api('/tiles/' + l + '.json')),
   ]);
-  boot.then(([, periods]) => {
+  boot.then(([, periods, fields]) => {
+    setFields(fields.fields);
     mark('data');
     // The first view of the whole province shows kabupaten/kota: ask for its classes now.
     if (!state.period && periods.length) state.period = periods[periods.length - 1].period;
@@ -675,7 +657,7 @@
     mark('map');
     let health, periods, tilejsons;
     try {
-      [health, periods, ...tilejsons] = await boot;
+      [health, periods, , ...tilejsons] = await boot;
     } catch (e) {
       showError('Server tidak dapat dihubungi', e);
       return;

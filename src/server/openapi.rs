@@ -91,7 +91,7 @@ pub fn document() -> Value {
         "info": {
             "title": "Lentera API",
             "version": env!("CARGO_PKG_VERSION"),
-            "description": "Poverty indicators (BNBA households) per desa/kelurahan, kecamatan, kabupaten/kota and province. Counts are null where there is no data, which is never the same as zero."
+            "description": "Poverty indicators (BNBA households) per desa/kelurahan, kecamatan, kabupaten/kota and province. Counts are null where there is no data, which is never the same as zero. A query parameter an endpoint does not know, one given twice, or a value of the wrong form is refused with 400 and `{\"error\": \"…\"}` saying which."
         },
         "paths": {
             "/api/indicators": { "get": {
@@ -162,6 +162,14 @@ pub fn document() -> Value {
                     "200": { "description": "Ranked units with kecamatan and kabupaten names, the value and key figures." },
                     "400": { "description": "Bad parameter.", "content": json_of(error.clone()) }
                 }
+            }},
+            "/api/fields": { "get": {
+                "summary": "Every indicator: name, labels in Bahasa Indonesia, kind, description, and where the web map shows it",
+                "responses": { "200": { "description": "`fields`: name, label, short_label, kind (count or rate: a share 0–1), about, map and panel (place in the map's list and in a unit's panel; null where not shown).", "content": json_of(json!({ "type": "object", "properties": { "fields": { "type": "array", "items": { "type": "object", "properties": {
+                    "name": { "type": "string" }, "label": { "type": "string" }, "short_label": { "type": "string" },
+                    "kind": { "type": "string", "enum": ["count", "rate"] }, "about": { "type": "string" },
+                    "map": { "type": ["integer", "null"] }, "panel": { "type": ["integer", "null"] }
+                } } } } })) } }
             }},
             "/api/periods": { "get": {
                 "summary": "Periods with data and their household counts",

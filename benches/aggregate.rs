@@ -8,6 +8,15 @@
 //! tables (JIT off), and the same with the points stored in spatial order. Prints points/s and
 //! the ratios. Run with `cargo bench --bench aggregate` (optionally `-- POINTS`).
 
+// Test and benchmark code: a failed unwrap is the check failing, and printing is the report.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::print_stdout,
+    clippy::print_stderr
+)]
+
 #[path = "../tests/common/mod.rs"]
 mod common;
 
@@ -85,7 +94,7 @@ async fn main() {
         s.inside,
         s.mixed,
         s.empty,
-        grid.grid_bytes() as f64 / (1 << 20) as f64
+        grid.grid_bytes() as f64 / f64::from(1 << 20)
     );
     let (secs, counts) = best_of(3, || grid.count(&points, 2));
     let grid_rate = n as f64 / secs;
@@ -124,7 +133,7 @@ async fn main() {
     let mut builder = lentera::aggregate::SnapshotBuilder::new(regions.clone(), batches);
     builder.reserve(sorted.len());
     // A desa code that is not loaded: every household is placed by its point alone.
-    let unknown = lentera::region::Kode::parse("64.99.99.2999").unwrap();
+    let unknown = Kode::parse("64.99.99.2999").unwrap();
     for (i, &(x, y)) in sorted.iter().enumerate() {
         builder.push(&lentera::model::HouseholdFacts {
             batch_id: 1,
@@ -240,7 +249,7 @@ async fn main() {
     let ours_on_sample: u64 = grid.count(pg_points, 2).iter().sum();
     println!("PostGIS ({} points):", pg_points.len());
     for (name, rate, total) in &pg {
-        println!("  {name:<45} {:>9.0} points/s ({total} counted)", rate);
+        println!("  {name:<45} {rate:>9.0} points/s ({total} counted)");
     }
     assert!(
         pg.iter().all(|(_, _, t)| *t as u64 == ours_on_sample),

@@ -4,6 +4,15 @@
 //! exporter without streaming would be). Prints rows/s and the peak resident memory above the
 //! baseline. `cargo bench --bench household_export` (optionally `-- ROWS`).
 
+// Test and benchmark code: a failed unwrap is the check failing, and printing is the report.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::print_stdout,
+    clippy::print_stderr
+)]
+
 #[path = "../tests/common/mod.rs"]
 mod common;
 
@@ -128,7 +137,7 @@ async fn main() {
         println!(
             "  {label:<8} {n:>9} households {secs:>6.2} s {:>10.0} rows/s {:>7.1} MiB/s   peak RSS +{peak:.1} MiB",
             n as f64 / secs,
-            bytes as f64 / secs / (1 << 20) as f64
+            bytes as f64 / secs / f64::from(1 << 20)
         );
         peaks.push(peak);
     }

@@ -4,6 +4,15 @@
 //! how fast the same file is merely parsed as CSV (no validation, no hashing, no writing),
 //! with the ratio. Run with `cargo bench --bench household_import` (optionally `-- ROWS`).
 
+// Test and benchmark code: a failed unwrap is the check failing, and printing is the report.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::print_stdout,
+    clippy::print_stderr
+)]
+
 #[path = "../tests/common/mod.rs"]
 mod common;
 
@@ -58,7 +67,7 @@ async fn main() {
     let regions = lentera::demo::synthetic_province(lentera::demo::DEFAULT_SEED);
     let t = Instant::now();
     common::write_generated(&regions, SourceFormat::P3ke, rows, 42, &file);
-    let size = std::fs::metadata(&file).unwrap().len() as f64 / (1 << 20) as f64;
+    let size = std::fs::metadata(&file).unwrap().len() as f64 / f64::from(1 << 20);
     println!(
         "generated {rows} P3KE rows ({size:.0} MiB) in {:.1} s",
         t.elapsed().as_secs_f64()
@@ -118,7 +127,7 @@ async fn main() {
         .filter_map(|f| std::fs::metadata(dir.path().join("store").join(f)).ok())
         .map(|m| m.len() as f64)
         .sum::<f64>()
-        / (1 << 20) as f64;
+        / f64::from(1 << 20);
     println!("household import, {rows} P3KE rows into the embedded store:");
     println!("  import             {secs:>8.2} s   {rate:>10.0} rows/s   peak RSS {peak:.0} MiB");
     println!(

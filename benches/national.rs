@@ -13,6 +13,15 @@
 //!
 //! `cargo bench --bench national [HOUSEHOLDS] [CELLS_PER_DESA]`
 
+// Test and benchmark code: a failed unwrap is the check failing, and printing is the report.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::print_stdout,
+    clippy::print_stderr
+)]
+
 use std::time::Instant;
 
 use geo::{Coord, LineString, MultiPolygon, Polygon};
@@ -194,7 +203,7 @@ fn main() {
     let grid = format!(
         "{:?}, {:.0} MiB",
         builder.grid(),
-        builder.grid().grid_bytes() as f64 / (1 << 20) as f64
+        builder.grid().grid_bytes() as f64 / f64::from(1 << 20)
     );
     println!(
         "desa grid (asked {cells_per_desa} cells per desa, capped at 4 M cells): {grid}, built in {:.2} s; RSS {:.0} MiB",
@@ -251,7 +260,7 @@ fn main() {
     println!(
         "{households} households loaded in {:.2} s (28-byte records: {:.0} MiB)",
         started.elapsed().as_secs_f64(),
-        households as f64 * 28.0 / (1 << 20) as f64
+        households as f64 * 28.0 / f64::from(1 << 20)
     );
 
     let started = Instant::now();
@@ -290,8 +299,8 @@ fn main() {
     let started = Instant::now();
     let mut n = 0;
     for k in 0..1000 {
-        let x = WEST + (k as f64 * 0.0457) % WIDTH;
-        let y = SOUTH + (k as f64 * 0.0171) % HEIGHT;
+        let x = WEST + (f64::from(k) * 0.0457) % WIDTH;
+        let y = SOUTH + (f64::from(k) * 0.0171) % HEIGHT;
         n += snap.households_in([x, y, x + 0.05, y + 0.05]).len();
     }
     println!(

@@ -4,6 +4,15 @@
 //!
 //! Run with `cargo bench --bench region_import` (needs PostGIS, like the tests).
 
+// Test and benchmark code: a failed unwrap is the check failing, and printing is the report.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::print_stdout,
+    clippy::print_stderr
+)]
+
 #[path = "../tests/common/mod.rs"]
 mod common;
 
@@ -53,7 +62,7 @@ async fn main() {
         }
     }
     println!("region import, 1,038 Kaltim desa (best of {ROUNDS}):");
-    println!("  read + check GeoJSON     {:>8.3} s", read_check);
+    println!("  read + check GeoJSON     {read_check:>8.3} s");
     for (i, (name, _)) in stores.iter().enumerate() {
         println!(
             "  {name:<7} write {:>8.3} s   whole import {:>8.3} s",

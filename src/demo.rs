@@ -125,10 +125,14 @@ impl Grid {
                 pts.push(self.corners[to]);
                 // Leftmost turn first: keeps cells touching at one corner in separate rings.
                 let options = &out[&to];
-                let next = [(dir + 1) % 4, dir, (dir + 3) % 4]
+                // A boundary traced along cell edges is closed: every corner it reaches has an
+                // edge going on, so the ring always ends back at its start.
+                let Some(next) = [(dir + 1) % 4, dir, (dir + 3) % 4]
                     .iter()
                     .find_map(|d| options.iter().find(|o| o.1 == *d).copied())
-                    .expect("a closed boundary always continues");
+                else {
+                    break;
+                };
                 (from, to, dir) = (to, next.0, next.1);
                 if (from, to) == (f0, t0) {
                     break;
@@ -265,6 +269,10 @@ fn unique_name(rng: &mut ChaCha8Rng, taken: &mut HashSet<String>) -> String {
     }
 }
 
+#[allow(
+    clippy::expect_used,
+    reason = "the demo's parts stay within the ranges codes allow (kabupaten 1–71, kecamatan under 100, desa 1001–2999)"
+)]
 fn code(prov: u8, kab: u8, kec: u8, desa: u16) -> Kode {
     Kode::from_parts(prov, kab, kec, desa).expect("demo codes are well formed")
 }
@@ -347,6 +355,54 @@ pub fn synthetic_province(seed: u64) -> Vec<Region> {
     out.sort_by_key(|r| r.kode);
     out
 }
+
+/// Made-up population and poverty rate of each demo kabupaten/kota (the same seed always
+/// gives the same figures).
+pub fn synthetic_stats(regions: &[Region], seed: u64) -> HashMap<Kode, KabupatenStats> {
+    let mut rng = ChaCha8Rng::seed_from_u64(seed ^ 0x5eed_57a7);
+    regions
+        .iter()
+        .filter(|r| r.kode.level() == crate::region::Level::Kabupaten)
+        .map(|r| {
+            let stats = KabupatenStats {
+                population: rng.random_range(120_000.0..650_000.0_f64).round(),
+                poverty_pct: rng.random_range(4.0..13.0_f64),
+            };
+            (r.kode, stats)
+        })
+        .collect()
+}
+
+/// People per household in the demo's denominators.
+const PEOPLE_PER_HOUSEHOLD: f64 = 3.6;
+
+/// Denominators of the demo kabupaten/kota (population, and households from it), so the demo
+/// shows rates.
+pub fn synthetic_denominators(
+    stats: &HashMap<Kode, KabupatenStats>,
+) -> HashMap<Kode, Denominators> {
+    stats
+        .iter()
+        .map(|(k, s)| {
+            let d = Denominators {
+                households: Some((s.population / PEOPLE_PER_HOUSEHOLD).round() as u64),
+                population: Some(s.population as u64),
+            };
+            (*k, d)
+        })
+        .collect()
+}
+
+/// The household files of the demo: a P3KE export (desil 1–4) for one period and a DTSEN
+/// export (desil 1–10) for the next, so the change view has two periods.
+pub const DEMO_FILES: [(SourceFormat, &str, usize); 2] = [
+    (SourceFormat::P3ke, "2025-03", 6_000),
+    (SourceFormat::Dtsen, "2025-09", 8_000),
+];
+
+/// The keyed-hash secret of the demo store. The demo's households are synthetic, so a fixed
+/// secret protects nothing real; a store with real data needs `LENTERA_SECRET`.
+pub const DEMO_SECRET: &str = "lentera-demo-synthetic-households";
 
 #[cfg(test)]
 mod tests {
@@ -439,51 +495,3 @@ mod tests {
         assert_ne!(synthetic_province(7)[1].nama, synthetic_province(8)[1].nama);
     }
 }
-
-/// Made-up population and poverty rate of each demo kabupaten/kota (the same seed always
-/// gives the same figures).
-pub fn synthetic_stats(regions: &[Region], seed: u64) -> HashMap<Kode, KabupatenStats> {
-    let mut rng = ChaCha8Rng::seed_from_u64(seed ^ 0x5eed_57a7);
-    regions
-        .iter()
-        .filter(|r| r.kode.level() == crate::region::Level::Kabupaten)
-        .map(|r| {
-            let stats = KabupatenStats {
-                population: rng.random_range(120_000.0..650_000.0_f64).round(),
-                poverty_pct: rng.random_range(4.0..13.0_f64),
-            };
-            (r.kode, stats)
-        })
-        .collect()
-}
-
-/// People per household in the demo's denominators.
-const PEOPLE_PER_HOUSEHOLD: f64 = 3.6;
-
-/// Denominators of the demo kabupaten/kota (population, and households from it), so the demo
-/// shows rates.
-pub fn synthetic_denominators(
-    stats: &HashMap<Kode, KabupatenStats>,
-) -> HashMap<Kode, Denominators> {
-    stats
-        .iter()
-        .map(|(k, s)| {
-            let d = Denominators {
-                households: Some((s.population / PEOPLE_PER_HOUSEHOLD).round() as u64),
-                population: Some(s.population as u64),
-            };
-            (*k, d)
-        })
-        .collect()
-}
-
-/// The household files of the demo: a P3KE export (desil 1–4) for one period and a DTSEN
-/// export (desil 1–10) for the next, so the change view has two periods.
-pub const DEMO_FILES: [(SourceFormat, &str, usize); 2] = [
-    (SourceFormat::P3ke, "2025-03", 6_000),
-    (SourceFormat::Dtsen, "2025-09", 8_000),
-];
-
-/// The keyed-hash secret of the demo store. The demo's households are synthetic, so a fixed
-/// secret protects nothing real; a store with real data needs `LENTERA_SECRET`.
-pub const DEMO_SECRET: &str = "lentera-demo-synthetic-households";

@@ -1,6 +1,15 @@
 //! The point-in-polygon counts of the desa grid against PostGIS as an oracle, on the real
 //! Kalimantan Timur desa.
 
+// Test and benchmark code: a failed unwrap is the check failing, and printing is the report.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::print_stdout,
+    clippy::print_stderr
+)]
+
 mod common;
 
 use std::collections::HashMap;

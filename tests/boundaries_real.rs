@@ -1,6 +1,15 @@
 //! The real Kalimantan Timur boundaries: imported through both stores, and converted by GDAL
 //! to Shapefile and GeoPackage and imported again with the same result.
 
+// Test and benchmark code: a failed unwrap is the check failing, and printing is the report.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::print_stdout,
+    clippy::print_stderr
+)]
+
 mod common;
 
 use std::collections::HashSet;
@@ -37,7 +46,7 @@ async fn import_and_check_kaltim(store: Arc<dyn Store>) {
         .issues
         .iter()
         .filter(|i| i.severity != Severity::Repaired)
-        .map(|i| i.to_string())
+        .map(ToString::to_string)
         .collect();
     assert!(problems.is_empty(), "unexpected findings: {problems:?}");
 

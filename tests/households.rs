@@ -1,6 +1,15 @@
 //! Household import: every format through both stores, the malformed-input corpus,
 //! deduplication, batches, privacy, the verval template and a killed import.
 
+// Test and benchmark code: a failed unwrap is the check failing, and printing is the report.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::print_stdout,
+    clippy::print_stderr
+)]
+
 mod common;
 
 use std::path::{Path, PathBuf};
@@ -167,7 +176,7 @@ async fn every_format_imports(store: Arc<dyn Store>) {
             .unwrap();
         match again {
             HouseholdImport::AlreadyImported(b) => {
-                assert_eq!(b.file_name, path.file_name().unwrap().to_str().unwrap())
+                assert_eq!(b.file_name, path.file_name().unwrap().to_str().unwrap());
             }
             other => panic!("{}: expected a no-op, got {other:?}", path.display()),
         }
@@ -734,7 +743,7 @@ async fn the_verval_template_is_served_and_files_made_from_it_import() {
         .next()
         .unwrap()
         .iter()
-        .map(|c| c.to_string())
+        .map(ToString::to_string)
         .collect();
     assert_eq!(cols.join(",") + "\n", VERVAL_HEADER);
     let help = wb.worksheet_range("Petunjuk").unwrap();

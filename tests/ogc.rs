@@ -2,6 +2,15 @@
 //! driver lists the collections and pages through every desa; the API answers the Core
 //! requirements (links, paging, bbox, errors) and keeps households behind a token.
 
+// Test and benchmark code: a failed unwrap is the check failing, and printing is the report.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::print_stdout,
+    clippy::print_stderr
+)]
+
 mod common;
 
 use std::collections::BTreeSet;
@@ -138,7 +147,7 @@ async fn gdal_lists_the_collections_and_pages_through_every_desa() {
     .await
     .unwrap();
     let snap = live.snapshot();
-    let period = snap.period(None).unwrap().period.clone();
+    let period = snap.period(None).unwrap().period;
     let counted = snap
         .households()
         .iter()

@@ -1,5 +1,14 @@
 //! The demo command, the crosswalk command and the HTTP API.
 
+// Test and benchmark code: a failed unwrap is the check failing, and printing is the report.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::print_stdout,
+    clippy::print_stderr
+)]
+
 mod common;
 
 use std::io::{Read, Write};

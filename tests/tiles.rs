@@ -3,6 +3,15 @@
 //! winding, zero-length segments and size; the household layer served to tokens only; and
 //! new snapshots reaching clients without a restart.
 
+// Test and benchmark code: a failed unwrap is the check failing, and printing is the report.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::print_stdout,
+    clippy::print_stderr
+)]
+
 mod common;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -285,12 +294,15 @@ async fn no_kaltim_tile_is_over_500_kb_and_no_desa_is_lost() {
             let mut zoom_max = 0;
             let mut seen: BTreeSet<String> = BTreeSet::new();
             for (x, y) in cells {
-                if let Some(t) = tiles.render(
-                    layer,
-                    TileCoord::new(u32::from(z), x, y).unwrap(),
-                    period,
-                    &Scope::All,
-                ) {
+                if let Some(t) = tiles
+                    .render(
+                        layer,
+                        TileCoord::new(u32::from(z), x, y).unwrap(),
+                        period,
+                        &Scope::All,
+                    )
+                    .unwrap()
+                {
                     zoom_max = zoom_max.max(t.len());
                     if layer == Layer::Desa && z <= 10 {
                         for (_, p) in &decode(&t)["desa"] {

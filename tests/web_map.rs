@@ -3,6 +3,15 @@
 //! README's run command starts. The checks themselves are in `web/e2e/map.mjs`; screenshots go
 //! to `test-artifacts/`.
 
+// Test and benchmark code: a failed unwrap is the check failing, and printing is the report.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::print_stdout,
+    clippy::print_stderr
+)]
+
 mod common;
 
 use std::net::TcpListener;

@@ -38,7 +38,10 @@ impl Counter<'_> {
                 .collect();
             handles
                 .into_iter()
-                .map(|h| h.join().expect("counting thread panicked"))
+                .map(|h| {
+                    h.join()
+                        .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+                })
                 .collect()
         });
         let mut counts = vec![vec![Counts::ZERO; self.units.len()]; self.periods];

@@ -185,10 +185,12 @@ fn pretty(min: f64, max: f64, k: usize) -> Classes {
         .unwrap_or(10.0 * mag);
     let start = (min / step).floor() * step;
     let mut bounds = vec![start];
-    while *bounds.last().expect("not empty") < max {
+    let mut last = start;
+    while last < max {
         let next = start + step * bounds.len() as f64;
         // Keep round numbers round despite floating-point steps.
-        bounds.push((next / step).round() * step);
+        last = (next / step).round() * step;
+        bounds.push(last);
     }
     Classes { bounds }
 }
@@ -210,13 +212,19 @@ pub const PALETTES: [&str; 14] = [
 impl Palette {
     /// The default for levels (colour-blind safe): YlOrRd.
     pub fn sequential() -> Palette {
-        Palette::from_str("YlOrRd").expect("known palette")
+        Palette {
+            name: "YlOrRd",
+            reversed: false,
+        }
     }
 
     /// The default for change (colour-blind safe): RdBu reversed, blue for a fall and red for
     /// a rise.
     pub fn diverging() -> Palette {
-        Palette::from_str("-RdBu").expect("known palette")
+        Palette {
+            name: "RdBu",
+            reversed: true,
+        }
     }
 
     /// The palette's name, with `-` when reversed.

@@ -66,21 +66,14 @@ impl<'a> World<'a> {
         let mut per_kab: HashMap<Kode, usize> = HashMap::new();
         for d in &desa {
             *per_kab
-                .entry(
-                    d.kode
-                        .ancestor(Level::Kabupaten)
-                        .expect("desa have a kabupaten"),
-                )
+                .entry(d.kode.at_level(Level::Kabupaten))
                 .or_default() += 1;
         }
         let mut total = 0.0;
         let mut cumulative = Vec::with_capacity(desa.len());
         let mut by_kec: HashMap<Kode, Vec<usize>> = HashMap::new();
         for (i, d) in desa.iter().enumerate() {
-            let kab = d
-                .kode
-                .ancestor(Level::Kabupaten)
-                .expect("desa have a kabupaten");
+            let kab = d.kode.at_level(Level::Kabupaten);
             let poor = stats
                 .get(&kab)
                 .map(|s| s.population * s.poverty_pct / 100.0)
@@ -88,7 +81,7 @@ impl<'a> World<'a> {
             total += poor / per_kab[&kab] as f64 * rng.random_range(0.5..1.5);
             cumulative.push(total);
             by_kec
-                .entry(d.kode.parent().expect("desa have a kecamatan"))
+                .entry(d.kode.at_level(Level::Kecamatan))
                 .or_default()
                 .push(i);
         }
@@ -99,10 +92,7 @@ impl<'a> World<'a> {
                     .map(|k| (k, e.kode_bps.as_str().to_string()))
             })
             .collect();
-        let prov = desa[0]
-            .kode
-            .ancestor(Level::Provinsi)
-            .expect("codes have a province");
+        let prov = desa[0].kode.at_level(Level::Provinsi);
         let province = names.get(&prov).map(|s| s.to_string()).unwrap_or_else(|| {
             if prov.to_string() == "64" {
                 "Kalimantan Timur".into()
@@ -121,7 +111,9 @@ impl<'a> World<'a> {
     }
 
     pub(super) fn pick_desa(&self, rng: &mut ChaCha8Rng) -> usize {
-        let x = rng.random_range(0.0..*self.cumulative.last().expect("not empty"));
+        // The world holds at least one desa (checked when it is made).
+        let total = self.cumulative.last().copied().unwrap_or(1.0);
+        let x = rng.random_range(0.0..total);
         self.cumulative
             .partition_point(|c| *c <= x)
             .min(self.desa.len() - 1)
@@ -162,8 +154,8 @@ pub(super) fn synth(
     let i = world.pick_desa(rng);
     let desa = world.desa[i];
     let kode = desa.kode;
-    let kec = kode.parent().expect("desa have a kecamatan");
-    let kab = kec.parent().expect("kecamatan have a kabupaten");
+    let kec = kode.at_level(Level::Kecamatan);
+    let kab = kec.at_level(Level::Kabupaten);
     let kec_digits = kec.digits();
     let female_head = rng.random_bool(0.18);
     let head = person(
@@ -341,7 +333,7 @@ fn gps_form(
             ((text(lon), text(lat)), "swapped")
         }
         15..=19 => {
-            let kec = desa.kode.parent().expect("desa have a kecamatan");
+            let kec = desa.kode.at_level(Level::Kecamatan);
             let siblings: Vec<usize> = world.by_kec[&kec]
                 .iter()
                 .copied()

@@ -205,7 +205,7 @@ impl DesaGrid {
     pub fn grid_bytes(&self) -> usize {
         self.cells.len() * 4
             + self.lists.len() * 8
-            + self.candidates.len() * std::mem::size_of::<Candidate>()
+            + self.candidates.len() * size_of::<Candidate>()
             + self.edges.len() * 32
     }
 

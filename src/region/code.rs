@@ -151,6 +151,12 @@ impl Kode {
         Some(k)
     }
 
+    /// The unit at `level` holding this one (this one itself when it is not below `level`):
+    /// the kecamatan of a desa, the kabupaten of a kecamatan or desa.
+    pub fn at_level(&self, level: Level) -> Kode {
+        self.ancestor(level).unwrap_or(*self)
+    }
+
     /// All ancestors, from the province down to the direct parent.
     pub fn ancestors(&self) -> Vec<Kode> {
         let mut out = Vec::new();

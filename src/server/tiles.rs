@@ -166,10 +166,11 @@ async fn tile_response(
             let render_key = key.clone();
             let bytes = tokio::task::spawn_blocking(move || {
                 let period = tiles.snapshot().period(render_key.period);
-                let tile = tiles.render(layer, render_key.tile, period, &render_key.scope);
-                tile.map_or_else(Bytes::new, |t| Bytes::from(gzip(&t)))
+                let tile = tiles.render(layer, render_key.tile, period, &render_key.scope)?;
+                Ok::<_, TileError>(tile.map_or_else(Bytes::new, |t| Bytes::from(gzip(&t))))
             })
             .await
+            .map_err(ApiError::internal)?
             .map_err(ApiError::internal)?;
             st.tile_cache.insert(key, bytes.clone());
             bytes

@@ -140,6 +140,15 @@ pub enum TileError {
         /// Deepest zoom.
         max: u8,
     },
+    /// The encoder refused a feature.
+    #[error("cannot encode the tile: {0}")]
+    Encode(String),
+}
+
+impl From<fast_mvt::MvtError> for TileError {
+    fn from(e: fast_mvt::MvtError) -> TileError {
+        TileError::Encode(e.to_string())
+    }
 }
 
 /// The address of a tile in the pyramid, checked on construction: zoom 0–[`MAX_ZOOM`], `x`
@@ -266,7 +275,8 @@ impl TileSet {
     pub fn warm(&self) {
         for layer in [Layer::Kabupaten, Layer::Kecamatan, Layer::Desa] {
             let (min, max) = layer.zooms();
-            let level = self.level(layer.level().expect("boundary layer"));
+            let Some(level) = layer.level() else { continue };
+            let level = self.level(level);
             for z in min.max(4)..=max.min(10) {
                 level.at_zoom(z);
             }
@@ -290,16 +300,14 @@ impl TileSet {
         tile: TileCoord,
         period: Option<&PeriodIndicators>,
         scope: &Scope,
-    ) -> Option<Vec<u8>> {
+    ) -> Result<Option<Vec<u8>>, TileError> {
         let (z, x, y) = (tile.z, tile.x, tile.y);
-        let builder = MvtTileBuilder::new()
-            .layer(layer.as_str())
-            .expect("layer names are not empty");
+        let builder = MvtTileBuilder::new().layer(layer.as_str())?;
         let builder = match layer.level() {
-            Some(level) => self.boundaries(builder, level, (z, x, y), period),
-            None => self.households(builder, (z, x, y), period, scope),
+            Some(level) => self.boundaries(builder, level, (z, x, y), period)?,
+            None => self.households(builder, (z, x, y), period, scope)?,
         };
-        (builder.num_features() > 0).then(|| builder.encode())
+        Ok((builder.num_features() > 0).then(|| builder.encode()))
     }
 
     fn boundaries(
@@ -308,7 +316,7 @@ impl TileSet {
         level: Level,
         (z, x, y): (u8, u32, u32),
         period: Option<&PeriodIndicators>,
-    ) -> MvtLayerBuilder {
+    ) -> Result<MvtLayerBuilder, TileError> {
         let lt = self.level(level);
         let n = f64::from(1u32 << z);
         let ext = f64::from(EXTENT);
@@ -338,14 +346,13 @@ impl TileSet {
             for rings in &parts {
                 for (k, ring) in rings.iter().enumerate() {
                     let coords = ring.iter().map(|&(a, b)| fast_mvt::MvtCoord { x: a, y: b });
-                    f.ring(coords, k == 0)
-                        .expect("rings of a polygon feature are accepted");
+                    f.ring(coords, k == 0)?;
                 }
             }
-            self.unit_tags(&mut f, unit, period);
+            self.unit_tags(&mut f, unit, period)?;
             layer = f.end();
         }
-        layer
+        Ok(layer)
     }
 
     /// The code, names and indicators of a unit as feature properties; an indicator without
@@ -355,28 +362,28 @@ impl TileSet {
         f: &mut fast_mvt::MvtFeatureBuilder,
         unit: u32,
         period: Option<&PeriodIndicators>,
-    ) {
+    ) -> Result<(), TileError> {
         let info = &self.snapshot.unit(unit).info;
-        let tag = "property keys are not empty";
-        f.tag_string("kode", info.kode.to_string()).expect(tag);
-        f.tag_string("nama", info.nama.as_str()).expect(tag);
-        f.tag_string("jenis", info.jenis.as_str()).expect(tag);
+        f.tag_string("kode", info.kode.to_string())?;
+        f.tag_string("nama", info.nama.as_str())?;
+        f.tag_string("jenis", info.jenis.as_str())?;
         if let Some(p) = info.parent {
-            f.tag_string("parent", p.to_string()).expect(tag);
+            f.tag_string("parent", p.to_string())?;
         }
         let counts = period.and_then(|p| p.counts(unit));
-        f.tag_bool("has_data", counts.is_some()).expect(tag);
+        f.tag_bool("has_data", counts.is_some())?;
         let den = self.snapshot.denominators(unit);
         for indicator in TILE_INDICATORS {
             let Some(v) = indicator.value(counts, den) else {
                 continue;
             };
             if indicator.is_share() {
-                f.tag_double(indicator.name(), v).expect(tag);
+                f.tag_double(indicator.name(), v)?;
             } else {
-                f.tag_uint(indicator.name(), v as u64).expect(tag);
+                f.tag_uint(indicator.name(), v as u64)?;
             }
         }
+        Ok(())
     }
 
     fn households(
@@ -385,7 +392,7 @@ impl TileSet {
         (z, x, y): (u8, u32, u32),
         period: Option<&PeriodIndicators>,
         scope: &Scope,
-    ) -> MvtLayerBuilder {
+    ) -> Result<MvtLayerBuilder, TileError> {
         let snap = &self.snapshot;
         // Households of the period's batches only.
         let in_period: Vec<bool> = snap
@@ -414,7 +421,6 @@ impl TileSet {
                 .allows(snap.unit(unit).info.kode)
                 .then(|| (h, to_tile(h.lon, h.lat)))
         });
-        let tag = "property keys are not empty";
         if z < CLUSTER_BELOW {
             let side = EXTENT / CLUSTER_CELL;
             let mut cells: std::collections::BTreeMap<u32, (u64, i64, i64, u64)> =
@@ -437,31 +443,30 @@ impl TileSet {
                 };
                 let mut f = layer.feature_of(MvtGeomType::Point);
                 f.id(Some(u64::from(cell)));
-                f.points([at]).expect("point features take points");
-                f.tag_bool("cluster", true).expect(tag);
-                f.tag_uint("point_count", count).expect(tag);
-                f.tag_uint("desil_1", desil_1).expect(tag);
+                f.points([at])?;
+                f.tag_bool("cluster", true)?;
+                f.tag_uint("point_count", count)?;
+                f.tag_uint("desil_1", desil_1)?;
                 layer = f.end();
             }
         } else {
             for (h, (tx, ty)) in visible {
                 let mut f = layer.feature_of(MvtGeomType::Point);
-                f.points([fast_mvt::MvtCoord { x: tx, y: ty }])
-                    .expect("point features take points");
-                f.tag_bool("cluster", false).expect(tag);
+                f.points([fast_mvt::MvtCoord { x: tx, y: ty }])?;
+                f.tag_bool("cluster", false)?;
                 if let Some(d) = h.desil() {
-                    f.tag_uint("desil", u64::from(d)).expect(tag);
+                    f.tag_uint("desil", u64::from(d))?;
                 }
                 if let Some(q) = h.quality() {
-                    f.tag_string("quality", q.as_str()).expect(tag);
+                    f.tag_string("quality", q.as_str())?;
                 }
                 if let Some(pkh) = h.programs().get(Program::Pkh) {
-                    f.tag_bool("pkh", pkh).expect(tag);
+                    f.tag_bool("pkh", pkh)?;
                 }
                 layer = f.end();
             }
         }
-        layer
+        Ok(layer)
     }
 }
 

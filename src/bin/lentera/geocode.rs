@@ -43,7 +43,7 @@ fn output_row(h: &Household, g: &Geocode) -> [String; 8] {
     } else {
         g.candidates
             .iter()
-            .map(|k| k.to_string())
+            .map(ToString::to_string)
             .collect::<Vec<_>>()
             .join(";")
     };

@@ -34,10 +34,10 @@ pub async fn run(store: &dyn Store, args: IndicatorsArgs) -> Result<()> {
     let stdout = std::io::stdout();
     match args.format {
         TableFormat::Json => {
-            serde_json::to_writer_pretty(stdout.lock(), &unit_rows(&snap, &units, period, base))?
+            serde_json::to_writer_pretty(stdout.lock(), &unit_rows(&snap, &units, period, base))?;
         }
         TableFormat::Csv => {
-            write_indicator_csv(stdout.lock(), &unit_rows(&snap, &units, period, base))?
+            write_indicator_csv(stdout.lock(), &unit_rows(&snap, &units, period, base))?;
         }
         TableFormat::Table => {
             let counted = write_indicator_table(stdout.lock(), &snap, &units, period)?;

@@ -1,6 +1,9 @@
 //! The `lentera` command: arguments ([`args`]) read once into typed values, then one module per
 //! command family running it over the library.
 
+// The command line is where Lentera talks to its user: it prints.
+#![allow(clippy::print_stdout, clippy::print_stderr)]
+
 mod args;
 mod export;
 mod generate;
@@ -47,7 +50,7 @@ fn main() -> ExitCode {
 /// An error with its causes, on one line.
 fn one_line(e: &anyhow::Error) -> String {
     e.chain()
-        .map(|c| c.to_string())
+        .map(ToString::to_string)
         .collect::<Vec<_>>()
         .join(": ")
         .replace('\n', " ")

@@ -17,7 +17,7 @@ use lentera::store::Store;
 
 /// The snapshot of the store, built on every core.
 pub async fn snapshot(store: &dyn Store) -> Result<Snapshot> {
-    let threads = std::thread::available_parallelism().map_or(2, |n| n.get());
+    let threads = std::thread::available_parallelism().map_or(2, std::num::NonZero::get);
     Ok(load_snapshot(store, threads).await?)
 }
 

@@ -322,7 +322,7 @@ pub fn prepare(
                     feature: f.number,
                     kode,
                     message,
-                })
+                });
             };
             let Some(raw_code) = property(&f.properties, code_field).and_then(property_text) else {
                 let available: Vec<&str> = f.properties.keys().map(String::as_str).collect();

@@ -41,9 +41,10 @@ impl Secret {
         if bytes.len() < MIN_SECRET_LEN {
             return Err(SecretError::TooShort);
         }
-        Ok(Secret(
-            Hmac::<Sha256>::new_from_slice(&bytes).expect("HMAC takes any key length"),
-        ))
+        // HMAC takes keys of any length: the error is never returned.
+        Hmac::<Sha256>::new_from_slice(&bytes)
+            .map(Secret)
+            .map_err(|_| SecretError::TooShort)
     }
 
     /// Reads the secret from `LENTERA_SECRET`.

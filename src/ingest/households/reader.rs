@@ -392,8 +392,7 @@ fn stream_sheet(
     let mut emitted = 0usize;
     while let Some(cell) = cells.next_cell().map_err(xlsx_err)? {
         let (r, c) = cell.get_position();
-        if current.as_ref().is_some_and(|(cr, _)| *cr != r) {
-            let (cr, row) = current.take().expect("checked above");
+        if let Some((cr, row)) = current.take_if(|(cr, _)| *cr != r) {
             emitted += 1;
             if !emit((u64::from(cr) + 1, Cells::from(row))) || limit.is_some_and(|l| emitted >= l) {
                 return Ok(());

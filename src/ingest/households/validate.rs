@@ -118,7 +118,9 @@ fn iso(y: i32, m: u32, d: u32) -> Result<Text, String> {
     }
     (out[5], out[6]) = (b'0' + (m / 10) as u8, b'0' + (m % 10) as u8);
     (out[8], out[9]) = (b'0' + (d / 10) as u8, b'0' + (d % 10) as u8);
-    Ok(Text::from(std::str::from_utf8(&out).expect("ASCII digits")))
+    std::str::from_utf8(&out)
+        .map(Text::from)
+        .map_err(|_| format!("date {y:04}-{m:02}-{d:02} cannot be written"))
 }
 
 /// The civil date of an Excel serial day number (1900 date system).

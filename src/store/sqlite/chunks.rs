@@ -179,7 +179,7 @@ pub fn decode_keys(data: &[u8]) -> Result<Vec<KeyEntry>, StoreError> {
             k.copy_from_slice(&c[1..17]);
             KeyEntry {
                 key: (c[0], k),
-                index: u32::from_le_bytes(c[17..21].try_into().expect("4 bytes")),
+                index: u32::from_le_bytes([c[17], c[18], c[19], c[20]]),
             }
         })
         .collect())

@@ -125,7 +125,7 @@ impl RowMapper {
                     column: self.header.get(*idx).cloned().unwrap_or_default(),
                     value,
                     reason,
-                })
+                });
             };
             let text = || Some(Text::from(raw));
             match field {

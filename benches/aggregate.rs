@@ -8,14 +8,9 @@
 //! tables (JIT off), and the same with the points stored in spatial order. Prints points/s and
 //! the ratios. Run with `cargo bench --bench aggregate` (optionally `-- POINTS`).
 
-// Test and benchmark code: a failed unwrap is the check failing, and printing is the report.
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    clippy::print_stdout,
-    clippy::print_stderr
-)]
+// Benchmark code: a failed unwrap is the run failing, and printing is its report.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+#![allow(clippy::print_stdout, clippy::print_stderr)]
 
 #[path = "../tests/common/mod.rs"]
 mod common;

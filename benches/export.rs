@@ -4,14 +4,9 @@
 //! again: what an exporter holding the whole collection in memory does), best of 5 each.
 //! `cargo bench --bench export`.
 
-// Test and benchmark code: a failed unwrap is the check failing, and printing is the report.
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    clippy::print_stdout,
-    clippy::print_stderr
-)]
+// Benchmark code: a failed unwrap is the run failing, and printing is its report.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+#![allow(clippy::print_stdout, clippy::print_stderr)]
 
 #[path = "../tests/common/mod.rs"]
 mod common;

@@ -4,14 +4,9 @@
 //! exporter without streaming would be). Prints rows/s and the peak resident memory above the
 //! baseline. `cargo bench --bench household_export` (optionally `-- ROWS`).
 
-// Test and benchmark code: a failed unwrap is the check failing, and printing is the report.
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    clippy::print_stdout,
-    clippy::print_stderr
-)]
+// Benchmark code: a failed unwrap is the run failing, and printing is its report.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+#![allow(clippy::print_stdout, clippy::print_stderr)]
 
 #[path = "../tests/common/mod.rs"]
 mod common;

@@ -4,14 +4,9 @@
 //!
 //! Run with `cargo bench --bench region_import` (needs PostGIS, like the tests).
 
-// Test and benchmark code: a failed unwrap is the check failing, and printing is the report.
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    clippy::print_stdout,
-    clippy::print_stderr
-)]
+// Benchmark code: a failed unwrap is the run failing, and printing is its report.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+#![allow(clippy::print_stdout, clippy::print_stderr)]
 
 #[path = "../tests/common/mod.rs"]
 mod common;

@@ -9,14 +9,9 @@
 //! connections; Lentera once with its tile cache off (every tile rendered) and once warm.
 //! Prints tiles/s, bytes, and the ratios. `cargo bench --bench tiles`.
 
-// Test and benchmark code: a failed unwrap is the check failing, and printing is the report.
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    clippy::print_stdout,
-    clippy::print_stderr
-)]
+// Benchmark code: a failed unwrap is the run failing, and printing is its report.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+#![allow(clippy::print_stdout, clippy::print_stderr)]
 
 #[path = "../tests/common/mod.rs"]
 mod common;

@@ -131,8 +131,7 @@ fn no_module_uses_one_that_comes_after_it() {
         let first = relative.components().next().unwrap().as_os_str();
         let module = first.to_string_lossy().trim_end_matches(".rs").to_string();
         // The binary sits above the library; `lib.rs` only declares the modules.
-        if module == "bin" || module == "lib" || path.file_name().is_some_and(|n| n == "tests.rs")
-        {
+        if module == "bin" || module == "lib" || path.file_name().is_some_and(|n| n == "tests.rs") {
             continue;
         }
         let own = rank(&module).unwrap_or_else(|| panic!("{module} is not in the stated order"));
@@ -140,7 +139,10 @@ fn no_module_uses_one_that_comes_after_it() {
         for used in crate_references(production_code(&text)) {
             references += 1;
             let Some(theirs) = rank(&used) else {
-                violations.push(format!("{}: `crate::{used}` is no module", relative.display()));
+                violations.push(format!(
+                    "{}: `crate::{used}` is no module",
+                    relative.display()
+                ));
                 continue;
             };
             if theirs > own {
@@ -151,7 +153,10 @@ fn no_module_uses_one_that_comes_after_it() {
             }
         }
     }
-    assert!(references > 100, "only {references} crate paths found: the scan is broken");
+    assert!(
+        references > 100,
+        "only {references} crate paths found: the scan is broken"
+    );
     assert!(violations.is_empty(), "{}", violations.join("\n"));
 }
 

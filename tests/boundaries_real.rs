@@ -1,14 +1,10 @@
 //! The real Kalimantan Timur boundaries: imported through both stores, and converted by GDAL
 //! to Shapefile and GeoPackage and imported again with the same result.
 
-// Test and benchmark code: a failed unwrap is the check failing, and printing is the report.
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    clippy::print_stdout,
-    clippy::print_stderr
-)]
+// Test code: a failed unwrap is the check failing.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+// It reports what it measured.
+#![allow(clippy::print_stdout, clippy::print_stderr)]
 
 mod common;
 

@@ -1,13 +1,7 @@
 //! Exports of the real Kalimantan Timur desa, read back by GDAL.
 
-// Test and benchmark code: a failed unwrap is the check failing, and printing is the report.
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    clippy::print_stdout,
-    clippy::print_stderr
-)]
+// Test code: a failed unwrap is the check failing.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod common;
 

@@ -3,14 +3,10 @@
 //! to exactly what its `tile.json` says; every invalid one is refused or its bad part reported;
 //! none panics.
 
-// Test and benchmark code: a failed unwrap is the check failing, and printing is the report.
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    clippy::print_stdout,
-    clippy::print_stderr
-)]
+// Test code: a failed unwrap is the check failing.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+// It reports what it measured.
+#![allow(clippy::print_stdout, clippy::print_stderr)]
 
 use std::path::{Path, PathBuf};
 

@@ -1,13 +1,7 @@
 //! One test suite, run against both stores: the embedded SQLite file and a real PostGIS.
 
-// Test and benchmark code: a failed unwrap is the check failing, and printing is the report.
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    clippy::print_stdout,
-    clippy::print_stderr
-)]
+// Test code: a failed unwrap is the check failing.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod common;
 

@@ -3,14 +3,10 @@
 //! winding, zero-length segments and size; the household layer served to tokens only; and
 //! new snapshots reaching clients without a restart.
 
-// Test and benchmark code: a failed unwrap is the check failing, and printing is the report.
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    clippy::print_stdout,
-    clippy::print_stderr
-)]
+// Test code: a failed unwrap is the check failing.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+// It reports what it measured.
+#![allow(clippy::print_stdout, clippy::print_stderr)]
 
 mod common;
 

@@ -3,14 +3,10 @@
 //! README's run command starts. The checks themselves are in `web/e2e/map.mjs`; screenshots go
 //! to `test-artifacts/`.
 
-// Test and benchmark code: a failed unwrap is the check failing, and printing is the report.
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    clippy::print_stdout,
-    clippy::print_stderr
-)]
+// Test code: a failed unwrap is the check failing.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+// It reports what it measured.
+#![allow(clippy::print_stdout, clippy::print_stderr)]
 
 mod common;
 

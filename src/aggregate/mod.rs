@@ -14,7 +14,7 @@ mod snapshot;
 use crate::model::BatchInfo;
 
 pub use builder::{BuildTimings, SnapshotBuilder};
-pub use indicators::{Count, Counts, Indicator, Rate, UnknownIndicator};
+pub use indicators::{Count, Counts, Described, Indicator, Rate, UnknownIndicator};
 pub use record::{BatchMeta, BatchReport, BatchTally, HouseholdRecord};
 pub use snapshot::{PeriodIndicators, Snapshot, Unit};
 

@@ -6,7 +6,7 @@
 
 use serde_json::{json, Map, Value};
 
-use crate::aggregate::{Count, Indicator, Rate};
+use crate::aggregate::{Count, Described, Indicator, Rate};
 
 /// The schema of one unit's indicators.
 fn unit_indicators_schema() -> Value {

@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use super::choropleth::{selection_query, Selection, SelectionParams, Shown};
 use super::query::{parsed, ApiQuery, Bounded};
 use super::{ApiError, AppState};
-use crate::aggregate::{Count, Indicator};
+use crate::aggregate::{Count, Described, Indicator};
 use crate::model::Period;
 use crate::region::{Kode, Level};
 

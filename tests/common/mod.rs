@@ -1,13 +1,6 @@
 //! Helpers shared by the integration tests: the reference data path, a throwaway PostGIS
 //! cluster, GeoJSON fixtures and running the `lentera` binary.
-#![allow(
-    dead_code,
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    clippy::print_stdout,
-    clippy::print_stderr
-)]
+#![allow(dead_code, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};

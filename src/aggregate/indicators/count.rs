@@ -2,7 +2,7 @@
 
 use strum::{EnumCount, EnumMessage, EnumProperty, EnumString, IntoStaticStr, VariantArray};
 
-use super::Counts;
+use super::{Counts, Described};
 use crate::model::Program;
 
 /// A counted indicator; its discriminant is its place in [`Counts`].
@@ -380,19 +380,11 @@ pub enum Count {
     KecamatanUnknown,
 }
 
+impl Described for Count {}
+
 impl Count {
     /// All counts, in [`Counts`] order.
     pub const ALL: &'static [Count] = <Count as VariantArray>::VARIANTS;
-
-    /// The API field name.
-    pub fn name(self) -> &'static str {
-        self.into()
-    }
-
-    /// What it counts, in English.
-    pub fn about(self) -> &'static str {
-        self.get_message().unwrap_or_default()
-    }
 
     /// Households in desil `d` (1–10).
     pub fn desil(d: u8) -> Option<Count> {

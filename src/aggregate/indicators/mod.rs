@@ -22,6 +22,26 @@ use crate::model::{Denominators, DesilScale, Flag, Flags, Program, Programs, Qua
 pub use count::Count;
 pub use rate::{Denominator, Rate};
 
+/// What a count or rate says of itself through the attributes of its enum: its API field name
+/// (`desil_1`), what it is in English (the OpenAPI description) and its labels in Bahasa
+/// Indonesia (`label`, `short`).
+pub trait Described: Copy + Into<&'static str> + strum::EnumMessage + EnumProperty {
+    /// The API field name.
+    fn name(self) -> &'static str {
+        self.into()
+    }
+
+    /// What it is, in English.
+    fn about(self) -> &'static str {
+        self.get_message().unwrap_or_default()
+    }
+
+    /// A label in Bahasa Indonesia (`label` or `short`), when it has one.
+    fn labelled(self, key: &str) -> Option<&'static str> {
+        self.get_str(key)
+    }
+}
+
 /// Any indicator: a count or a rate.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Indicator {
@@ -75,8 +95,8 @@ impl Indicator {
 
     fn prop(self, key: &str) -> &'static str {
         match self {
-            Indicator::Count(c) => c.get_str(key),
-            Indicator::Rate(r) => r.get_str(key),
+            Indicator::Count(c) => c.labelled(key),
+            Indicator::Rate(r) => r.labelled(key),
         }
         .unwrap_or_else(|| self.name())
     }

@@ -2,7 +2,7 @@
 
 use strum::{EnumMessage, EnumProperty, EnumString, IntoStaticStr, VariantArray};
 
-use super::{Count, Counts};
+use super::{Count, Counts, Described};
 use crate::model::Denominators;
 
 /// Where a rate's denominator comes from.
@@ -108,19 +108,11 @@ pub enum Rate {
     FlaggedShare,
 }
 
+impl Described for Rate {}
+
 impl Rate {
     /// All rates.
     pub const ALL: &'static [Rate] = <Rate as VariantArray>::VARIANTS;
-
-    /// The API field name.
-    pub fn name(self) -> &'static str {
-        self.into()
-    }
-
-    /// What it is, in English.
-    pub fn about(self) -> &'static str {
-        self.get_message().unwrap_or_default()
-    }
 
     /// The count divided.
     pub fn numerator(self) -> Count {

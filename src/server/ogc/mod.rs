@@ -233,6 +233,15 @@ pub async fn household_collection(
     collection_by_id(state, Path(HOUSEHOLDS.to_string()), headers).await
 }
 
+/// The level of unit collection `id`, or `404`.
+fn unit_level(id: &str) -> Result<Level, ApiError> {
+    UNIT_COLLECTIONS
+        .iter()
+        .find(|c| c.0 == id)
+        .map(|c| c.2)
+        .ok_or_else(|| no_collection(id))
+}
+
 fn no_collection(id: &str) -> ApiError {
     ApiError::not_found(format!(
         "no collection `{id}`; collections: kabupaten, kecamatan, desa (households with an API token)"
@@ -303,11 +312,7 @@ pub async fn items(
     ApiQuery(q): ApiQuery<ItemsQuery>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    let level = UNIT_COLLECTIONS
-        .iter()
-        .find(|c| c.0 == id)
-        .map(|c| c.2)
-        .ok_or_else(|| no_collection(&id))?;
+    let level = unit_level(&id)?;
     let paging = Paging::from(&q);
     let snap = st.live.snapshot();
     let period = period_of(&snap, q.period)?;
@@ -436,11 +441,7 @@ pub async fn item(
     ApiQuery(q): ApiQuery<ItemQuery>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    let level = UNIT_COLLECTIONS
-        .iter()
-        .find(|c| c.0 == id)
-        .map(|c| c.2)
-        .ok_or_else(|| no_collection(&id))?;
+    let level = unit_level(&id)?;
     let snap = st.live.snapshot();
     let period = period_of(&snap, q.period)?;
     let u = Kode::parse(&feature_id)

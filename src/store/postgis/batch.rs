@@ -9,7 +9,7 @@ use tokio_postgres::binary_copy::BinaryCopyInWriter;
 use tokio_postgres::types::{ToSql, Type};
 use tokio_postgres::Statement;
 
-use super::find_batch;
+use super::{find_batch, geo_params};
 use crate::model::{BatchCounts, BatchInfo, BatchSink, DuplicateOf, Household, NewBatch, Reject};
 use crate::store::rows::{
     attrs_text, index_key, scale_number, GeoColumns, HouseholdColumn, HOUSEHOLD_COLUMNS,
@@ -284,7 +284,7 @@ async fn write_household(
     let attrs = attrs_text(h);
     let source = batch.source.as_str();
     let duplicate_of = h.duplicate_of.map(|d| d.to_string());
-    let values: [&(dyn ToSql + Sync); 40] = [
+    let values: [&(dyn ToSql + Sync); 33] = [
         &batch_id,
         &period,
         &source,
@@ -318,13 +318,7 @@ async fn write_household(
         &h.lon,
         &attrs,
         &duplicate_of,
-        &g.kode_desa,
-        &g.unit,
-        &g.quality,
-        &g.flags,
-        &g.lon,
-        &g.lat,
-        &g.candidates,
     ];
+    let values: Vec<&(dyn ToSql + Sync)> = values.into_iter().chain(geo_params(&g)).collect();
     writer.write(&values).await
 }

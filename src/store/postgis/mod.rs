@@ -566,7 +566,7 @@ const CORRECT_HOUSEHOLD: &str = "UPDATE households SET region_code = $3, desa = 
     WHERE id = $1 AND batch_id = $2";
 
 /// The seven geocoding columns as statement parameters, in `HOUSEHOLD_COLUMNS` order.
-fn geo_params(g: &GeoColumns) -> [&(dyn ToSql + Sync); 7] {
+pub(super) fn geo_params(g: &GeoColumns) -> [&(dyn ToSql + Sync); 7] {
     [
         &g.kode_desa,
         &g.unit,

@@ -2,7 +2,7 @@
 //! province, per period, in an immutable [`Snapshot`] that the server swaps whole.
 //!
 //! The counting rule (which unit a household counts in) is documented on
-//! `snapshot::Counter::place`, and in `ARCHITECTURE.md`.
+//! `count::Counter::place`, and in `ARCHITECTURE.md`.
 
 mod builder;
 mod count;

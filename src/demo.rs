@@ -407,6 +407,8 @@ pub const DEMO_SECRET: &str = "lentera-demo-synthetic-households";
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::index::tests::{brute, random_points};
+    use crate::index::DesaGrid;
     use crate::region::Level;
     use geo::{Area, BooleanOps, Validation};
 
@@ -493,5 +495,27 @@ mod tests {
     fn same_seed_same_province() {
         assert_eq!(synthetic_province(7), synthetic_province(7));
         assert_ne!(synthetic_province(7)[1].nama, synthetic_province(8)[1].nama);
+    }
+
+    #[test]
+    fn the_desa_grid_counts_the_province_as_brute_force_does() {
+        let desa: Vec<(Kode, MultiPolygon<f64>)> = synthetic_province(3)
+            .into_iter()
+            .filter(|r| r.kode.level() == Level::Desa)
+            .map(|r| (r.kode, r.geometry))
+            .collect();
+        let bbox = geo::Rect::new((123.9, -6.3), (125.3, -5.2));
+        let points = random_points(20_000, 1, bbox);
+        for cells in [50, 5_000, 200_000] {
+            let grid = DesaGrid::new(&desa, cells);
+            assert_eq!(
+                grid.count(&points, 2),
+                brute(&desa, &points),
+                "{cells} cells"
+            );
+        }
+        let grid = DesaGrid::new(&desa, 200_000);
+        let s = grid.stats();
+        assert!(s.inside > s.mixed, "{s:?}");
     }
 }

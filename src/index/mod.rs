@@ -516,4 +516,4 @@ pub fn vertex_count(desa: &[(Kode, MultiPolygon<f64>)]) -> usize {
 }
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;

@@ -1,14 +1,14 @@
-//! The grid against brute force on the synthetic province and on hand-made shapes with holes,
-//! overlaps and points on edges.
+//! The grid against brute force on hand-made shapes with holes, overlaps and points on edges
+//! (the demo module checks it on the synthetic province).
 
 use geo::{polygon, Contains, MultiPolygon, Point};
 use rand::{RngExt, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
 use super::*;
-use crate::region::Level;
 
-fn brute(desa: &[(Kode, MultiPolygon<f64>)], points: &[(f64, f64)]) -> Vec<u64> {
+/// The counts of points in each desa, by testing every desa for every point.
+pub(crate) fn brute(desa: &[(Kode, MultiPolygon<f64>)], points: &[(f64, f64)]) -> Vec<u64> {
     let mut counts = vec![0u64; desa.len()];
     for &(x, y) in points {
         for (i, (_, g)) in desa.iter().enumerate() {
@@ -20,7 +20,8 @@ fn brute(desa: &[(Kode, MultiPolygon<f64>)], points: &[(f64, f64)]) -> Vec<u64> 
     counts
 }
 
-fn random_points(n: usize, seed: u64, bbox: Rect<f64>) -> Vec<(f64, f64)> {
+/// `n` points spread uniformly over `bbox`.
+pub(crate) fn random_points(n: usize, seed: u64, bbox: Rect<f64>) -> Vec<(f64, f64)> {
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     (0..n)
         .map(|_| {
@@ -30,28 +31,6 @@ fn random_points(n: usize, seed: u64, bbox: Rect<f64>) -> Vec<(f64, f64)> {
             )
         })
         .collect()
-}
-
-#[test]
-fn counts_match_brute_force_on_the_synthetic_province() {
-    let desa: Vec<(Kode, MultiPolygon<f64>)> = crate::demo::synthetic_province(3)
-        .into_iter()
-        .filter(|r| r.kode.level() == Level::Desa)
-        .map(|r| (r.kode, r.geometry))
-        .collect();
-    let bbox = Rect::new((123.9, -6.3), (125.3, -5.2));
-    let points = random_points(20_000, 1, bbox);
-    for cells in [50, 5_000, 200_000] {
-        let grid = DesaGrid::new(&desa, cells);
-        assert_eq!(
-            grid.count(&points, 2),
-            brute(&desa, &points),
-            "{cells} cells"
-        );
-    }
-    let grid = DesaGrid::new(&desa, 200_000);
-    let s = grid.stats();
-    assert!(s.inside > s.mixed, "{s:?}");
 }
 
 #[test]

@@ -124,6 +124,7 @@ async fn main() {
         file_name: "bench".into(),
         source: lentera::model::SourceFormat::Verval,
         period: "2025-06".parse().unwrap(),
+        imported_at: String::new(),
     }];
     let mut builder = lentera::aggregate::SnapshotBuilder::new(regions.clone(), batches);
     builder.reserve(sorted.len());

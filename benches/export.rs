@@ -43,6 +43,7 @@ fn main() {
         file_name: "bench".into(),
         source: lentera::model::SourceFormat::P3ke,
         period: "2025-06".parse().unwrap(),
+        imported_at: String::new(),
     };
     let mut builder = SnapshotBuilder::new(regions, vec![batch]);
     for i in 0..200_000usize {

@@ -193,6 +193,7 @@ fn main() {
         file_name: "nasional.csv".into(),
         source: lentera::model::SourceFormat::Dtsen,
         period: "2025-09".parse().unwrap(),
+        imported_at: String::new(),
     }];
     let mut builder = SnapshotBuilder::with_grid(regions, batches, cells_per_desa);
     let grid = format!(

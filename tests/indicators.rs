@@ -190,10 +190,18 @@ async fn the_indicator_api_serves_sums_no_data_change_and_documents_every_field(
     let (_, ch) = get(&app, "/api/indicators?level=provinsi&base=2025-03").await;
     let ch = &ch[0];
     assert_eq!(ch["base_period"], "2025-03");
-    let d = num(prov, "desil_1") as f64 - num(old, "desil_1") as f64;
-    assert_eq!(ch["desil_1_change"].as_f64().unwrap(), d);
+    let d = num(prov, "households") as f64 - num(old, "households") as f64;
+    assert_eq!(ch["households_change"].as_f64().unwrap(), d);
     assert!(
-        (ch["desil_1_change_rel"].as_f64().unwrap() - d / num(old, "desil_1") as f64).abs() < 1e-12
+        (ch["households_change_rel"].as_f64().unwrap() - d / num(old, "households") as f64).abs()
+            < 1e-12
+    );
+    // The demo's base period is P3KE (desil 1–4), the latest DTSEN (desil 1–10): their desil
+    // are not the same measure, so no desil change is measured, and the row says why.
+    assert!(ch["desil_1_change"].is_null());
+    assert_eq!(
+        ch["change_notes"]["desil_1"],
+        "tidak sebanding: skala desil berbeda (2025-03: 1–4, 2025-09: 1–10)"
     );
     assert!(
         ch["people_change"].is_null(),
@@ -250,6 +258,8 @@ async fn the_indicator_api_serves_sums_no_data_change_and_documents_every_field(
         "/api/targets",
         "/api/periods",
         "/api/reconciliation",
+        "/api/sources",
+        "/api/transitions",
         "/api/export/{file}",
         "/api/search",
         "/api/templates/{file}",

@@ -54,16 +54,21 @@ fn npm_ci() {
 
 /// Runs the browser checks against `base`; panics with their output when one fails.
 fn run_browser_checks(base: &str, place: &str, artifacts: &Path, token: Option<&str>) {
+    let mut args = vec![base, artifacts.to_str().unwrap()];
+    args.extend(token);
+    run_node("map.mjs", &args, place);
+}
+
+/// Runs the browser check script `web/e2e/{script}` with `args`; panics with its output when
+/// a check fails.
+fn run_node(script: &str, args: &[&str], place: &str) {
     npm_ci();
-    let mut cmd = Command::new("node");
-    cmd.arg(web_dir().join("e2e/map.mjs"))
-        .arg(base)
-        .arg(artifacts)
-        .env("LENTERA_E2E_PLACE", place);
-    if let Some(t) = token {
-        cmd.arg(t);
-    }
-    let out = cmd.output().expect("node runs");
+    let out = Command::new("node")
+        .arg(web_dir().join("e2e").join(script))
+        .args(args)
+        .env("LENTERA_E2E_PLACE", place)
+        .output()
+        .expect("node runs");
     let text = format!(
         "{}{}",
         String::from_utf8_lossy(&out.stdout),
@@ -94,21 +99,77 @@ async fn the_map_works_over_kaltim_in_chromium() {
     let live = Live::load(store).await.unwrap();
     // As `lentera serve` does: the first view's tiles are prepared while the server starts.
     live.warm_tiles().await.unwrap();
-    let app = router_with(
+    let base = serve(
         live,
         ServerOptions {
             tokens: ApiToken::parse_list(TOKEN).unwrap(),
             web_dir: web_dir(),
             ..Default::default()
         },
-    );
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let base = format!("http://127.0.0.1:{}", listener.local_addr().unwrap().port());
-    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    )
+    .await;
     let out = artifacts("web-map-kaltim");
     tokio::task::spawn_blocking(move || run_browser_checks(&base, "kaltim", &out, Some(TOKEN)))
         .await
         .unwrap();
+}
+
+/// Serves `live` on a free local port; returns its address.
+async fn serve(live: Live, options: ServerOptions) -> String {
+    let app = router_with(live, options);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://127.0.0.1:{}", listener.local_addr().unwrap().port());
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    base
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_map_says_what_its_figures_rest_on_in_chromium() {
+    tokio::task::spawn_blocking(npm_ci).await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let (store, _) = common::scenario(dir.path()).await;
+    let live = Live::load(store).await.unwrap();
+    // A kabupaten with both files of 2025-06.
+    let kabupaten = {
+        let snap = live.snapshot();
+        let p = snap
+            .period(Some("2025-06".parse().unwrap()))
+            .unwrap()
+            .period;
+        snap.units()
+            .iter()
+            .enumerate()
+            .find(|(u, unit)| {
+                unit.info.level == lentera::region::Level::Kabupaten
+                    && snap.sources_of(*u as u32, p).count() == 2
+            })
+            .map(|(_, unit)| unit.info.kode.to_string())
+            .unwrap()
+    };
+    let base = serve(
+        live,
+        ServerOptions {
+            web_dir: web_dir(),
+            ..Default::default()
+        },
+    )
+    .await;
+    let out = artifacts("web-map-sumber");
+    tokio::task::spawn_blocking(move || {
+        run_node(
+            "sources.mjs",
+            &[
+                &base,
+                out.to_str().unwrap(),
+                "2025-06",
+                "2024-12",
+                &kabupaten,
+            ],
+            "kaltim",
+        );
+    })
+    .await
+    .unwrap();
 }
 
 /// Kills the demo server when the test ends, however it ends.

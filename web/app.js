@@ -15,6 +15,13 @@
   let PANEL_FIGURES = [];
   const FIELDS = new Map();
   const NO_DATA_COLOR = '#d9d9d9';
+  const FEW_COLOR = '#efe6cf';
+  const SOURCE_NAMES = { p3ke: 'P3KE', dtks: 'DTKS', dtsen: 'DTSEN', verval: 'verval', custom: 'lainnya' };
+  const FIELD_NAMES = {
+    members: 'jumlah anggota', desil: 'desil', desil_4: 'desil 1–4', desil_10: 'desil 1–10',
+    extreme_poor: 'miskin ekstrem', programs: 'bantuan', pkh: 'PKH', bpnt: 'BPNT', sembako: 'Sembako',
+    blt: 'BLT', pbi: 'PBI JKN', bpum: 'BPUM', bst: 'BST', prakerja: 'Prakerja', kur: 'KUR',
+  };
   const angka = new Intl.NumberFormat('id-ID', { maximumFractionDigits: 0 });
   const desimal = new Intl.NumberFormat('id-ID', { maximumFractionDigits: 1 });
 
@@ -46,6 +53,11 @@
       state.indicator = INDICATORS[0][0];
     }
   }
+  // "Kota Samarinda", not "Kota Kota Samarinda": names that already carry their kind keep it.
+  function fullName(jenis, nama) {
+    const kind = JENIS_NAMES[jenis] || '';
+    return !kind || String(nama).toLowerCase().startsWith(kind.toLowerCase() + ' ') ? nama : kind + ' ' + nama;
+  }
   function numericId(kode) { return Number(String(kode).replaceAll('.', '')); }
 
   // ---- state and URL ------------------------------------------------------------------
@@ -60,6 +72,7 @@
     selected: params.get('pilih') || '',
     targetLevel: params.get('daftar') || 'desa',
     top: Number(params.get('jumlah') || 10),
+    minHouseholds: Number(params.get('min_rt') || 10),
     token: sessionStorage.getItem('lentera-token') || '',
   };
   if (!(state.classes >= 3 && state.classes <= 9)) state.classes = 5;
@@ -75,6 +88,7 @@
     if (state.selected) p.set('pilih', state.selected);
     if (state.targetLevel !== 'desa') p.set('daftar', state.targetLevel);
     if (state.top !== 10) p.set('jumlah', String(state.top));
+    if (state.minHouseholds !== 10) p.set('min_rt', String(state.minHouseholds));
     history.replaceState(null, '', '?' + p.toString() + location.hash);
   }
 
@@ -205,6 +219,7 @@
   function choroplethUrl(level) {
     const p = new URLSearchParams({
       level, indicator: shownIndicator(), method: state.method, classes: String(state.classes),
+      min_households: String(state.minHouseholds),
     });
     if (state.period) p.set('period', state.period);
     if (state.base) p.set('base', state.base);
@@ -249,12 +264,14 @@
     // Every unit of the level is in the answer, so each state is overwritten; removing the old
     // states first would race MapLibre's batching of state changes.
     for (const u of c.units) {
-      map.setFeatureState({ source: level, sourceLayer: level, id: numericId(u.kode) }, { k: u.class === null || u.class === undefined ? -1 : u.class });
+      const k = u.few ? -2 : (u.class === null || u.class === undefined ? -1 : u.class);
+      map.setFeatureState({ source: level, sourceLayer: level, id: numericId(u.kode) }, { k });
     }
     const match = ['match', ['coalesce', ['feature-state', 'k'], -1]];
     c.colors.forEach((colour, i) => { match.push(i, colour); });
+    match.push(-2, c.few_color || FEW_COLOR);
     match.push(c.no_data_color || NO_DATA_COLOR);
-    map.setPaintProperty(level + '-isi', 'fill-color', c.colors.length ? match : NO_DATA_COLOR);
+    map.setPaintProperty(level + '-isi', 'fill-color', c.colors.length || c.few ? match : NO_DATA_COLOR);
     applied[level] = url;
     renderLegend(c);
     zoomHint(level);
@@ -285,12 +302,61 @@
       box.appendChild(d);
     };
     c.colors.forEach((colour, i) => row(colour, c.labels[i], c.counts[i]));
+    if (c.few) row(c.few_color || FEW_COLOR, c.few_label, c.few);
     row(c.no_data_color || NO_DATA_COLOR, c.no_data_label || 'Tidak ada data', c.no_data || 0);
     const note = document.createElement('p');
     note.className = 'kecil';
     note.textContent = 'Periode ' + (c.period || '—') + ' · ' + LEVEL_NAMES[c.level] + ' · ' +
-      $('metode').selectedOptions[0].textContent;
+      (c.method_label || $('metode').selectedOptions[0].textContent);
+    note.title = c.method_about || '';
     box.appendChild(note);
+    $('metode').title = (c.method_label || '') + ' — ' + (c.method_about || '');
+    renderSources();
+  }
+
+  // ---- what the figures rest on -------------------------------------------------------
+  // Per period, the kabupaten/kota with their sources (from /api/sources).
+  const sourcesByPeriod = new Map();
+  function sourcesOf(period) {
+    if (!period) return Promise.resolve([]);
+    if (!sourcesByPeriod.has(period)) {
+      const answer = api('/api/sources?level=kabupaten&period=' + encodeURIComponent(period));
+      answer.catch(() => sourcesByPeriod.delete(period));
+      sourcesByPeriod.set(period, answer);
+    }
+    return sourcesByPeriod.get(period);
+  }
+  function sourceMix(units) {
+    const names = new Set();
+    for (const u of units) for (const s of u.sources) names.add(SOURCE_NAMES[s.source] || s.source);
+    return [...names].sort();
+  }
+  async function renderSources() {
+    const period = state.period;
+    const base = state.base;
+    let now, before;
+    try {
+      [now, before] = await Promise.all([sourcesOf(period), base ? sourcesOf(base) : Promise.resolve(null)]);
+    } catch (_) {
+      return;
+    }
+    if (period !== state.period || base !== state.base) return;
+    const covered = now.filter((u) => u.households > 0).length;
+    const mix = sourceMix(now);
+    $('ringkas-sumber').textContent = 'Periode ' + period + ': ' + (mix.length ? mix.join(', ') : 'tanpa sumber') +
+      ' · ' + covered + ' dari ' + now.length + ' kabupaten/kota';
+    const warn = $('beda-sumber');
+    if (before) {
+      const mixBefore = sourceMix(before);
+      const differ = mix.join() !== mixBefore.join();
+      warn.hidden = !differ;
+      warn.textContent = differ
+        ? 'Sumber data kedua periode berbeda: ' + base + ' dari ' + (mixBefore.join(', ') || '—') + ', ' + period +
+          ' dari ' + (mix.join(', ') || '—') + '. Perubahan hanya dihitung untuk angka yang dimuat kedua periode dengan definisi yang sama.'
+        : '';
+    } else {
+      warn.hidden = true;
+    }
   }
 
   // ---- hover tooltip ------------------------------------------------------------------
@@ -303,10 +369,10 @@
     const unit = c && c.byKode ? c.byKode.get(f.properties.kode) : null;
     const value = unit ? unit.value : null;
     tooltip.innerHTML = '<strong></strong><span></span><br><span></span><br><span></span>';
-    tooltip.children[0].textContent = (JENIS_NAMES[f.properties.jenis] || '') + ' ' + f.properties.nama;
+    tooltip.children[0].textContent = fullName(f.properties.jenis, f.properties.nama);
     tooltip.children[1].textContent = f.properties.kode;
     tooltip.children[3].textContent = labelOf(state.indicator) + (state.base ? ' (perubahan)' : '') + ': ' +
-      format(value, kindOf(shownIndicator()));
+      (unit && unit.few ? 'terlalu sedikit data (' + format(value, kindOf(shownIndicator())) + ')' : format(value, kindOf(shownIndicator())));
     tooltip.children[5].textContent = f.properties.has_data === false
       ? 'Tidak ada data untuk periode ini'
       : 'Rumah tangga: ' + format(f.properties.households, 'count') + ' · desil 1: ' + format(f.properties.desil_1, 'count');
@@ -327,6 +393,7 @@
     const p = new URLSearchParams();
     if (state.period) p.set('period', state.period);
     if (state.base) p.set('base', state.base);
+    p.set('min_households', String(state.minHouseholds));
     let r;
     try {
       r = await api('/api/regions/' + encodeURIComponent(kode) + '?' + p.toString());
@@ -338,6 +405,7 @@
       map.setFilter(l + '-pilih', ['==', ['get', 'kode'], l === r.level ? r.kode : '']);
     }
     renderPanel(r);
+    renderFlows(r);
     if (zoom && r.bbox) {
       map.fitBounds([[r.bbox[0], r.bbox[1]], [r.bbox[2], r.bbox[3]]], { padding: 40, duration: 600 });
     }
@@ -355,7 +423,7 @@
       crumbs.appendChild(a);
       crumbs.appendChild(document.createTextNode(' › '));
     }
-    $('nama-wilayah').textContent = (JENIS_NAMES[r.jenis] || '') + ' ' + r.nama;
+    $('nama-wilayah').textContent = fullName(r.jenis, r.nama);
     $('jenis-wilayah').textContent = 'Kode ' + r.kode + (r.period ? ' · periode ' + r.period : '') +
       (r.has_data === false ? ' · tidak ada data untuk periode ini' : '');
     const table = $('angka-wilayah');
@@ -366,13 +434,22 @@
       tr.innerHTML = '<td></td><td></td>';
       tr.children[0].textContent = label;
       let text = format(r[field], kind);
+      if (kind === 'rate' && (r.few_households || []).includes(field)) text += ' · terlalu sedikit data';
       if (state.base && r[field + '_change'] !== undefined && r[field + '_change'] !== null) {
         const ch = r[field + '_change'];
         text += ' (' + (ch > 0 ? '+' : '') + format(ch, kind) + ')';
       }
       tr.children[1].textContent = text;
+      const why = state.base && r.change_notes ? r.change_notes[field] : null;
+      if (why) {
+        const note = document.createElement('span');
+        note.className = 'catatan';
+        note.textContent = why;
+        tr.children[1].appendChild(note);
+      }
       table.appendChild(tr);
     }
+    renderUnitSources(r);
     const children = (r.children || []).slice();
     const shown = shownIndicator();
     children.sort((a, b) => (b[shown] ?? -Infinity) - (a[shown] ?? -Infinity));
@@ -391,6 +468,66 @@
     }
   }
 
+  function renderUnitSources(r) {
+    const list = $('sumber-wilayah');
+    list.innerHTML = '';
+    const sources = r.sources || [];
+    $('sumber').hidden = false;
+    if (!sources.length) {
+      const li = document.createElement('li');
+      li.textContent = 'Tidak ada sumber untuk periode ' + (r.period || 'ini') + '.';
+      list.appendChild(li);
+      return;
+    }
+    const pct = (x) => x === null || x === undefined ? '—' : desimal.format(x * 100) + ' %';
+    for (const s of sources) {
+      const li = document.createElement('li');
+      li.dataset.batch = String(s.batch_id);
+      li.innerHTML = '<strong></strong> <span></span><br><span></span><br><span></span>';
+      li.children[0].textContent = SOURCE_NAMES[s.source] || s.source;
+      li.children[1].textContent = s.file_name + ' · diimpor ' + String(s.imported_at || '').slice(0, 10);
+      li.children[3].textContent = angka.format(s.households) + ' rumah tangga · GPS ' + pct(s.share_gps) +
+        ' · kode ' + pct(s.share_code) + ' · nama ' + pct(s.share_names) + ' · perlu ditinjau ' + pct(s.share_flagged);
+      const states = (s.states || []).filter((f) => !['desil_4', 'desil_10'].includes(f)).map((f) => FIELD_NAMES[f] || f);
+      li.children[5].textContent = 'Memuat: ' + (states.length ? states.join(', ') : 'hanya identitas dan alamat');
+      list.appendChild(li);
+    }
+  }
+
+  // The flows of households between the base period and the period, for the unit shown.
+  async function renderFlows(r) {
+    const box = $('arus');
+    if (!state.base || !r.period || r.level === 'provinsi') { box.hidden = true; return; }
+    const p = new URLSearchParams({ level: r.level, period: r.period, base: state.base });
+    if (r.parent) p.set('parent', r.parent);
+    let list;
+    try {
+      list = await api('/api/transitions?' + p.toString());
+    } catch (e) {
+      box.hidden = true;
+      return;
+    }
+    const t = list.find((x) => x.kode === r.kode);
+    if (!t || state.selected !== r.kode) { box.hidden = true; return; }
+    $('judul-arus').textContent = 'Perubahan rumah tangga ' + t.base_period + ' → ' + t.period;
+    const table = $('arus-wilayah');
+    table.innerHTML = '';
+    const rows = t.note ? [['Keterangan', t.note]] : [
+      ['Tetap di wilayah ini', t.stayed], ['Baru masuk daftar', t.entered], ['Keluar dari daftar', t.left],
+      ['Pindah ke sini', t.moved_in], ['Pindah dari sini', t.moved_out],
+      ['Desil turun (lebih miskin)', t.desil_down], ['Desil tetap', t.desil_same], ['Desil naik', t.desil_up],
+      ['Keluar dari desil 1', t.left_desil_1], ['Masuk desil 1', t.entered_desil_1],
+    ];
+    for (const [label, v] of rows) {
+      const tr = document.createElement('tr');
+      tr.innerHTML = '<td></td><td></td>';
+      tr.children[0].textContent = label;
+      tr.children[1].textContent = typeof v === 'string' ? v : format(v, 'count');
+      table.appendChild(tr);
+    }
+    box.hidden = false;
+  }
+
   // ---- search -------------------------------------------------------------------------
   let searchTimer = null;
   let suggestions = [];
@@ -404,7 +541,7 @@
       li.setAttribute('aria-selected', i === active ? 'true' : 'false');
       li.dataset.kode = s.kode;
       li.innerHTML = '<span></span><small></small>';
-      li.children[0].textContent = (JENIS_NAMES[s.jenis] || '') + ' ' + s.nama;
+      li.children[0].textContent = fullName(s.jenis, s.nama);
       li.children[1].textContent = [s.kode].concat((s.parents || []).slice().reverse().map((p) => p.nama)).join(' · ');
       li.addEventListener('mousedown', (e) => { e.preventDefault(); choose(i); });
       ul.appendChild(li);
@@ -455,6 +592,7 @@
       p.set('parent', state.selected);
     }
     if (state.period) p.set('period', state.period);
+    p.set('min_households', String(state.minHouseholds));
     return p;
   }
   async function loadTargets() {
@@ -587,6 +725,7 @@
     $('kelas').value = String(state.classes);
     $('tingkat-sasaran').value = state.targetLevel;
     $('jumlah-sasaran').value = String(state.top);
+    $('min-rt').value = String(state.minHouseholds);
     const per = $('periode');
     const base = $('pembanding');
     for (const p of periods) {
@@ -611,6 +750,7 @@
     $('pembanding').value = state.base;
     state.targetLevel = $('tingkat-sasaran').value;
     state.top = Math.max(1, Math.min(500, Number($('jumlah-sasaran').value) || 10));
+    state.minHouseholds = Number($('min-rt').value) || 0;
     saveUrl();
     if (state.period !== periodBefore) {
       for (const l of LEVELS) map.getSource(l).setTiles([tileUrl(l)]);
@@ -620,7 +760,7 @@
     if (state.selected) selectUnit(state.selected, { zoom: false });
     if (state.token && map.getSource('rumah-tangga')) addHouseholdLayer();
   }
-  for (const id of ['indikator', 'tingkat', 'metode', 'kelas', 'periode', 'pembanding', 'tingkat-sasaran', 'jumlah-sasaran']) {
+  for (const id of ['indikator', 'tingkat', 'metode', 'kelas', 'periode', 'pembanding', 'tingkat-sasaran', 'jumlah-sasaran', 'min-rt']) {
     $(id).addEventListener('change', onControlChange);
   }
   $('tutup-panel').addEventListener('click', () => {

@@ -9,9 +9,10 @@ use super::count::{coverage, roll_up, roll_up_denominators, Counter};
 use super::points::{group_by_unit, point_index};
 use super::record::{
     BatchMeta, BatchReport, HouseholdRecord, BIT_DESA_GONE, BIT_DUPLICATE, BIT_EXTREME,
-    BIT_SCALE_TEN, MEMBERS_UNKNOWN, NO_UNIT,
+    BIT_EXTREME_STATED, BIT_SCALE_TEN, MEMBERS_UNKNOWN, NO_UNIT,
 };
 use super::snapshot::{PeriodIndicators, Snapshot, Unit};
+use super::sources::sources_by_unit;
 use super::DEFAULT_CELLS_PER_DESA;
 use crate::index::DesaGrid;
 use crate::model::{Denominators, DesilScale, HouseholdFacts, Period, Quality};
@@ -143,8 +144,8 @@ impl SnapshotBuilder {
         if f.scale == Some(DesilScale::Ten) {
             bits |= BIT_SCALE_TEN;
         }
-        if f.extreme_poor == Some(true) {
-            bits |= BIT_EXTREME;
+        if let Some(extreme) = f.extreme_poor {
+            bits |= BIT_EXTREME_STATED | if extreme { BIT_EXTREME } else { 0 };
         }
         if f.duplicate {
             bits |= BIT_DUPLICATE;
@@ -152,7 +153,11 @@ impl SnapshotBuilder {
         if f.desa.is_some() && unit == NO_UNIT {
             bits |= BIT_DESA_GONE;
         }
+        // 0 is "no key"; a real prefix of 0 (one hash in 2⁶⁴) becomes 1.
+        let key = |k: Option<i64>| k.map_or(0, |k| if k == 0 { 1 } else { k });
         self.records.push(HouseholdRecord {
+            kk: key(f.kk_key),
+            nik: key(f.nik_key),
             lon,
             lat,
             unit,
@@ -194,6 +199,7 @@ impl SnapshotBuilder {
         };
         let (mut counts, tallies) = counter.count_all(&mut self.records, threads);
         let counted = started.elapsed().as_secs_f64();
+        let sources = sources_by_unit(&self.records, &self.units);
         let groups = group_by_unit(&mut self.records, self.units.len());
         let point_index = point_index(&self.records, &groups);
         let indexed = started.elapsed().as_secs_f64() - counted;
@@ -206,6 +212,7 @@ impl SnapshotBuilder {
                 file_name: b.file_name.clone(),
                 source: b.source,
                 period: b.period,
+                imported_at: b.imported_at.clone(),
                 tally,
             })
             .collect();
@@ -243,6 +250,7 @@ impl SnapshotBuilder {
             batches: reports,
             groups,
             point_index,
+            sources,
         }
     }
 }

@@ -3,7 +3,7 @@
 
 use std::collections::HashMap;
 
-use super::indicators::{Count, Counts};
+use super::indicators::{Count, Counts, Stated};
 use super::record::{BatchTally, HouseholdRecord, BIT_DESA_GONE, BIT_DUPLICATE, NO_UNIT};
 use super::snapshot::Unit;
 use crate::index::DesaGrid;
@@ -65,6 +65,7 @@ impl Counter<'_> {
         for r in records {
             let report = &mut reports[usize::from(r.batch)];
             report.households += 1;
+            report.states = report.states.with(r.contribution().stated());
             if r.bits & BIT_DUPLICATE != 0 {
                 report.duplicates += 1;
                 r.unit = NO_UNIT;
@@ -151,21 +152,31 @@ pub(super) fn roll_up(counts: &mut [Counts], parents: &[Option<u32>]) {
 
 /// Which units a period covers: every unit inside a kabupaten/kota where some household of
 /// the period is counted. A file for one kota says nothing about its neighbours, so their
-/// units are "no data", not zero.
-pub(super) fn coverage(units: &[Unit], counts: &[Counts]) -> Vec<bool> {
+/// units are "no data", not zero. A covered unit without households takes the fields its
+/// kabupaten/kota states: a desa with no listed household in a P3KE period has 0 households
+/// in desil 1, while in a DTKS period (no desil) its desil 1 is "no data".
+pub(super) fn coverage(units: &[Unit], counts: &mut [Counts]) -> Vec<bool> {
     let kab_of = |u: &Unit| u.info.kode.ancestor(Level::Kabupaten);
-    let covered_kab: std::collections::HashSet<Kode> = units
+    let covered_kab: HashMap<Kode, Stated> = units
         .iter()
-        .zip(counts)
+        .zip(counts.iter())
         .filter(|(u, c)| u.info.level == Level::Kabupaten && c[Count::Households] > 0)
-        .map(|(u, _)| u.info.kode)
+        .map(|(u, c)| (u.info.kode, c.stated()))
         .collect();
     units
         .iter()
-        .zip(counts)
+        .zip(counts.iter_mut())
         .map(|(u, c)| match u.info.level {
             Level::Provinsi => c[Count::Households] > 0,
-            _ => kab_of(u).is_some_and(|k| covered_kab.contains(&k)),
+            _ => match kab_of(u).and_then(|k| covered_kab.get(&k)) {
+                Some(&stated) => {
+                    if c[Count::Households] == 0 {
+                        c.set_stated(stated);
+                    }
+                    true
+                }
+                None => false,
+            },
         })
         .collect()
 }

@@ -10,13 +10,19 @@ pub mod indicators;
 mod points;
 mod record;
 mod snapshot;
+mod sources;
+mod transitions;
 
 use crate::model::BatchInfo;
 
 pub use builder::{BuildTimings, SnapshotBuilder};
-pub use indicators::{Count, Counts, Described, Indicator, Rate, UnknownIndicator};
+pub use indicators::{
+    Change, Count, Counts, Described, Field, Indicator, Rate, Side, Stated, UnknownIndicator,
+};
 pub use record::{BatchMeta, BatchReport, BatchTally, HouseholdRecord};
 pub use snapshot::{PeriodIndicators, Snapshot, Unit};
+pub use sources::SourceShare;
+pub use transitions::Transitions;
 
 /// Grid cells per desa, on average (4 bytes each).
 pub const DEFAULT_CELLS_PER_DESA: usize = 4096;
@@ -28,6 +34,7 @@ impl From<BatchInfo> for BatchMeta {
             file_name: b.file_name,
             source: b.source,
             period: b.period,
+            imported_at: b.imported_at,
         }
     }
 }

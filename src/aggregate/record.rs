@@ -2,7 +2,7 @@
 
 use serde::Serialize;
 
-use super::indicators::Contribution;
+use super::indicators::{Contribution, Stated};
 use crate::model::{DesilScale, Flags, Period, Programs, Quality, SourceFormat};
 
 /// No unit.
@@ -15,12 +15,19 @@ pub(super) const BIT_EXTREME: u8 = 2;
 pub(super) const BIT_DUPLICATE: u8 = 4;
 /// The geocode chose a desa that is not among the current boundaries.
 pub(super) const BIT_DESA_GONE: u8 = 8;
+/// The source states whether the household is extreme poor.
+pub(super) const BIT_EXTREME_STATED: u8 = 16;
 /// Member count not stated.
 pub(super) const MEMBERS_UNKNOWN: u16 = u16::MAX;
 
-/// One household as the snapshot keeps it: 28 bytes, no names, no identity numbers.
+/// One household as the snapshot keeps it: 48 bytes, no names, no identity numbers (only the
+/// 64-bit prefixes of their keyed hashes, which match it across periods).
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct HouseholdRecord {
+    /// [`crate::model::Household::id_key`] of its KK hash, 0 without one.
+    pub(super) kk: i64,
+    /// Of its head's NIK hash, 0 without one.
+    pub(super) nik: i64,
     /// Longitude of its point (GPS or approximate), NaN without one. `f32` keeps ~1 m, well
     /// below GPS accuracy.
     pub lon: f32,
@@ -83,12 +90,15 @@ impl HouseholdRecord {
         Contribution {
             members: self.members(),
             desil: self.desil(),
-            scale: Some(if self.bits & BIT_SCALE_TEN != 0 {
-                DesilScale::Ten
-            } else {
-                DesilScale::Four
+            scale: self.desil().map(|_| {
+                if self.bits & BIT_SCALE_TEN != 0 {
+                    DesilScale::Ten
+                } else {
+                    DesilScale::Four
+                }
             }),
-            extreme_poor: self.bits & BIT_EXTREME != 0,
+            extreme_poor: (self.bits & BIT_EXTREME_STATED != 0)
+                .then_some(self.bits & BIT_EXTREME != 0),
             programs: Programs {
                 known: self.programs_known,
                 receives: self.programs_receives,
@@ -111,6 +121,8 @@ pub struct BatchReport {
     pub source: SourceFormat,
     /// Period.
     pub period: Period,
+    /// When it was imported (RFC 3339).
+    pub imported_at: String,
     /// Where its households were counted.
     #[serde(flatten)]
     pub tally: BatchTally,
@@ -146,6 +158,8 @@ pub struct BatchTally {
     pub relocated: u64,
     /// Counted in their chosen desa although their point lies in another one.
     pub point_elsewhere: u64,
+    /// The fields its households state.
+    pub states: Stated,
 }
 
 impl BatchTally {
@@ -169,6 +183,7 @@ impl BatchTally {
         self.not_geocoded += o.not_geocoded;
         self.relocated += o.relocated;
         self.point_elsewhere += o.point_elsewhere;
+        self.states = self.states.with(o.states);
     }
 }
 
@@ -183,4 +198,6 @@ pub struct BatchMeta {
     pub source: SourceFormat,
     /// Period.
     pub period: Period,
+    /// When it was imported (RFC 3339; empty when unknown).
+    pub imported_at: String,
 }

@@ -10,6 +10,7 @@ use rstar::{RTree, AABB};
 use super::builder::{BuildTimings, SnapshotBuilder};
 use super::indicators::Counts;
 use super::record::{BatchReport, HouseholdRecord};
+use super::sources::{SourceShare, UnitSources};
 use crate::index::DesaGrid;
 use crate::model::{Denominators, Period};
 use crate::region::{Kode, RegionInfo};
@@ -60,6 +61,7 @@ pub struct Snapshot {
     /// holds those counted nowhere).
     pub(super) groups: Vec<usize>,
     pub(super) point_index: RTree<GeomWithData<Rectangle<[f32; 2]>, u32>>,
+    pub(super) sources: UnitSources,
     /// How long the build took.
     pub timings: BuildTimings,
 }
@@ -198,5 +200,17 @@ impl Snapshot {
     pub fn households_of(&self, u: u32) -> &[HouseholdRecord] {
         let u = u as usize;
         &self.households[self.groups[u]..self.groups[u + 1]]
+    }
+
+    /// The batches of `period` counted in unit `u` (or inside it), with what each brings.
+    pub fn sources_of(
+        &self,
+        u: u32,
+        period: Period,
+    ) -> impl Iterator<Item = (&BatchReport, &SourceShare)> {
+        self.sources[u as usize]
+            .iter()
+            .map(|(b, share)| (&self.batches[usize::from(*b)], share))
+            .filter(move |(b, _)| b.period == period)
     }
 }

@@ -35,6 +35,7 @@ fn batch(id: i64, period: &str) -> BatchMeta {
         file_name: format!("b{id}.csv"),
         source: SourceFormat::P3ke,
         period: period_of(period),
+        imported_at: String::new(),
     }
 }
 

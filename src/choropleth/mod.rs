@@ -116,45 +116,134 @@ pub fn classify(values: &[f64], method: &Method, k: usize) -> Result<Classes, Cl
     if !manual && !(MIN_CLASSES..=MAX_CLASSES).contains(&k) {
         return Err(ClassifyError::ClassCount(k));
     }
-    let mut sorted: Vec<f64> = values.iter().copied().filter(|v| v.is_finite()).collect();
-    sorted.sort_by(f64::total_cmp);
+    let sorted = sorted_finite(values);
     let (Some(&min), Some(&max)) = (sorted.first(), sorted.last()) else {
         return Ok(Classes { bounds: Vec::new() });
     };
-    let mut inner: Vec<f64> = match method {
-        Method::Manual(breaks) => {
-            if breaks.is_empty()
-                || breaks.len() > MAX_CLASSES - 1
-                || breaks.iter().any(|b| !b.is_finite())
-                || breaks.windows(2).any(|w| w[0] >= w[1])
-            {
-                return Err(ClassifyError::ManualBreaks);
-            }
-            let mut b = breaks.clone();
-            let (lo, hi) = (min.min(b[0]), max.max(b[b.len() - 1]));
-            b.insert(0, lo);
-            b.push(hi);
-            return Ok(Classes { bounds: b });
+    if let Method::Manual(breaks) = method {
+        if breaks.is_empty()
+            || breaks.len() > MAX_CLASSES - 1
+            || breaks.iter().any(|b| !b.is_finite())
+            || breaks.windows(2).any(|w| w[0] >= w[1])
+        {
+            return Err(ClassifyError::ManualBreaks);
         }
-        Method::Ckmeans => ckmeans_breaks(&sorted, k),
-        Method::Quantile => (1..k).map(|i| sorted[i * sorted.len() / k]).collect(),
-        Method::EqualInterval => (1..k)
-            .map(|i| min + (max - min) * i as f64 / k as f64)
-            .collect(),
-        Method::Pretty => return Ok(pretty(min, max, k)),
-    };
-    inner.retain(|b| *b > min && *b <= max);
-    inner.dedup();
-    let mut bounds = Vec::with_capacity(inner.len() + 2);
-    bounds.push(min);
-    bounds.extend(inner);
-    // The last class includes its upper bound, so a top class holding only the maximum has
-    // equal bounds: `[…, max, max]`.
+        let mut b = breaks.clone();
+        let (lo, hi) = (min.min(b[0]), max.max(b[b.len() - 1]));
+        b.insert(0, lo);
+        b.push(hi);
+        return Ok(Classes { bounds: b });
+    }
+    if *method == Method::Pretty {
+        return Ok(pretty(min, max, k));
+    }
+    let mut bounds = vec![min];
+    bounds.extend(inner_breaks(&sorted, method, k));
     bounds.push(max);
     Ok(Classes { bounds })
 }
 
-/// Inner breaks of Ckmeans: the smallest value of each class after the first.
+fn sorted_finite(values: &[f64]) -> Vec<f64> {
+    let mut sorted: Vec<f64> = values.iter().copied().filter(|v| v.is_finite()).collect();
+    sorted.sort_by(f64::total_cmp);
+    sorted
+}
+
+/// The inner breaks of `k` classes (any `k` ≥ 1) over `sorted` (non-empty), strictly between
+/// its minimum and at most its maximum.
+fn inner_breaks(sorted: &[f64], method: &Method, k: usize) -> Vec<f64> {
+    let (min, max) = (sorted[0], sorted[sorted.len() - 1]);
+    let mut inner: Vec<f64> = match method {
+        Method::Ckmeans => ckmeans_breaks(sorted, k),
+        Method::Quantile => (1..k).map(|i| sorted[i * sorted.len() / k]).collect(),
+        Method::EqualInterval => (1..k)
+            .map(|i| min + (max - min) * i as f64 / k as f64)
+            .collect(),
+        Method::Pretty => {
+            let b = pretty(min, max, k).bounds;
+            b[1..b.len().saturating_sub(1)].to_vec()
+        }
+        Method::Manual(_) => Vec::new(),
+    };
+    inner.retain(|b| *b > min && *b <= max);
+    inner.dedup();
+    inner
+}
+
+/// Which side of zero a class of a change lies on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Side {
+    /// Decreases.
+    Decrease,
+    /// Exactly no change.
+    Zero,
+    /// Increases.
+    Increase,
+}
+
+/// Classes of a change: decreases and increases classified apart by `method` (each into at
+/// most half of `k` classes), and between them a class holding exactly zero when some value
+/// is zero, so that a decrease never shares a class — or a colour, see
+/// [`Palette::diverging_colors`] — with an increase. Manual breaks are kept as given.
+pub fn classify_change(
+    values: &[f64],
+    method: &Method,
+    k: usize,
+) -> Result<(Classes, Vec<Side>), ClassifyError> {
+    if let Method::Manual(_) = method {
+        let classes = classify(values, method, k)?;
+        let sides = classes
+            .bounds
+            .windows(2)
+            .map(|w| match (w[0], w[1]) {
+                (_, hi) if hi <= 0.0 && w[0] < 0.0 => Side::Decrease,
+                (lo, _) if lo > 0.0 => Side::Increase,
+                _ => Side::Zero,
+            })
+            .collect();
+        return Ok((classes, sides));
+    }
+    if !(MIN_CLASSES..=MAX_CLASSES).contains(&k) {
+        return Err(ClassifyError::ClassCount(k));
+    }
+    let sorted = sorted_finite(values);
+    let split = sorted.partition_point(|v| *v < 0.0);
+    let zeros = sorted[split..].partition_point(|v| *v <= 0.0);
+    let (neg, pos) = (&sorted[..split], &sorted[split + zeros..]);
+    let half = k / 2;
+    // (lower bound, side) of each class, in order; the upper bound is the next lower bound.
+    let mut lows: Vec<(f64, Side)> = Vec::new();
+    if let Some(&lo) = neg.first() {
+        lows.push((lo, Side::Decrease));
+        lows.extend(
+            inner_breaks(neg, method, half)
+                .into_iter()
+                .map(|b| (b, Side::Decrease)),
+        );
+    }
+    if zeros > 0 {
+        lows.push((0.0, Side::Zero));
+    }
+    if let Some(&lo) = pos.first() {
+        lows.push((lo, Side::Increase));
+        lows.extend(
+            inner_breaks(pos, method, half)
+                .into_iter()
+                .map(|b| (b, Side::Increase)),
+        );
+    }
+    let Some(&max) = sorted.last() else {
+        return Ok((Classes { bounds: Vec::new() }, Vec::new()));
+    };
+    let mut bounds: Vec<f64> = lows.iter().map(|(b, _)| *b).collect();
+    bounds.push(max);
+    Ok((
+        Classes { bounds },
+        lows.into_iter().map(|(_, s)| s).collect(),
+    ))
+}
+
 fn ckmeans_breaks(sorted: &[f64], k: usize) -> Vec<f64> {
     let k = k.min(sorted.len()).min(usize::from(u8::MAX)) as u8;
     match ckmeans::ckmeans(sorted, k) {
@@ -260,6 +349,38 @@ impl Palette {
     }
 }
 
+impl Palette {
+    /// Colours for the classes of a change ([`classify_change`]): the palette spread
+    /// symmetrically around its middle colour, decreases on one side, increases on the
+    /// other, the zero class in the middle; the classes nearest zero get the lightest colours.
+    pub fn diverging_colors(&self, sides: &[Side]) -> Vec<String> {
+        let neg = sides.iter().filter(|s| **s == Side::Decrease).count();
+        let pos = sides.iter().filter(|s| **s == Side::Increase).count();
+        let m = neg.max(pos).max(1);
+        let ramp = self.colors(2 * m + 1);
+        let at = |i: usize| {
+            ramp.get(i)
+                .cloned()
+                .unwrap_or_else(|| NO_DATA_COLOR.to_string())
+        };
+        let (mut d, mut i) = (0, 0);
+        sides
+            .iter()
+            .map(|s| match s {
+                Side::Decrease => {
+                    d += 1;
+                    at(m - neg + d - 1)
+                }
+                Side::Zero => at(m),
+                Side::Increase => {
+                    i += 1;
+                    at(m + i)
+                }
+            })
+            .collect()
+    }
+}
+
 impl FromStr for Palette {
     type Err = ClassifyError;
     fn from_str(s: &str) -> Result<Palette, ClassifyError> {
@@ -325,17 +446,39 @@ pub fn format_value(v: f64, kind: ValueKind) -> String {
     }
 }
 
-/// Legend labels of the classes: `lo – hi` in Indonesian format.
-pub fn labels(classes: &Classes, kind: ValueKind) -> Vec<String> {
+/// Legend labels of the classes in Indonesian format: `lo – hi`, whole-number ranges that
+/// never overlap for counts ("0 – 3", "4 – 7"), one value for a class of one value ("75"),
+/// and "0" for the zero class of a change (`sides` from [`classify_change`]).
+pub fn labels(classes: &Classes, kind: ValueKind, sides: Option<&[Side]>) -> Vec<String> {
+    let n = classes.len();
     classes
         .bounds
         .windows(2)
-        .map(|w| {
-            format!(
-                "{} – {}",
-                format_value(w[0], kind),
-                format_value(w[1], kind)
-            )
+        .enumerate()
+        .map(|(i, w)| {
+            if sides.and_then(|s| s.get(i)) == Some(&Side::Zero) {
+                return format_value(0.0, kind);
+            }
+            let last = i + 1 == n;
+            let (lo, hi) = match kind {
+                // Whole numbers: class i holds the integers from ⌈lo⌉ to ⌈hi⌉ − 1 (to ⌊hi⌋
+                // in the closed last class), so neighbouring ranges never share a number.
+                ValueKind::Count => {
+                    let lo = w[0].ceil();
+                    let hi = if last {
+                        w[1].floor()
+                    } else {
+                        w[1].ceil() - 1.0
+                    };
+                    (lo, hi.max(lo))
+                }
+                ValueKind::Share => (w[0], w[1]),
+            };
+            if lo == hi {
+                format_value(lo, kind)
+            } else {
+                format!("{} – {}", format_value(lo, kind), format_value(hi, kind))
+            }
         })
         .collect()
 }
@@ -447,8 +590,57 @@ mod tests {
             bounds: vec![0.0, 1500.0, 30000.0],
         };
         assert_eq!(
-            labels(&c, ValueKind::Count),
-            ["0 – 1.500", "1.500 – 30.000"]
+            labels(&c, ValueKind::Count, None),
+            ["0 – 1.499", "1.500 – 30.000"]
         );
+        assert_eq!(
+            labels(&c, ValueKind::Share, None),
+            ["0 % – 150.000 %", "150.000 % – 3.000.000 %"]
+        );
+        // Whole numbers: ranges that never share a number; a one-value class reads as one.
+        let c = Classes {
+            bounds: vec![0.0, 4.0, 8.0, 75.0, 75.0],
+        };
+        assert_eq!(
+            labels(&c, ValueKind::Count, None),
+            ["0 – 3", "4 – 7", "8 – 74", "75"]
+        );
+    }
+
+    #[test]
+    fn a_change_diverges_around_zero() {
+        let values = [-40.0, -12.0, -3.0, 0.0, 0.0, 2.0, 5.0, 30.0, 31.0];
+        let (c, sides) = classify_change(&values, &Method::Ckmeans, 5).unwrap();
+        assert_eq!(sides.iter().filter(|s| **s == Side::Zero).count(), 1);
+        // No class holds both a decrease and an increase, and zero is alone in its class.
+        for v in values {
+            let k = c.class_of(v);
+            let side = if v < 0.0 {
+                Side::Decrease
+            } else if v == 0.0 {
+                Side::Zero
+            } else {
+                Side::Increase
+            };
+            assert_eq!(sides[k], side, "{v} in class {k} of {:?}", c.bounds);
+        }
+        let colors = Palette::diverging().diverging_colors(&sides);
+        let zero = sides.iter().position(|s| *s == Side::Zero).unwrap();
+        assert_eq!(
+            colors[zero], "#f7f7f7",
+            "the zero class is the neutral colour"
+        );
+        let (neg, pos): (Vec<_>, Vec<_>) = (0..sides.len())
+            .filter(|&i| i != zero)
+            .partition(|&i| sides[i] == Side::Decrease);
+        for i in &neg {
+            assert!(!pos.iter().any(|j| colors[*j] == colors[*i]));
+        }
+        let l = labels(&c, ValueKind::Count, Some(&sides));
+        assert_eq!(l[zero], "0");
+        // Only increases: no class of decreases, no neutral class.
+        let (c, sides) = classify_change(&[1.0, 2.0, 9.0], &Method::Quantile, 5).unwrap();
+        assert!(sides.iter().all(|s| *s == Side::Increase));
+        assert_eq!(c.class_of(1.0), 0);
     }
 }

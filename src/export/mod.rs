@@ -173,6 +173,25 @@ pub fn write_geojson<W: Write>(
     if let Some(b) = bbox {
         w.write_foreign_member("bbox", &b)?;
     }
+    if let Some(p) = period {
+        w.write_foreign_member("note", &sources_note(snap, p.period))?;
+        let batches: Vec<Value> = snap
+            .batches()
+            .iter()
+            .filter(|b| b.period == p.period)
+            .map(|b| {
+                serde_json::json!({
+                    "batch_id": b.id,
+                    "file_name": b.file_name,
+                    "source": b.source,
+                    "imported_at": b.imported_at,
+                    "households_counted": b.tally.counted(),
+                    "states": b.tally.states,
+                })
+            })
+            .collect();
+        w.write_foreign_member("sources", &batches)?;
+    }
     for &u in units {
         let unit = snap.unit(u);
         let geometry = (!unit.geometry.0.is_empty()).then(|| Geometry::from(&unit.geometry));
@@ -261,6 +280,37 @@ fn wkt(g: &geo::MultiPolygon<f64>) -> String {
     }
 }
 
+/// What the figures of `period` rest on, in one sentence of Bahasa Indonesia: "Periode
+/// 2025-06: DTKS (dtks.csv, diimpor 2025-07-01), verval (…). Indikator tanpa sumber yang
+/// memuatnya bernilai kosong (tidak ada data), bukan 0."
+pub fn sources_note(snap: &Snapshot, period: crate::model::Period) -> String {
+    let mut batches: Vec<&crate::aggregate::BatchReport> = snap
+        .batches()
+        .iter()
+        .filter(|b| b.period == period)
+        .collect();
+    batches.sort_by_key(|b| b.id);
+    let list: Vec<String> = batches
+        .into_iter()
+        .map(|b| {
+            format!(
+                "{} ({}, diimpor {})",
+                b.source.label(),
+                b.file_name,
+                b.imported_at.get(..10).unwrap_or(&b.imported_at)
+            )
+        })
+        .collect();
+    format!(
+        "Periode {period}: {}. Indikator yang tidak dimuat sumbernya bernilai kosong (tidak ada data), bukan 0.",
+        if list.is_empty() {
+            "tidak ada sumber".to_string()
+        } else {
+            list.join(", ")
+        }
+    )
+}
+
 /// Writes `units` as a sheet `level` of an XLSX workbook: every property and the
 /// longitude/latitude of a point inside each unit (outlines do not fit in a spreadsheet cell).
 pub fn xlsx_bytes(
@@ -308,7 +358,68 @@ pub fn xlsx_bytes(
         }
     }
     sheet.set_freeze_panes(1, 0)?;
+    if let Some(p) = period {
+        sources_sheet(book.add_worksheet(), snap, units, p.period, &bold)?;
+    }
     book.save_to_buffer()
+}
+
+/// The sheet `sumber`: per unit, each batch of the period counted in it.
+fn sources_sheet(
+    sheet: &mut rust_xlsxwriter::Worksheet,
+    snap: &Snapshot,
+    units: &[u32],
+    period: crate::model::Period,
+    bold: &rust_xlsxwriter::Format,
+) -> Result<(), rust_xlsxwriter::XlsxError> {
+    sheet.set_name("sumber")?;
+    const HEADER: [&str; 12] = [
+        "kode",
+        "nama",
+        "periode",
+        "batch",
+        "berkas",
+        "sumber",
+        "diimpor",
+        "rumah_tangga",
+        "menurut_gps",
+        "menurut_kode",
+        "menurut_nama",
+        "perlu_ditinjau",
+    ];
+    for (c, h) in HEADER.iter().chain(["memuat"].iter()).enumerate() {
+        sheet.write_string_with_format(0, c as u16, *h, bold)?;
+    }
+    let mut row = 1u32;
+    for &u in units {
+        let info = &snap.unit(u).info;
+        for (b, s) in snap.sources_of(u, period) {
+            sheet.write_string(row, 0, info.kode.to_string())?;
+            sheet.write_string(row, 1, &info.nama)?;
+            sheet.write_string(row, 2, period.to_string())?;
+            sheet.write_number(row, 3, b.id as f64)?;
+            sheet.write_string(row, 4, &b.file_name)?;
+            sheet.write_string(row, 5, b.source.label())?;
+            sheet.write_string(row, 6, &b.imported_at)?;
+            for (c, v) in [
+                s.households,
+                s.placed_gps,
+                s.placed_code,
+                s.placed_names,
+                s.flagged,
+            ]
+            .into_iter()
+            .enumerate()
+            {
+                sheet.write_number(row, 7 + c as u16, v as f64)?;
+            }
+            let states: Vec<&str> = s.states.fields().map(|f| f.label()).collect();
+            sheet.write_string(row, 12, states.join(", "))?;
+            row += 1;
+        }
+    }
+    sheet.set_freeze_panes(1, 0)?;
+    Ok(())
 }
 
 /// WGS 84 as the OGC WKT a GeoPackage's `gpkg_spatial_ref_sys` holds.

@@ -5,7 +5,10 @@ use std::io::Write;
 
 use serde::ser::{Serialize, SerializeMap, Serializer};
 
-use crate::aggregate::indicators::{change, serialize_change, serialize_values};
+use crate::aggregate::indicators::{
+    few_households, serialize_change, serialize_values, Side, DEFAULT_MIN_HOUSEHOLDS,
+};
+use crate::aggregate::Described;
 use crate::aggregate::{Count, Indicator, PeriodIndicators, Snapshot};
 use crate::region::RegionInfo;
 
@@ -27,6 +30,7 @@ pub struct UnitRow<'a> {
     unit: u32,
     period: Option<&'a PeriodIndicators>,
     base: Option<&'a PeriodIndicators>,
+    min_households: u64,
 }
 
 impl Serialize for UnitRow<'_> {
@@ -46,9 +50,25 @@ impl Serialize for UnitRow<'_> {
         map.serialize_entry("denominator_households", &den.households)?;
         map.serialize_entry("denominator_population", &den.population)?;
         serialize_values(&mut map, counts, den)?;
+        let few: Vec<&str> = few_households(counts, den, self.min_households)
+            .into_iter()
+            .map(|r| r.name())
+            .collect();
+        map.serialize_entry("few_households", &few)?;
         if let Some(base) = self.base {
             map.serialize_entry("base_period", &base.period)?;
-            serialize_change(&mut map, counts, base.counts(self.unit), den)?;
+            serialize_change(
+                &mut map,
+                Side {
+                    period: self.period.map_or(base.period, |p| p.period),
+                    counts,
+                },
+                Side {
+                    period: base.period,
+                    counts: base.counts(self.unit),
+                },
+                den,
+            )?;
         }
         map.end()
     }
@@ -67,6 +87,15 @@ impl<'a> UnitRow<'a> {
             unit,
             period,
             base,
+            min_households: DEFAULT_MIN_HOUSEHOLDS,
+        }
+    }
+
+    /// Rates over fewer households are listed in `few_households`.
+    pub fn min_households(self, n: u64) -> UnitRow<'a> {
+        UnitRow {
+            min_households: n,
+            ..self
         }
     }
 }
@@ -118,11 +147,18 @@ pub fn write_indicator_csv<W: Write>(out: W, rows: &[UnitRow]) -> Result<(), csv
         record.extend(names.iter().map(|i| num(i.value(counts, den))));
         if let Some(base) = row.base.filter(|_| with_change) {
             record.push(base.period.to_string());
-            let before = base.counts(row.unit);
+            let before = Side {
+                period: base.period,
+                counts: base.counts(row.unit),
+            };
+            let now = Side {
+                period: row.period.map_or(base.period, |p| p.period),
+                counts,
+            };
             for i in &names {
-                let (abs, rel) = change(i.value(before, den), i.value(counts, den));
-                record.push(num(abs));
-                record.push(num(rel));
+                let c = i.change(now, before, den);
+                record.push(num(c.abs));
+                record.push(num(c.rel));
             }
         }
         w.write_record(&record)?;

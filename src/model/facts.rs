@@ -41,6 +41,10 @@ pub struct HouseholdFacts {
     pub programs: Programs,
     /// A duplicate of a household counted elsewhere.
     pub duplicate: bool,
+    /// [`Household::id_key`] of its KK hash: matches it across periods.
+    pub kk_key: Option<i64>,
+    /// [`Household::id_key`] of its head's NIK hash.
+    pub nik_key: Option<i64>,
 }
 
 impl HouseholdFacts {
@@ -54,6 +58,8 @@ impl HouseholdFacts {
             extreme_poor: h.extreme_poor,
             programs: h.programs,
             duplicate: h.duplicate_of.is_some(),
+            kk_key: Household::id_key(&h.kk_hash),
+            nik_key: Household::id_key(&h.nik_hash),
             ..Default::default()
         }
         .placed(h.geocode.as_ref())

@@ -11,11 +11,12 @@ use serde_json::{json, Value};
 use super::indicators::{periods, unit_of};
 use super::query::{parsed, ApiQuery, Bounded};
 use super::{ApiError, AppState};
-use crate::aggregate::indicators::change;
+use crate::aggregate::indicators::Side;
+use crate::aggregate::indicators::DEFAULT_MIN_HOUSEHOLDS;
 use crate::aggregate::{Indicator, PeriodIndicators, Snapshot, UnknownIndicator};
 use crate::choropleth::{
-    classify, labels, Classes, ClassifyError, Method, Palette, ValueKind, MAX_CLASSES, MIN_CLASSES,
-    NO_DATA_COLOR,
+    classify, classify_change, labels, Classes, ClassifyError, Method, Palette, Side as ChangeSide,
+    ValueKind, MAX_CLASSES, MIN_CLASSES, NO_DATA_COLOR,
 };
 use crate::model::Period;
 use crate::region::{Kode, Level};
@@ -63,9 +64,10 @@ impl Default for Shown {
 }
 
 impl Shown {
-    /// How the values read.
+    /// How the values read: shares (a rate, its change in points, any relative change) or
+    /// whole numbers (a count and its absolute change).
     pub fn kind(&self) -> ValueKind {
-        if self.change == Some(true) || (self.indicator.is_share() && self.change.is_none()) {
+        if self.change == Some(true) || self.indicator.is_share() {
             ValueKind::Share
         } else {
             ValueKind::Count
@@ -90,18 +92,28 @@ impl Shown {
         base: Option<&PeriodIndicators>,
     ) -> Option<f64> {
         let den = snap.denominators(u);
-        let now = self.indicator.value(period.and_then(|p| p.counts(u)), den);
-        match self.change {
-            None => now,
-            Some(relative) => {
-                let before = self.indicator.value(base.and_then(|p| p.counts(u)), den);
-                let (abs, rel) = change(before, now);
+        let counts = period.and_then(|p| p.counts(u));
+        match (self.change, period, base) {
+            (None, _, _) => self.indicator.value(counts, den),
+            (Some(relative), Some(now), Some(before)) => {
+                let c = self.indicator.change(
+                    Side {
+                        period: now.period,
+                        counts,
+                    },
+                    Side {
+                        period: before.period,
+                        counts: before.counts(u),
+                    },
+                    den,
+                );
                 if relative {
-                    rel
+                    c.rel
                 } else {
-                    abs
+                    c.abs
                 }
             }
+            (Some(_), _, _) => None,
         }
     }
 }
@@ -120,6 +132,9 @@ pub struct SelectionParams {
     pub period: Option<Period>,
     /// The base period of a change.
     pub base: Option<Period>,
+    /// Rates over fewer households are "terlalu sedikit data" (default
+    /// [`DEFAULT_MIN_HOUSEHOLDS`]).
+    pub min_households: Option<u64>,
 }
 
 /// Defines a query struct holding the [`SelectionParams`] fields and `$extra` ones, refusing
@@ -140,6 +155,8 @@ macro_rules! selection_query {
             period: Option<Period>,
             #[serde(default, deserialize_with = "parsed")]
             base: Option<Period>,
+            #[serde(default, deserialize_with = "parsed")]
+            min_households: Option<u64>,
             $($(#[$fmeta])* $field: $ty,)*
         }
 
@@ -152,6 +169,7 @@ macro_rules! selection_query {
                     indicator: self.indicator,
                     period: self.period,
                     base: self.base,
+                    min_households: self.min_households,
                 }
             }
         }
@@ -174,6 +192,8 @@ pub struct Selection<'a> {
     pub period: Option<&'a PeriodIndicators>,
     /// The base period of a change.
     pub base: Option<&'a PeriodIndicators>,
+    /// Rates over fewer households are flagged.
+    pub min_households: u64,
 }
 
 impl<'a> Selection<'a> {
@@ -198,7 +218,22 @@ impl<'a> Selection<'a> {
             shown,
             period,
             base,
+            min_households: params.min_households.unwrap_or(DEFAULT_MIN_HOUSEHOLDS),
         })
+    }
+
+    /// Whether the value of unit `u` is a rate over fewer than `min_households` households
+    /// (in either period of a change): shown as "terlalu sedikit data", not classified.
+    pub fn few(&self, u: u32) -> bool {
+        let Indicator::Rate(rate) = self.shown.indicator else {
+            return false;
+        };
+        let den = self.snap.denominators(u);
+        let small = |p: Option<&PeriodIndicators>| {
+            p.and_then(|p| p.counts(u))
+                .is_some_and(|c| rate.base(c, den) < self.min_households)
+        };
+        small(self.period) || (self.shown.change.is_some() && small(self.base))
     }
 
     /// Every selected unit with its value (`None`: no data), in code order.
@@ -217,30 +252,68 @@ impl<'a> Selection<'a> {
 
 /// A classified indicator over the units of a level.
 pub struct Choropleth {
-    /// Units and their values (`None`: no data).
-    pub values: Vec<(u32, Option<f64>)>,
+    /// Units, their values (`None`: no data) and whether they are too few households to
+    /// trust (not classified).
+    pub values: Vec<(u32, Option<f64>, bool)>,
     /// The classes.
     pub classes: Classes,
     /// One colour per class.
     pub colors: Vec<String>,
+    /// For a change, the side of zero of each class.
+    pub sides: Option<Vec<ChangeSide>>,
 }
 
-/// Classifies the selected values into `k` classes by `method`, coloured by `palette`.
+impl Choropleth {
+    /// The classified values (units with data, not too few).
+    pub fn classified(&self) -> Vec<f64> {
+        self.values
+            .iter()
+            .filter(|(_, _, few)| !few)
+            .filter_map(|(_, v, _)| *v)
+            .collect()
+    }
+
+    /// The class of a unit's value (`None`: no data, or too few households).
+    pub fn class_of(&self, v: Option<f64>, few: bool) -> Option<usize> {
+        v.filter(|_| !few).map(|v| self.classes.class_of(v))
+    }
+
+    /// The legend labels.
+    pub fn labels(&self, kind: ValueKind) -> Vec<String> {
+        labels(&self.classes, kind, self.sides.as_deref())
+    }
+}
+
+/// Classifies the selected values into `k` classes by `method`, coloured by `palette`; a
+/// change diverges around zero ([`classify_change`]).
 pub fn build(
     sel: &Selection<'_>,
     method: &Method,
     k: usize,
     palette: Palette,
 ) -> Result<Choropleth, ClassifyError> {
-    let values = sel.values();
-    let present: Vec<f64> = values.iter().filter_map(|(_, v)| *v).collect();
-    let classes = classify(&present, method, k)?;
-    let colors = palette.colors_for(classes.len());
-    Ok(Choropleth {
+    let values: Vec<(u32, Option<f64>, bool)> = sel
+        .values()
+        .into_iter()
+        .map(|(u, v)| (u, v, v.is_some() && sel.few(u)))
+        .collect();
+    let mut c = Choropleth {
         values,
-        classes,
-        colors,
-    })
+        classes: Classes { bounds: Vec::new() },
+        colors: Vec::new(),
+        sides: None,
+    };
+    let present = c.classified();
+    if sel.shown.change.is_some() {
+        let (classes, sides) = classify_change(&present, method, k)?;
+        c.colors = palette.diverging_colors(&sides);
+        c.classes = classes;
+        c.sides = Some(sides);
+    } else {
+        c.classes = classify(&present, method, k)?;
+        c.colors = palette.colors_for(c.classes.len());
+    }
+    Ok(c)
 }
 
 /// Manual class breaks: numbers separated by commas.
@@ -293,15 +366,17 @@ pub async fn choropleth(
         None => Palette::sequential(),
     };
     let c = build(&sel, &method, k, palette).map_err(|e| ApiError::bad_request(e.to_string()))?;
-    let present: Vec<f64> = c.values.iter().filter_map(|(_, v)| *v).collect();
+    let present = c.classified();
+    let few = c.values.iter().filter(|(_, _, few)| *few).count();
     let units: Vec<Value> = c
         .values
         .iter()
-        .map(|(u, v)| {
+        .map(|&(u, v, is_few)| {
             json!({
-                "kode": snap.unit(*u).info.kode,
+                "kode": snap.unit(u).info.kode,
                 "value": v,
-                "class": v.map(|v| c.classes.class_of(v)),
+                "class": c.class_of(v, is_few),
+                "few": is_few,
             })
         })
         .collect();
@@ -311,15 +386,47 @@ pub async fn choropleth(
         "period": sel.period.map(|p| p.period),
         "base_period": sel.base.map(|p| p.period),
         "method": method.as_str(),
+        "method_label": method_label(&method),
+        "method_about": method_about(&method),
         "palette": palette.name(),
         "classes": c.classes.len(),
         "breaks": c.classes.bounds,
         "colors": c.colors,
+        "sides": c.sides,
         "counts": c.classes.counts(&present),
-        "labels": labels(&c.classes, sel.shown.kind()),
-        "no_data": c.values.len() - present.len(),
+        "labels": c.labels(sel.shown.kind()),
+        "no_data": c.values.len() - present.len() - few,
         "no_data_color": NO_DATA_COLOR,
         "no_data_label": NO_DATA_LABEL,
+        "few": few,
+        "few_color": FEW_COLOR,
+        "few_label": format!("Terlalu sedikit data (< {} rumah tangga)", sel.min_households),
+        "min_households": sel.min_households,
         "units": units,
     })))
+}
+
+/// Colour of units whose rate rests on too few households.
+pub const FEW_COLOR: &str = "#efe6cf";
+
+/// A method's name in Bahasa Indonesia, as the page's list shows it.
+pub fn method_label(m: &Method) -> &'static str {
+    match m {
+        Method::Ckmeans => "Optimal (Ckmeans)",
+        Method::Quantile => "Kuantil",
+        Method::EqualInterval => "Interval sama",
+        Method::Pretty => "Angka bulat",
+        Method::Manual(_) => "Manual",
+    }
+}
+
+/// What a method does, in plain Bahasa Indonesia (the legend's tooltip).
+pub fn method_about(m: &Method) -> &'static str {
+    match m {
+        Method::Ckmeans => "Kelas alami: mengelompokkan nilai yang berdekatan, sehingga perbedaan di dalam satu kelas sekecil mungkin.",
+        Method::Quantile => "Setiap kelas memuat jumlah wilayah yang kurang lebih sama.",
+        Method::EqualInterval => "Setiap kelas sama lebar, dari nilai terkecil sampai terbesar.",
+        Method::Pretty => "Batas kelas berupa angka bulat (1, 2 atau 5 × 10ⁿ).",
+        Method::Manual(_) => "Batas kelas ditentukan sendiri.",
+    }
 }

@@ -8,6 +8,7 @@ use serde_json::{json, Value};
 
 use super::query::{parsed, ApiQuery};
 use super::{ApiError, AppState};
+use crate::aggregate::indicators::DEFAULT_MIN_HOUSEHOLDS;
 use crate::aggregate::{BatchTally, Count, PeriodIndicators, Snapshot};
 use crate::export::{unit_rows, UnitRow};
 use crate::model::Period;
@@ -75,9 +76,12 @@ pub struct IndicatorsQuery {
     /// The period changes are measured from.
     #[serde(default, deserialize_with = "parsed")]
     base: Option<Period>,
+    /// Rates over fewer households are listed in `few_households`.
+    #[serde(default, deserialize_with = "parsed")]
+    min_households: Option<u64>,
 }
 
-/// `GET /api/indicators?level=&parent=&period=&base=`
+/// `GET /api/indicators?level=&parent=&period=&base=&min_households=`
 pub async fn indicators(
     State(st): State<AppState>,
     ApiQuery(q): ApiQuery<IndicatorsQuery>,
@@ -94,7 +98,11 @@ pub async fn indicators(
         .into_iter()
         .filter(|&u| snap.unit(u).info.level == level)
         .collect();
-    let rows = unit_rows(&snap, &units, period, base);
+    let min = q.min_households.unwrap_or(DEFAULT_MIN_HOUSEHOLDS);
+    let rows: Vec<UnitRow> = unit_rows(&snap, &units, period, base)
+        .into_iter()
+        .map(|r| r.min_households(min))
+        .collect();
     Ok(Json(
         serde_json::to_value(rows).map_err(ApiError::internal)?,
     ))
@@ -110,6 +118,9 @@ pub struct PeriodQuery {
     /// The period changes are measured from.
     #[serde(default, deserialize_with = "parsed")]
     base: Option<Period>,
+    /// Rates over fewer households are listed in `few_households`.
+    #[serde(default, deserialize_with = "parsed")]
+    min_households: Option<u64>,
 }
 
 /// A query string that must be empty.
@@ -128,9 +139,13 @@ pub async fn region_detail(
     let kode = Kode::parse(&kode).map_err(|e| ApiError::bad_request(e.to_string()))?;
     let unit = unit_of(&snap, kode)?;
     let (period, base) = periods(&snap, q.period, q.base)?;
-    let row = |unit| UnitRow::new(&snap, unit, period, base);
+    let min = q.min_households.unwrap_or(DEFAULT_MIN_HOUSEHOLDS);
+    let row = |unit| UnitRow::new(&snap, unit, period, base).min_households(min);
     let mut body = serde_json::to_value(row(unit)).map_err(ApiError::internal)?;
     body["bbox"] = json!(snap.unit(unit).info.bbox);
+    body["sources"] = json!(period.map_or_else(Vec::new, |p| {
+        super::sources::sources_json(&snap, unit, p.period)
+    }));
     let parents: Vec<UnitRow> = snap.parents(unit).into_iter().map(row).collect();
     let children: Vec<UnitRow> = snap.children(unit).into_iter().map(row).collect();
     body["parents"] = serde_json::to_value(parents).map_err(ApiError::internal)?;

@@ -13,6 +13,7 @@ pub mod live;
 pub mod ogc;
 pub mod openapi;
 pub mod query;
+pub mod sources;
 pub mod targets;
 pub mod templates;
 pub mod tiles;
@@ -118,6 +119,8 @@ fn router_over(state: AppState) -> Router {
         )
         .route("/api/export/{file}", get(export::export))
         .route("/api/reconciliation", get(indicators::reconciliation))
+        .route("/api/sources", get(sources::sources))
+        .route("/api/transitions", get(sources::transitions))
         .route("/api/regions", get(list_regions))
         .route("/api/regions/{kode}", get(indicators::region_detail))
         .route("/api/templates/{file}", get(template))

@@ -56,13 +56,25 @@ fn unit_indicators_schema() -> Value {
         );
     }
     props.insert(
+        "few_households".into(),
+        json!({ "type": "array", "items": { "type": "string" }, "description": "The rates of the unit that rest on fewer households than `min_households` (default 10): shown as \"terlalu sedikit data\", left out of share rankings." }),
+    );
+    props.insert(
+        "sources".into(),
+        json!({ "type": "array", "items": { "type": "object" }, "description": "In /api/regions/{kode}: the import batches of the period counted in the unit, as /api/sources gives them." }),
+    );
+    props.insert(
+        "change_notes".into(),
+        json!({ "type": "object", "additionalProperties": { "type": "string" }, "description": "With `base=`: for each indicator whose change is null, why, in Bahasa Indonesia (\"tidak sebanding: 2025-06 tidak memuat desil\", \"tidak sebanding: skala desil berbeda (…)\", \"tidak ada data untuk 2024-12\")." }),
+    );
+    props.insert(
         "base_period".into(),
         json!({ "type": "string", "description": "With `base=`: the period the change is measured from." }),
     );
     for name in Indicator::all().map(Indicator::name) {
         props.insert(
             format!("{name}_change"),
-            json!({ "type": ["number", "null"], "description": format!("With `base=`: `{name}` now minus `{name}` in the base period; null when either has no data.") }),
+            json!({ "type": ["number", "null"], "description": format!("With `base=`: `{name}` now minus `{name}` in the base period; null when either has no data or the two periods do not state it with the same definition (see `change_notes`).") }),
         );
         props.insert(
             format!("{name}_change_rel"),
@@ -83,7 +95,8 @@ pub fn document() -> Value {
         "period",
         "Period `YYYY-MM`; the latest period with data when absent.",
     );
-    let base = param("base", "A second period: adds `{indicator}_change` and `{indicator}_change_rel` fields measured from it.");
+    let base = param("base", "A second period: adds `{indicator}_change` and `{indicator}_change_rel` fields measured from it, and `change_notes` saying why a change is null.");
+    let min_households = param("min_households", "Rates over fewer households are flagged \"terlalu sedikit data\" (default 10; 0 trusts every rate).");
     let error = json!({ "$ref": "#/components/schemas/Error" });
     let json_of = |schema: Value| json!({ "application/json": { "schema": schema } });
     json!({
@@ -99,7 +112,7 @@ pub fn document() -> Value {
                 "parameters": [
                     param("level", "provinsi, kabupaten (default), kecamatan or desa."),
                     param("parent", "Only units inside this code (any level above)."),
-                    period.clone(), base.clone(),
+                    period.clone(), base.clone(), min_households.clone(),
                 ],
                 "responses": {
                     "200": { "description": "One object per unit, in code order.", "content": json_of(json!({ "type": "array", "items": { "$ref": "#/components/schemas/UnitIndicators" } })) },
@@ -111,7 +124,7 @@ pub fn document() -> Value {
                 "summary": "One unit with its indicators, its parents and its children",
                 "parameters": [
                     { "name": "kode", "in": "path", "required": true, "schema": { "type": "string" }, "description": "Kemendagri code, dotted or plain." },
-                    period.clone(), base.clone(),
+                    period.clone(), base.clone(), min_households.clone(),
                 ],
                 "responses": {
                     "200": { "description": "The unit, plus `bbox`, `parents` (top down) and `children`, each with indicators.", "content": json_of(json!({
@@ -140,10 +153,10 @@ pub fn document() -> Value {
                     param("breaks", "For method=manual: inner breaks, e.g. 10,50,100."),
                     param("palette", "ColorBrewer name (YlOrRd default, -RdBu for change; a leading - reverses)."),
                     param("parent", "Classify only units inside this code."),
-                    period.clone(), base.clone(),
+                    period.clone(), base.clone(), min_households.clone(),
                 ],
                 "responses": {
-                    "200": { "description": "`breaks` (classes + 1 ascending bounds; class i is [breaks[i], breaks[i+1]), the last one closed), `colors`, `counts`, `labels` (Indonesian number format), `no_data` with its colour and label, and `units` (kode, value, class).", "content": json_of(json!({ "type": "object" })) },
+                    "200": { "description": "`breaks` (classes + 1 ascending bounds; class i is [breaks[i], breaks[i+1]), the last one closed), `colors`, `counts`, `labels` (Indonesian number format; whole-number ranges that never overlap for counts), `method_label` and `method_about` (in Bahasa Indonesia), for a change `sides` (decrease, zero or increase per class: a change diverges around zero, the zero class in the neutral colour), `no_data` with its colour and label, `few` (rates over fewer than `min_households` households, not classified) with its colour and label, and `units` (kode, value, class, few).", "content": json_of(json!({ "type": "object" })) },
                     "400": { "description": "Bad level, indicator, method, classes, breaks or palette.", "content": json_of(error.clone()) }
                 }
             }},
@@ -156,7 +169,7 @@ pub fn document() -> Value {
                     param("top", "List length (default 20)."),
                     param("order", "desc (default) or asc."),
                     param("format", "json (default), csv or xlsx (as a download)."),
-                    period.clone(), base.clone(),
+                    period.clone(), base.clone(), min_households.clone(),
                 ],
                 "responses": {
                     "200": { "description": "Ranked units with kecamatan and kabupaten names, the value and key figures." },
@@ -174,6 +187,34 @@ pub fn document() -> Value {
             "/api/periods": { "get": {
                 "summary": "Periods with data and their household counts",
                 "responses": { "200": { "description": "Oldest first.", "content": json_of(json!({ "type": "array", "items": { "type": "object", "properties": { "period": { "type": "string" }, "households": { "type": "integer" } } } })) } }
+            }},
+            "/api/sources": { "get": {
+                "summary": "Provenance: per unit, the import batches of the period counted in it",
+                "parameters": [
+                    param("level", "provinsi, kabupaten (default), kecamatan or desa."),
+                    param("parent", "Only units inside this code."),
+                    period.clone(),
+                ],
+                "responses": {
+                    "200": { "description": "One object per unit (kode, nama, level, period, households) with `sources`: per batch its id, file name, source format, import time, households counted in the unit, how many were placed by GPS / region code / names (and their shares), how many are flagged, and `states`: the fields its households state (members, desil, desil_4, desil_10, extreme_poor, programs, pkh…). An indicator resting on a field no source of the unit states is null.", "content": json_of(json!({ "type": "array", "items": { "type": "object" } })) },
+                    "400": { "description": "Bad parameter.", "content": json_of(error.clone()) },
+                    "404": { "description": "Unknown parent or period.", "content": json_of(error.clone()) }
+                }
+            }},
+            "/api/transitions": { "get": {
+                "summary": "What happened to households between two periods, per unit",
+                "description": "Households are matched across periods by the 64-bit prefixes of their keyed KK hash, else their head's NIK hash (never in clear). Per unit: households, base_households, matched (= stayed + moved_in), stayed, entered (in the period only), left (in the base only), moved_in / moved_out (matched, counted in another unit of the level in the other period), and for matched households with a desil in both periods desil_both, desil_down (poorer), desil_same, desil_up, left_desil_1, entered_desil_1. Always households = stayed + moved_in + entered and base_households = stayed + moved_out + left. Null, with `note`, where either period has no source covering the unit.",
+                "parameters": [
+                    param("level", "provinsi, kabupaten (default), kecamatan or desa."),
+                    param("parent", "Only units inside this code."),
+                    period.clone(),
+                    param("base", "The earlier period (default: the period before `period`)."),
+                ],
+                "responses": {
+                    "200": { "description": "One object per unit, in code order.", "content": json_of(json!({ "type": "array", "items": { "type": "object" } })) },
+                    "400": { "description": "Bad parameter.", "content": json_of(error.clone()) },
+                    "404": { "description": "Unknown parent or period, or no earlier period.", "content": json_of(error.clone()) }
+                }
             }},
             "/api/reconciliation": { "get": {
                 "summary": "Per import batch: households stored = duplicates + counted + not placed",

@@ -47,12 +47,14 @@ pub struct Target {
 }
 
 /// Ranks the selected units, highest value first (lowest first with `ascending`); units
-/// without data are left out; ties go to the lower code.
+/// without data are left out, and so are rates over fewer than the selection's
+/// `min_households` households (`min_households=0` ranks them too); ties go to the lower code.
 pub fn rank(sel: &Selection<'_>, ascending: bool, top: usize) -> Vec<Target> {
     let snap = sel.snap;
     let mut scored: Vec<(u32, f64)> = sel
         .values()
         .into_iter()
+        .filter(|(u, _)| !sel.few(*u))
         .filter_map(|(u, v)| v.map(|v| (u, v)))
         .collect();
     scored.sort_by(|a, b| {

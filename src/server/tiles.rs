@@ -394,6 +394,8 @@ pub async fn style(
             shown,
             period: snap.period(None),
             base: None,
+            // The style colours the tiles' own values; every value is classified.
+            min_households: 0,
         };
         let c = super::choropleth::build(&sel, &method, k, palette)
             .map_err(|e| ApiError::bad_request(e.to_string()))?;
@@ -443,7 +445,7 @@ pub async fn style(
                 "palette": palette.name(),
                 "breaks": c.classes.bounds,
                 "colors": colors,
-                "labels": crate::choropleth::labels(&c.classes, shown.kind()),
+                "labels": c.labels(shown.kind()),
                 "no_data_color": NO_DATA,
                 "no_data_label": super::choropleth::NO_DATA_LABEL,
             }),

@@ -308,11 +308,7 @@ pub(super) fn geocode_from_columns(
 /// are a quarter the size of indexes on the full hashes; matches are confirmed on the full
 /// hash.
 pub(super) fn index_key(hash: &Option<IdHash>) -> Option<i64> {
-    hash.map(|h| {
-        let mut prefix = [0u8; 8];
-        prefix.copy_from_slice(&h[..8]);
-        i64::from_le_bytes(prefix)
-    })
+    Household::id_key(hash)
 }
 
 /// The stored number of a desil scale.

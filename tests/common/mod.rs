@@ -6,7 +6,13 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::sync::OnceLock;
 
+use lentera::app::{import_households, store_geocoder, HouseholdImportOptions};
+use lentera::ingest::households::privacy::Secret;
+use lentera::ingest::households::FileOptions;
+use lentera::model::SourceFormat;
 use lentera::region::Region;
+use lentera::store::{SqliteStore, Store};
+use std::sync::Arc;
 
 /// The shared reference data (`LENTERA_SHARED_DATA`, default `../shared/data`).
 pub fn shared_data() -> PathBuf {
@@ -293,7 +299,7 @@ pub fn desa_outlines(regions: &[Region]) -> Vec<(lentera::region::Kode, geo::Mul
 
 /// Loads the real Kalimantan Timur boundaries into `store` and returns them.
 #[allow(dead_code)]
-pub async fn load_kaltim(store: &dyn lentera::store::Store) -> Vec<Region> {
+pub async fn load_kaltim(store: &dyn Store) -> Vec<Region> {
     let regions = lentera::ingest::boundaries::regions_from_files(&[kaltim()]).unwrap();
     store
         .replace_regions(&regions, &Default::default())
@@ -307,10 +313,9 @@ pub async fn load_kaltim(store: &dyn lentera::store::Store) -> Vec<Region> {
 #[allow(dead_code)]
 pub async fn kaltim_sqlite(
     dir: &Path,
-    imports: &[(lentera::model::SourceFormat, usize, u64, &str)],
-) -> (std::sync::Arc<dyn lentera::store::Store>, Vec<Region>) {
-    let store: std::sync::Arc<dyn lentera::store::Store> =
-        std::sync::Arc::new(lentera::store::SqliteStore::open_dir(dir).await.unwrap());
+    imports: &[(SourceFormat, usize, u64, &str)],
+) -> (Arc<dyn Store>, Vec<Region>) {
+    let store: Arc<dyn Store> = Arc::new(SqliteStore::open_dir(dir).await.unwrap());
     let regions = load_kaltim(store.as_ref()).await;
     for &(format, count, seed, period) in imports {
         import_generated(store.as_ref(), &regions, format, count, seed, period).await;
@@ -323,7 +328,7 @@ pub async fn kaltim_sqlite(
 #[allow(dead_code)]
 pub fn write_generated(
     regions: &[Region],
-    format: lentera::model::SourceFormat,
+    format: SourceFormat,
     count: usize,
     seed: u64,
     path: &Path,
@@ -343,15 +348,15 @@ pub fn write_generated(
 /// imports them into `store` for `period`, geocoded against the stored regions.
 #[allow(dead_code)]
 pub async fn import_generated(
-    store: &dyn lentera::store::Store,
+    store: &dyn Store,
     regions: &[Region],
-    format: lentera::model::SourceFormat,
+    format: SourceFormat,
     count: usize,
     seed: u64,
     period: &str,
 ) {
-    use lentera::app::{import_households, store_geocoder, HouseholdImportOptions};
-    use lentera::ingest::households::privacy::Secret;
+    use Secret;
+    use {import_households, store_geocoder, HouseholdImportOptions};
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("households.csv");
     write_generated(regions, format, count, seed, &file);
@@ -480,4 +485,84 @@ pub async fn get_json(
     let v = serde_json::from_slice(&got.body)
         .unwrap_or_else(|e| panic!("{uri}: not JSON ({e}): {}", got.text()));
     (got.status, v)
+}
+
+/// The secret of households imported by [`import_file`].
+pub const SCENARIO_SECRET: &str = "provenance-test-secret-0123456789abcdef";
+
+/// Imports `file` into `store` for `period`, geocoded against the stored regions.
+#[allow(dead_code)]
+pub async fn import_file(store: &dyn Store, file: &Path, period: &str, options: FileOptions) {
+    let geocoder = store_geocoder(store).await.unwrap();
+    let import = HouseholdImportOptions {
+        file: options,
+        period: period.parse().unwrap(),
+    };
+    import_households(
+        store,
+        file,
+        &import,
+        &Secret::new(SCENARIO_SECRET).unwrap(),
+        geocoder,
+    )
+    .await
+    .unwrap();
+}
+
+/// Rewrites the CSV at `path` to `out` with `edit` applied to every data row (header given).
+#[allow(dead_code)]
+pub fn edit_csv(path: &Path, out: &Path, mut edit: impl FnMut(&[String], &mut Vec<String>)) {
+    let delimiter = if std::fs::read_to_string(path)
+        .unwrap()
+        .lines()
+        .next()
+        .unwrap()
+        .contains('|')
+    {
+        b'|'
+    } else {
+        b','
+    };
+    let mut r = csv::ReaderBuilder::new()
+        .delimiter(delimiter)
+        .from_path(path)
+        .unwrap();
+    let header: Vec<String> = r.headers().unwrap().iter().map(String::from).collect();
+    let mut w = csv::WriterBuilder::new()
+        .delimiter(delimiter)
+        .from_path(out)
+        .unwrap();
+    w.write_record(&header).unwrap();
+    for rec in r.records() {
+        let mut row: Vec<String> = rec.unwrap().iter().map(String::from).collect();
+        edit(&header, &mut row);
+        w.write_record(&row).unwrap();
+    }
+    w.flush().unwrap();
+}
+
+/// The index of column `name` in `header`.
+#[allow(dead_code)]
+pub fn col(header: &[String], name: &str) -> usize {
+    header.iter().position(|h| h == name).unwrap()
+}
+
+/// Households whose sources state different things: P3KE for 2024-12; DTKS and a verval
+/// file with GPS and an empty desil column for 2025-06, on the real Kaltim boundaries.
+#[allow(dead_code)]
+pub async fn scenario(d: &Path) -> (Arc<dyn Store>, Vec<Region>) {
+    let store: Arc<dyn Store> = Arc::new(SqliteStore::open_dir(&d.join("store")).await.unwrap());
+    let regions = load_kaltim(store.as_ref()).await;
+    let p3ke = d.join("p3ke.csv");
+    write_generated(&regions, SourceFormat::P3ke, 1500, 21, &p3ke);
+    let dtks = d.join("dtks.csv");
+    write_generated(&regions, SourceFormat::Dtks, 900, 22, &dtks);
+    let verval_full = d.join("verval-lengkap.csv");
+    write_generated(&regions, SourceFormat::Verval, 600, 23, &verval_full);
+    let verval = d.join("verval.csv");
+    edit_csv(&verval_full, &verval, |h, row| row[col(h, "desil")].clear());
+    import_file(store.as_ref(), &p3ke, "2024-12", FileOptions::default()).await;
+    import_file(store.as_ref(), &dtks, "2025-06", FileOptions::default()).await;
+    import_file(store.as_ref(), &verval, "2025-06", FileOptions::default()).await;
+    (store, regions)
 }

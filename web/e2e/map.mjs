@@ -3,9 +3,9 @@
 // Usage: node web/e2e/map.mjs BASE_URL ARTIFACT_DIR [TOKEN]
 // Exits non-zero with the failed check in words. Prints one line per check and the time to
 // the first rendered choropleth; saves screenshots into ARTIFACT_DIR.
-import { chromium } from 'playwright-core';
 import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { check, waitFor, jsonGetter, launch, openPage } from './lib.mjs';
 
 const [base, artifacts, token] = process.argv.slice(2);
 // `kaltim` (the real boundaries: Samarinda, Palaran) or `demo` (the synthetic province).
@@ -15,11 +15,6 @@ if (!base || !artifacts) {
   process.exit(2);
 }
 mkdirSync(artifacts, { recursive: true });
-
-function check(condition, message) {
-  if (!condition) throw new Error('FAILED: ' + message);
-  console.log('ok - ' + message);
-}
 
 /// Checks that the legend shows the classes, colours, labels and counts /api/choropleth gives
 /// for `level`, and returns that answer.
@@ -45,41 +40,13 @@ async function legendMatchesApi(page, level, period) {
   return api;
 }
 
-/// Waits for `fn` to be true in the page, failing with `what` in words.
-async function waitFor(page, what, fn, arg) {
-  try {
-    await page.waitForFunction(fn, arg, { timeout: 20000 });
-  } catch (e) {
-    throw new Error('FAILED: waiting for ' + what + ' (' + e.message.split('\n')[0] + ')');
-  }
-}
+const getJson = jsonGetter(base);
 
-async function getJson(path) {
-  const r = await fetch(base + path);
-  if (!r.ok) throw new Error(path + ': HTTP ' + r.status);
-  return r.json();
-}
-
-const browser = await chromium.launch({
-  executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
-  args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'],
-});
+const browser = await launch();
 const problems = [];
 let failed = false;
 try {
-  const context = await browser.newContext({ viewport: { width: 1366, height: 800 }, acceptDownloads: true });
-  const page = await context.newPage();
-  page.on('console', (m) => { if (m.type() === 'error') problems.push('console: ' + m.text()); });
-  page.on('pageerror', (e) => problems.push('page error: ' + e.message));
-  page.on('response', (r) => {
-    if (r.status() >= 400) problems.push('HTTP ' + r.status() + ': ' + r.url());
-  });
-  page.on('requestfailed', (r) => {
-    // Tile requests a zoom change made obsolete are cancelled by MapLibre on purpose.
-    if (!/net::ERR_ABORTED/.test(r.failure()?.errorText || '')) {
-      problems.push('request failed: ' + r.url() + ' ' + r.failure()?.errorText);
-    }
-  });
+  const page = await openPage(browser, problems);
   const householdRequests = [];
   page.on('request', (r) => { if (r.url().includes('/tiles/households')) householdRequests.push(r.url()); });
 
@@ -219,7 +186,7 @@ try {
   // 7. The URL keeps the view.
   const url = page.url();
   check(/indikator=desil_1/.test(url) && /posisi=/.test(url) && url.includes('pilih=' + kecamatan.kode), `the URL keeps the view (${url.replace(base, '')})`);
-  const shared = await context.newPage();
+  const shared = await page.context().newPage();
   shared.on('pageerror', (e) => problems.push('page error (shared view): ' + e.message));
   await shared.goto(url);
   await waitFor(shared, 'the shared view', (n) => window.lentera && window.lentera.ready && document.querySelector('#nama-wilayah').textContent.includes(n), kecamatan.nama);

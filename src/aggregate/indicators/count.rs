@@ -2,7 +2,7 @@
 
 use strum::{EnumCount, EnumMessage, EnumProperty, EnumString, IntoStaticStr, VariantArray};
 
-use super::{Counts, Described};
+use super::{Counts, Described, Field, Stated};
 use crate::model::Program;
 
 /// A counted indicator; its discriminant is its place in [`Counts`].
@@ -31,7 +31,7 @@ pub enum Count {
     Households,
     /// Members of the households that state a member count.
     #[strum(
-        message = "Household members, summed over households that state a member count; null when none does.",
+        message = "Household members, summed over households that state a member count; null where none does.",
         props(label = "Jumlah jiwa", short = "Jiwa")
     )]
     People,
@@ -47,70 +47,70 @@ pub enum Count {
     /// Desil 1.
     #[strum(
         serialize = "desil_1",
-        message = "Households in desil 1 (the poorest 10 %, shorthand for extreme poverty).",
+        message = "Households in desil 1 (the poorest 10 %, shorthand for extreme poverty); null where no counted household states a desil.",
         props(label = "Rumah tangga desil 1 (sangat miskin)", short = "Desil 1")
     )]
     Desil1,
     /// Desil 2.
     #[strum(
         serialize = "desil_2",
-        message = "Households in desil 2.",
+        message = "Households in desil 2; null where no counted household states a desil.",
         props(label = "Rumah tangga desil 2", short = "Desil 2")
     )]
     Desil2,
     /// Desil 3.
     #[strum(
         serialize = "desil_3",
-        message = "Households in desil 3.",
+        message = "Households in desil 3; null where no counted household states a desil.",
         props(label = "Rumah tangga desil 3", short = "Desil 3")
     )]
     Desil3,
     /// Desil 4.
     #[strum(
         serialize = "desil_4",
-        message = "Households in desil 4.",
+        message = "Households in desil 4; null where no counted household states a desil.",
         props(label = "Rumah tangga desil 4", short = "Desil 4")
     )]
     Desil4,
     /// Desil 5.
     #[strum(
         serialize = "desil_5",
-        message = "Households in desil 5; null where no source of the unit ranks beyond desil 4.",
+        message = "Households in desil 5; null where no counted household has a desil on the 1–10 scale.",
         props(label = "Rumah tangga desil 5", short = "Desil 5")
     )]
     Desil5,
     /// Desil 6.
     #[strum(
         serialize = "desil_6",
-        message = "Households in desil 6; null where no source of the unit ranks beyond desil 4.",
+        message = "Households in desil 6; null where no counted household has a desil on the 1–10 scale.",
         props(label = "Rumah tangga desil 6", short = "Desil 6")
     )]
     Desil6,
     /// Desil 7.
     #[strum(
         serialize = "desil_7",
-        message = "Households in desil 7; null where no source of the unit ranks beyond desil 4.",
+        message = "Households in desil 7; null where no counted household has a desil on the 1–10 scale.",
         props(label = "Rumah tangga desil 7", short = "Desil 7")
     )]
     Desil7,
     /// Desil 8.
     #[strum(
         serialize = "desil_8",
-        message = "Households in desil 8; null where no source of the unit ranks beyond desil 4.",
+        message = "Households in desil 8; null where no counted household has a desil on the 1–10 scale.",
         props(label = "Rumah tangga desil 8", short = "Desil 8")
     )]
     Desil8,
     /// Desil 9.
     #[strum(
         serialize = "desil_9",
-        message = "Households in desil 9; null where no source of the unit ranks beyond desil 4.",
+        message = "Households in desil 9; null where no counted household has a desil on the 1–10 scale.",
         props(label = "Rumah tangga desil 9", short = "Desil 9")
     )]
     Desil9,
     /// Desil 10.
     #[strum(
         serialize = "desil_10",
-        message = "Households in desil 10; null where no source of the unit ranks beyond desil 4.",
+        message = "Households in desil 10; null where no counted household has a desil on the 1–10 scale.",
         props(label = "Rumah tangga desil 10", short = "Desil 10")
     )]
     Desil10,
@@ -120,17 +120,23 @@ pub enum Count {
         props(label = "Rumah tangga tanpa desil", short = "Tanpa desil")
     )]
     DesilUnknown,
+    /// Households with a desil.
+    #[strum(
+        message = "Households whose source states a desil: what every desil figure of the unit rests on.",
+        props(label = "Rumah tangga dengan desil", short = "Desil diketahui")
+    )]
+    DesilKnown,
     /// Desil 1 to 4.
     #[strum(
         serialize = "desil_1_4",
-        message = "Households in desil 1 to 4.",
+        message = "Households in desil 1 to 4; null where no counted household states a desil.",
         props(label = "Rumah tangga desil 1–4", short = "Desil 1–4")
     )]
     Desil1To4,
     /// Households from sources that rank desil 1–10.
     #[strum(
         serialize = "desil_scale_10",
-        message = "Households from sources that rank desil 1–10 (DTSEN).",
+        message = "Households with a desil on the 1–10 scale (DTSEN, verval): what desil 5–10 rest on.",
         props(
             label = "Rumah tangga dari sumber desil 1–10",
             short = "Sumber desil 1–10"
@@ -139,10 +145,19 @@ pub enum Count {
     DesilScale10,
     /// Households the source marks extreme poor.
     #[strum(
-        message = "Households the source itself marks as extreme poor (miskin ekstrem).",
+        message = "Households the source itself marks as extreme poor (miskin ekstrem); null where no counted household's source states it.",
         props(label = "Rumah tangga miskin ekstrem", short = "Miskin ekstrem")
     )]
     ExtremePoor,
+    /// Households whose source states whether they are extreme poor.
+    #[strum(
+        message = "Households whose source states whether they are extreme poor.",
+        props(
+            label = "Rumah tangga dengan status miskin ekstrem",
+            short = "Status miskin ekstrem diketahui"
+        )
+    )]
+    ExtremePoorKnown,
     /// PKH receipt.
     #[strum(
         message = "Households receiving PKH; null when no household's source states it.",
@@ -403,24 +418,65 @@ impl Count {
         Count::ALL[Count::PkhKnown as usize + p as usize]
     }
 
-    /// The value of the count as served: `None` for "no data" — the period has no source
-    /// covering the unit; desil 5–10 where every source of the unit ranks 1–4 only; `people`
-    /// where no household states its members; a programme no household's source states.
+    /// The fields the count rests on: it is "no data" where the counted households state
+    /// none of them.
+    pub fn fields(self) -> Stated {
+        let i = self as usize;
+        match self {
+            _ if (Count::Desil5 as usize..=Count::Desil10 as usize).contains(&i) => {
+                Stated::of(&[Field::DesilTen])
+            }
+            _ if (Count::Desil1 as usize..=Count::Desil4 as usize).contains(&i) => {
+                Stated::of(&[Field::Desil])
+            }
+            Count::Desil1To4 | Count::Desil1ProgramKnown | Count::Desil1PkhKnown => {
+                Stated::of(&[Field::Desil])
+            }
+            Count::People => Stated::of(&[Field::Members]),
+            Count::ExtremePoor => Stated::of(&[Field::ExtremePoor]),
+            Count::Desil1NoProgram => Stated::of(&[Field::Desil, Field::Programs]),
+            Count::Desil1NoPkh => Stated::of(&[Field::Desil, Field::Program(Program::Pkh)]),
+            _ if (Count::Pkh as usize..=Count::Kur as usize).contains(&i) => {
+                Stated::of(&[Field::Program(Program::ALL[i - Count::Pkh as usize])])
+            }
+            _ => Stated::NONE,
+        }
+    }
+
+    /// The count of households that state what this count rests on, when it has one
+    /// (`desil_1` → `desil_known`, `pkh` → `pkh_known`).
+    pub fn known_count(self) -> Option<Count> {
+        let i = self as usize;
+        match self {
+            _ if (Count::Desil5 as usize..=Count::Desil10 as usize).contains(&i) => {
+                Some(Count::DesilScale10)
+            }
+            _ if (Count::Desil1 as usize..=Count::Desil4 as usize).contains(&i) => {
+                Some(Count::DesilKnown)
+            }
+            Count::Desil1To4 => Some(Count::DesilKnown),
+            Count::ExtremePoor => Some(Count::ExtremePoorKnown),
+            Count::Desil1NoProgram => Some(Count::Desil1ProgramKnown),
+            Count::Desil1NoPkh => Some(Count::Desil1PkhKnown),
+            _ if (Count::Pkh as usize..=Count::Kur as usize).contains(&i) => {
+                Some(Count::program_known(Program::ALL[i - Count::Pkh as usize]))
+            }
+            _ => None,
+        }
+    }
+
+    /// The value of the count as served, by the one rule of "no data": `None` where no source
+    /// of the period covers the unit, or where no counted household states a field the count
+    /// rests on ([`Count::fields`]): desil 1–4 and `desil_1_4` without any desil, desil 5–10
+    /// without a desil on the 1–10 scale, `people` without a member count, `extreme_poor`
+    /// without the source's own mark, a programme no household's source states. Where only
+    /// part of the households state it, the value counts those that do; `{count}_known`
+    /// says how many.
     pub fn value(self, counts: Option<&Counts>) -> Option<u64> {
         let counts = counts?;
-        let any = counts[Count::Households] > 0;
-        let i = self as usize;
-        let unknown = match self {
-            _ if (Count::Desil5 as usize..=Count::Desil10 as usize).contains(&i) => {
-                counts[Count::DesilScale10] == 0
-            }
-            Count::People => any && counts[Count::MembersUnknown] == counts[Count::Households],
-            _ if (Count::Pkh as usize..=Count::Kur as usize).contains(&i) => {
-                let p = Program::ALL[i - Count::Pkh as usize];
-                any && counts[Count::program_known(p)] == 0
-            }
-            _ => false,
-        };
-        (!unknown).then_some(counts[self])
+        counts
+            .stated()
+            .covers(self.fields())
+            .then_some(counts[self])
     }
 }

@@ -17,7 +17,7 @@ use std::str::FromStr;
 use serde::ser::SerializeMap;
 use strum::{EnumCount, EnumProperty};
 
-use crate::model::{Denominators, DesilScale, Flag, Flags, Program, Programs, Quality};
+use crate::model::{Denominators, DesilScale, Flag, Flags, Period, Program, Programs, Quality};
 
 pub use count::Count;
 pub use rate::{Denominator, Rate};
@@ -144,18 +144,174 @@ impl<'de> serde::Deserialize<'de> for Indicator {
     }
 }
 
-/// The counts of one unit in one period.
+/// A field a source may state or leave out. An indicator resting on a field no counted
+/// household states is "no data" (null), never 0: DTKS and verval files state no desil, a
+/// P3KE file states no BST, and a map must not read their silence as "none".
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Field {
+    /// The member count.
+    Members,
+    /// A desil, on either scale.
+    Desil,
+    /// A desil on the 1–4 scale (P3KE, DTKS-era ranks).
+    DesilFour,
+    /// A desil on the 1–10 scale (DTSEN, verval): the only source of desil 5–10.
+    DesilTen,
+    /// The source's own extreme-poor mark (P3KE's status, verval's `Sangat Miskin`).
+    ExtremePoor,
+    /// At least one programme.
+    Programs,
+    /// One programme.
+    Program(Program),
+}
+
+impl Field {
+    /// Every field.
+    pub fn all() -> impl Iterator<Item = Field> {
+        [
+            Field::Members,
+            Field::Desil,
+            Field::DesilFour,
+            Field::DesilTen,
+            Field::ExtremePoor,
+            Field::Programs,
+        ]
+        .into_iter()
+        .chain(Program::ALL.iter().map(|&p| Field::Program(p)))
+    }
+
+    fn bit(self) -> u16 {
+        match self {
+            Field::Members => 1,
+            Field::Desil => 1 << 1,
+            Field::DesilFour => 1 << 2,
+            Field::DesilTen => 1 << 3,
+            Field::ExtremePoor => 1 << 4,
+            Field::Programs => 1 << 5,
+            Field::Program(p) => 1 << (6 + p as u16),
+        }
+    }
+
+    /// Its API name (`desil`, `desil_10`, `pkh`…).
+    pub fn name(self) -> &'static str {
+        match self {
+            Field::Members => "members",
+            Field::Desil => "desil",
+            Field::DesilFour => "desil_4",
+            Field::DesilTen => "desil_10",
+            Field::ExtremePoor => "extreme_poor",
+            Field::Programs => "programs",
+            Field::Program(p) => p.as_str(),
+        }
+    }
+
+    /// Its name in Bahasa Indonesia, as "tidak memuat …" completes it.
+    pub fn label(self) -> &'static str {
+        match self {
+            Field::Members => "jumlah anggota rumah tangga",
+            Field::Desil => "desil",
+            Field::DesilFour => "desil skala 1–4",
+            Field::DesilTen => "desil skala 1–10",
+            Field::ExtremePoor => "status miskin ekstrem",
+            Field::Programs => "status bantuan",
+            Field::Program(p) => p.label(),
+        }
+    }
+}
+
+/// A set of [`Field`]s: those the households of a unit state, or those an indicator rests on.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
+pub struct Stated(u16);
+
+impl Stated {
+    /// No field.
+    pub const NONE: Stated = Stated(0);
+
+    /// The set holding `fields`.
+    pub fn of(fields: &[Field]) -> Stated {
+        Stated(fields.iter().fold(0, |a, f| a | f.bit()))
+    }
+
+    /// Whether `f` is in the set.
+    pub fn has(self, f: Field) -> bool {
+        self.0 & f.bit() != 0
+    }
+
+    /// Whether every field of `other` is in the set.
+    pub fn covers(self, other: Stated) -> bool {
+        self.0 & other.0 == other.0
+    }
+
+    /// The union.
+    pub fn with(self, other: Stated) -> Stated {
+        Stated(self.0 | other.0)
+    }
+
+    /// Adds `f`.
+    pub fn insert(&mut self, f: Field) {
+        self.0 |= f.bit();
+    }
+
+    /// The fields of `of` missing from this set.
+    pub fn missing(self, of: Stated) -> impl Iterator<Item = Field> {
+        Field::all().filter(move |&f| of.has(f) && !self.has(f))
+    }
+
+    /// The fields in the set, in [`Field::all`] order.
+    pub fn fields(self) -> impl Iterator<Item = Field> {
+        Field::all().filter(move |&f| self.has(f))
+    }
+}
+
+impl serde::Serialize for Stated {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_seq(self.fields().map(Field::name))
+    }
+}
+
+/// The counts of one unit in one period, and the fields its households state.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Counts([u64; Count::COUNT]);
+pub struct Counts {
+    values: [u64; Count::COUNT],
+    stated: Stated,
+}
 
 impl Counts {
-    /// Every count zero.
-    pub const ZERO: Counts = Counts([0; Count::COUNT]);
+    /// Every count zero, no field stated.
+    pub const ZERO: Counts = Counts {
+        values: [0; Count::COUNT],
+        stated: Stated::NONE,
+    };
 
     /// Adds `other` into these counts.
     pub fn add(&mut self, other: &Counts) {
-        for (x, y) in self.0.iter_mut().zip(&other.0) {
+        for (x, y) in self.values.iter_mut().zip(&other.values) {
             *x += *y;
+        }
+        self.stated = self.stated.with(other.stated);
+    }
+
+    /// The fields the counted households state. A unit without households takes those of
+    /// the kabupaten/kota around it (see `aggregate::count::coverage`): in a period whose
+    /// source states desil, a desa with no listed household has a real 0 in desil 1.
+    pub fn stated(&self) -> Stated {
+        self.stated
+    }
+
+    /// Sets the fields stated (for a unit without households).
+    pub fn set_stated(&mut self, stated: Stated) {
+        self.stated = stated;
+    }
+
+    /// How many counted households state what `c` rests on (all of them when it rests on
+    /// nothing): its `_known` count.
+    pub fn known(&self, c: Count) -> u64 {
+        match c.known_count() {
+            Some(k) => self[k],
+            None if c == Count::People => {
+                self[Count::Households].saturating_sub(self[Count::MembersUnknown])
+            }
+            None => self[Count::Households],
         }
     }
 }
@@ -169,13 +325,13 @@ impl Default for Counts {
 impl Index<Count> for Counts {
     type Output = u64;
     fn index(&self, c: Count) -> &u64 {
-        &self.0[c as usize]
+        &self.values[c as usize]
     }
 }
 
 impl IndexMut<Count> for Counts {
     fn index_mut(&mut self, c: Count) -> &mut u64 {
-        &mut self.0[c as usize]
+        &mut self.values[c as usize]
     }
 }
 
@@ -188,8 +344,8 @@ pub struct Contribution {
     pub desil: Option<u8>,
     /// Its scale.
     pub scale: Option<DesilScale>,
-    /// Extreme poor as the source states it.
-    pub extreme_poor: bool,
+    /// Extreme poor as the source states it (`None`: the source does not say).
+    pub extreme_poor: Option<bool>,
     /// Programmes.
     pub programs: Programs,
     /// How it was placed.
@@ -201,8 +357,40 @@ pub struct Contribution {
 }
 
 impl Contribution {
+    /// The fields the household states.
+    pub fn stated(&self) -> Stated {
+        let mut s = Stated::NONE;
+        if self.members.is_some() {
+            s.insert(Field::Members);
+        }
+        if let Some(d) = self.desil {
+            s.insert(Field::Desil);
+            // A desil without a scale (a custom mapping naming none) above 4 can only be on
+            // the 1–10 scale.
+            s.insert(if self.scale == Some(DesilScale::Ten) || d > 4 {
+                Field::DesilTen
+            } else {
+                Field::DesilFour
+            });
+        }
+        if self.extreme_poor.is_some() {
+            s.insert(Field::ExtremePoor);
+        }
+        if self.programs.known != 0 {
+            s.insert(Field::Programs);
+        }
+        for &p in Program::ALL {
+            if self.programs.get(p).is_some() {
+                s.insert(Field::Program(p));
+            }
+        }
+        s
+    }
+
     /// Adds one household to `counts`.
     pub fn add_to(&self, counts: &mut Counts) {
+        let stated = self.stated();
+        counts.stated = counts.stated.with(stated);
         counts[Count::Households] += 1;
         match self.members {
             Some(m) => counts[Count::People] += u64::from(m),
@@ -211,16 +399,18 @@ impl Contribution {
         match self.desil.and_then(Count::desil) {
             Some(d) => {
                 counts[d] += 1;
+                counts[Count::DesilKnown] += 1;
                 if self.desil.is_some_and(|d| d <= 4) {
                     counts[Count::Desil1To4] += 1;
                 }
             }
             None => counts[Count::DesilUnknown] += 1,
         }
-        if self.scale == Some(DesilScale::Ten) {
-            counts[Count::DesilScale10] += 1;
+        counts[Count::DesilScale10] += u64::from(stated.has(Field::DesilTen));
+        if let Some(extreme) = self.extreme_poor {
+            counts[Count::ExtremePoorKnown] += 1;
+            counts[Count::ExtremePoor] += u64::from(extreme);
         }
-        counts[Count::ExtremePoor] += u64::from(self.extreme_poor);
         for &p in Program::ALL {
             if let Some(receives) = self.programs.get(p) {
                 counts[Count::program_known(p)] += 1;
@@ -253,6 +443,26 @@ impl Contribution {
     }
 }
 
+/// Rates and shares over fewer households than this are flagged "terlalu sedikit data", not
+/// trusted: one household in three is 33 % and says nothing about a desa.
+pub const DEFAULT_MIN_HOUSEHOLDS: u64 = 10;
+
+/// The rates of a unit that rest on fewer than `min_households` households ([`Rate::base`]).
+pub fn few_households(
+    counts: Option<&Counts>,
+    den: &Denominators,
+    min_households: u64,
+) -> Vec<Rate> {
+    let Some(c) = counts else {
+        return Vec::new();
+    };
+    Rate::ALL
+        .iter()
+        .copied()
+        .filter(|r| r.value(c, den).is_some() && r.base(c, den) < min_households)
+        .collect()
+}
+
 /// Writes every count and rate of a unit into a JSON map (null for no data).
 pub fn serialize_values<M: SerializeMap>(
     map: &mut M,
@@ -269,27 +479,129 @@ pub fn serialize_values<M: SerializeMap>(
 }
 
 /// Writes `{field}_change` (absolute) and `{field}_change_rel` (relative to the base; null
-/// when the base is zero) for every count and rate, null where either side has no data.
+/// when the base is zero) for every count and rate, null where the change is not measured,
+/// and `change_notes`: for each null change, why (in Bahasa Indonesia, as the page shows it).
 pub fn serialize_change<M: SerializeMap>(
     map: &mut M,
-    now: Option<&Counts>,
-    base: Option<&Counts>,
+    now: Side<'_>,
+    base: Side<'_>,
     den: &Denominators,
 ) -> Result<(), M::Error> {
+    let mut notes = serde_json::Map::new();
     for indicator in Indicator::all() {
-        let (abs, rel) = change(indicator.value(base, den), indicator.value(now, den));
+        let c = indicator.change(now, base, den);
         let name = indicator.name();
-        map.serialize_entry(&format!("{name}_change"), &abs)?;
-        map.serialize_entry(&format!("{name}_change_rel"), &rel)?;
+        map.serialize_entry(&format!("{name}_change"), &c.abs)?;
+        map.serialize_entry(&format!("{name}_change_rel"), &c.rel)?;
+        if let Some(reason) = c.reason {
+            notes.insert(name.to_string(), reason.into());
+        }
     }
-    Ok(())
+    map.serialize_entry("change_notes", &notes)
 }
 
-/// Absolute and relative change from `base` to `now`.
-pub fn change(base: Option<f64>, now: Option<f64>) -> (Option<f64>, Option<f64>) {
-    match (base, now) {
-        (Some(a), Some(b)) => (Some(b - a), (a != 0.0).then(|| (b - a) / a)),
-        _ => (None, None),
+/// One side of a comparison: a period and a unit's counts in it (`None`: no data).
+#[derive(Debug, Clone, Copy)]
+pub struct Side<'a> {
+    /// The period.
+    pub period: Period,
+    /// The unit's counts.
+    pub counts: Option<&'a Counts>,
+}
+
+/// A change between two periods, or why there is none.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Change {
+    /// `now − base`.
+    pub abs: Option<f64>,
+    /// `(now − base) / base`; null when the base is zero.
+    pub rel: Option<f64>,
+    /// Why the change is null, in Bahasa Indonesia (`None` when it is measured).
+    pub reason: Option<String>,
+}
+
+impl Indicator {
+    /// The fields it rests on.
+    pub fn fields(self) -> Stated {
+        match self {
+            Indicator::Count(c) => c.fields(),
+            Indicator::Rate(r) => r.fields(),
+        }
+    }
+
+    /// The change from `base` to `now`, measured only where both periods state the indicator
+    /// with the same definition: every field it rests on stated on both sides, desil on the
+    /// same scale, the same programmes behind "any programme". Otherwise null with a reason.
+    pub fn change(self, now: Side<'_>, base: Side<'_>, den: &Denominators) -> Change {
+        let null = |reason: String| Change {
+            abs: None,
+            rel: None,
+            reason: Some(reason),
+        };
+        let (Some(a), Some(b)) = (base.counts, now.counts) else {
+            let side = if base.counts.is_none() { base } else { now };
+            return null(format!("tidak ada data untuk {}", side.period));
+        };
+        for (side, c) in [(base, a), (now, b)] {
+            let missing: Vec<&str> = c
+                .stated()
+                .missing(self.fields())
+                .map(Field::label)
+                .collect();
+            if !missing.is_empty() {
+                return null(format!(
+                    "tidak sebanding: {} tidak memuat {}",
+                    side.period,
+                    missing.join(" dan ")
+                ));
+            }
+        }
+        let fields = self.fields();
+        if fields.has(Field::Desil) || fields.has(Field::DesilTen) {
+            let scale = |c: &Counts| match (
+                c.stated().has(Field::DesilFour),
+                c.stated().has(Field::DesilTen),
+            ) {
+                (true, false) => "1–4",
+                (false, true) => "1–10",
+                _ => "1–4 dan 1–10",
+            };
+            if scale(a) != scale(b) {
+                return null(format!(
+                    "tidak sebanding: skala desil berbeda ({}: {}, {}: {})",
+                    base.period,
+                    scale(a),
+                    now.period,
+                    scale(b)
+                ));
+            }
+        }
+        if fields.has(Field::Programs) {
+            let programs = Stated::of(
+                &Program::ALL
+                    .iter()
+                    .map(|&p| Field::Program(p))
+                    .collect::<Vec<_>>(),
+            );
+            let (x, y) = (a.stated().0 & programs.0, b.stated().0 & programs.0);
+            if x != y {
+                return null(format!(
+                    "tidak sebanding: bantuan yang dimuat berbeda antara {} dan {}",
+                    base.period, now.period
+                ));
+            }
+        }
+        match (self.value(Some(a), den), self.value(Some(b), den)) {
+            (Some(x), Some(y)) => Change {
+                abs: Some(y - x),
+                rel: (x != 0.0).then(|| (y - x) / x),
+                reason: None,
+            },
+            (x, _) => null(format!(
+                "tidak ada nilai untuk {}",
+                if x.is_none() { base.period } else { now.period }
+            )),
+        }
     }
 }
 
@@ -304,7 +616,7 @@ mod tests {
         unique.sort();
         unique.dedup();
         assert_eq!(unique.len(), names.len());
-        assert_eq!(Count::COUNT, 47);
+        assert_eq!(Count::COUNT, 49);
         for i in Indicator::all() {
             assert!(!i.about().is_empty(), "{i} has no description");
             assert_ne!(i.label(), i.name(), "{i} has no label");
@@ -338,7 +650,7 @@ mod tests {
             members: Some(4),
             desil: Some(1),
             scale: Some(DesilScale::Four),
-            extreme_poor: true,
+            extreme_poor: Some(true),
             programs,
             quality: Some(Quality::Code),
             flagged: false,
@@ -363,16 +675,113 @@ mod tests {
         // A programme no source states is unknown; one stated "no" is a real zero.
         assert_eq!(Count::Sembako.value(Some(&counts)), None);
         assert_eq!(Count::Pkh.value(Some(&counts)), Some(0));
-        let mut no_members = Counts::ZERO;
-        Contribution::default().add_to(&mut no_members);
-        assert_eq!(Count::People.value(Some(&no_members)), None);
+        let mut silent = Counts::ZERO;
+        Contribution::default().add_to(&mut silent);
+        // A household that states nothing: every figure resting on a field is no data.
+        for i in Indicator::all() {
+            let v = i.value(Some(&silent), &Denominators::default());
+            if i.fields() != Stated::NONE {
+                assert_eq!(v, None, "{i}");
+            }
+        }
+        assert_eq!(Count::Households.value(Some(&silent)), Some(1));
+        assert_eq!(Count::DesilKnown.value(Some(&silent)), Some(0));
+    }
+
+    #[test]
+    fn partly_stated_fields_count_what_is_stated_and_never_dilute_a_rate() {
+        let mut counts = Counts::ZERO;
+        let ranked = Contribution {
+            desil: Some(1),
+            scale: Some(DesilScale::Ten),
+            members: Some(3),
+            ..Contribution::default()
+        };
+        ranked.add_to(&mut counts);
+        Contribution::default().add_to(&mut counts);
+        let den = Denominators {
+            households: Some(20),
+            population: Some(80),
+        };
+        assert_eq!(Count::Desil1.value(Some(&counts)), Some(1));
+        assert_eq!(Count::DesilKnown.value(Some(&counts)), Some(1));
+        assert_eq!(counts.known(Count::Desil1), 1);
+        assert_eq!(Count::Desil7.value(Some(&counts)), Some(0));
+        // Half the households say nothing of their desil: a rate over all households of
+        // the unit would be diluted by them.
+        assert_eq!(Rate::Desil1Rate.value(&counts, &den), None);
+        assert_eq!(Rate::PeopleRate.value(&counts, &den), None);
+        assert_eq!(Rate::HouseholdsRate.value(&counts, &den), Some(0.1));
+        ranked.add_to(&mut counts);
+        let mut complete = Counts::ZERO;
+        ranked.add_to(&mut complete);
+        ranked.add_to(&mut complete);
+        assert_eq!(Rate::Desil1Rate.value(&complete, &den), Some(0.1));
+        assert_eq!(Rate::Desil1Rate.base(&complete, &den), 20);
+    }
+
+    #[test]
+    fn change_is_measured_only_between_comparable_periods() {
+        let p = |s: &str| s.parse::<Period>().unwrap();
+        let den = Denominators::default();
+        let four = Contribution {
+            desil: Some(1),
+            scale: Some(DesilScale::Four),
+            ..Contribution::default()
+        };
+        let ten = Contribution {
+            scale: Some(DesilScale::Ten),
+            ..four
+        };
+        let (mut p3ke, mut dtks, mut dtsen, mut p3ke2) =
+            (Counts::ZERO, Counts::ZERO, Counts::ZERO, Counts::ZERO);
+        four.add_to(&mut p3ke);
+        Contribution::default().add_to(&mut dtks);
+        ten.add_to(&mut dtsen);
+        four.add_to(&mut p3ke2);
+        four.add_to(&mut p3ke2);
+        let side = |period: &str, counts| Side {
+            period: p(period),
+            counts: Some(counts),
+        };
+        let d1 = Indicator::Count(Count::Desil1);
+        let c = d1.change(side("2025-06", &dtks), side("2024-12", &p3ke), &den);
+        assert_eq!(c.abs, None);
+        assert_eq!(
+            c.reason.as_deref(),
+            Some("tidak sebanding: 2025-06 tidak memuat desil")
+        );
+        let c = d1.change(side("2025-06", &dtsen), side("2024-12", &p3ke), &den);
+        assert_eq!(
+            c.reason.as_deref(),
+            Some("tidak sebanding: skala desil berbeda (2024-12: 1–4, 2025-06: 1–10)")
+        );
+        let c = d1.change(side("2025-06", &p3ke2), side("2024-12", &p3ke), &den);
+        assert_eq!((c.abs, c.rel, c.reason), (Some(1.0), Some(1.0), None));
+        // Household counts still compare.
+        let h = Indicator::Count(Count::Households);
+        let c = h.change(side("2025-06", &dtks), side("2024-12", &p3ke), &den);
+        assert_eq!(c.abs, Some(0.0));
+        let none = Side {
+            period: p("2025-06"),
+            counts: None,
+        };
+        let c = h.change(none, side("2024-12", &p3ke), &den);
+        assert_eq!(c.reason.as_deref(), Some("tidak ada data untuk 2025-06"));
     }
 
     #[test]
     fn rates_are_unknown_without_a_denominator_not_zero() {
         let mut counts = Counts::ZERO;
-        counts[Count::Households] = 5;
-        counts[Count::Desil1] = 2;
+        for d in [1, 1, 2, 2, 2] {
+            Contribution {
+                desil: Some(d),
+                scale: Some(DesilScale::Four),
+                members: Some(1),
+                ..Contribution::default()
+            }
+            .add_to(&mut counts);
+        }
         let none = Denominators::default();
         let known = Denominators {
             households: Some(50),
@@ -385,8 +794,5 @@ mod tests {
             None,
             "zero population"
         );
-        assert_eq!(change(Some(4.0), Some(3.0)), (Some(-1.0), Some(-0.25)));
-        assert_eq!(change(Some(0.0), Some(3.0)), (Some(3.0), None));
-        assert_eq!(change(None, Some(3.0)), (None, None));
     }
 }

@@ -2,7 +2,7 @@
 
 use strum::{EnumMessage, EnumProperty, EnumString, IntoStaticStr, VariantArray};
 
-use super::{Count, Counts, Described};
+use super::{Count, Counts, Described, Stated};
 use crate::model::Denominators;
 
 /// Where a rate's denominator comes from.
@@ -142,13 +142,46 @@ impl Rate {
         }
     }
 
-    /// The value for `counts` with `den`, `None` when the denominator is unknown or zero.
+    /// The fields the rate rests on: its numerator's and its denominator count's.
+    pub fn fields(self) -> Stated {
+        let own = self.numerator().fields();
+        match self.denominator() {
+            Denominator::Count(c) => own.with(c.fields()),
+            _ => own,
+        }
+    }
+
+    /// The value for `counts` with `den`: `None` where a field it rests on is not stated
+    /// ([`Count::value`]), where the denominator is unknown or zero, and — for a rate over
+    /// the denominators file — where only part of the counted households state the
+    /// numerator's field, which would dilute the rate with households that say nothing.
     pub fn value(self, counts: &Counts, den: &Denominators) -> Option<f64> {
+        if !counts.stated().covers(self.fields()) {
+            return None;
+        }
+        let numerator = self.numerator();
         let denominator = match self.denominator() {
             Denominator::Count(c) => Some(counts[c]),
+            Denominator::AllHouseholds | Denominator::Population
+                if counts.known(numerator) < counts[Count::Households] =>
+            {
+                None
+            }
             Denominator::AllHouseholds => den.households,
             Denominator::Population => den.population,
         }?;
-        (denominator > 0).then(|| counts[self.numerator()] as f64 / denominator as f64)
+        (denominator > 0).then(|| counts[numerator] as f64 / denominator as f64)
+    }
+
+    /// How many households the rate rests on: its denominator count, or all households of
+    /// the unit from the denominators file (the counted households when the file has none).
+    /// A rate over fewer than a threshold of households is flagged "terlalu sedikit data".
+    pub fn base(self, counts: &Counts, den: &Denominators) -> u64 {
+        match self.denominator() {
+            Denominator::Count(c) => counts[c],
+            Denominator::AllHouseholds | Denominator::Population => {
+                den.households.unwrap_or(counts[Count::Households])
+            }
+        }
     }
 }

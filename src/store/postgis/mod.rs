@@ -410,7 +410,7 @@ impl Store for PostgisStore {
             .query(
                 "SELECT batch_id, members, desil, desil_scale, extreme_poor, programs_known,
                         programs_receives, duplicate_of IS NOT NULL, kode_desa, geo_unit,
-                        geo_quality, geo_flags, geo_lon, geo_lat
+                        geo_quality, geo_flags, geo_lon, geo_lat, kk_key, nik_key
                  FROM households ORDER BY id",
                 &[],
             )
@@ -433,6 +433,8 @@ impl Store for PostgisStore {
                         receives: r.get::<_, i64>(6) as u16,
                     },
                     duplicate: r.get(7),
+                    kk_key: r.get(14),
+                    nik_key: r.get(15),
                     ..Default::default()
                 };
                 Ok(facts.placed(geocode.as_ref()))

@@ -231,6 +231,11 @@ impl RowMapper {
                 h.attrs.push((*name, Text::from(v)));
             }
         }
+        // A row that states no desil has no desil scale: its silence is "no data", not a
+        // rank on some scale.
+        if h.desil.is_none() {
+            h.desil_scale = None;
+        }
         if h.source_id.is_none() && !self.person_rows() {
             h.source_id = h.kk_masked.clone().or_else(|| h.nik_masked.clone());
         }

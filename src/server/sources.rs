@@ -1,0 +1,186 @@
+//! `/api/sources` (which batches each unit's figures rest on) and `/api/transitions` (what
+//! happened to households between two periods).
+
+use axum::extract::State;
+use axum::Json;
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+use super::indicators::{period_of, periods, unit_of};
+use super::query::{parsed, ApiQuery};
+use super::{ApiError, AppState};
+use crate::aggregate::Snapshot;
+use crate::model::Period;
+use crate::region::{Kode, Level};
+
+/// The query of `/api/sources` and `/api/transitions`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UnitsQuery {
+    /// Level of the units listed (default kabupaten/kota).
+    #[serde(default, deserialize_with = "parsed")]
+    level: Option<Level>,
+    /// Only units inside this one.
+    #[serde(default, deserialize_with = "parsed")]
+    parent: Option<Kode>,
+    /// The period (default the latest).
+    #[serde(default, deserialize_with = "parsed")]
+    period: Option<Period>,
+    /// The base period (transitions only; default the period before).
+    #[serde(default, deserialize_with = "parsed")]
+    base: Option<Period>,
+}
+
+/// The units of `q`'s level inside its parent, in code order.
+fn units_of(snap: &Snapshot, q: &UnitsQuery) -> Result<(Level, Vec<u32>), ApiError> {
+    let level = q.level.unwrap_or(Level::Kabupaten);
+    let units: Vec<u32> = match q.parent.map(|k| unit_of(snap, k)).transpose()? {
+        Some(p) => snap.descendants(p).collect(),
+        None => (0..snap.units().len() as u32).collect(),
+    };
+    Ok((
+        level,
+        units
+            .into_iter()
+            .filter(|&u| snap.unit(u).info.level == level)
+            .collect(),
+    ))
+}
+
+/// The share `part / whole`, null when `whole` is zero.
+fn share(part: u64, whole: u64) -> Value {
+    if whole == 0 {
+        Value::Null
+    } else {
+        json!(part as f64 / whole as f64)
+    }
+}
+
+/// The sources of unit `u` in `period` as JSON: one object per batch counted there.
+pub(crate) fn sources_json(snap: &Snapshot, u: u32, period: Period) -> Vec<Value> {
+    snap.sources_of(u, period)
+        .map(|(b, s)| {
+            json!({
+                "batch_id": b.id,
+                "file_name": b.file_name,
+                "source": b.source,
+                "imported_at": b.imported_at,
+                "households": s.households,
+                "placed_gps": s.placed_gps,
+                "placed_code": s.placed_code,
+                "placed_names": s.placed_names,
+                "flagged": s.flagged,
+                "share_gps": share(s.placed_gps, s.households),
+                "share_code": share(s.placed_code, s.households),
+                "share_names": share(s.placed_names, s.households),
+                "share_flagged": share(s.flagged, s.households),
+                "states": s.states,
+            })
+        })
+        .collect()
+}
+
+/// `GET /api/sources?level=&parent=&period=`: per unit, the batches of the period counted
+/// in it (source format, file, import time, households, how they were placed, share flagged,
+/// the fields they state).
+pub async fn sources(
+    State(st): State<AppState>,
+    ApiQuery(q): ApiQuery<UnitsQuery>,
+) -> Result<Json<Value>, ApiError> {
+    if q.base.is_some() {
+        return Err(ApiError::bad_request(
+            "`base` is a parameter of /api/transitions, not of /api/sources",
+        ));
+    }
+    let snap = st.live.snapshot();
+    let (_, units) = units_of(&snap, &q)?;
+    let Some(period) = period_of(&snap, q.period)? else {
+        return Ok(Json(json!([])));
+    };
+    let list: Vec<Value> = units
+        .iter()
+        .map(|&u| {
+            let info = &snap.unit(u).info;
+            let sources = sources_json(&snap, u, period.period);
+            let households: u64 = snap
+                .sources_of(u, period.period)
+                .map(|(_, s)| s.households)
+                .sum();
+            json!({
+                "kode": info.kode,
+                "nama": info.nama,
+                "level": info.level,
+                "period": period.period,
+                "households": households,
+                "sources": sources,
+            })
+        })
+        .collect();
+    Ok(Json(json!(list)))
+}
+
+/// `GET /api/transitions?level=&parent=&period=&base=`: per unit, households matched between
+/// the base period and the period by their keyed KK/NIK hashes, entered, left, moved in and
+/// out, and desil movements of the matched ones.
+pub async fn transitions(
+    State(st): State<AppState>,
+    ApiQuery(q): ApiQuery<UnitsQuery>,
+) -> Result<Json<Value>, ApiError> {
+    let snap = st.live.snapshot();
+    let (level, units) = units_of(&snap, &q)?;
+    let (period, base) = periods(&snap, q.period, q.base)?;
+    let Some(period) = period else {
+        return Ok(Json(json!([])));
+    };
+    let base = match base {
+        Some(b) => b.period,
+        None => snap
+            .periods()
+            .iter()
+            .map(|p| p.period)
+            .rfind(|p| *p < period.period)
+            .ok_or_else(|| {
+                ApiError::not_found(format!(
+                    "no period before {} to compare with; give base=",
+                    period.period
+                ))
+            })?,
+    };
+    if base == period.period {
+        return Err(ApiError::bad_request("`base` must differ from `period`"));
+    }
+    let base_counts = snap.period(Some(base));
+    let flows = snap.transitions(period.period, base, level);
+    let list: Vec<Value> = units
+        .iter()
+        .map(|&u| {
+            let info = &snap.unit(u).info;
+            let mut v = json!({
+                "kode": info.kode,
+                "nama": info.nama,
+                "level": info.level,
+                "period": period.period,
+                "base_period": base,
+            });
+            // Where a period has no source covering the unit, nothing entered or left it:
+            // its flows are no data.
+            let uncovered = [(period.period, Some(period)), (base, base_counts)]
+                .into_iter()
+                .find(|(_, p)| p.and_then(|p| p.counts(u)).is_none());
+            let t = flows.get(&u).copied().unwrap_or_default();
+            if let (Value::Object(m), Ok(Value::Object(f))) = (&mut v, serde_json::to_value(t)) {
+                for (k, x) in f {
+                    m.insert(k, if uncovered.is_some() { Value::Null } else { x });
+                }
+                m.insert(
+                    "note".into(),
+                    uncovered.map_or(Value::Null, |(p, _)| {
+                        format!("tidak ada data untuk {p}").into()
+                    }),
+                );
+            }
+            v
+        })
+        .collect();
+    Ok(Json(json!(list)))
+}

@@ -403,10 +403,46 @@ async fn every_unit_knows_the_batches_its_figures_rest_on() {
     );
     assert!(note.contains("verval (verval.csv"));
     assert_eq!(fc["sources"].as_array().unwrap().len(), 2);
+    // The XLSX export has a `sumber` sheet: one row per kabupaten and batch counted there.
+    let got = common::fetch(&app, "/api/export/kabupaten.xlsx?period=2025-06", &[]).await;
+    assert_eq!(got.status, StatusCode::OK);
+    let path = dir.path().join("kabupaten.xlsx");
+    std::fs::write(&path, &got.body).unwrap();
+    use calamine::Reader;
+    let mut book = calamine::open_workbook_auto(&path).unwrap();
+    let sheet = book.worksheet_range("sumber").unwrap();
+    let pairs: usize = kab
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|u| u["sources"].as_array().unwrap().len())
+        .sum();
+    assert_eq!(sheet.height(), pairs + 1);
+    let header: Vec<String> = sheet
+        .rows()
+        .next()
+        .unwrap()
+        .iter()
+        .map(|c| c.to_string())
+        .collect();
+    assert_eq!(
+        &header[..6],
+        ["kode", "nama", "periode", "batch", "berkas", "sumber"]
+    );
+    assert!(
+        sheet
+            .rows()
+            .skip(1)
+            .any(|r| r[5] == "verval"
+                && r[12] == "jumlah anggota rumah tangga, status miskin ekstrem")
+    );
     // A base period is refused on /api/sources, in words.
     let (status, e) = common::get_json(&app, "/api/sources?base=2024-12").await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
-    assert!(e["error"].as_str().unwrap().contains("/api/transitions"));
+    assert_eq!(
+        e["error"],
+        "`base` is not a parameter of /api/sources (flows: /api/transitions)"
+    );
 }
 
 /// One household of the constructed files: its KK (the key), desa and desil.
@@ -649,6 +685,49 @@ async fn transitions_through(store: Arc<dyn Store>, dir: &Path, regions: &[Regio
             );
         }
     }
+    // Every flow is a map indicator: the choropleth's values are the API's counts.
+    let (_, flows) = common::get_json(
+        &app,
+        "/api/transitions?level=kabupaten&period=2025-09&base=2025-03",
+    )
+    .await;
+    for flow in [
+        "entered",
+        "left",
+        "moved_in",
+        "desil_down",
+        "entered_desil_1",
+    ] {
+        let (status, c) = common::get_json(
+            &app,
+            &format!("/api/choropleth?level=kabupaten&indicator=transition_{flow}&period=2025-09&base=2025-03&min_households=0"),
+        )
+        .await;
+        assert_eq!(status, StatusCode::OK, "{c}");
+        for (u, f) in c["units"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .zip(flows.as_array().unwrap())
+        {
+            assert_eq!(u["kode"], f["kode"]);
+            assert_eq!(
+                u["value"].as_f64(),
+                f[flow].as_u64().map(|v| v as f64),
+                "{flow} {}",
+                u["kode"]
+            );
+        }
+    }
+    let (status, e) = common::get_json(&app, "/api/choropleth?indicator=transition_entered").await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(e["error"].as_str().unwrap().contains("needs a base period"));
+    let (status, _) = common::get_json(
+        &app,
+        "/api/choropleth?indicator=transition_nowhere&base=2025-03",
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
     // The base defaults to the period before; a period without an earlier one says so.
     let (_, d) = common::get_json(&app, "/api/transitions?level=provinsi").await;
     assert_eq!(d[0]["base_period"], "2025-03");

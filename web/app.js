@@ -43,13 +43,16 @@
     const found = FIELDS.get(field);
     return found ? found.label : field;
   }
-  function setFields(list) {
+  let FLOWS = [];
+  function setFields(list, flows) {
     for (const f of list) FIELDS.set(f.name, f);
+    FLOWS = flows || [];
+    for (const f of FLOWS) FIELDS.set(f.name, { name: f.name, label: f.label, kind: 'count' });
     const listed = (key, label) => list.filter((f) => f[key] !== null)
       .sort((a, b) => a[key] - b[key]).map((f) => [f.name, f[label], f.kind]);
     INDICATORS = listed('map', 'label');
     PANEL_FIGURES = listed('panel', 'short_label');
-    if (!INDICATORS.some((i) => i[0] === state.indicator) && INDICATORS.length) {
+    if (!INDICATORS.some((i) => i[0] === state.indicator) && !FLOWS.some((f) => f.name === state.indicator) && INDICATORS.length) {
       state.indicator = INDICATORS[0][0];
     }
   }
@@ -171,7 +174,11 @@
     return 'desa';
   }
   function shownLevel() { return state.level === 'otomatis' ? zoomLevel() : state.level; }
-  function shownIndicator() { return state.base ? state.indicator + '_change' : state.indicator; }
+  const isFlow = (field) => field.startsWith('transition_');
+  function shownIndicator() {
+    if (isFlow(state.indicator)) return state.indicator;
+    return state.base ? state.indicator + '_change' : state.indicator;
+  }
 
   // Boundary tiles carry the figures of one period: the period shown.
   function tileUrl(level) {
@@ -288,7 +295,7 @@
 
   function renderLegend(c) {
     if (!c) return;
-    const title = labelOf(state.indicator) + (state.base ? ' — perubahan ' + state.base + ' → ' + c.period : '');
+    const title = labelOf(state.indicator) + (state.base ? (isFlow(state.indicator) ? ', ' : ' — perubahan ') + state.base + ' → ' + c.period : '');
     $('judul-legenda').textContent = title;
     const box = $('legenda');
     box.innerHTML = '';
@@ -592,6 +599,7 @@
       p.set('parent', state.selected);
     }
     if (state.period) p.set('period', state.period);
+    if (isFlow(state.indicator) && state.base) p.set('base', state.base);
     p.set('min_households', String(state.minHouseholds));
     return p;
   }
@@ -719,6 +727,12 @@
   function fillControls(periods) {
     const ind = $('indikator');
     for (const [field, label] of INDICATORS) ind.add(new Option(label, field));
+    if (FLOWS.length && periods.length > 1) {
+      const group = document.createElement('optgroup');
+      group.label = 'Perubahan rumah tangga (dengan pembanding)';
+      for (const f of FLOWS) group.appendChild(new Option(f.label, f.name));
+      ind.appendChild(group);
+    }
     ind.value = state.indicator;
     $('tingkat').value = state.level;
     $('metode').value = state.method;
@@ -747,7 +761,15 @@
     state.classes = Number($('kelas').value);
     state.period = $('periode').value;
     state.base = $('pembanding').value === state.period ? '' : $('pembanding').value;
+    // A flow of households is always between two periods: without a base, the period
+    // before the one shown.
+    if (isFlow(state.indicator) && !state.base) {
+      const earlier = [...$('periode').options].map((o) => o.value).filter((p) => p && p < state.period);
+      state.base = earlier.length ? earlier[earlier.length - 1] : '';
+      if (!state.base) state.indicator = INDICATORS[0][0];
+    }
     $('pembanding').value = state.base;
+    $('indikator').value = state.indicator;
     state.targetLevel = $('tingkat-sasaran').value;
     state.top = Math.max(1, Math.min(500, Number($('jumlah-sasaran').value) || 10));
     state.minHouseholds = Number($('min-rt').value) || 0;
@@ -778,7 +800,7 @@
     ...LEVELS.map((l) => api('/tiles/' + l + '.json')),
   ]);
   boot.then(([, periods, fields]) => {
-    setFields(fields.fields);
+    setFields(fields.fields, fields.flows);
     mark('data');
     // The first view of the whole province shows kabupaten/kota: ask for its classes now.
     if (!state.period && periods.length) state.period = periods[periods.length - 1].period;

@@ -22,7 +22,7 @@ pub use indicators::{
 pub use record::{BatchMeta, BatchReport, BatchTally, HouseholdRecord};
 pub use snapshot::{PeriodIndicators, Snapshot, Unit};
 pub use sources::SourceShare;
-pub use transitions::Transitions;
+pub use transitions::{Flow, Transitions};
 
 /// Grid cells per desa, on average (4 bytes each).
 pub const DEFAULT_CELLS_PER_DESA: usize = 4096;

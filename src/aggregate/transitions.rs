@@ -44,6 +44,83 @@ pub struct Transitions {
     pub entered_desil_1: u64,
 }
 
+/// One figure of [`Transitions`], drawable on the map with a base period
+/// (`transition_entered`, …).
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    strum::EnumString,
+    strum::IntoStaticStr,
+    strum::VariantArray,
+    strum::EnumMessage,
+)]
+#[strum(serialize_all = "snake_case")]
+pub enum Flow {
+    /// Matched households counted here in both periods.
+    #[strum(message = "Tetap di wilayah ini")]
+    Stayed,
+    /// In the period only.
+    #[strum(message = "Baru masuk daftar")]
+    Entered,
+    /// In the base period only.
+    #[strum(message = "Keluar dari daftar")]
+    Left,
+    /// Moved here from another unit.
+    #[strum(message = "Pindah ke sini")]
+    MovedIn,
+    /// Moved from here to another unit.
+    #[strum(message = "Pindah dari sini")]
+    MovedOut,
+    /// Matched, in a lower desil now.
+    #[strum(message = "Desil turun (lebih miskin)")]
+    DesilDown,
+    /// Matched, in a higher desil now.
+    #[strum(message = "Desil naik")]
+    DesilUp,
+    /// In desil 1 before and not now.
+    #[strum(serialize = "left_desil_1", message = "Keluar dari desil 1")]
+    LeftDesil1,
+    /// In desil 1 now and not before.
+    #[strum(serialize = "entered_desil_1", message = "Masuk desil 1")]
+    EnteredDesil1,
+}
+
+impl Flow {
+    /// Every flow drawable on the map.
+    pub const ALL: &'static [Flow] = <Flow as strum::VariantArray>::VARIANTS;
+
+    /// Its field name in `/api/transitions`.
+    pub fn name(self) -> &'static str {
+        self.into()
+    }
+
+    /// Its label in Bahasa Indonesia.
+    pub fn label(self) -> &'static str {
+        strum::EnumMessage::get_message(&self).unwrap_or_default()
+    }
+}
+
+impl Transitions {
+    /// The value of `flow`.
+    pub fn get(&self, flow: Flow) -> u64 {
+        match flow {
+            Flow::Stayed => self.stayed,
+            Flow::Entered => self.entered,
+            Flow::Left => self.left,
+            Flow::MovedIn => self.moved_in,
+            Flow::MovedOut => self.moved_out,
+            Flow::DesilDown => self.desil_down,
+            Flow::DesilUp => self.desil_up,
+            Flow::LeftDesil1 => self.left_desil_1,
+            Flow::EnteredDesil1 => self.entered_desil_1,
+        }
+    }
+}
+
 impl Snapshot {
     /// Per unit of `level` (by unit index), the flows from `base` to `period`. Households
     /// not counted in a unit of the level (duplicates, not placed, known only above it) take

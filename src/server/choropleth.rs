@@ -1,6 +1,7 @@
 //! `GET /api/choropleth`: class breaks, colours, counts and legend labels of one indicator at
 //! one level, over every unit of the level (never a sample).
 
+use std::collections::HashMap;
 use std::str::FromStr;
 
 use axum::extract::State;
@@ -13,7 +14,9 @@ use super::query::{parsed, ApiQuery, Bounded};
 use super::{ApiError, AppState};
 use crate::aggregate::indicators::Side;
 use crate::aggregate::indicators::DEFAULT_MIN_HOUSEHOLDS;
-use crate::aggregate::{Indicator, PeriodIndicators, Snapshot, UnknownIndicator};
+use crate::aggregate::{
+    Flow, Indicator, PeriodIndicators, Snapshot, Transitions, UnknownIndicator,
+};
 use crate::choropleth::{
     classify, classify_change, labels, Classes, ClassifyError, Method, Palette, Side as ChangeSide,
     ValueKind, MAX_CLASSES, MIN_CLASSES, NO_DATA_COLOR,
@@ -26,20 +29,40 @@ pub const DEFAULT_CLASSES: usize = 5;
 /// Legend label of units without data.
 pub const NO_DATA_LABEL: &str = "Tidak ada data";
 
-/// What a choropleth shows: an indicator, or its change since a base period.
+/// What a choropleth shows: an indicator, its change since a base period, or a flow of
+/// households between the base period and the period.
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub struct Shown {
-    /// The indicator.
-    pub indicator: Indicator,
-    /// `None`: the value; `Some(false)`: absolute change; `Some(true)`: relative change.
-    pub change: Option<bool>,
+pub enum Shown {
+    /// The indicator's value (`desil_1`).
+    Value(Indicator),
+    /// Its change (`desil_1_change`, relative: `desil_1_change_rel`).
+    Change {
+        /// The indicator.
+        indicator: Indicator,
+        /// Relative to the base value rather than absolute.
+        relative: bool,
+    },
+    /// Households of a flow (`transition_entered`), as `/api/transitions` counts them.
+    Flow(Flow),
 }
+
+/// The prefix of a flow's name.
+const FLOW_PREFIX: &str = "transition_";
 
 impl FromStr for Shown {
     type Err = String;
 
-    /// Parses `desil_1`, `desil_1_change` or `desil_1_change_rel`.
+    /// Parses `desil_1`, `desil_1_change`, `desil_1_change_rel` or `transition_entered`.
     fn from_str(name: &str) -> Result<Shown, String> {
+        if let Some(flow) = name.strip_prefix(FLOW_PREFIX) {
+            return flow.parse().map(Shown::Flow).map_err(|_| {
+                let names: Vec<String> = Flow::ALL
+                    .iter()
+                    .map(|f| format!("{FLOW_PREFIX}{}", f.name()))
+                    .collect();
+                format!("unknown flow `{name}`: {}", names.join(", "))
+            });
+        }
         let (base, change) = if let Some(b) = name.strip_suffix("_change_rel") {
             (b, Some(true))
         } else if let Some(b) = name.strip_suffix("_change") {
@@ -50,71 +73,69 @@ impl FromStr for Shown {
         let indicator = base.parse().map_err(|e: UnknownIndicator| {
             format!("{e}; for a change add _change or _change_rel to its name, with base=")
         })?;
-        Ok(Shown { indicator, change })
+        Ok(match change {
+            None => Shown::Value(indicator),
+            Some(relative) => Shown::Change {
+                indicator,
+                relative,
+            },
+        })
     }
 }
 
 impl Default for Shown {
     fn default() -> Shown {
-        Shown {
-            indicator: Indicator::Count(crate::aggregate::Count::Desil1),
-            change: None,
-        }
+        Shown::Value(Indicator::Count(crate::aggregate::Count::Desil1))
     }
 }
 
 impl Shown {
     /// How the values read: shares (a rate, its change in points, any relative change) or
-    /// whole numbers (a count and its absolute change).
+    /// whole numbers (a count, its absolute change, a flow).
     pub fn kind(&self) -> ValueKind {
-        if self.change == Some(true) || self.indicator.is_share() {
-            ValueKind::Share
-        } else {
-            ValueKind::Count
+        match self {
+            Shown::Value(i)
+            | Shown::Change {
+                indicator: i,
+                relative: false,
+            } if !i.is_share() => ValueKind::Count,
+            Shown::Flow(_) => ValueKind::Count,
+            _ => ValueKind::Share,
         }
     }
 
-    /// The name of what is shown (`desil_1`, `desil_1_change`…).
+    /// The name of what is shown (`desil_1`, `desil_1_change`, `transition_entered`…).
     pub fn name(&self) -> String {
-        match self.change {
-            None => self.indicator.name().to_string(),
-            Some(false) => format!("{}_change", self.indicator),
-            Some(true) => format!("{}_change_rel", self.indicator),
+        match self {
+            Shown::Value(i) => i.name().to_string(),
+            Shown::Change {
+                indicator,
+                relative: false,
+            } => format!("{indicator}_change"),
+            Shown::Change {
+                indicator,
+                relative: true,
+            } => format!("{indicator}_change_rel"),
+            Shown::Flow(f) => format!("{FLOW_PREFIX}{}", f.name()),
         }
     }
 
-    /// The value of unit `u`, `None` for no data.
-    pub fn value(
-        &self,
-        snap: &Snapshot,
-        u: u32,
-        period: Option<&PeriodIndicators>,
-        base: Option<&PeriodIndicators>,
-    ) -> Option<f64> {
-        let den = snap.denominators(u);
-        let counts = period.and_then(|p| p.counts(u));
-        match (self.change, period, base) {
-            (None, _, _) => self.indicator.value(counts, den),
-            (Some(relative), Some(now), Some(before)) => {
-                let c = self.indicator.change(
-                    Side {
-                        period: now.period,
-                        counts,
-                    },
-                    Side {
-                        period: before.period,
-                        counts: before.counts(u),
-                    },
-                    den,
-                );
-                if relative {
-                    c.rel
-                } else {
-                    c.abs
-                }
-            }
-            (Some(_), _, _) => None,
+    /// The indicator shown or changed (`None` for a flow).
+    pub fn indicator(&self) -> Option<Indicator> {
+        match self {
+            Shown::Value(i) | Shown::Change { indicator: i, .. } => Some(*i),
+            Shown::Flow(_) => None,
         }
+    }
+
+    /// Whether it needs a base period.
+    pub fn needs_base(&self) -> bool {
+        !matches!(self, Shown::Value(_))
+    }
+
+    /// Whether it is a change, which diverges around zero.
+    pub fn is_change(&self) -> bool {
+        matches!(self, Shown::Change { .. })
     }
 }
 
@@ -206,10 +227,11 @@ impl<'a> Selection<'a> {
     ) -> Result<Selection<'a>, ApiError> {
         let shown = params.indicator.unwrap_or_default();
         let (period, base) = periods(snap, params.period, params.base)?;
-        if shown.change.is_some() && base.is_none() {
-            return Err(ApiError::bad_request(
-                "a change needs a base period: base=YYYY-MM",
-            ));
+        if shown.needs_base() && base.is_none() {
+            return Err(ApiError::bad_request(format!(
+                "{} needs a base period: base=YYYY-MM",
+                shown.name()
+            )));
         }
         Ok(Selection {
             snap,
@@ -225,7 +247,7 @@ impl<'a> Selection<'a> {
     /// Whether the value of unit `u` is a rate over fewer than `min_households` households
     /// (in either period of a change): shown as "terlalu sedikit data", not classified.
     pub fn few(&self, u: u32) -> bool {
-        let Indicator::Rate(rate) = self.shown.indicator else {
+        let Some(Indicator::Rate(rate)) = self.shown.indicator() else {
             return false;
         };
         let den = self.snap.denominators(u);
@@ -233,11 +255,47 @@ impl<'a> Selection<'a> {
             p.and_then(|p| p.counts(u))
                 .is_some_and(|c| rate.base(c, den) < self.min_households)
         };
-        small(self.period) || (self.shown.change.is_some() && small(self.base))
+        small(self.period) || (self.shown.is_change() && small(self.base))
+    }
+
+    /// The value of unit `u` (`None`: no data); `flows` are the transitions of a flow shown.
+    fn value(&self, u: u32, flows: Option<&HashMap<u32, Transitions>>) -> Option<f64> {
+        let den = self.snap.denominators(u);
+        let counts = self.period.and_then(|p| p.counts(u));
+        let side = |p: &'a PeriodIndicators| Side {
+            period: p.period,
+            counts: p.counts(u),
+        };
+        match self.shown {
+            Shown::Value(i) => i.value(counts, den),
+            Shown::Change {
+                indicator,
+                relative,
+            } => {
+                let c = indicator.change(side(self.period?), side(self.base?), den);
+                if relative {
+                    c.rel
+                } else {
+                    c.abs
+                }
+            }
+            // Where a period has no source covering the unit, no household entered or left.
+            Shown::Flow(f) => {
+                counts?;
+                self.base?.counts(u)?;
+                Some(flows?.get(&u).map_or(0, |t| t.get(f)) as f64)
+            }
+        }
     }
 
     /// Every selected unit with its value (`None`: no data), in code order.
     pub fn values(&self) -> Vec<(u32, Option<f64>)> {
+        let flows = match (self.shown, self.period, self.base) {
+            (Shown::Flow(_), Some(p), Some(b)) => {
+                Some(self.snap.transitions(p.period, b.period, self.level))
+            }
+            _ => None,
+        };
         let units: Vec<u32> = match self.parent {
             Some(p) => self.snap.descendants(p).collect(),
             None => (0..self.snap.units().len() as u32).collect(),
@@ -245,7 +303,7 @@ impl<'a> Selection<'a> {
         units
             .into_iter()
             .filter(|&u| self.snap.unit(u).info.level == self.level)
-            .map(|u| (u, self.shown.value(self.snap, u, self.period, self.base)))
+            .map(|u| (u, self.value(u, flows.as_ref())))
             .collect()
     }
 }
@@ -304,7 +362,7 @@ pub fn build(
         sides: None,
     };
     let present = c.classified();
-    if sel.shown.change.is_some() {
+    if sel.shown.is_change() {
         let (classes, sides) = classify_change(&present, method, k)?;
         c.colors = palette.diverging_colors(&sides);
         c.classes = classes;
@@ -362,7 +420,7 @@ pub async fn choropleth(
     let k = q.classes.map_or(DEFAULT_CLASSES, |c| c.0);
     let palette = match q.palette {
         Some(p) => p,
-        None if sel.shown.change.is_some() => Palette::diverging(),
+        None if sel.shown.is_change() => Palette::diverging(),
         None => Palette::sequential(),
     };
     let c = build(&sel, &method, k, palette).map_err(|e| ApiError::bad_request(e.to_string()))?;

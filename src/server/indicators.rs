@@ -60,44 +60,62 @@ pub(crate) fn unit_of(snap: &Snapshot, kode: Kode) -> Result<u32, ApiError> {
         .ok_or_else(|| ApiError::not_found(format!("no region with code {kode}")))
 }
 
-/// The query of `/api/indicators`.
+/// The query of `/api/indicators`, `/api/sources` and `/api/transitions`.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct IndicatorsQuery {
+pub struct UnitsQuery {
     /// Level of the units listed (default kabupaten/kota).
     #[serde(default, deserialize_with = "parsed")]
-    level: Option<Level>,
+    pub(crate) level: Option<Level>,
     /// Only units inside this one.
     #[serde(default, deserialize_with = "parsed")]
-    parent: Option<Kode>,
+    pub(crate) parent: Option<Kode>,
     /// The period (default the latest).
     #[serde(default, deserialize_with = "parsed")]
-    period: Option<Period>,
-    /// The period changes are measured from.
+    pub(crate) period: Option<Period>,
+    /// The period changes (or flows) are measured from.
     #[serde(default, deserialize_with = "parsed")]
-    base: Option<Period>,
+    pub(crate) base: Option<Period>,
     /// Rates over fewer households are listed in `few_households`.
     #[serde(default, deserialize_with = "parsed")]
-    min_households: Option<u64>,
+    pub(crate) min_households: Option<u64>,
+}
+
+impl UnitsQuery {
+    /// The level asked for (default kabupaten/kota) and its units inside the parent asked
+    /// for, in code order.
+    pub(crate) fn units(&self, snap: &Snapshot) -> Result<(Level, Vec<u32>), ApiError> {
+        let level = self.level.unwrap_or(Level::Kabupaten);
+        let units: Vec<u32> = match self.parent.map(|k| unit_of(snap, k)).transpose()? {
+            Some(p) => snap.descendants(p).collect(),
+            None => (0..snap.units().len() as u32).collect(),
+        };
+        let units = units
+            .into_iter()
+            .filter(|&u| snap.unit(u).info.level == level)
+            .collect();
+        Ok((level, units))
+    }
+
+    /// `400` naming `name` when it was given to an endpoint that takes no such parameter.
+    pub(crate) fn refuse(given: bool, name: &str, endpoint: &str) -> Result<(), ApiError> {
+        if given {
+            return Err(ApiError::bad_request(format!(
+                "`{name}` is not a parameter of {endpoint}"
+            )));
+        }
+        Ok(())
+    }
 }
 
 /// `GET /api/indicators?level=&parent=&period=&base=&min_households=`
 pub async fn indicators(
     State(st): State<AppState>,
-    ApiQuery(q): ApiQuery<IndicatorsQuery>,
+    ApiQuery(q): ApiQuery<UnitsQuery>,
 ) -> Result<Json<Value>, ApiError> {
     let snap = st.live.snapshot();
-    let level = q.level.unwrap_or(Level::Kabupaten);
-    let parent = q.parent.map(|k| unit_of(&snap, k)).transpose()?;
+    let (_, units) = q.units(&snap)?;
     let (period, base) = periods(&snap, q.period, q.base)?;
-    let units: Vec<u32> = match parent {
-        Some(p) => snap.descendants(p).collect(),
-        None => (0..snap.units().len() as u32).collect(),
-    };
-    let units: Vec<u32> = units
-        .into_iter()
-        .filter(|&u| snap.unit(u).info.level == level)
-        .collect();
     let min = q.min_households.unwrap_or(DEFAULT_MIN_HOUSEHOLDS);
     let rows: Vec<UnitRow> = unit_rows(&snap, &units, period, base)
         .into_iter()

@@ -147,7 +147,7 @@ pub fn document() -> Value {
                 "summary": "Class breaks, colours, counts and legend labels of one indicator at one level",
                 "parameters": [
                     param("level", "provinsi, kabupaten (default), kecamatan or desa."),
-                    param("indicator", "Any indicator (default desil_1), or `{indicator}_change` / `{indicator}_change_rel` with base=."),
+                    param("indicator", "Any indicator (default desil_1), `{indicator}_change` / `{indicator}_change_rel` with base=, or a flow of households with base= (`transition_stayed`, `transition_entered`, `transition_left`, `transition_moved_in`, `transition_moved_out`, `transition_desil_down`, `transition_desil_up`, `transition_left_desil_1`, `transition_entered_desil_1`; see /api/transitions)."),
                     param("method", "ckmeans (default), quantile, equal, pretty or manual."),
                     param("classes", "3–9 (default 5); fewer come out when the values have fewer distinct numbers."),
                     param("breaks", "For method=manual: inner breaks, e.g. 10,50,100."),
@@ -177,7 +177,7 @@ pub fn document() -> Value {
                 }
             }},
             "/api/fields": { "get": {
-                "summary": "Every indicator: name, labels in Bahasa Indonesia, kind, description, and where the web map shows it",
+                "summary": "Every indicator: name, labels in Bahasa Indonesia, kind, description, and where the web map shows it; and the flows of households the map draws with a base period (`flows`: name, label)",
                 "responses": { "200": { "description": "`fields`: name, label, short_label, kind (count or rate: a share 0–1), about, map and panel (place in the map's list and in a unit's panel; null where not shown).", "content": json_of(json!({ "type": "object", "properties": { "fields": { "type": "array", "items": { "type": "object", "properties": {
                     "name": { "type": "string" }, "label": { "type": "string" }, "short_label": { "type": "string" },
                     "kind": { "type": "string", "enum": ["count", "rate"] }, "about": { "type": "string" },

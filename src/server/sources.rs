@@ -3,49 +3,13 @@
 
 use axum::extract::State;
 use axum::Json;
-use serde::Deserialize;
 use serde_json::{json, Value};
 
-use super::indicators::{period_of, periods, unit_of};
-use super::query::{parsed, ApiQuery};
+use super::indicators::{period_of, periods, UnitsQuery};
+use super::query::ApiQuery;
 use super::{ApiError, AppState};
 use crate::aggregate::Snapshot;
 use crate::model::Period;
-use crate::region::{Kode, Level};
-
-/// The query of `/api/sources` and `/api/transitions`.
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct UnitsQuery {
-    /// Level of the units listed (default kabupaten/kota).
-    #[serde(default, deserialize_with = "parsed")]
-    level: Option<Level>,
-    /// Only units inside this one.
-    #[serde(default, deserialize_with = "parsed")]
-    parent: Option<Kode>,
-    /// The period (default the latest).
-    #[serde(default, deserialize_with = "parsed")]
-    period: Option<Period>,
-    /// The base period (transitions only; default the period before).
-    #[serde(default, deserialize_with = "parsed")]
-    base: Option<Period>,
-}
-
-/// The units of `q`'s level inside its parent, in code order.
-fn units_of(snap: &Snapshot, q: &UnitsQuery) -> Result<(Level, Vec<u32>), ApiError> {
-    let level = q.level.unwrap_or(Level::Kabupaten);
-    let units: Vec<u32> = match q.parent.map(|k| unit_of(snap, k)).transpose()? {
-        Some(p) => snap.descendants(p).collect(),
-        None => (0..snap.units().len() as u32).collect(),
-    };
-    Ok((
-        level,
-        units
-            .into_iter()
-            .filter(|&u| snap.unit(u).info.level == level)
-            .collect(),
-    ))
-}
 
 /// The share `part / whole`, null when `whole` is zero.
 fn share(part: u64, whole: u64) -> Value {
@@ -87,13 +51,14 @@ pub async fn sources(
     State(st): State<AppState>,
     ApiQuery(q): ApiQuery<UnitsQuery>,
 ) -> Result<Json<Value>, ApiError> {
-    if q.base.is_some() {
-        return Err(ApiError::bad_request(
-            "`base` is a parameter of /api/transitions, not of /api/sources",
-        ));
-    }
+    UnitsQuery::refuse(
+        q.base.is_some(),
+        "base",
+        "/api/sources (flows: /api/transitions)",
+    )?;
+    UnitsQuery::refuse(q.min_households.is_some(), "min_households", "/api/sources")?;
     let snap = st.live.snapshot();
-    let (_, units) = units_of(&snap, &q)?;
+    let (_, units) = q.units(&snap)?;
     let Some(period) = period_of(&snap, q.period)? else {
         return Ok(Json(json!([])));
     };
@@ -126,8 +91,13 @@ pub async fn transitions(
     State(st): State<AppState>,
     ApiQuery(q): ApiQuery<UnitsQuery>,
 ) -> Result<Json<Value>, ApiError> {
+    UnitsQuery::refuse(
+        q.min_households.is_some(),
+        "min_households",
+        "/api/transitions",
+    )?;
     let snap = st.live.snapshot();
-    let (level, units) = units_of(&snap, &q)?;
+    let (level, units) = q.units(&snap)?;
     let (period, base) = periods(&snap, q.period, q.base)?;
     let Some(period) = period else {
         return Ok(Json(json!([])));

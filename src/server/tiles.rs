@@ -364,14 +364,17 @@ pub async fn style(
     let snap = st.live.snapshot();
     let base = base_url(&headers);
     let shown = q.indicator.unwrap_or_default();
-    if shown.change.is_some() || !TILE_INDICATORS.contains(&shown.indicator) {
+    let Some(shown_indicator) = shown
+        .indicator()
+        .filter(|i| !shown.needs_base() && TILE_INDICATORS.contains(i))
+    else {
         let names: Vec<&str> = TILE_INDICATORS.iter().map(|i| i.name()).collect();
         return Err(ApiError::bad_request(format!(
             "the style draws one of the tile indicators: {}",
             names.join(", ")
         )));
-    }
-    let indicator = shown.indicator.name();
+    };
+    let indicator = shown_indicator.name();
     let method = q.method.unwrap_or(Method::Ckmeans);
     let k = q.classes.map_or(DEFAULT_CLASSES, |c| c.0);
     let palette = q.palette.unwrap_or_else(Palette::sequential);

@@ -224,7 +224,11 @@ pub async fn fields(ApiQuery(NoQuery {}): ApiQuery<NoQuery>) -> Json<Value> {
             })
         })
         .collect();
-    Json(json!({ "fields": fields }))
+    let flows: Vec<Value> = crate::aggregate::Flow::ALL
+        .iter()
+        .map(|f| json!({ "name": format!("transition_{}", f.name()), "label": f.label() }))
+        .collect();
+    Json(json!({ "fields": fields, "flows": flows }))
 }
 
 /// Suggestions returned by default.

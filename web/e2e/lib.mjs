@@ -49,3 +49,23 @@ export async function openPage(browser, problems) {
   });
   return page;
 }
+
+/// Runs `checks(page, problems)` in a fresh headless Chromium, then checks that the page
+/// logged no error; exits non-zero with the failed check in words.
+export async function run(checks) {
+  const browser = await launch();
+  const problems = [];
+  let failed = false;
+  try {
+    const page = await openPage(browser, problems);
+    await checks(page, problems);
+    check(problems.length === 0, `no console errors (${problems.join(' | ') || 'none'})`);
+  } catch (e) {
+    failed = true;
+    console.error(e.message);
+    if (problems.length) console.error('browser problems: ' + problems.join(' | '));
+  } finally {
+    await browser.close();
+  }
+  process.exit(failed ? 1 : 0);
+}

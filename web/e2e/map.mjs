@@ -5,7 +5,7 @@
 // the first rendered choropleth; saves screenshots into ARTIFACT_DIR.
 import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { check, waitFor, jsonGetter, launch, openPage } from './lib.mjs';
+import { check, waitFor, jsonGetter, run } from './lib.mjs';
 
 const [base, artifacts, token] = process.argv.slice(2);
 // `kaltim` (the real boundaries: Samarinda, Palaran) or `demo` (the synthetic province).
@@ -42,11 +42,7 @@ async function legendMatchesApi(page, level, period) {
 
 const getJson = jsonGetter(base);
 
-const browser = await launch();
-const problems = [];
-let failed = false;
-try {
-  const page = await openPage(browser, problems);
+await run(async (page, problems) => {
   const householdRequests = [];
   page.on('request', (r) => { if (r.url().includes('/tiles/households')) householdRequests.push(r.url()); });
 
@@ -218,12 +214,4 @@ try {
   await page.waitForTimeout(100);
   await page.screenshot({ path: join(artifacts, '06-laptop.png') });
 
-  check(problems.length === 0, `no console errors (${problems.join(' | ') || 'none'})`);
-} catch (e) {
-  failed = true;
-  console.error(e.message);
-  if (problems.length) console.error('browser problems: ' + problems.join(' | '));
-} finally {
-  await browser.close();
-}
-process.exit(failed ? 1 : 0);
+});

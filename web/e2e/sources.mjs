@@ -7,7 +7,7 @@
 // Usage: node web/e2e/sources.mjs BASE_URL ARTIFACT_DIR PERIOD BASE_PERIOD KABUPATEN
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { check, waitFor, jsonGetter, launch, openPage } from './lib.mjs';
+import { check, waitFor, jsonGetter, run } from './lib.mjs';
 
 const [base, artifacts, period, basePeriod, kabupaten] = process.argv.slice(2);
 if (!kabupaten) {
@@ -17,11 +17,7 @@ if (!kabupaten) {
 mkdirSync(artifacts, { recursive: true });
 const getJson = jsonGetter(base);
 
-const browser = await launch();
-const problems = [];
-let failed = false;
-try {
-  const page = await openPage(browser, problems);
+await run(async (page) => {
   // 1. The period without desil: every kabupaten is "Tidak ada data" for desil 1.
   await page.goto(`${base}/?indikator=desil_1&tingkat=kabupaten&periode=${period}`);
   await page.waitForFunction(() => window.lentera && window.lentera.ready, null, { timeout: 30000 });
@@ -38,6 +34,8 @@ try {
   const summary = await page.textContent('#ringkas-sumber');
   check(summary === `Periode ${period}: DTKS, verval · ${covered} dari ${sources.length} kabupaten/kota`,
     `the legend names the period's sources: "${summary}"`);
+  const methodNote = await page.getAttribute('#legenda p.kecil', 'title');
+  check(methodNote.startsWith('Kelas alami: mengelompokkan nilai yang berdekatan'), `the legend explains Ckmeans in plain words ("${methodNote}")`);
   await page.screenshot({ path: join(artifacts, '01-tanpa-desil.png') });
 
   // 2. A kabupaten's panel: its sources, and desil 1 "tidak ada data" with why it is not compared.
@@ -66,12 +64,14 @@ try {
   const flows = await page.$$eval('#arus-wilayah tr', (r) => r.map((x) => x.textContent));
   check(flows.some((t) => t.startsWith('Baru masuk daftar')), `the panel shows the flows between the periods (${flows.length} rows)`);
   await page.screenshot({ path: join(artifacts, '02-sumber-data.png') });
-  check(problems.length === 0, `no console errors (${problems.join(' | ') || 'none'})`);
-} catch (e) {
-  failed = true;
-  console.error(e.message);
-  if (problems.length) console.error('browser problems: ' + problems.join(' | '));
-} finally {
-  await browser.close();
-}
-process.exit(failed ? 1 : 0);
+
+  // 3. A flow of households as the map's indicator.
+  await page.selectOption('#indikator', 'transition_entered');
+  await waitFor(page, 'the map of households that entered the list',
+    () => document.getElementById('judul-legenda').textContent.startsWith('Baru masuk daftar') && window.lentera.choropleth.kabupaten.indicator === 'transition_entered');
+  const flowApi = await getJson(`/api/transitions?level=kabupaten&period=${period}&base=${basePeriod}`);
+  const drawn = await page.evaluate(() => window.lentera.choropleth.kabupaten.units.map((u) => [u.kode, u.value]));
+  check(drawn.every(([kode, v]) => v === flowApi.find((f) => f.kode === kode).entered),
+    'the map of "Baru masuk daftar" has the counts of /api/transitions');
+  await page.screenshot({ path: join(artifacts, '03-arus.png') });
+});

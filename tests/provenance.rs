@@ -279,6 +279,12 @@ async fn a_period_without_desil_shows_no_desil_and_no_desil_change() {
         )
         .await;
         assert_eq!(c["classes"], 0, "{level}");
+        let covered = units.iter().filter(|u| u["has_data"] == true).count();
+        assert_eq!(
+            c["no_change_reasons"][0],
+            serde_json::json!({ "reason": "tidak sebanding: 2025-06 tidak memuat desil", "units": covered }),
+            "{level}"
+        );
     }
     // 2024-12 (P3KE) states desil: the same map there is classified.
     let (_, c) = common::get_json(

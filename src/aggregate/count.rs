@@ -65,7 +65,8 @@ impl Counter<'_> {
         for r in records {
             let report = &mut reports[usize::from(r.batch)];
             report.households += 1;
-            report.states = report.states.with(r.contribution().stated());
+            let contribution = r.contribution();
+            report.states = report.states.with(contribution.stated());
             if r.bits & BIT_DUPLICATE != 0 {
                 report.duplicates += 1;
                 r.unit = NO_UNIT;
@@ -79,7 +80,7 @@ impl Counter<'_> {
             };
             r.unit = target;
             let c = &mut counts[self.batch_period[usize::from(r.batch)]][target as usize];
-            r.contribution().add_to(c);
+            contribution.add_to(c);
             match self.units[target as usize].info.level {
                 Level::Desa => report.counted_desa += 1,
                 Level::Kecamatan => {

@@ -288,6 +288,30 @@ impl<'a> Selection<'a> {
         }
     }
 
+    /// For a change, why units have none: each reason with the number of units it holds
+    /// for, most frequent first.
+    pub fn change_reasons(&self, units: &[u32]) -> Vec<(String, usize)> {
+        let (Shown::Change { indicator, .. }, Some(now), Some(base)) =
+            (self.shown, self.period, self.base)
+        else {
+            return Vec::new();
+        };
+        let mut reasons: HashMap<String, usize> = HashMap::new();
+        for &u in units {
+            let side = |p: &'a PeriodIndicators| Side {
+                period: p.period,
+                counts: p.counts(u),
+            };
+            let c = indicator.change(side(now), side(base), self.snap.denominators(u));
+            if let Some(r) = c.reason {
+                *reasons.entry(r).or_default() += 1;
+            }
+        }
+        let mut list: Vec<(String, usize)> = reasons.into_iter().collect();
+        list.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+        list
+    }
+
     /// Every selected unit with its value (`None`: no data), in code order.
     pub fn values(&self) -> Vec<(u32, Option<f64>)> {
         let flows = match (self.shown, self.period, self.base) {
@@ -426,6 +450,12 @@ pub async fn choropleth(
     let c = build(&sel, &method, k, palette).map_err(|e| ApiError::bad_request(e.to_string()))?;
     let present = c.classified();
     let few = c.values.iter().filter(|(_, _, few)| *few).count();
+    let listed: Vec<u32> = c.values.iter().map(|(u, _, _)| *u).collect();
+    let reasons: Vec<Value> = sel
+        .change_reasons(&listed)
+        .into_iter()
+        .map(|(reason, units)| json!({ "reason": reason, "units": units }))
+        .collect();
     let units: Vec<Value> = c
         .values
         .iter()
@@ -456,6 +486,7 @@ pub async fn choropleth(
         "no_data": c.values.len() - present.len() - few,
         "no_data_color": NO_DATA_COLOR,
         "no_data_label": NO_DATA_LABEL,
+        "no_change_reasons": reasons,
         "few": few,
         "few_color": FEW_COLOR,
         "few_label": format!("Terlalu sedikit data (< {} rumah tangga)", sel.min_households),

@@ -44,6 +44,9 @@ await run(async (page) => {
   const warning = await page.textContent('#beda-sumber');
   check(warning.includes(`${basePeriod} dari P3KE`) && warning.includes(`${period} dari DTKS, verval`),
     `the compare view says the sources differ: "${warning}"`);
+  await waitFor(page, 'the reason the change map is empty', () => document.querySelector('#legenda .alasan'));
+  const why = await page.textContent('#legenda .alasan');
+  check(why === `Tidak sebanding: ${period} tidak memuat desil (${kab.length} kabupaten)`, `the legend says why no change is drawn: "${why}"`);
   await page.goto(`${base}/?indikator=desil_1&tingkat=kabupaten&periode=${period}&pembanding=${basePeriod}&pilih=${kabupaten}`);
   await page.waitForFunction(() => window.lentera && window.lentera.ready, null, { timeout: 30000 });
   await waitFor(page, 'the "Sumber data" panel', () => !document.getElementById('sumber').hidden && document.querySelectorAll('#sumber-wilayah li').length > 0);

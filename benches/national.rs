@@ -21,7 +21,7 @@ use std::time::Instant;
 
 use geo::{Coord, LineString, MultiPolygon, Polygon};
 use lentera::aggregate::Count;
-use lentera::aggregate::{BatchMeta, SnapshotBuilder};
+use lentera::aggregate::{BatchMeta, HouseholdRecord, SnapshotBuilder};
 use lentera::model::HouseholdFacts;
 use lentera::model::Quality;
 use lentera::model::{DesilScale, Program, Programs};
@@ -213,6 +213,7 @@ fn main() {
     let mut rng = ChaCha8Rng::seed_from_u64(25);
     let per_desa = households as f64 / desa_count as f64;
     let mut left = households;
+    let mut pushed = 0u64;
     // Desa by desa in code order, as exports sorted by region code arrive.
     let mut cells: Vec<(usize, usize)> =
         (0..NY).flat_map(|j| (0..NX).map(move |i| (i, j))).collect();
@@ -245,8 +246,13 @@ fn main() {
                 scale: Some(DesilScale::Ten),
                 extreme_poor: None,
                 programs,
+                // Keyed-hash prefixes as the stores give them: every household has a KK and
+                // a NIK key.
+                kk_key: Some(splitmix(pushed) as i64),
+                nik_key: Some(splitmix(pushed ^ 0x5bd1_e995) as i64),
                 ..Default::default()
             });
+            pushed += 1;
         }
         left -= n;
         if left == 0 {
@@ -254,9 +260,10 @@ fn main() {
         }
     }
     println!(
-        "{households} households loaded in {:.2} s (28-byte records: {:.0} MiB)",
+        "{households} households loaded in {:.2} s ({}-byte records: {:.0} MiB)",
         started.elapsed().as_secs_f64(),
-        households as f64 * 28.0 / f64::from(1 << 20)
+        size_of::<HouseholdRecord>(),
+        (households * size_of::<HouseholdRecord>()) as f64 / f64::from(1 << 20)
     );
 
     let started = Instant::now();
@@ -303,4 +310,35 @@ fn main() {
         "1,000 bbox queries of 0.05° × 0.05° in {:.3} s ({n} households found)",
         started.elapsed().as_secs_f64()
     );
+
+    // Following every household from one period to the next (`/api/transitions`): here the
+    // period against itself, so each of the 25 M is looked up and matched.
+    let period = snap.periods()[0].period;
+    let before = rss_mib("VmHWM:");
+    let started = Instant::now();
+    let flows = snap.transitions(period, period, Level::Kabupaten);
+    let secs = started.elapsed().as_secs_f64();
+    let matched: u64 = flows.iter().map(|t| t.matched).sum();
+    assert_eq!(matched, households as u64);
+    println!(
+        "transitions of {households} households per kabupaten in {secs:.2} s ({:.1} M households/s), {:.0} MiB more peak memory",
+        households as f64 / secs / 1e6,
+        rss_mib("VmHWM:") - before
+    );
+    let started = Instant::now();
+    let flows = snap.transitions(period, period, Level::Desa);
+    let stayed: u64 = flows.iter().map(|t| t.stayed).sum();
+    assert_eq!(stayed, households as u64);
+    println!(
+        "the same per desa, households already matched: {:.2} s",
+        started.elapsed().as_secs_f64()
+    );
+}
+
+/// A well-mixed 64-bit number from `x` (SplitMix64), standing in for a keyed hash.
+fn splitmix(x: u64) -> u64 {
+    let mut z = x.wrapping_add(0x9e37_79b9_7f4a_7c15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    z ^ (z >> 31)
 }

@@ -8,7 +8,7 @@ use serde::Serialize;
 use super::count::{coverage, roll_up, roll_up_denominators, Counter};
 use super::points::{group_by_unit, point_index};
 use super::record::{
-    BatchMeta, BatchReport, HouseholdRecord, BIT_DESA_GONE, BIT_DUPLICATE, BIT_EXTREME,
+    key_prefix, BatchMeta, BatchReport, HouseholdRecord, BIT_DESA_GONE, BIT_DUPLICATE, BIT_EXTREME,
     BIT_EXTREME_STATED, BIT_SCALE_TEN, MEMBERS_UNKNOWN, NO_UNIT,
 };
 use super::snapshot::{PeriodIndicators, Snapshot, Unit};
@@ -153,11 +153,9 @@ impl SnapshotBuilder {
         if f.desa.is_some() && unit == NO_UNIT {
             bits |= BIT_DESA_GONE;
         }
-        // 0 is "no key"; a real prefix of 0 (one hash in 2⁶⁴) becomes 1.
-        let key = |k: Option<i64>| k.map_or(0, |k| if k == 0 { 1 } else { k });
         self.records.push(HouseholdRecord {
-            kk: key(f.kk_key),
-            nik: key(f.nik_key),
+            kk: key_prefix(f.kk_key),
+            nik: key_prefix(f.nik_key),
             lon,
             lat,
             unit,
@@ -251,6 +249,7 @@ impl SnapshotBuilder {
             groups,
             point_index,
             sources,
+            matchings: Default::default(),
         }
     }
 }

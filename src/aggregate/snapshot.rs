@@ -11,6 +11,7 @@ use super::builder::{BuildTimings, SnapshotBuilder};
 use super::indicators::Counts;
 use super::record::{BatchReport, HouseholdRecord};
 use super::sources::{SourceShare, UnitSources};
+use super::transitions::MatchingCache;
 use crate::index::DesaGrid;
 use crate::model::{Denominators, Period};
 use crate::region::{Kode, RegionInfo};
@@ -62,6 +63,8 @@ pub struct Snapshot {
     pub(super) groups: Vec<usize>,
     pub(super) point_index: RTree<GeomWithData<Rectangle<[f32; 2]>, u32>>,
     pub(super) sources: UnitSources,
+    /// Households matched across pairs of periods, as requests asked for them.
+    pub(super) matchings: MatchingCache,
     /// How long the build took.
     pub timings: BuildTimings,
 }

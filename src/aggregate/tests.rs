@@ -4,6 +4,7 @@
 use std::collections::HashMap;
 
 use super::indicators::*;
+use super::record::key_prefix;
 use super::*;
 use crate::demo::synthetic_province;
 use crate::model::{
@@ -319,4 +320,13 @@ fn bbox_queries_equal_a_scan_and_households_are_grouped_by_unit() {
             .collect();
         assert_eq!(snap.households_in(bbox), scan);
     }
+}
+
+#[test]
+fn a_household_record_stays_small_and_keeps_its_keys() {
+    // 36 bytes: 25 million households fit in 0.9 GB (benches/national.rs).
+    assert_eq!(size_of::<HouseholdRecord>(), 36);
+    assert_eq!(key_prefix(None), [0; 5]);
+    assert_eq!(key_prefix(Some(0)), [1, 0, 0, 0, 0]);
+    assert_eq!(key_prefix(Some(0x0102_0304_0506_0708)), [8, 7, 6, 5, 4]);
 }

@@ -1,11 +1,13 @@
-//! What happened to households between two periods: matched by the 64-bit prefixes of their
-//! keyed KK and NIK hashes (never by anything in clear), counted per unit of one level.
+//! What happened to households between two periods: matched by the prefixes of their keyed
+//! KK and NIK hashes (never by anything in clear), counted per unit of one level.
 
-use std::collections::HashMap;
+use std::sync::Arc;
+
+use foldhash::{HashMap, HashMapExt};
 
 use serde::Serialize;
 
-use super::record::{HouseholdRecord, NO_UNIT};
+use super::record::{KeyPrefix, NO_UNIT};
 use super::snapshot::Snapshot;
 use crate::model::Period;
 use crate::region::Level;
@@ -121,62 +123,66 @@ impl Transitions {
     }
 }
 
+/// Which household of the base period each household of the period is: computed once per
+/// pair of periods (the slow part, hashing every key of both) and kept by the snapshot for
+/// the next requests, whatever level they count at.
+#[derive(Debug)]
+pub(super) struct Matching {
+    /// Counted households of the period (indexes into the snapshot's households).
+    now: Vec<u32>,
+    /// Counted households of the base period.
+    before: Vec<u32>,
+    /// For each of `now`, its index in `before`, or [`UNMATCHED`].
+    partner: Vec<u32>,
+}
+
+const UNMATCHED: u32 = u32::MAX;
+
+/// Matchings kept per snapshot (each 12 bytes per household of its periods).
+const KEPT_MATCHINGS: usize = 4;
+
+/// The matchings a snapshot has computed, newest last.
+pub(super) type MatchingCache = std::sync::Mutex<Vec<((Period, Period), Arc<Matching>)>>;
+
 impl Snapshot {
-    /// Per unit of `level` (by unit index), the flows from `base` to `period`. Households
-    /// not counted in a unit of the level (duplicates, not placed, known only above it) take
-    /// no part; a household of the period matches at most one of the base (the first by KK,
-    /// else by NIK), and each household of the base is matched at most once.
-    pub fn transitions(
-        &self,
-        period: Period,
-        base: Period,
-        level: Level,
-    ) -> HashMap<u32, Transitions> {
+    /// Per unit (by unit index; zero except for units of `level`), the flows from `base` to
+    /// `period`. Households not counted in a unit (duplicates, not placed) take no part; one
+    /// counted above `level` (its desa unknown) has left every unit of the level or moved
+    /// out of it. A household of the period matches at most one of the base (the first by
+    /// KK, else by NIK), and each household of the base is matched at most once.
+    pub fn transitions(&self, period: Period, base: Period, level: Level) -> Vec<Transitions> {
+        let m = self.matching(period, base);
         let at_level = self.ancestors_at(level);
-        let of_period = |p: Period| -> Vec<&HouseholdRecord> {
-            let batches: Vec<bool> = self.batches.iter().map(|b| b.period == p).collect();
-            self.households
-                .iter()
-                .filter(|r| r.unit != NO_UNIT && batches[usize::from(r.batch)])
-                .filter(|r| at_level[r.unit as usize] != NO_UNIT)
-                .collect()
+        let at = |i: u32| at_level[self.households[i as usize].unit as usize];
+        let mut out = vec![Transitions::default(); self.units.len() + 1];
+        // Households outside every unit of the level are counted in a slot past the units.
+        let slot = |u: u32| {
+            if u == NO_UNIT {
+                self.units.len()
+            } else {
+                u as usize
+            }
         };
-        let before = of_period(base);
-        let now = of_period(period);
-        let mut by_kk: HashMap<i64, usize> = HashMap::with_capacity(before.len());
-        let mut by_nik: HashMap<i64, usize> = HashMap::with_capacity(before.len());
-        for (i, r) in before.iter().enumerate() {
-            if r.kk != 0 {
-                by_kk.entry(r.kk).or_insert(i);
-            }
-            if r.nik != 0 {
-                by_nik.entry(r.nik).or_insert(i);
-            }
-        }
-        let mut used = vec![false; before.len()];
-        let mut out: HashMap<u32, Transitions> = HashMap::new();
-        for r in &now {
-            let here = at_level[r.unit as usize];
-            let found = [(r.kk, &by_kk), (r.nik, &by_nik)]
-                .into_iter()
-                .filter(|(k, _)| *k != 0)
-                .find_map(|(k, map)| map.get(&k).copied().filter(|&i| !used[i]));
-            let t = out.entry(here).or_default();
+        let mut used = vec![false; m.before.len()];
+        for (&i, &p) in m.now.iter().zip(&m.partner) {
+            let here = slot(at(i));
+            let t = &mut out[here];
             t.households += 1;
-            let Some(i) = found else {
+            if p == UNMATCHED {
                 t.entered += 1;
                 continue;
-            };
-            used[i] = true;
-            let b = before[i];
-            let there = at_level[b.unit as usize];
+            }
+            used[p as usize] = true;
+            let b = m.before[p as usize];
+            let there = slot(at(b));
             t.matched += 1;
             if there == here {
                 t.stayed += 1;
             } else {
                 t.moved_in += 1;
             }
-            if let (Some(d0), Some(d1)) = (b.desil(), r.desil()) {
+            let (r0, r1) = (&self.households[b as usize], &self.households[i as usize]);
+            if let (Some(d0), Some(d1)) = (r0.desil(), r1.desil()) {
                 t.desil_both += 1;
                 match d1.cmp(&d0) {
                     std::cmp::Ordering::Less => t.desil_down += 1,
@@ -187,17 +193,91 @@ impl Snapshot {
                 t.entered_desil_1 += u64::from(d1 == 1 && d0 != 1);
             }
             if there != here {
-                out.entry(there).or_default().moved_out += 1;
+                out[there].moved_out += 1;
             }
         }
-        for (i, b) in before.iter().enumerate() {
-            let t = out.entry(at_level[b.unit as usize]).or_default();
+        for (&b, &matched) in m.before.iter().zip(&used) {
+            let t = &mut out[slot(at(b))];
             t.base_households += 1;
-            if !used[i] {
-                t.left += 1;
+            t.left += u64::from(!matched);
+        }
+        out.truncate(self.units.len());
+        out
+    }
+
+    /// The matching of `period` against `base`, from the cache or computed now.
+    fn matching(&self, period: Period, base: Period) -> Arc<Matching> {
+        let key = (period, base);
+        let cache = |c: &MatchingCache| {
+            c.lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .iter()
+                .find(|(k, _)| *k == key)
+                .map(|(_, m)| m.clone())
+        };
+        if let Some(m) = cache(&self.matchings) {
+            return m;
+        }
+        let m = Arc::new(self.match_periods(period, base));
+        let mut kept = self
+            .matchings
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if kept.len() >= KEPT_MATCHINGS {
+            kept.remove(0);
+        }
+        kept.push((key, m.clone()));
+        m
+    }
+
+    fn match_periods(&self, period: Period, base: Period) -> Matching {
+        let of_period = |p: Period| -> Vec<u32> {
+            let batches: Vec<bool> = self.batches.iter().map(|b| b.period == p).collect();
+            (0..self.households.len() as u32)
+                .filter(|&i| {
+                    let r = &self.households[i as usize];
+                    r.unit != NO_UNIT && batches[usize::from(r.batch)]
+                })
+                .collect()
+        };
+        let before = of_period(base);
+        let now = of_period(period);
+        let none: KeyPrefix = [0; 5];
+        // The keys are prefixes of keyed hashes, already uniform: a fast hasher is enough.
+        let mut by_kk: HashMap<KeyPrefix, u32> = HashMap::with_capacity(before.len());
+        let mut by_nik: HashMap<KeyPrefix, u32> = HashMap::with_capacity(before.len());
+        for (i, &b) in before.iter().enumerate() {
+            let r = &self.households[b as usize];
+            if r.kk != none {
+                by_kk.entry(r.kk).or_insert(i as u32);
+            }
+            if r.nik != none {
+                by_nik.entry(r.nik).or_insert(i as u32);
             }
         }
-        out
+        let mut used = vec![false; before.len()];
+        let partner = now
+            .iter()
+            .map(|&i| {
+                let r = &self.households[i as usize];
+                let found = [(r.kk, &by_kk), (r.nik, &by_nik)]
+                    .into_iter()
+                    .filter(|(k, _)| *k != none)
+                    .find_map(|(k, map)| map.get(&k).copied().filter(|&p| !used[p as usize]));
+                match found {
+                    Some(p) => {
+                        used[p as usize] = true;
+                        p
+                    }
+                    None => UNMATCHED,
+                }
+            })
+            .collect();
+        Matching {
+            now,
+            before,
+            partner,
+        }
     }
 
     /// For every unit, its ancestor (or itself) at `level`, `NO_UNIT` when it has none.

@@ -259,7 +259,7 @@ impl<'a> Selection<'a> {
     }
 
     /// The value of unit `u` (`None`: no data); `flows` are the transitions of a flow shown.
-    fn value(&self, u: u32, flows: Option<&HashMap<u32, Transitions>>) -> Option<f64> {
+    fn value(&self, u: u32, flows: Option<&[Transitions]>) -> Option<f64> {
         let den = self.snap.denominators(u);
         let counts = self.period.and_then(|p| p.counts(u));
         let side = |p: &'a PeriodIndicators| Side {
@@ -283,7 +283,7 @@ impl<'a> Selection<'a> {
             Shown::Flow(f) => {
                 counts?;
                 self.base?.counts(u)?;
-                Some(flows?.get(&u).map_or(0, |t| t.get(f)) as f64)
+                Some(flows?[u as usize].get(f) as f64)
             }
         }
     }
@@ -327,7 +327,7 @@ impl<'a> Selection<'a> {
         units
             .into_iter()
             .filter(|&u| self.snap.unit(u).info.level == self.level)
-            .map(|u| (u, self.value(u, flows.as_ref())))
+            .map(|u| (u, self.value(u, flows.as_deref())))
             .collect()
     }
 }

@@ -137,7 +137,7 @@ pub async fn transitions(
             let uncovered = [(period.period, Some(period)), (base, base_counts)]
                 .into_iter()
                 .find(|(_, p)| p.and_then(|p| p.counts(u)).is_none());
-            let t = flows.get(&u).copied().unwrap_or_default();
+            let t = flows[u as usize];
             if let (Value::Object(m), Ok(Value::Object(f))) = (&mut v, serde_json::to_value(t)) {
                 for (k, x) in f {
                     m.insert(k, if uncovered.is_some() { Value::Null } else { x });

@@ -582,17 +582,22 @@ async fn transitions_through(store: Arc<dyn Store>, dir: &Path, regions: &[Regio
         .map(|(i, r)| (r.clone(), truth_of(r, i)))
         .collect();
     // The second period: every tenth household dropped, some moved to another desa (some to
-    // another kabupaten), some re-ranked, some with a new KK (matched by NIK), and 30 new.
+    // another kabupaten), some re-ranked (into and out of desil 1), some with a new KK
+    // (matched by NIK), and 30 new.
     let mut after: Vec<(Vec<String>, Truth)> = Vec::new();
     for (i, (row, t)) in before.iter().enumerate() {
         let mut t = t.clone();
         match i % 10 {
-            0 => continue,
+            9 => continue,
             1 => t.desa = desa[(i + 17) % desa.len()],
-            2 => t.desil = if t.desil > 1 { t.desil - 1 } else { 3 },
-            3 => t.desil = if t.desil < 10 { t.desil + 1 } else { 1 },
+            // Desil 5 → 1: poorer, into desil 1.
+            2 => t.desil = 1,
+            // Desil 2 → 3.
+            3 => t.desil = 3,
             // A new family card: matched by the head's NIK.
             4 => t.kk = format!("9{}", &t.kk[1..]),
+            // Half of desil 1 leaves it.
+            0 if i % 20 == 0 => t.desil = 2,
             _ => {}
         }
         after.push((row.clone(), t));
@@ -658,9 +663,14 @@ async fn transitions_through(store: Arc<dyn Store>, dir: &Path, regions: &[Regio
                 // A kabupaten/kota no file of a period covers: no data, not zero flows.
                 assert!(note.starts_with("tidak ada data untuk"), "{note}");
                 assert!(fields.iter().all(|f| u[*f].is_null()));
+                // …exactly where one of the periods has no constructed household in the
+                // unit's kabupaten/kota.
+                let kab = |t: &Truth| t.desa.ancestor(Level::Kabupaten);
+                let unit_kab = kode.parse::<Kode>().unwrap().ancestor(Level::Kabupaten);
+                let covers = |list: &[Truth]| list.iter().any(|t| kab(t) == unit_kab);
                 assert!(
-                    w.is_none(),
-                    "{name} {kode}: constructed households, but no data"
+                    !covers(&truth_before) || !covers(&truth_after),
+                    "{name} {kode}: covered in both periods, but no data"
                 );
                 continue;
             }
@@ -687,7 +697,11 @@ async fn transitions_through(store: Arc<dyn Store>, dir: &Path, regions: &[Regio
             );
             assert_eq!(
                 (p["desil_down"].as_u64(), p["desil_up"].as_u64()),
-                (Some(30), Some(30))
+                (Some(30), Some(45))
+            );
+            assert_eq!(
+                (p["entered_desil_1"].as_u64(), p["left_desil_1"].as_u64()),
+                (Some(30), Some(15))
             );
         }
     }

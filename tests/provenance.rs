@@ -272,6 +272,11 @@ async fn a_period_without_desil_shows_no_desil_and_no_desil_change() {
             .unwrap()
             .iter()
             .all(|u| u["class"].is_null()));
+        assert_eq!(
+            c["no_data_reasons"],
+            serde_json::json!([{ "reason": "sumber 2025-06 tidak memuat desil", "units": units.len() }]),
+            "{level}"
+        );
         // And the change map of desil 1 too.
         let (_, c) = common::get_json(
             &app,
@@ -281,7 +286,7 @@ async fn a_period_without_desil_shows_no_desil_and_no_desil_change() {
         assert_eq!(c["classes"], 0, "{level}");
         let covered = units.iter().filter(|u| u["has_data"] == true).count();
         assert_eq!(
-            c["no_change_reasons"][0],
+            c["no_data_reasons"][0],
             serde_json::json!({ "reason": "tidak sebanding: 2025-06 tidak memuat desil", "units": covered }),
             "{level}"
         );

@@ -311,8 +311,8 @@
     c.colors.forEach((colour, i) => row(colour, c.labels[i], c.counts[i]));
     if (c.few) row(c.few_color || FEW_COLOR, c.few_label, c.few);
     row(c.no_data_color || NO_DATA_COLOR, c.no_data_label || 'Tidak ada data', c.no_data || 0);
-    // Why a change map has units without a change ("tidak sebanding: …").
-    for (const r of (c.no_change_reasons || []).slice(0, 2)) {
+    // Why units have no value ("sumber … tidak memuat desil") or no change ("tidak sebanding: …").
+    for (const r of (c.no_data_reasons || []).slice(0, 2)) {
       const why = document.createElement('p');
       why.className = 'catatan alasan';
       why.textContent = r.reason.charAt(0).toUpperCase() + r.reason.slice(1) + ' (' + angka.format(r.units) + ' ' +

@@ -288,22 +288,24 @@ impl<'a> Selection<'a> {
         }
     }
 
-    /// For a change, why units have none: each reason with the number of units it holds
-    /// for, most frequent first.
-    pub fn change_reasons(&self, units: &[u32]) -> Vec<(String, usize)> {
-        let (Shown::Change { indicator, .. }, Some(now), Some(base)) =
-            (self.shown, self.period, self.base)
-        else {
-            return Vec::new();
-        };
+    /// Why units have no value (or, for a change, no change): each reason with the number of
+    /// units it holds for, most frequent first.
+    pub fn no_data_reasons(&self, units: &[u32]) -> Vec<(String, usize)> {
         let mut reasons: HashMap<String, usize> = HashMap::new();
         for &u in units {
             let side = |p: &'a PeriodIndicators| Side {
                 period: p.period,
                 counts: p.counts(u),
             };
-            let c = indicator.change(side(now), side(base), self.snap.denominators(u));
-            if let Some(r) = c.reason {
+            let den = self.snap.denominators(u);
+            let reason = match (self.shown, self.period, self.base) {
+                (Shown::Value(i), Some(now), _) => i.missing_reason(side(now), den),
+                (Shown::Change { indicator, .. }, Some(now), Some(base)) => {
+                    indicator.change(side(now), side(base), den).reason
+                }
+                _ => None,
+            };
+            if let Some(r) = reason {
                 *reasons.entry(r).or_default() += 1;
             }
         }
@@ -452,7 +454,7 @@ pub async fn choropleth(
     let few = c.values.iter().filter(|(_, _, few)| *few).count();
     let listed: Vec<u32> = c.values.iter().map(|(u, _, _)| *u).collect();
     let reasons: Vec<Value> = sel
-        .change_reasons(&listed)
+        .no_data_reasons(&listed)
         .into_iter()
         .map(|(reason, units)| json!({ "reason": reason, "units": units }))
         .collect();
@@ -486,7 +488,7 @@ pub async fn choropleth(
         "no_data": c.values.len() - present.len() - few,
         "no_data_color": NO_DATA_COLOR,
         "no_data_label": NO_DATA_LABEL,
-        "no_change_reasons": reasons,
+        "no_data_reasons": reasons,
         "few": few,
         "few_color": FEW_COLOR,
         "few_label": format!("Terlalu sedikit data (< {} rumah tangga)", sel.min_households),

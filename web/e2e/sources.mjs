@@ -34,6 +34,8 @@ await run(async (page) => {
   const summary = await page.textContent('#ringkas-sumber');
   check(summary === `Periode ${period}: DTKS, verval · ${covered} dari ${sources.length} kabupaten/kota`,
     `the legend names the period's sources: "${summary}"`);
+  const reason = await page.textContent('#legenda .alasan');
+  check(reason === `Sumber ${period} tidak memuat desil (${kab.length} kabupaten)`, `the legend says why: "${reason}"`);
   const methodNote = await page.getAttribute('#legenda p.kecil', 'title');
   check(methodNote.startsWith('Kelas alami: mengelompokkan nilai yang berdekatan'), `the legend explains Ckmeans in plain words ("${methodNote}")`);
   await page.screenshot({ path: join(artifacts, '01-tanpa-desil.png') });

@@ -529,6 +529,30 @@ impl Indicator {
         }
     }
 
+    /// Why the indicator has no value on `side`, in Bahasa Indonesia (`None` when it has one,
+    /// or when only its denominator is missing): no source of the period covers the unit, or
+    /// its sources do not state a field it rests on.
+    pub fn missing_reason(self, side: Side<'_>, den: &Denominators) -> Option<String> {
+        let Some(c) = side.counts else {
+            return Some(format!("tidak ada data untuk {}", side.period));
+        };
+        if self.value(Some(c), den).is_some() {
+            return None;
+        }
+        let missing: Vec<&str> = c
+            .stated()
+            .missing(self.fields())
+            .map(Field::label)
+            .collect();
+        (!missing.is_empty()).then(|| {
+            format!(
+                "sumber {} tidak memuat {}",
+                side.period,
+                missing.join(" dan ")
+            )
+        })
+    }
+
     /// The change from `base` to `now`, measured only where both periods state the indicator
     /// with the same definition: every field it rests on stated on both sides, desil on the
     /// same scale, the same programmes behind "any programme". Otherwise null with a reason.
@@ -768,6 +792,16 @@ mod tests {
         };
         let c = h.change(none, side("2024-12", &p3ke), &den);
         assert_eq!(c.reason.as_deref(), Some("tidak ada data untuk 2025-06"));
+        // Why a value is missing.
+        assert_eq!(
+            d1.missing_reason(side("2025-06", &dtks), &den).as_deref(),
+            Some("sumber 2025-06 tidak memuat desil")
+        );
+        assert_eq!(d1.missing_reason(side("2024-12", &p3ke), &den), None);
+        assert_eq!(
+            d1.missing_reason(none, &den).as_deref(),
+            Some("tidak ada data untuk 2025-06")
+        );
     }
 
     #[test]

@@ -465,8 +465,23 @@
       table.appendChild(tr);
     }
     renderUnitSources(r);
-    const children = (r.children || []).slice();
+    renderChildren(r);
+  }
+
+  // The children of the unit shown, by the indicator shown: from the unit's answer, or for a
+  // flow of households from /api/transitions of the children's level.
+  async function renderChildren(r) {
+    const children = (r.children || []).map((c) => Object.assign({}, c));
     const shown = shownIndicator();
+    if (isFlow(shown) && children.length && state.base) {
+      const p = new URLSearchParams({ level: children[0].level, parent: r.kode, period: r.period || state.period, base: state.base });
+      try {
+        const flows = new Map((await api('/api/transitions?' + p.toString())).map((f) => [f.kode, f]));
+        const field = shown.slice('transition_'.length);
+        for (const c of children) c[shown] = flows.has(c.kode) ? flows.get(c.kode)[field] : null;
+      } catch (_) { /* the children then read "tidak ada data" */ }
+      if (state.selected !== r.kode) return;
+    }
     children.sort((a, b) => (b[shown] ?? -Infinity) - (a[shown] ?? -Infinity));
     $('judul-anak').textContent = children.length
       ? LEVEL_NAMES[CHILD[r.level]] + ' (' + children.length + '), menurut ' + labelOf(state.indicator).toLowerCase()

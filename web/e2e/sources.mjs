@@ -78,5 +78,10 @@ await run(async (page) => {
   const drawn = await page.evaluate(() => window.lentera.choropleth.kabupaten.units.map((u) => [u.kode, u.value]));
   check(drawn.every(([kode, v]) => v === flowApi.find((f) => f.kode === kode).entered),
     'the map of "Baru masuk daftar" has the counts of /api/transitions');
+  const kec = await getJson(`/api/transitions?level=kecamatan&parent=${kabupaten}&period=${period}&base=${basePeriod}`);
+  const want = kec.filter((k) => k.entered > 0).length;
+  await waitFor(page, 'the kecamatan of the panel by households that entered',
+    (n) => [...document.querySelectorAll('#anak-wilayah li span:last-child')].filter((x) => /^[1-9]/.test(x.textContent)).length === n, want);
+  check(true, `the panel ranks the ${kec.length} kecamatan by households that entered (${want} with some)`);
   await page.screenshot({ path: join(artifacts, '03-arus.png') });
 });

@@ -5,10 +5,9 @@ use std::collections::HashMap;
 
 use serde::Serialize;
 
-use super::indicators::Stated;
+use super::indicators::{Count, Stated};
 use super::record::{HouseholdRecord, NO_UNIT};
 use super::snapshot::Unit;
-use crate::model::Quality;
 
 /// What one batch contributes to one unit (the unit itself and everything inside it).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
@@ -39,14 +38,12 @@ impl SourceShare {
 
     fn of(r: &HouseholdRecord) -> SourceShare {
         let c = r.contribution();
+        let placed = c.placed_by();
         SourceShare {
             households: 1,
-            placed_gps: u64::from(c.quality == Some(Quality::Gps)),
-            placed_code: u64::from(c.quality == Some(Quality::Code)),
-            placed_names: u64::from(matches!(
-                c.quality,
-                Some(Quality::NameExact | Quality::NameFuzzy)
-            )),
+            placed_gps: u64::from(placed == Some(Count::QualityGps)),
+            placed_code: u64::from(placed == Some(Count::QualityCode)),
+            placed_names: u64::from(placed == Some(Count::QualityName)),
             flagged: u64::from(c.flagged),
             states: c.stated(),
         }

@@ -67,9 +67,9 @@ pub async fn sources(
         .map(|&u| {
             let info = &snap.unit(u).info;
             let sources = sources_json(&snap, u, period.period);
-            let households: u64 = snap
-                .sources_of(u, period.period)
-                .map(|(_, s)| s.households)
+            let households: u64 = sources
+                .iter()
+                .filter_map(|s| s["households"].as_u64())
                 .sum();
             json!({
                 "kode": info.kode,

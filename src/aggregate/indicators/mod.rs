@@ -257,6 +257,12 @@ impl Stated {
         Field::all().filter(move |&f| of.has(f) && !self.has(f))
     }
 
+    /// The single programmes in the set (without [`Field::Programs`] or any other field).
+    pub fn programs(self) -> Stated {
+        // Programme bits start at bit 6 (`Field::bit`).
+        Stated(self.0 & !((1 << 6) - 1))
+    }
+
     /// The fields in the set, in [`Field::all`] order.
     pub fn fields(self) -> impl Iterator<Item = Field> {
         Field::all().filter(move |&f| self.has(f))
@@ -387,6 +393,17 @@ impl Contribution {
         s
     }
 
+    /// The count of how the household was placed: `quality_gps`, `quality_code` or
+    /// `quality_name` (`None`: not placed by any of them).
+    pub fn placed_by(&self) -> Option<Count> {
+        match self.quality {
+            Some(Quality::Gps) => Some(Count::QualityGps),
+            Some(Quality::Code) => Some(Count::QualityCode),
+            Some(Quality::NameExact | Quality::NameFuzzy) => Some(Count::QualityName),
+            _ => None,
+        }
+    }
+
     /// Adds one household to `counts`.
     pub fn add_to(&self, counts: &mut Counts) {
         let stated = self.stated();
@@ -427,11 +444,8 @@ impl Contribution {
                 counts[Count::Desil1NoPkh] += u64::from(!pkh);
             }
         }
-        match self.quality {
-            Some(Quality::Gps) => counts[Count::QualityGps] += 1,
-            Some(Quality::Code) => counts[Count::QualityCode] += 1,
-            Some(Quality::NameExact | Quality::NameFuzzy) => counts[Count::QualityName] += 1,
-            _ => {}
+        if let Some(placed) = self.placed_by() {
+            counts[placed] += 1;
         }
         counts[Count::Flagged] += u64::from(self.flagged);
         counts[Count::GpsMismatch] += u64::from(self.gps_mismatch);
@@ -600,20 +614,11 @@ impl Indicator {
                 ));
             }
         }
-        if fields.has(Field::Programs) {
-            let programs = Stated::of(
-                &Program::ALL
-                    .iter()
-                    .map(|&p| Field::Program(p))
-                    .collect::<Vec<_>>(),
-            );
-            let (x, y) = (a.stated().0 & programs.0, b.stated().0 & programs.0);
-            if x != y {
-                return null(format!(
-                    "tidak sebanding: bantuan yang dimuat berbeda antara {} dan {}",
-                    base.period, now.period
-                ));
-            }
+        if fields.has(Field::Programs) && a.stated().programs() != b.stated().programs() {
+            return null(format!(
+                "tidak sebanding: bantuan yang dimuat berbeda antara {} dan {}",
+                base.period, now.period
+            ));
         }
         match (self.value(Some(a), den), self.value(Some(b), den)) {
             (Some(x), Some(y)) => Change {
@@ -792,6 +797,13 @@ mod tests {
         };
         let c = h.change(none, side("2024-12", &p3ke), &den);
         assert_eq!(c.reason.as_deref(), Some("tidak ada data untuk 2025-06"));
+        // "Any programme" compares only the same programmes.
+        let with = |p: Program| Stated::of(&[Field::Desil, Field::Programs, Field::Program(p)]);
+        assert_eq!(
+            with(Program::Pkh).programs(),
+            Stated::of(&[Field::Program(Program::Pkh)])
+        );
+        assert_ne!(with(Program::Pkh).programs(), with(Program::Kur).programs());
         // Why a value is missing.
         assert_eq!(
             d1.missing_reason(side("2025-06", &dtks), &den).as_deref(),

@@ -311,6 +311,116 @@ pub const MIGRATIONS: &[Migration] = &[
             FOR EACH STATEMENT EXECUTE FUNCTION lentera_bump_generation();
     ",
     },
+    Migration {
+        version: 6,
+        name: "users, API tokens, web sessions, the audit trail",
+        sqlite: "
+        CREATE TABLE users (
+            id            INTEGER PRIMARY KEY,
+            name          TEXT NOT NULL UNIQUE,
+            role          TEXT NOT NULL,
+            scope         TEXT NOT NULL DEFAULT '',
+            password_hash TEXT NOT NULL,
+            disabled      INTEGER NOT NULL DEFAULT 0,
+            failed_logins INTEGER NOT NULL DEFAULT 0,
+            locked_until  TEXT,
+            created_at    TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))
+        );
+        CREATE TABLE api_tokens (
+            id         INTEGER PRIMARY KEY,
+            user_id    INTEGER NOT NULL REFERENCES users(id),
+            digest     TEXT NOT NULL UNIQUE,
+            label      TEXT NOT NULL,
+            created_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now')),
+            expires_at TEXT,
+            revoked_at TEXT
+        );
+        CREATE TABLE sessions (
+            digest       TEXT PRIMARY KEY,
+            user_id      INTEGER NOT NULL REFERENCES users(id),
+            csrf         TEXT NOT NULL,
+            created_at   TEXT NOT NULL,
+            last_seen_at TEXT NOT NULL,
+            expires_at   TEXT NOT NULL
+        );
+        CREATE INDEX sessions_user ON sessions(user_id);
+        CREATE TABLE audit_log (
+            id        INTEGER PRIMARY KEY,
+            at        TEXT NOT NULL,
+            actor     TEXT,
+            role      TEXT,
+            action    TEXT NOT NULL,
+            scope     TEXT,
+            endpoint  TEXT NOT NULL,
+            params    TEXT NOT NULL,
+            count     INTEGER,
+            purpose   TEXT,
+            client    TEXT NOT NULL,
+            detail    TEXT NOT NULL,
+            prev_hash TEXT NOT NULL,
+            hash      TEXT NOT NULL
+        );
+        CREATE INDEX audit_log_at ON audit_log(at);
+        CREATE TRIGGER audit_log_no_update BEFORE UPDATE ON audit_log
+            BEGIN SELECT RAISE(ABORT, 'the audit trail is append-only'); END;
+        CREATE TRIGGER audit_log_no_delete BEFORE DELETE ON audit_log
+            BEGIN SELECT RAISE(ABORT, 'the audit trail is append-only'); END;
+    ",
+        postgres: "
+        CREATE TABLE users (
+            id            BIGSERIAL PRIMARY KEY,
+            name          TEXT NOT NULL UNIQUE,
+            role          TEXT NOT NULL,
+            scope         TEXT NOT NULL DEFAULT '',
+            password_hash TEXT NOT NULL,
+            disabled      BOOLEAN NOT NULL DEFAULT false,
+            failed_logins BIGINT NOT NULL DEFAULT 0,
+            locked_until  TEXT,
+            created_at    TEXT NOT NULL
+                DEFAULT to_char(now() AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"')
+        );
+        CREATE TABLE api_tokens (
+            id         BIGSERIAL PRIMARY KEY,
+            user_id    BIGINT NOT NULL REFERENCES users(id),
+            digest     TEXT NOT NULL UNIQUE,
+            label      TEXT NOT NULL,
+            created_at TEXT NOT NULL
+                DEFAULT to_char(now() AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"'),
+            expires_at TEXT,
+            revoked_at TEXT
+        );
+        CREATE TABLE sessions (
+            digest       TEXT PRIMARY KEY,
+            user_id      BIGINT NOT NULL REFERENCES users(id),
+            csrf         TEXT NOT NULL,
+            created_at   TEXT NOT NULL,
+            last_seen_at TEXT NOT NULL,
+            expires_at   TEXT NOT NULL
+        );
+        CREATE INDEX sessions_user ON sessions(user_id);
+        CREATE TABLE audit_log (
+            id        BIGINT PRIMARY KEY,
+            at        TEXT NOT NULL,
+            actor     TEXT,
+            role      TEXT,
+            action    TEXT NOT NULL,
+            scope     TEXT,
+            endpoint  TEXT NOT NULL,
+            params    TEXT NOT NULL,
+            count     BIGINT,
+            purpose   TEXT,
+            client    TEXT NOT NULL,
+            detail    TEXT NOT NULL,
+            prev_hash TEXT NOT NULL,
+            hash      TEXT NOT NULL
+        );
+        CREATE INDEX audit_log_at ON audit_log(at);
+        CREATE FUNCTION audit_log_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
+            BEGIN RAISE EXCEPTION 'the audit trail is append-only'; END $$;
+        CREATE TRIGGER audit_log_append_only BEFORE UPDATE OR DELETE OR TRUNCATE ON audit_log
+            FOR EACH STATEMENT EXECUTE FUNCTION audit_log_append_only();
+    ",
+    },
 ];
 
 /// The newest version this build knows.

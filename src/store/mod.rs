@@ -19,8 +19,9 @@ use async_trait::async_trait;
 use serde::Serialize;
 
 use crate::model::{
-    BatchInfo, BatchSink, Denominators, Household, HouseholdFacts, NewBatch, Reject,
-    StoredHousehold,
+    Account, AuditEntry, AuditFilter, AuditRecord, BatchInfo, BatchSink, Denominators, Household,
+    HouseholdFacts, NewBatch, NewToken, NewUser, Reject, SessionInfo, StoredHousehold, TokenInfo,
+    User, UserChange, UserName,
 };
 use crate::region::crosswalk::CrosswalkEntry;
 use crate::region::{Jenis, Kode, Level, Region, RegionInfo};
@@ -60,6 +61,9 @@ pub enum StoreError {
     /// The importer stopped before the end of the file; nothing of the batch was kept.
     #[error("the import stopped before the end of the file; nothing of it was kept")]
     Interrupted,
+    /// A user of that name exists already.
+    #[error("there is already a user `{0}`")]
+    UserExists(String),
     /// The file (same SHA-256) is already a batch; nothing of the new one was kept.
     #[error("this file was already imported as batch {}", .0.id)]
     AlreadyImported(Box<BatchInfo>),
@@ -273,6 +277,60 @@ pub trait Store: Send + Sync {
 
     /// The stored denominators.
     async fn denominators(&self) -> Result<HashMap<Kode, Denominators>, StoreError>;
+
+    /// Adds a user.
+    async fn add_user(&self, user: &NewUser) -> Result<User, StoreError>;
+
+    /// All users, by name.
+    async fn users(&self) -> Result<Vec<User>, StoreError>;
+
+    /// A user with the hash of their password, as a login needs it.
+    async fn account(&self, name: &UserName) -> Result<Option<Account>, StoreError>;
+
+    /// Changes a user (disabling or a new password also ends their sessions). Returns the
+    /// user as changed, `None` if there is no such user.
+    async fn change_user(
+        &self,
+        name: &UserName,
+        change: &UserChange,
+    ) -> Result<Option<User>, StoreError>;
+
+    /// Stores a new personal API token.
+    async fn add_token(&self, token: &NewToken) -> Result<TokenInfo, StoreError>;
+
+    /// Tokens of one user (or all), by id.
+    async fn tokens(&self, user: Option<&UserName>) -> Result<Vec<TokenInfo>, StoreError>;
+
+    /// Revokes a token. Returns it, `None` if there is none.
+    async fn revoke_token(&self, id: i64) -> Result<Option<TokenInfo>, StoreError>;
+
+    /// The token stored under `digest` and its user.
+    async fn token_user(&self, digest: &str) -> Result<Option<(TokenInfo, User)>, StoreError>;
+
+    /// Stores a new web session.
+    async fn add_session(&self, session: &SessionInfo) -> Result<(), StoreError>;
+
+    /// The session stored under `digest` and its user.
+    async fn session_user(&self, digest: &str) -> Result<Option<(SessionInfo, User)>, StoreError>;
+
+    /// Notes that a session was used at `at`.
+    async fn touch_session(&self, digest: &str, at: &str) -> Result<(), StoreError>;
+
+    /// Ends a session (and any session past `expired_before`, to keep the table small).
+    async fn remove_session(&self, digest: &str, expired_before: &str) -> Result<(), StoreError>;
+
+    /// Appends entries to the audit trail, each chained to the one before, in one
+    /// transaction that no other writer (another server on the same PostGIS) interleaves.
+    async fn append_audit(&self, entries: &[AuditEntry]) -> Result<(), StoreError>;
+
+    /// Audit records with id above `after_id` matching `filter`, in id order, at most
+    /// `limit`.
+    async fn audit(
+        &self,
+        filter: &AuditFilter,
+        after_id: i64,
+        limit: usize,
+    ) -> Result<Vec<AuditRecord>, StoreError>;
 
     /// A number that grows with every change to the regions, the crosswalk, the households or
     /// the denominators (kept by triggers in both stores): a snapshot built at one generation

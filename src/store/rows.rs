@@ -9,8 +9,9 @@ use strum::{EnumCount, IntoStaticStr, VariantArray};
 
 use super::StoreError;
 use crate::model::{
-    AttrName, BatchCounts, BatchInfo, Denominators, DesilScale, Flags, Geocode, Household, IdHash,
-    Programs, Sex, StoredHousehold, Text,
+    AttrName, AuditEntry, AuditFilter, AuditRecord, BatchCounts, BatchInfo, Denominators,
+    DesilScale, Flags, Geocode, Household, IdHash, Programs, SessionInfo, Sex, StoredHousehold,
+    Text, TokenInfo, User, UserName,
 };
 use crate::region::crosswalk::{BpsKode, CrosswalkEntry};
 use crate::region::{Kode, Level, Region, RegionInfo};
@@ -479,4 +480,127 @@ mod tests {
         assert!(HOUSEHOLD_COLUMNS.ends_with("geo_flags, geo_lon, geo_lat, geo_candidates"));
         assert!(HOUSEHOLD_COLUMNS.contains(" nik_key, kk_key, sex, birth_date, members, street,"));
     }
+}
+
+/// The columns of a user, read by [`user_from`] (the users table is `u`).
+pub(super) const USER_COLUMNS: &str =
+    "u.id, u.name, u.role, u.scope, u.disabled, u.failed_logins, u.locked_until, u.created_at";
+
+/// A scope as stored: codes joined by commas.
+pub(super) fn scope_text(scope: &[Kode]) -> String {
+    scope
+        .iter()
+        .map(Kode::to_string)
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+/// A user from [`USER_COLUMNS`] starting at column `at`.
+pub(super) fn user_from(r: &impl Cells, at: usize) -> Result<User, StoreError> {
+    let name = r.required_text(at + 1)?;
+    let role = r.required_text(at + 2)?;
+    let scope = r.text(at + 3)?.unwrap_or_default();
+    Ok(User {
+        id: r.int(at)?.unwrap_or_default(),
+        name: UserName::parse(&name).map_err(corrupt)?,
+        role: role
+            .parse()
+            .map_err(|_| StoreError::Corrupt(format!("unknown role `{role}`")))?,
+        scope: scope
+            .split(',')
+            .filter(|k| !k.is_empty())
+            .map(parse_kode)
+            .collect::<Result<_, _>>()?,
+        disabled: r.truth(at + 4)?.unwrap_or(false),
+        failed_logins: r.count(at + 5)? as u32,
+        locked_until: r.text(at + 6)?,
+        created_at: r.required_text(at + 7)?,
+    })
+}
+
+/// The columns of a token, read by [`token_from`] (tokens `t`, their users `u`).
+pub(super) const TOKEN_COLUMNS: &str =
+    "t.id, u.name, t.label, t.created_at, t.expires_at, t.revoked_at";
+
+/// A token from [`TOKEN_COLUMNS`].
+pub(super) fn token_from(r: &impl Cells) -> Result<TokenInfo, StoreError> {
+    Ok(TokenInfo {
+        id: r.int(0)?.unwrap_or_default(),
+        user: UserName::parse(&r.required_text(1)?).map_err(corrupt)?,
+        label: r.required_text(2)?,
+        created_at: r.required_text(3)?,
+        expires_at: r.text(4)?,
+        revoked_at: r.text(5)?,
+    })
+}
+
+/// The columns of a session, read by [`session_from`] (sessions `s`).
+pub(super) const SESSION_COLUMNS: &str =
+    "s.digest, s.user_id, s.csrf, s.created_at, s.last_seen_at, s.expires_at";
+
+/// A session from [`SESSION_COLUMNS`].
+pub(super) fn session_from(r: &impl Cells) -> Result<SessionInfo, StoreError> {
+    Ok(SessionInfo {
+        digest: r.required_text(0)?,
+        user_id: r.int(1)?.unwrap_or_default(),
+        csrf: r.required_text(2)?,
+        created_at: r.required_text(3)?,
+        last_seen_at: r.required_text(4)?,
+        expires_at: r.required_text(5)?,
+    })
+}
+
+/// The columns of an audit record, read by [`audit_from`].
+pub(super) const AUDIT_COLUMNS: &str = "id, at, actor, role, action, scope, endpoint, params, \
+    count, purpose, client, detail, prev_hash, hash";
+
+/// An audit record from [`AUDIT_COLUMNS`].
+pub(super) fn audit_from(r: &impl Cells) -> Result<AuditRecord, StoreError> {
+    Ok(AuditRecord {
+        id: r.int(0)?.unwrap_or_default(),
+        entry: AuditEntry {
+            at: r.required_text(1)?,
+            actor: r.text(2)?,
+            role: r.text(3)?,
+            action: r.required_text(4)?,
+            scope: r.text(5)?,
+            endpoint: r.required_text(6)?,
+            params: r.required_text(7)?,
+            count: r.int(8)?.map(|c| c.max(0) as u64),
+            purpose: r.text(9)?,
+            client: r.required_text(10)?,
+            detail: r.required_text(11)?,
+        },
+        prev_hash: r.required_text(12)?,
+        hash: r.required_text(13)?,
+    })
+}
+
+/// The `WHERE` conditions of an audit listing after `after_id`, with `$n`/`?n` placeholders
+/// numbered from 1 (both stores accept `$n`), and their values in order.
+pub(super) fn audit_conditions(filter: &AuditFilter, after_id: i64) -> (String, Vec<AuditParam>) {
+    let mut conds = vec!["id > $1".to_string()];
+    let mut values = vec![AuditParam::Int(after_id)];
+    if let Some(since) = &filter.since {
+        values.push(AuditParam::Text(since.clone()));
+        conds.push(format!("at >= ${}", values.len()));
+    }
+    if let Some(user) = &filter.user {
+        values.push(AuditParam::Text(user.clone()));
+        conds.push(format!("actor = ${}", values.len()));
+    }
+    if let Some(action) = filter.action {
+        values.push(AuditParam::Text(action.as_str().to_string()));
+        conds.push(format!("action = ${}", values.len()));
+    }
+    (conds.join(" AND "), values)
+}
+
+/// A value bound into an audit listing.
+#[derive(Debug, Clone)]
+pub(super) enum AuditParam {
+    /// A number.
+    Int(i64),
+    /// Text.
+    Text(String),
 }

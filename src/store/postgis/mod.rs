@@ -3,6 +3,7 @@
 //! [`batch`] writes household batches with binary `COPY`; households are a row each, read
 //! back through the column map the embedded store's older rows share ([`super::rows`]).
 
+mod accounts;
 mod batch;
 
 use std::collections::HashMap;
@@ -24,8 +25,9 @@ use super::{
     StoreError, StoredChunks, STREAM_CHUNK,
 };
 use crate::model::{
-    BatchInfo, Denominators, DuplicateOf, Household, HouseholdFacts, NewBatch, Programs, Reject,
-    StoredHousehold,
+    Account, AuditEntry, AuditFilter, AuditRecord, BatchInfo, Denominators, DuplicateOf, Household,
+    HouseholdFacts, NewBatch, NewToken, NewUser, Programs, Reject, SessionInfo, StoredHousehold,
+    TokenInfo, User, UserChange, UserName,
 };
 use crate::region::crosswalk::CrosswalkEntry;
 use crate::region::{Kode, Level, Region, RegionInfo};
@@ -298,6 +300,71 @@ impl Store for PostgisStore {
         .into_iter()
         .map(|r| crosswalk_from_row(r.get(0), r.get(1), r.get(2)))
         .collect()
+    }
+
+    async fn add_user(&self, user: &NewUser) -> Result<User, StoreError> {
+        self.pg_add_user(user).await
+    }
+
+    async fn users(&self) -> Result<Vec<User>, StoreError> {
+        self.pg_users().await
+    }
+
+    async fn account(&self, name: &UserName) -> Result<Option<Account>, StoreError> {
+        self.pg_account(name).await
+    }
+
+    async fn change_user(
+        &self,
+        name: &UserName,
+        change: &UserChange,
+    ) -> Result<Option<User>, StoreError> {
+        self.pg_change_user(name, change).await
+    }
+
+    async fn add_token(&self, token: &NewToken) -> Result<TokenInfo, StoreError> {
+        self.pg_add_token(token).await
+    }
+
+    async fn tokens(&self, user: Option<&UserName>) -> Result<Vec<TokenInfo>, StoreError> {
+        self.pg_tokens(user).await
+    }
+
+    async fn revoke_token(&self, id: i64) -> Result<Option<TokenInfo>, StoreError> {
+        self.pg_revoke_token(id).await
+    }
+
+    async fn token_user(&self, digest: &str) -> Result<Option<(TokenInfo, User)>, StoreError> {
+        self.pg_token_user(digest).await
+    }
+
+    async fn add_session(&self, session: &SessionInfo) -> Result<(), StoreError> {
+        self.pg_add_session(session).await
+    }
+
+    async fn session_user(&self, digest: &str) -> Result<Option<(SessionInfo, User)>, StoreError> {
+        self.pg_session_user(digest).await
+    }
+
+    async fn touch_session(&self, digest: &str, at: &str) -> Result<(), StoreError> {
+        self.pg_touch_session(digest, at).await
+    }
+
+    async fn remove_session(&self, digest: &str, expired_before: &str) -> Result<(), StoreError> {
+        self.pg_remove_session(digest, expired_before).await
+    }
+
+    async fn append_audit(&self, entries: &[AuditEntry]) -> Result<(), StoreError> {
+        self.pg_append_audit(entries).await
+    }
+
+    async fn audit(
+        &self,
+        filter: &AuditFilter,
+        after_id: i64,
+        limit: usize,
+    ) -> Result<Vec<AuditRecord>, StoreError> {
+        self.pg_audit(filter, after_id, limit).await
     }
 
     async fn get_meta(&self, key: &str) -> Result<Option<String>, StoreError> {

@@ -3,6 +3,7 @@
 //! [`batch`] writes household batches, [`households`] reads them back from their
 //! [`chunks`] (encoded by [`columns`]), [`migrate`] brings an older file up to date.
 
+mod accounts;
 mod batch;
 mod chunks;
 mod columns;
@@ -26,7 +27,9 @@ use super::{
     StoreError, StoredChunks,
 };
 use crate::model::{
-    BatchInfo, Denominators, Household, HouseholdFacts, NewBatch, Reject, StoredHousehold,
+    Account, AuditEntry, AuditFilter, AuditRecord, BatchInfo, Denominators, Household,
+    HouseholdFacts, NewBatch, NewToken, NewUser, Reject, SessionInfo, StoredHousehold, TokenInfo,
+    User, UserChange, UserName,
 };
 use crate::region::crosswalk::CrosswalkEntry;
 use crate::region::{Kode, Level, Region, RegionInfo};
@@ -433,6 +436,87 @@ impl Store for SqliteStore {
         corrected: Vec<(i64, Household)>,
     ) -> Result<u64, StoreError> {
         self.run(move |c| households::correct(c, batch_id, corrected))
+            .await
+    }
+
+    async fn add_user(&self, user: &NewUser) -> Result<User, StoreError> {
+        let user = user.clone();
+        self.run(move |c| accounts::add_user(c, &user)).await
+    }
+
+    async fn users(&self) -> Result<Vec<User>, StoreError> {
+        self.run(|c| accounts::users(c)).await
+    }
+
+    async fn account(&self, name: &UserName) -> Result<Option<Account>, StoreError> {
+        let name = name.clone();
+        self.run(move |c| accounts::account(c, &name)).await
+    }
+
+    async fn change_user(
+        &self,
+        name: &UserName,
+        change: &UserChange,
+    ) -> Result<Option<User>, StoreError> {
+        let (name, change) = (name.clone(), change.clone());
+        self.run(move |c| accounts::change_user(c, &name, &change))
+            .await
+    }
+
+    async fn add_token(&self, token: &NewToken) -> Result<TokenInfo, StoreError> {
+        let token = token.clone();
+        self.run(move |c| accounts::add_token(c, &token)).await
+    }
+
+    async fn tokens(&self, user: Option<&UserName>) -> Result<Vec<TokenInfo>, StoreError> {
+        let user = user.cloned();
+        self.run(move |c| accounts::tokens(c, user.as_ref())).await
+    }
+
+    async fn revoke_token(&self, id: i64) -> Result<Option<TokenInfo>, StoreError> {
+        self.run(move |c| accounts::revoke_token(c, id)).await
+    }
+
+    async fn token_user(&self, digest: &str) -> Result<Option<(TokenInfo, User)>, StoreError> {
+        let digest = digest.to_string();
+        self.run(move |c| accounts::token_user(c, &digest)).await
+    }
+
+    async fn add_session(&self, session: &SessionInfo) -> Result<(), StoreError> {
+        let session = session.clone();
+        self.run(move |c| accounts::add_session(c, &session)).await
+    }
+
+    async fn session_user(&self, digest: &str) -> Result<Option<(SessionInfo, User)>, StoreError> {
+        let digest = digest.to_string();
+        self.run(move |c| accounts::session_user(c, &digest)).await
+    }
+
+    async fn touch_session(&self, digest: &str, at: &str) -> Result<(), StoreError> {
+        let (digest, at) = (digest.to_string(), at.to_string());
+        self.run(move |c| accounts::touch_session(c, &digest, &at))
+            .await
+    }
+
+    async fn remove_session(&self, digest: &str, expired_before: &str) -> Result<(), StoreError> {
+        let (digest, before) = (digest.to_string(), expired_before.to_string());
+        self.run(move |c| accounts::remove_session(c, &digest, &before))
+            .await
+    }
+
+    async fn append_audit(&self, entries: &[AuditEntry]) -> Result<(), StoreError> {
+        let entries = entries.to_vec();
+        self.run(move |c| accounts::append_audit(c, &entries)).await
+    }
+
+    async fn audit(
+        &self,
+        filter: &AuditFilter,
+        after_id: i64,
+        limit: usize,
+    ) -> Result<Vec<AuditRecord>, StoreError> {
+        let filter = filter.clone();
+        self.run(move |c| accounts::audit(c, &filter, after_id, limit))
             .await
     }
 

@@ -164,6 +164,8 @@ where
         Some("b")
     );
 
+    accounts(store.as_ref()).await;
+
     // Reopening applies no migration twice and keeps the data.
     drop(store);
     let again = reopen().await;
@@ -175,6 +177,147 @@ where
     assert_eq!(
         again.get_meta("dataset").await.unwrap().as_deref(),
         Some("b")
+    );
+}
+
+/// Users, tokens, sessions and the audit trail behave alike in both stores.
+async fn accounts(store: &dyn Store) {
+    use lentera::model::account::{now, secret_digest};
+    use lentera::model::{
+        AuditAction, AuditEntry, AuditFilter, ChainCheck, NewToken, NewUser, Password, Role,
+        SessionInfo, UserChange, UserName,
+    };
+    let name = UserName::parse("op.samarinda").unwrap();
+    let pw = Password::new("kata-sandi-panjang".into()).unwrap();
+    let user = NewUser::new(name.clone(), Role::Operator, vec![k("64.72")], &pw).unwrap();
+    let added = store.add_user(&user).await.unwrap();
+    assert_eq!(
+        (added.role, added.scope.clone()),
+        (Role::Operator, vec![k("64.72")])
+    );
+    assert!(matches!(
+        store.add_user(&user).await,
+        Err(StoreError::UserExists(_))
+    ));
+    let account = store.account(&name).await.unwrap().unwrap();
+    assert!(pw.matches(&account.password_hash));
+    // Failed logins count up and lock at the limit; a success or an unlock resets them.
+    let fail = UserChange::LoginFailed {
+        lock_after: 2,
+        until: "2999-01-01T00:00:00.000Z".into(),
+    };
+    store.change_user(&name, &fail).await.unwrap();
+    assert!(!store
+        .account(&name)
+        .await
+        .unwrap()
+        .unwrap()
+        .user
+        .is_locked());
+    let locked = store.change_user(&name, &fail).await.unwrap().unwrap();
+    assert!(locked.is_locked() && locked.failed_logins == 2);
+    let open = store
+        .change_user(&name, &UserChange::Unlock)
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(!open.is_locked() && open.failed_logins == 0);
+    let wider = UserChange::Scope(vec![k("64.72"), k("64.71")]);
+    let changed = store.change_user(&name, &wider).await.unwrap().unwrap();
+    assert_eq!(changed.scope.len(), 2);
+    let nobody = UserName::parse("nobody").unwrap();
+    assert!(store
+        .change_user(&nobody, &UserChange::Disable)
+        .await
+        .unwrap()
+        .is_none());
+
+    let token = store
+        .add_token(&NewToken {
+            user: name.clone(),
+            digest: secret_digest("lt_secret"),
+            label: "qgis".into(),
+            expires_at: None,
+        })
+        .await
+        .unwrap();
+    let (found, owner) = store
+        .token_user(&secret_digest("lt_secret"))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!((found.id, owner.name.clone()), (token.id, name.clone()));
+    assert!(found.is_valid());
+    assert!(store
+        .token_user(&secret_digest("other"))
+        .await
+        .unwrap()
+        .is_none());
+    let revoked = store.revoke_token(token.id).await.unwrap().unwrap();
+    assert!(revoked.revoked_at.is_some() && !revoked.is_valid());
+    assert_eq!(store.tokens(Some(&name)).await.unwrap().len(), 1);
+    assert!(store.tokens(Some(&nobody)).await.unwrap().is_empty());
+
+    let session = SessionInfo {
+        digest: secret_digest("cookie"),
+        user_id: added.id,
+        csrf: "csrf".into(),
+        created_at: now(),
+        last_seen_at: now(),
+        expires_at: "2999-01-01T00:00:00.000Z".into(),
+    };
+    store.add_session(&session).await.unwrap();
+    let (s, u) = store.session_user(&session.digest).await.unwrap().unwrap();
+    assert_eq!((s.csrf.as_str(), u.id), ("csrf", added.id));
+    store
+        .touch_session(&session.digest, "2999-01-01T00:00:00.000Z")
+        .await
+        .unwrap();
+    // Disabling a user ends their sessions.
+    store
+        .change_user(&name, &UserChange::Disable)
+        .await
+        .unwrap();
+    assert!(store.session_user(&session.digest).await.unwrap().is_none());
+    store.change_user(&name, &UserChange::Enable).await.unwrap();
+
+    // The trail: appended in two batches, one chain, filtered by user and action.
+    let entry = |action, actor: &str| {
+        let mut e = AuditEntry::new(action, "GET /x");
+        e.actor = Some(actor.into());
+        e.count = Some(3);
+        e
+    };
+    store
+        .append_audit(&[
+            entry(AuditAction::Login, "a"),
+            entry(AuditAction::HouseholdRead, "a"),
+        ])
+        .await
+        .unwrap();
+    store
+        .append_audit(&[entry(AuditAction::HouseholdRead, "b")])
+        .await
+        .unwrap();
+    let all = store.audit(&AuditFilter::default(), 0, 100).await.unwrap();
+    assert_eq!(all.iter().map(|r| r.id).collect::<Vec<_>>(), vec![1, 2, 3]);
+    let mut check = ChainCheck::new();
+    assert!(all.iter().all(|r| check.next(r).is_ok()));
+    let reads_of_a = AuditFilter {
+        user: Some("a".into()),
+        action: Some(AuditAction::HouseholdRead),
+        since: Some("2000-01-01".into()),
+    };
+    let got = store.audit(&reads_of_a, 0, 100).await.unwrap();
+    assert_eq!(got.len(), 1);
+    assert_eq!(got[0].entry, all[1].entry);
+    assert_eq!(
+        store
+            .audit(&AuditFilter::default(), 2, 100)
+            .await
+            .unwrap()
+            .len(),
+        1
     );
 }
 

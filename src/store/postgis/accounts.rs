@@ -276,38 +276,50 @@ impl PostgisStore {
             Some(r) => (r.try_get(0)?, r.try_get(1)?),
             None => (0, GENESIS.to_string()),
         };
-        let ins = tx
-            .prepare(&format!(
-                "INSERT INTO audit_log ({AUDIT_COLUMNS})
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)"
-            ))
-            .await?;
+        // One statement for the whole batch: a round trip per record would cost the
+        // database more than the reads it records.
+        let n = entries.len();
+        let (mut ids, mut hashes, mut prevs) = (
+            Vec::with_capacity(n),
+            Vec::with_capacity(n),
+            Vec::with_capacity(n),
+        );
         for e in entries {
             id += 1;
             let hash = e.chain_hash(&prev);
-            let count = e.count.map(|c| c as i64);
-            tx.execute(
-                &ins,
-                &[
-                    &id,
-                    &e.at,
-                    &e.actor,
-                    &e.role,
-                    &e.action,
-                    &e.scope,
-                    &e.endpoint,
-                    &e.params,
-                    &count,
-                    &e.purpose,
-                    &e.client,
-                    &e.detail,
-                    &prev,
-                    &hash,
-                ],
-            )
-            .await?;
-            prev = hash;
+            ids.push(id);
+            prevs.push(std::mem::replace(&mut prev, hash.clone()));
+            hashes.push(hash);
         }
+        let text = |f: fn(&AuditEntry) -> Option<String>| -> Vec<Option<String>> {
+            entries.iter().map(f).collect()
+        };
+        let counts: Vec<Option<i64>> = entries.iter().map(|e| e.count.map(|c| c as i64)).collect();
+        tx.execute(
+            &format!(
+                "INSERT INTO audit_log ({AUDIT_COLUMNS})
+                 SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[],
+                     $5::text[], $6::text[], $7::text[], $8::text[], $9::bigint[], $10::text[],
+                     $11::text[], $12::text[], $13::text[], $14::text[])"
+            ),
+            &[
+                &ids,
+                &text(|e| Some(e.at.clone())),
+                &text(|e| e.actor.clone()),
+                &text(|e| e.role.clone()),
+                &text(|e| Some(e.action.clone())),
+                &text(|e| e.scope.clone()),
+                &text(|e| Some(e.endpoint.clone())),
+                &text(|e| Some(e.params.clone())),
+                &counts,
+                &text(|e| e.purpose.clone()),
+                &text(|e| Some(e.client.clone())),
+                &text(|e| Some(e.detail.clone())),
+                &prevs,
+                &hashes,
+            ],
+        )
+        .await?;
         tx.commit().await?;
         Ok(())
     }

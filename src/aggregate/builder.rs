@@ -220,11 +220,8 @@ impl SnapshotBuilder {
             .zip(counts.iter_mut())
             .map(|(period, counts)| {
                 roll_up(counts, &parents);
-                PeriodIndicators {
-                    period,
-                    covered: coverage(&self.units, counts),
-                    counts: std::mem::take(counts),
-                }
+                let covered = coverage(&self.units, counts);
+                PeriodIndicators::new(period, std::mem::take(counts), covered)
             })
             .collect();
         let denominators = roll_up_denominators(&self.units, &self.denominators);

@@ -20,7 +20,7 @@ pub use indicators::{
     Change, Count, Counts, Described, Field, Indicator, Rate, Side, Stated, UnknownIndicator,
 };
 pub use record::{BatchMeta, BatchReport, BatchTally, HouseholdRecord};
-pub use snapshot::{PeriodIndicators, Snapshot, Unit};
+pub use snapshot::{Disclosure, PeriodIndicators, Snapshot, Unit};
 pub use sources::SourceShare;
 pub use transitions::{Flow, Transitions};
 

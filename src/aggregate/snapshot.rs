@@ -2,13 +2,14 @@
 //! compact form, and the indicators of every unit in every period.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use geo::MultiPolygon;
 use rstar::primitives::{GeomWithData, Rectangle};
 use rstar::{RTree, AABB};
 
 use super::builder::{BuildTimings, SnapshotBuilder};
-use super::indicators::Counts;
+use super::indicators::{Count, Counts};
 use super::record::{BatchReport, HouseholdRecord};
 use super::sources::{SourceShare, UnitSources};
 use super::transitions::MatchingCache;
@@ -28,19 +29,81 @@ pub struct Unit {
 }
 
 /// The indicators of all units in one period.
+///
+/// Cloning is cheap (the counts are shared): a [`Disclosure`] is applied to a clone.
 #[derive(Debug, Clone)]
 pub struct PeriodIndicators {
     /// The period.
     pub period: Period,
-    pub(super) counts: Vec<Counts>,
-    pub(super) covered: Vec<bool>,
+    pub(super) counts: Arc<[Counts]>,
+    pub(super) covered: Arc<[bool]>,
+    pub(super) disclosure: Disclosure,
 }
 
 impl PeriodIndicators {
-    /// The counts of unit `u`, `None` when no source of the period covers it ("no data").
+    pub(super) fn new(period: Period, counts: Vec<Counts>, covered: Vec<bool>) -> Self {
+        PeriodIndicators {
+            period,
+            counts: counts.into(),
+            covered: covered.into(),
+            disclosure: Disclosure::EXACT,
+        }
+    }
+
+    /// The counts of unit `u`, `None` when no source of the period covers it ("no data") or
+    /// when the disclosure rule hides them ([`PeriodIndicators::suppressed`]).
     pub fn counts(&self, u: u32) -> Option<&Counts> {
         let u = u as usize;
-        self.covered[u].then(|| &self.counts[u])
+        (self.covered[u] && !self.disclosure.hides(&self.counts[u])).then(|| &self.counts[u])
+    }
+
+    /// Whether unit `u` has data that the disclosure rule hides: so few households that a
+    /// figure could single out a family.
+    pub fn suppressed(&self, u: u32) -> bool {
+        let u = u as usize;
+        self.covered[u] && self.disclosure.hides(&self.counts[u])
+    }
+
+    /// These indicators as a reader under `disclosure` sees them.
+    pub fn disclosed(&self, disclosure: Disclosure) -> PeriodIndicators {
+        PeriodIndicators {
+            disclosure,
+            ..self.clone()
+        }
+    }
+
+    /// The disclosure rule applied.
+    pub fn disclosure(&self) -> Disclosure {
+        self.disclosure
+    }
+}
+
+/// Which aggregates a reader may see exactly. Public readers (anonymous visitors, viewers)
+/// do not see the figures of a unit with 1 to `suppress_upto` households: "3 households in
+/// desil 1" in a dusun of three families names them. Logged-in operators, analysts and
+/// admins see exact counts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub struct Disclosure {
+    /// Units with 1 up to this many households are hidden (0: nothing is hidden).
+    pub suppress_upto: u64,
+}
+
+impl Disclosure {
+    /// Every figure exact.
+    pub const EXACT: Disclosure = Disclosure { suppress_upto: 0 };
+
+    /// The default for public readers: 1 to 4 households are hidden ("< 5").
+    pub const PUBLIC: Disclosure = Disclosure { suppress_upto: 4 };
+
+    /// Whether a unit with these counts is hidden.
+    pub fn hides(self, counts: &Counts) -> bool {
+        let n = counts[Count::Households];
+        n >= 1 && n <= self.suppress_upto
+    }
+
+    /// How the page labels a hidden figure (`< 5`).
+    pub fn label(self) -> String {
+        format!("< {}", self.suppress_upto + 1)
     }
 }
 

@@ -148,6 +148,10 @@ pub fn unit_properties(snap: &Snapshot, u: u32, period: Option<&PeriodIndicators
         period.map_or(Value::Null, |p| p.period.to_string().into()),
     );
     p.insert("has_data".into(), counts.is_some().into());
+    p.insert(
+        "suppressed".into(),
+        period.is_some_and(|p| p.suppressed(u)).into(),
+    );
     for indicator in Indicator::all() {
         let json = match indicator.value(counts, den) {
             None => Value::Null,

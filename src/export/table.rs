@@ -47,6 +47,10 @@ impl Serialize for UnitRow<'_> {
         map.serialize_entry("parent", &info.parent)?;
         map.serialize_entry("period", &self.period.map(|p| &p.period))?;
         map.serialize_entry("has_data", &counts.is_some())?;
+        map.serialize_entry(
+            "suppressed",
+            &self.period.is_some_and(|p| p.suppressed(self.unit)),
+        )?;
         map.serialize_entry("denominator_households", &den.households)?;
         map.serialize_entry("denominator_population", &den.population)?;
         serialize_values(&mut map, counts, den)?;

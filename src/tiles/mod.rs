@@ -301,13 +301,28 @@ impl TileSet {
         period: Option<&PeriodIndicators>,
         scope: &Scope,
     ) -> Result<Option<Vec<u8>>, TileError> {
+        Ok(self.render_counted(layer, tile, period, scope)?.0)
+    }
+
+    /// As [`Tiles::render`], with the number of households the tile shows (as points or in
+    /// clusters; 0 for the boundary layers), which the audit trail records.
+    pub fn render_counted(
+        &self,
+        layer: Layer,
+        tile: TileCoord,
+        period: Option<&PeriodIndicators>,
+        scope: &Scope,
+    ) -> Result<(Option<Vec<u8>>, u64), TileError> {
         let (z, x, y) = (tile.z, tile.x, tile.y);
         let builder = MvtTileBuilder::new().layer(layer.as_str())?;
-        let builder = match layer.level() {
-            Some(level) => self.boundaries(builder, level, (z, x, y), period)?,
+        let (builder, households) = match layer.level() {
+            Some(level) => (self.boundaries(builder, level, (z, x, y), period)?, 0),
             None => self.households(builder, (z, x, y), period, scope)?,
         };
-        Ok((builder.num_features() > 0).then(|| builder.encode()))
+        Ok((
+            (builder.num_features() > 0).then(|| builder.encode()),
+            households,
+        ))
     }
 
     fn boundaries(
@@ -372,6 +387,9 @@ impl TileSet {
         }
         let counts = period.and_then(|p| p.counts(unit));
         f.tag_bool("has_data", counts.is_some())?;
+        if period.is_some_and(|p| p.suppressed(unit)) {
+            f.tag_bool("suppressed", true)?;
+        }
         let den = self.snapshot.denominators(unit);
         for indicator in TILE_INDICATORS {
             let Some(v) = indicator.value(counts, den) else {
@@ -392,8 +410,9 @@ impl TileSet {
         (z, x, y): (u8, u32, u32),
         period: Option<&PeriodIndicators>,
         scope: &Scope,
-    ) -> Result<MvtLayerBuilder, TileError> {
+    ) -> Result<(MvtLayerBuilder, u64), TileError> {
         let snap = &self.snapshot;
+        let mut shown = 0u64;
         // Households of the period's batches only.
         let in_period: Vec<bool> = snap
             .batches()
@@ -437,6 +456,7 @@ impl TileSet {
                 c.3 += u64::from(h.desil() == Some(1));
             }
             for (cell, (count, sx, sy, desil_1)) in cells {
+                shown += count;
                 let at = fast_mvt::MvtCoord {
                     x: (sx / count as i64) as i32,
                     y: (sy / count as i64) as i32,
@@ -451,6 +471,7 @@ impl TileSet {
             }
         } else {
             for (h, (tx, ty)) in visible {
+                shown += 1;
                 let mut f = layer.feature_of(MvtGeomType::Point);
                 f.points([fast_mvt::MvtCoord { x: tx, y: ty }])?;
                 f.tag_bool("cluster", false)?;
@@ -466,7 +487,7 @@ impl TileSet {
                 layer = f.end();
             }
         }
-        Ok(layer)
+        Ok((layer, shown))
     }
 }
 

@@ -7,7 +7,12 @@
 //! serves a PostGIS table of the same desa polygons with the same indicator columns. Both are
 //! asked for every tile of zooms 8–12 over the province, over HTTP on two keep-alive
 //! connections; Lentera once with its tile cache off (every tile rendered) and once warm.
-//! Prints tiles/s, bytes, and the ratios. `cargo bench --bench tiles`.
+//! Prints tiles/s, bytes, and the ratios.
+//!
+//! Then the cost of the audit trail: the household layer over the same tiles, served warm to
+//! an admin's API token, once with every tile read appended to the audit trail in PostGIS
+//! (as the server does) and once with the records discarded; the ratio is what auditing
+//! costs tile serving. `cargo bench --bench tiles`.
 
 // Benchmark code: a failed unwrap is the run failing, and printing is its report.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
@@ -22,7 +27,9 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use lentera::model::SourceFormat;
-use lentera::server::{router_with, Live, ServerOptions};
+use lentera::model::{AuditAction, AuditFilter, Role};
+use lentera::server::audit::AuditLog;
+use lentera::server::{router_over, router_with, AppState, Live, ServerOptions};
 use lentera::store::{PostgisStore, Store};
 use lentera::tiles::mercator::tiles_covering;
 
@@ -59,9 +66,12 @@ impl Client {
 
     /// Status and body length of `GET path` (gzip accepted, as browsers do).
     fn get(&mut self, path: &str) -> (u16, usize) {
+        let auth = std::env::var("BENCH_BEARER")
+            .map(|t| format!("Authorization: Bearer {t}\r\n"))
+            .unwrap_or_default();
         write!(
             self.writer,
-            "GET {path} HTTP/1.1\r\nHost: {}\r\nAccept-Encoding: gzip\r\n\r\n",
+            "GET {path} HTTP/1.1\r\nHost: {}\r\nAccept-Encoding: gzip\r\n{auth}\r\n",
             self.host
         )
         .unwrap();
@@ -304,4 +314,84 @@ async fn main() {
             println!("ratio, {} / martin = {:.1}×", r.0, m.1 / r.1);
         }
     }
+
+    audit_cost(&live, store.as_ref(), &tiles).await;
+}
+
+/// Timed passes over the household tiles per mode.
+const PASSES: usize = 5;
+
+/// Household tiles served warm to an admin token, audited to PostGIS and with the records
+/// discarded.
+async fn audit_cost(live: &Live, store: &dyn Store, tiles: &[(u8, u32, u32)]) {
+    let token = "lt_bench_admin_token_0123456789abcdef";
+    common::user_with_token(store, "bench.admin", Role::Admin, &[], token).await;
+    // The client threads read the token from the environment (set before they start).
+    std::env::set_var("BENCH_BEARER", token);
+    let paths: Vec<String> = tiles
+        .iter()
+        .map(|(z, x, y)| format!("/tiles/households/{z}/{x}/{y}.mvt"))
+        .collect();
+    let filter = AuditFilter {
+        action: Some(AuditAction::HouseholdRead),
+        ..Default::default()
+    };
+    let mut rates = Vec::new();
+    for audited in [true, false] {
+        let mut state = AppState::new(live.clone(), ServerOptions::default());
+        if !audited {
+            state.audit = AuditLog::discarding();
+        }
+        let app = router_over(state.clone());
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap().to_string();
+        let server = tokio::spawn(async move { axum::serve(listener, app).await });
+        let (a, p) = (addr.clone(), paths.clone());
+        tokio::task::spawn_blocking(move || fetch_all(&a, &p))
+            .await
+            .unwrap();
+        state.audit.flush().await;
+        let before = store
+            .audit(&filter, 0, 10_000_000)
+            .await
+            .unwrap()
+            .last()
+            .map_or(0, |r| r.id);
+        // Five passes; the median is reported (one pass is a fraction of a second).
+        let mut passes = Vec::new();
+        let (mut n, mut bytes) = (0, 0);
+        for _ in 0..PASSES {
+            let (a, p) = (addr.clone(), paths.clone());
+            let got = tokio::task::spawn_blocking(move || fetch_all(&a, &p))
+                .await
+                .unwrap();
+            passes.push(got.0);
+            (n, bytes) = (got.1, got.2);
+        }
+        passes.sort_by(f64::total_cmp);
+        let secs = passes[PASSES / 2];
+        state.audit.flush().await;
+        let records = store.audit(&filter, before, 10_000_000).await.unwrap();
+        let appended = records.len();
+        let reads: usize = records
+            .iter()
+            .map(|r| r.entry.params.split(' ').count())
+            .sum();
+        server.abort();
+        let name = if audited {
+            "households, audited (PostGIS)"
+        } else {
+            "households, records discarded"
+        };
+        println!(
+            "{name:<34} {:>8.0} tiles/s  (median of {PASSES} passes; {n} with data, {:.1} MB gzip, {secs:.2} s; {appended} audit records appended, listing {reads} tile reads)",
+            paths.len() as f64 / secs,
+            bytes as f64 / 1e6
+        );
+        rates.push(paths.len() as f64 / secs);
+    }
+    println!(
+        "ratio, audited / discarded = {:.2}× (1.00: auditing costs nothing measurable)",
+        rates[0] / rates[1]
+    );
 }

@@ -142,7 +142,8 @@ async fn the_indicator_api_serves_sums_no_data_change_and_documents_every_field(
     let dir = tempfile::tempdir().unwrap();
     let store: Arc<dyn Store> = Arc::new(SqliteStore::open_dir(dir.path()).await.unwrap());
     let store = with_demo(store).await;
-    let app = router(Live::load(store).await.unwrap());
+    // Exact small counts (as for a logged-in reader), so that sums can be checked.
+    let app = common::exact_router(Live::load(store).await.unwrap());
 
     let (status, kab) = get(&app, "/api/indicators?level=kabupaten").await;
     assert_eq!(status, StatusCode::OK);
@@ -325,9 +326,16 @@ async fn choropleth_classes_cover_every_unit_once_and_the_style_uses_the_same_br
         .iter()
         .map(|n| n.as_u64().unwrap())
         .collect();
+    // Every unit is in a class, without data, or hidden from the public (1–4 households).
     assert_eq!(
-        counts.iter().sum::<u64>() + c["no_data"].as_u64().unwrap(),
+        counts.iter().sum::<u64>()
+            + c["no_data"].as_u64().unwrap()
+            + c["suppressed"].as_u64().unwrap(),
         units.len() as u64
+    );
+    assert_eq!(
+        units.iter().filter(|u| u["suppressed"] == true).count() as u64,
+        c["suppressed"].as_u64().unwrap()
     );
     let mut per_class = vec![0u64; k];
     for u in units {
@@ -472,15 +480,17 @@ async fn household_tiles_show_the_households_of_the_period_asked_for() {
     let dir = tempfile::tempdir().unwrap();
     let store: Arc<dyn Store> = Arc::new(SqliteStore::open_dir(dir.path()).await.unwrap());
     let store = with_demo(store).await;
-    let live = Live::load(store).await.unwrap();
     let token = "demo-token-0123456789abcdefghij";
-    let app = lentera::server::router_with(
-        live.clone(),
-        lentera::server::ServerOptions {
-            tokens: lentera::server::auth::ApiToken::parse_list(token).unwrap(),
-            ..Default::default()
-        },
-    );
+    common::user_with_token(
+        store.as_ref(),
+        "admin",
+        lentera::model::Role::Admin,
+        &[],
+        token,
+    )
+    .await;
+    let live = Live::load(store).await.unwrap();
+    let app = lentera::server::router_with(live.clone(), lentera::server::ServerOptions::default());
     let snap = live.snapshot();
     let bbox = snap.units()[0].info.bbox.unwrap();
     let (x0, y0, x1, y1) = lentera::tiles::mercator::tiles_covering(bbox, 6);

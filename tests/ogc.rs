@@ -14,9 +14,9 @@ use std::process::Command;
 
 use axum::http::{header, StatusCode};
 use geo::Intersects;
+use lentera::model::Role;
 use lentera::model::SourceFormat;
 use lentera::region::{Level, Region};
-use lentera::server::auth::ApiToken;
 use lentera::server::{router_with, Live, ServerOptions};
 use serde_json::Value;
 
@@ -27,15 +27,17 @@ async fn kaltim_app() -> (axum::Router, Vec<Region>, Live) {
     let dir = tempfile::tempdir().unwrap().keep();
     let (store, regions) =
         common::kaltim_sqlite(&dir, &[(SourceFormat::Verval, 4_000, 21, "2025-09")]).await;
+    common::user_with_token(store.as_ref(), "admin", Role::Admin, &[], TOKEN_ALL).await;
+    common::user_with_token(
+        store.as_ref(),
+        "op.balikpapan",
+        Role::Operator,
+        &["64.71"],
+        TOKEN_BALIKPAPAN,
+    )
+    .await;
     let live = Live::load(store).await.unwrap();
-    let tokens = ApiToken::parse_list(&format!("{TOKEN_ALL},{TOKEN_BALIKPAPAN}@64.71")).unwrap();
-    let app = router_with(
-        live.clone(),
-        ServerOptions {
-            tokens,
-            ..Default::default()
-        },
-    );
+    let app = router_with(live.clone(), ServerOptions::default());
     (app, regions, live)
 }
 

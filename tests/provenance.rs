@@ -15,7 +15,7 @@ use serde_json::Value;
 use lentera::ingest::households::FileOptions;
 use lentera::model::{Denominators, SourceFormat};
 use lentera::region::{Kode, Level, Region};
-use lentera::server::{router, Live};
+use lentera::server::Live;
 use lentera::store::{PostgisStore, SqliteStore, Store};
 
 /// The fields an indicator rests on, as this test reads the formats (not from the code):
@@ -152,7 +152,7 @@ async fn every_indicator_is_null_exactly_where_its_source_is_silent() {
     let facts = store.household_facts().await.unwrap();
     assert!(facts.iter().all(|f| f.desil.is_some() || f.scale.is_none()));
 
-    let app = router(Live::load(store.clone()).await.unwrap());
+    let app = common::exact_router(Live::load(store.clone()).await.unwrap());
     let (_, fields) = common::get_json(&app, "/api/fields").await;
     let names: Vec<String> = fields["fields"]
         .as_array()
@@ -214,7 +214,7 @@ async fn every_indicator_is_null_exactly_where_its_source_is_silent() {
 async fn a_period_without_desil_shows_no_desil_and_no_desil_change() {
     let dir = tempfile::tempdir().unwrap();
     let (store, _) = common::scenario(dir.path()).await;
-    let app = router(Live::load(store).await.unwrap());
+    let app = common::exact_router(Live::load(store).await.unwrap());
     let desil_fields: Vec<String> = (1..=10)
         .map(|d| format!("desil_{d}"))
         .chain(
@@ -304,7 +304,7 @@ async fn a_period_without_desil_shows_no_desil_and_no_desil_change() {
 async fn every_unit_knows_the_batches_its_figures_rest_on() {
     let dir = tempfile::tempdir().unwrap();
     let (store, _) = common::scenario(dir.path()).await;
-    let app = router(Live::load(store).await.unwrap());
+    let app = common::exact_router(Live::load(store).await.unwrap());
     let (_, rec) = common::get_json(&app, "/api/reconciliation").await;
     for period in ["2024-12", "2025-06"] {
         for level in ["provinsi", "kabupaten", "kecamatan"] {
@@ -617,7 +617,7 @@ async fn transitions_through(store: Arc<dyn Store>, dir: &Path, regions: &[Regio
     write_dtsen(&b, &after, &header, &by_kode);
     common::import_file(store.as_ref(), &a, "2025-03", FileOptions::default()).await;
     common::import_file(store.as_ref(), &b, "2025-09", FileOptions::default()).await;
-    let app = router(Live::load(store).await.unwrap());
+    let app = common::exact_router(Live::load(store).await.unwrap());
     let (_, rec) = common::get_json(&app, "/api/reconciliation").await;
     let counted: u64 = rec["batches"]
         .as_array()
@@ -789,7 +789,7 @@ async fn households_are_followed_across_periods_through_postgis() {
 async fn rates_over_few_households_are_flagged_and_left_out_of_rankings() {
     let dir = tempfile::tempdir().unwrap();
     let (store, _) = common::scenario(dir.path()).await;
-    let app = router(Live::load(store).await.unwrap());
+    let app = common::exact_router(Live::load(store).await.unwrap());
     let (_, desa) = common::get_json(
         &app,
         "/api/indicators?level=desa&period=2024-12&min_households=10",

@@ -21,7 +21,6 @@ use lentera::aggregate::{Count, Indicator};
 use lentera::model::Scope;
 use lentera::model::SourceFormat;
 use lentera::region::Kode;
-use lentera::server::auth::ApiToken;
 use lentera::server::{router_with, Live, ServerOptions};
 use lentera::store::Store;
 use lentera::tiles::mercator::tiles_covering;
@@ -43,15 +42,9 @@ async fn world() -> World {
     let dir = tempfile::tempdir().unwrap();
     let (store, _) =
         common::kaltim_sqlite(dir.path(), &[(SourceFormat::Verval, 20_000, 9, "2025-06")]).await;
+    common::admin_and_samarinda(store.as_ref(), TOKEN_ALL, TOKEN_SAMARINDA).await;
     let live = Live::load(store.clone()).await.unwrap();
-    let tokens = ApiToken::parse_list(&format!("{TOKEN_ALL},{TOKEN_SAMARINDA}@64.72")).unwrap();
-    let app = router_with(
-        live.clone(),
-        ServerOptions {
-            tokens,
-            ..Default::default()
-        },
-    );
+    let app = router_with(live.clone(), ServerOptions::default());
     World {
         _dir: dir,
         store,
@@ -184,8 +177,13 @@ async fn kaltim_tiles_decode_alike_in_fast_mvt_geozero_and_gdal_with_the_snapsho
     let layers = decode(&tile);
     let desa = &layers["desa"];
     assert!(desa.len() > 20, "{} desa in the Samarinda tile", desa.len());
-    let period = snap.period(None).unwrap();
+    // An anonymous reader: desa with 1–4 households carry no figures, only `suppressed`.
+    let period = snap
+        .period(None)
+        .unwrap()
+        .disclosed(lentera::aggregate::Disclosure::PUBLIC);
     let mut with_households = 0;
+    let mut hidden = 0;
     for (id, props) in desa {
         let kode = Kode::parse(&props["kode"]).unwrap();
         assert_eq!(*id, Some(kode.digits().parse().unwrap()));
@@ -198,9 +196,14 @@ async fn kaltim_tiles_decode_alike_in_fast_mvt_geozero_and_gdal_with_the_snapsho
             want
         );
         with_households += usize::from(want.is_some_and(|v| v > 0.0));
+        if period.suppressed(u) {
+            hidden += 1;
+            assert_eq!(props["suppressed"], "true");
+        }
         assert!(!props.contains_key("nik") && !props.contains_key("head_name"));
     }
     assert!(with_households > 10);
+    assert!(hidden > 0, "the tile has desa with 1–4 households");
 
     // Winding and validity from the raw commands: every polygon starts with an exterior ring
     // of positive area in tile coordinates (clockwise on screen).
@@ -338,7 +341,7 @@ async fn households_are_served_to_tokens_only_within_their_units() {
         )],
     )
     .await;
-    assert_eq!(wrong.status, StatusCode::FORBIDDEN);
+    assert_eq!(wrong.status, StatusCode::UNAUTHORIZED);
 
     let all = common::fetch(&w.app, &uri, &[(header::AUTHORIZATION, &bearer(TOKEN_ALL))]).await;
     assert_eq!(all.status, StatusCode::OK);

@@ -15,11 +15,9 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use lentera::model::SourceFormat;
-use lentera::server::auth::ApiToken;
+use lentera::model::{NewUser, Password, Role, SourceFormat, UserName};
+use lentera::region::Kode;
 use lentera::server::{router_with, Live, ServerOptions};
-
-const TOKEN: &str = "browser-test-token-0123456789abcdef";
 
 fn web_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("web")
@@ -53,10 +51,8 @@ fn npm_ci() {
 }
 
 /// Runs the browser checks against `base`; panics with their output when one fails.
-fn run_browser_checks(base: &str, place: &str, artifacts: &Path, token: Option<&str>) {
-    let mut args = vec![base, artifacts.to_str().unwrap()];
-    args.extend(token);
-    run_node("map.mjs", &args, place);
+fn run_browser_checks(base: &str, place: &str, artifacts: &Path) {
+    run_node("map.mjs", &[base, artifacts.to_str().unwrap()], place);
 }
 
 /// Runs the browser check script `web/e2e/{script}` with `args`; panics with its output when
@@ -96,22 +92,45 @@ async fn the_map_works_over_kaltim_in_chromium() {
         ],
     )
     .await;
+    let operator = account(store.as_ref(), "op.samarinda", Role::Operator, "64.72").await;
+    let analyst = account(store.as_ref(), "analis.bpp", Role::Analyst, "64.71").await;
     let live = Live::load(store).await.unwrap();
     // As `lentera serve` does: the first view's tiles are prepared while the server starts.
     live.warm_tiles().await.unwrap();
     let base = serve(
         live,
         ServerOptions {
-            tokens: ApiToken::parse_list(TOKEN).unwrap(),
             web_dir: web_dir(),
             ..Default::default()
         },
     )
     .await;
     let out = artifacts("web-map-kaltim");
-    tokio::task::spawn_blocking(move || run_browser_checks(&base, "kaltim", &out, Some(TOKEN)))
-        .await
-        .unwrap();
+    tokio::task::spawn_blocking(move || {
+        run_browser_checks(&base, "kaltim", &out);
+        let out = artifacts("web-accounts");
+        run_node(
+            "accounts.mjs",
+            &[&base, out.to_str().unwrap(), &operator, &analyst],
+            "kaltim",
+        );
+    })
+    .await
+    .unwrap();
+}
+
+/// Adds a user with a known password; returns `name:password:scope` for the browser checks.
+async fn account(store: &dyn lentera::store::Store, name: &str, role: Role, scope: &str) -> String {
+    let password = format!("sandi-{name}-2026");
+    let user = NewUser::new(
+        UserName::parse(name).unwrap(),
+        role,
+        vec![Kode::parse(scope).unwrap()],
+        &Password::new(password.clone()).unwrap(),
+    )
+    .unwrap();
+    store.add_user(&user).await.unwrap();
+    format!("{name}:{password}:{scope}")
 }
 
 /// Serves `live` on a free local port; returns its address.
@@ -211,7 +230,6 @@ fn the_demo_command_serves_a_working_map() {
             .arg(dir.path())
             .env("LENTERA_WEB_DIR", web_dir())
             .env_remove("DATABASE_URL")
-            .env_remove("LENTERA_API_TOKENS")
             .stdout(std::process::Stdio::null())
             .stderr(std::process::Stdio::null())
             .spawn()
@@ -229,7 +247,7 @@ fn the_demo_command_serves_a_working_map() {
         );
         std::thread::sleep(Duration::from_millis(250));
     }
-    run_browser_checks(&base, "demo", &artifacts("web-map-demo"), None);
+    run_browser_checks(&base, "demo", &artifacts("web-map-demo"));
 }
 
 #[tokio::test]

@@ -39,6 +39,8 @@
     if (kind === 'rate') return desimal.format(value * 100) + ' %';
     return Number.isInteger(value) ? angka.format(value) : desimal.format(value);
   }
+  // How a hidden small figure reads ("< 5"); the server says the threshold.
+  function SUPPRESSED() { return (state.suppressedLabel || '< 5'); }
   function labelOf(field) {
     const found = FIELDS.get(field);
     return found ? found.label : field;
@@ -76,7 +78,9 @@
     targetLevel: params.get('daftar') || 'desa',
     top: Number(params.get('jumlah') || 10),
     minHouseholds: Number(params.get('min_rt') || 10),
-    token: sessionStorage.getItem('lentera-token') || '',
+    // Who is logged in (GET /api/session); null for an anonymous visitor.
+    session: null,
+    showHouseholds: true,
   };
   if (!(state.classes >= 3 && state.classes <= 9)) state.classes = 5;
 
@@ -144,12 +148,6 @@
     // No labels or rasters to fade in: the map is ready as soon as its tiles are drawn.
     fadeDuration: 0,
     attributionControl: { compact: true },
-    transformRequest: (url) => {
-      if (state.token && url.includes('/tiles/households')) {
-        return { url, headers: { Authorization: 'Bearer ' + state.token } };
-      }
-      return { url };
-    },
   });
   map.addControl(new maplibregl.NavigationControl({ showCompass: false }), 'bottom-right');
   map.addControl(new maplibregl.ScaleControl({ unit: 'metric' }), 'bottom-left');
@@ -310,6 +308,7 @@
     };
     c.colors.forEach((colour, i) => row(colour, c.labels[i], c.counts[i]));
     if (c.few) row(c.few_color || FEW_COLOR, c.few_label, c.few);
+    if (c.suppressed) row(c.no_data_color || NO_DATA_COLOR, c.suppressed_label, c.suppressed);
     row(c.no_data_color || NO_DATA_COLOR, c.no_data_label || 'Tidak ada data', c.no_data || 0);
     // Why units have no value ("sumber … tidak memuat desil") or no change ("tidak sebanding: …").
     for (const r of (c.no_data_reasons || []).slice(0, 2)) {
@@ -387,8 +386,11 @@
     tooltip.children[0].textContent = fullName(f.properties.jenis, f.properties.nama);
     tooltip.children[1].textContent = f.properties.kode;
     tooltip.children[3].textContent = labelOf(state.indicator) + (state.base ? ' (perubahan)' : '') + ': ' +
-      (unit && unit.few ? 'terlalu sedikit data (' + format(value, kindOf(shownIndicator())) + ')' : format(value, kindOf(shownIndicator())));
-    tooltip.children[5].textContent = f.properties.has_data === false
+      (unit && unit.suppressed ? SUPPRESSED() + ' rumah tangga'
+        : unit && unit.few ? 'terlalu sedikit data (' + format(value, kindOf(shownIndicator())) + ')' : format(value, kindOf(shownIndicator())));
+    tooltip.children[5].textContent = f.properties.suppressed
+      ? 'Disembunyikan: ' + SUPPRESSED() + ' rumah tangga'
+      : f.properties.has_data === false
       ? 'Tidak ada data untuk periode ini'
       : 'Rumah tangga: ' + format(f.properties.households, 'count') + ' · desil 1: ' + format(f.properties.desil_1, 'count');
     tooltip.style.left = (e.point.x + 14) + 'px';
@@ -440,7 +442,8 @@
     }
     $('nama-wilayah').textContent = fullName(r.jenis, r.nama);
     $('jenis-wilayah').textContent = 'Kode ' + r.kode + (r.period ? ' · periode ' + r.period : '') +
-      (r.has_data === false ? ' · tidak ada data untuk periode ini' : '');
+      (r.suppressed ? ' · angka disembunyikan (' + SUPPRESSED() + ' rumah tangga)'
+        : r.has_data === false ? ' · tidak ada data untuk periode ini' : '');
     const table = $('angka-wilayah');
     table.innerHTML = '';
     for (const [field, label, kind] of PANEL_FIGURES) {
@@ -448,7 +451,7 @@
       tr.dataset.field = field;
       tr.innerHTML = '<td></td><td></td>';
       tr.children[0].textContent = label;
-      let text = format(r[field], kind);
+      let text = r.suppressed ? SUPPRESSED() : format(r[field], kind);
       if (kind === 'rate' && (r.few_households || []).includes(field)) text += ' · terlalu sedikit data';
       if (state.base && r[field + '_change'] !== undefined && r[field + '_change'] !== null) {
         const ch = r[field + '_change'];
@@ -663,17 +666,26 @@
     }
   }
 
-  // ---- household points (token holders only) ------------------------------------------
-  async function checkToken(token) {
-    const r = await fetch('/ogc/collections/households', { headers: { Authorization: 'Bearer ' + token } });
-    return r.ok;
+  // ---- account: login, the user menu, household points and the audit trail --------------
+  const ROLE_NAMES = { admin: 'Admin provinsi', operator: 'Operator', analyst: 'Analis', viewer: 'Pembaca' };
+  function mayReadHouseholds() { return Boolean(state.session && state.session.households); }
+  function purpose() { return $('tujuan').value.trim(); }
+  function householdQuery() {
+    const p = new URLSearchParams();
+    if (state.period) p.set('period', state.period);
+    if (state.session && state.session.needs_purpose) p.set('purpose', purpose());
+    const q = p.toString();
+    return q ? '?' + q : '';
   }
   function householdUrl() {
-    const p = state.period ? '?period=' + encodeURIComponent(state.period) : '';
-    return location.origin + '/tiles/households/{z}/{x}/{y}.mvt' + p;
+    return location.origin + '/tiles/households/{z}/{x}/{y}.mvt' + householdQuery();
+  }
+  function householdsReady() {
+    return mayReadHouseholds() && state.showHouseholds && (!state.session.needs_purpose || purpose().length > 0);
   }
   function addHouseholdLayer() {
     removeHouseholdLayer();
+    if (!householdsReady()) return;
     map.addSource('rumah-tangga', { type: 'vector', tiles: [householdUrl()], minzoom: 6, maxzoom: 16 });
     map.addLayer({
       id: 'rumah-tangga-kelompok', type: 'circle', source: 'rumah-tangga', 'source-layer': 'households',
@@ -700,34 +712,111 @@
     }
     if (map.getSource('rumah-tangga')) map.removeSource('rumah-tangga');
   }
-  function renderTokenState() {
-    $('masuk').textContent = state.token ? 'Keluar' : 'Masuk';
-    $('token').disabled = Boolean(state.token);
-    $('status-token').textContent = state.token
-      ? 'Titik rumah tangga ditampilkan (dikelompokkan pada perbesaran kecil).'
-      : 'Tanpa token hanya angka agregat yang ditampilkan.';
+  function renderSession() {
+    const s = state.session;
+    $('form-masuk').hidden = Boolean(s);
+    $('menu-pengguna').hidden = !s;
+    $('kontrol-rumah-tangga').hidden = !mayReadHouseholds();
+    $('buka-audit').hidden = !(s && s.admin);
+    if (!s) { removeHouseholdLayer(); return; }
+    const scope = s.scope && s.scope.length ? s.scope.join(', ') : (s.role === 'admin' ? 'seluruh wilayah' : '—');
+    $('info-pengguna').textContent = `Masuk sebagai ${s.username} · ${ROLE_NAMES[s.role] || s.role} · wilayah: ${scope}`;
+    $('baris-tujuan').hidden = !s.needs_purpose;
+    $('tampil-rumah-tangga').checked = state.showHouseholds;
+    const needsPurpose = s.needs_purpose && !purpose();
+    $('tampil-rumah-tangga').disabled = needsPurpose;
+    const link = $('unduh-rumah-tangga');
+    if (needsPurpose) link.removeAttribute('href'); else link.href = '/api/export/households.csv' + householdQuery();
+    link.classList.toggle('nonaktif', needsPurpose);
+    $('status-rumah-tangga').textContent = !mayReadHouseholds()
+      ? 'Peran ini hanya melihat angka agregat.'
+      : needsPurpose
+        ? 'Isi tujuan penggunaan data untuk melihat atau mengunduh data rumah tangga.'
+        : householdsReady() ? 'Titik rumah tangga di wilayah Anda ditampilkan (dikelompokkan pada perbesaran kecil).' : '';
+    if (householdsReady()) { if (!map.getSource('rumah-tangga')) addHouseholdLayer(); } else removeHouseholdLayer();
   }
-  $('form-token').addEventListener('submit', async (e) => {
+  async function loadSession() {
+    try {
+      const s = await (await fetch('/api/session', { cache: 'no-store' })).json();
+      state.session = s.username ? s : null;
+      state.private = Boolean(s.private);
+      if (s.suppressed_label) state.suppressedLabel = s.suppressed_label;
+    } catch (_) { state.session = null; }
+    return state.session;
+  }
+  $('form-masuk').addEventListener('submit', async (e) => {
     e.preventDefault();
-    if (state.token) {
-      state.token = '';
-      sessionStorage.removeItem('lentera-token');
-      removeHouseholdLayer();
-      renderTokenState();
+    $('status-masuk').textContent = 'Memeriksa…';
+    const r = await fetch('/api/session', {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify({ username: $('nama-pengguna').value.trim(), password: $('kata-sandi').value }),
+    });
+    $('kata-sandi').value = '';
+    if (!r.ok) {
+      $('status-masuk').textContent = r.status === 429
+        ? 'Terlalu banyak percobaan dari alamat ini. Coba lagi 15 menit lagi.'
+        : r.status === 403
+          ? 'Akun dikunci sementara karena terlalu banyak percobaan gagal. Hubungi admin.'
+          : 'Nama pengguna atau kata sandi salah.';
       return;
     }
-    const token = $('token').value.trim();
-    if (!token) return;
-    if (!(await checkToken(token))) {
-      $('status-token').textContent = 'Token tidak berlaku.';
-      return;
-    }
-    state.token = token;
-    sessionStorage.setItem('lentera-token', token);
-    $('token').value = '';
-    addHouseholdLayer();
-    renderTokenState();
+    $('status-masuk').textContent = '';
+    // A private server shows nothing before login: start the page again with the session.
+    if (state.private) { location.reload(); return; }
+    await loadSession();
+    renderSession();
+    // Logged-in users see exact small counts: draw the figures again.
+    refreshFigures();
   });
+  $('keluar').addEventListener('click', async () => {
+    await fetch('/api/session', { method: 'DELETE', headers: { 'X-CSRF-Token': (state.session && state.session.csrf) || '' } });
+    state.session = null;
+    if (state.private) { location.reload(); return; }
+    renderSession();
+    refreshFigures();
+  });
+  $('tujuan').addEventListener('change', () => { removeHouseholdLayer(); renderSession(); });
+  $('tampil-rumah-tangga').addEventListener('change', (e) => { state.showHouseholds = e.target.checked; renderSession(); });
+  function refreshFigures() {
+    // Figures differ per reader (small counts): reload the unit layers, classes and panels.
+    for (const k of Object.keys(applied)) delete applied[k];
+    for (const l of LEVELS) {
+      const src = map.getSource(l);
+      if (src && src.setTiles) src.setTiles([tileUrl(l)]);
+    }
+    showChoropleth();
+    loadTargets();
+    if (state.selected) selectUnit(state.selected, { zoom: false });
+  }
+  const ACTION_NAMES = {
+    household_read: 'akses data RT', login: 'masuk', login_failed: 'gagal masuk', logout: 'keluar',
+    batch_import: 'impor', batch_remove: 'hapus batch', batch_correct: 'koreksi', user_add: 'pengguna baru',
+    user_change: 'ubah pengguna', token_create: 'token baru', token_revoke: 'token dicabut',
+  };
+  async function loadAudit() {
+    const p = new URLSearchParams({ limit: '5000' });
+    if ($('audit-tindakan').value) p.set('action', $('audit-tindakan').value);
+    if ($('audit-pengguna').value.trim()) p.set('user', $('audit-pengguna').value.trim());
+    const body = $('audit-baris');
+    body.replaceChildren();
+    let rows = [];
+    try { rows = await api('/api/audit?' + p.toString()); } catch (e) { showError('Jejak audit', e); return; }
+    for (const r of rows.slice(-300).reverse()) {
+      const tr = document.createElement('tr');
+      for (const v of [r.at.replace('T', ' ').slice(0, 19), r.actor || '—', ROLE_NAMES[r.role] || r.role || '—',
+        ACTION_NAMES[r.action] || r.action, (r.endpoint + ' ' + r.params).trim(), r.count == null ? '' : angka.format(r.count),
+        r.purpose || '', r.client, r.detail === 'ok' ? 'berhasil' : r.detail]) {
+        const td = document.createElement('td');
+        td.textContent = v;
+        tr.appendChild(td);
+      }
+      body.appendChild(tr);
+    }
+  }
+  $('buka-audit').addEventListener('click', () => { $('audit').showModal(); loadAudit(); });
+  $('audit-tindakan').addEventListener('change', loadAudit);
+  $('audit-pengguna').addEventListener('change', loadAudit);
 
   // ---- optional online base map ---------------------------------------------------------
   $('peta-dasar').addEventListener('change', (e) => {
@@ -803,7 +892,7 @@
     showChoropleth();
     loadTargets();
     if (state.selected) selectUnit(state.selected, { zoom: false });
-    if (state.token && map.getSource('rumah-tangga')) addHouseholdLayer();
+    if (map.getSource('rumah-tangga')) addHouseholdLayer();
   }
   for (const id of ['indikator', 'tingkat', 'metode', 'kelas', 'periode', 'pembanding', 'tingkat-sasaran', 'jumlah-sasaran', 'min-rt']) {
     $(id).addEventListener('change', onControlChange);
@@ -818,10 +907,14 @@
 
   // ---- start --------------------------------------------------------------------------
   // The server's state and the tile descriptions are asked for while MapLibre starts.
-  const boot = Promise.all([
-    api('/healthz'), api('/api/periods'), api('/api/fields'),
-    ...LEVELS.map((l) => api('/tiles/' + l + '.json')),
-  ]);
+  // A private server answers nothing before login: the session is asked for first.
+  const boot = loadSession().then((s) => {
+    if (state.private && !s) throw new Error('PRIVATE');
+    return Promise.all([
+      api('/healthz'), api('/api/periods'), api('/api/fields'),
+      ...LEVELS.map((l) => api('/tiles/' + l + '.json')),
+    ]);
+  });
   boot.then(([, periods, fields]) => {
     setFields(fields.fields, fields.flows);
     mark('data');
@@ -844,6 +937,12 @@
     try {
       [health, periods, , ...tilejsons] = await boot;
     } catch (e) {
+      if (e.message === 'PRIVATE') {
+        setStatus('Server ini tertutup untuk umum: masuk dengan akun Anda.');
+        renderSession();
+        $('nama-pengguna').focus();
+        return;
+      }
       showError('Server tidak dapat dihubungi', e);
       return;
     }
@@ -876,10 +975,6 @@
     await showChoropleth();
     loadTargets();
     if (state.selected) selectUnit(state.selected, { zoom: false });
-    if (state.token) {
-      if (await checkToken(state.token)) addHouseholdLayer();
-      else { state.token = ''; sessionStorage.removeItem('lentera-token'); }
-    }
-    renderTokenState();
+    renderSession();
   });
 })();

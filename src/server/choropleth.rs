@@ -14,6 +14,7 @@ use super::query::{parsed, ApiQuery, Bounded};
 use super::{ApiError, AppState};
 use crate::aggregate::indicators::Side;
 use crate::aggregate::indicators::DEFAULT_MIN_HOUSEHOLDS;
+use crate::aggregate::Disclosure;
 use crate::aggregate::{
     Flow, Indicator, PeriodIndicators, Snapshot, Transitions, UnknownIndicator,
 };
@@ -198,6 +199,14 @@ macro_rules! selection_query {
 }
 pub(crate) use selection_query;
 
+/// Unit `u`'s side of a comparison in period `p`.
+fn side_of(p: &PeriodIndicators, u: u32) -> Side<'_> {
+    Side {
+        period: p.period,
+        counts: p.counts(u),
+    }
+}
+
 /// Which values a request is about: an indicator (or its change) at one level, inside a
 /// parent unit or everywhere, in one period.
 pub struct Selection<'a> {
@@ -209,10 +218,10 @@ pub struct Selection<'a> {
     pub parent: Option<u32>,
     /// The indicator.
     pub shown: Shown,
-    /// The period.
-    pub period: Option<&'a PeriodIndicators>,
-    /// The base period of a change.
-    pub base: Option<&'a PeriodIndicators>,
+    /// The period, as the reader may see it.
+    pub period: Option<PeriodIndicators>,
+    /// The base period of a change, as the reader may see it.
+    pub base: Option<PeriodIndicators>,
     /// Rates over fewer households are flagged.
     pub min_households: u64,
 }
@@ -224,9 +233,10 @@ impl<'a> Selection<'a> {
         snap: &'a Snapshot,
         params: SelectionParams,
         default_level: Level,
+        disclosure: Disclosure,
     ) -> Result<Selection<'a>, ApiError> {
         let shown = params.indicator.unwrap_or_default();
-        let (period, base) = periods(snap, params.period, params.base)?;
+        let (period, base) = periods(snap, params.period, params.base, disclosure)?;
         if shown.needs_base() && base.is_none() {
             return Err(ApiError::bad_request(format!(
                 "{} needs a base period: base=YYYY-MM",
@@ -255,24 +265,24 @@ impl<'a> Selection<'a> {
             p.and_then(|p| p.counts(u))
                 .is_some_and(|c| rate.base(c, den) < self.min_households)
         };
-        small(self.period) || (self.shown.is_change() && small(self.base))
+        small(self.period.as_ref()) || (self.shown.is_change() && small(self.base.as_ref()))
     }
 
     /// The value of unit `u` (`None`: no data); `flows` are the transitions of a flow shown.
     fn value(&self, u: u32, flows: Option<&[Transitions]>) -> Option<f64> {
         let den = self.snap.denominators(u);
-        let counts = self.period.and_then(|p| p.counts(u));
-        let side = |p: &'a PeriodIndicators| Side {
-            period: p.period,
-            counts: p.counts(u),
-        };
+        let counts = self.period.as_ref().and_then(|p| p.counts(u));
         match self.shown {
             Shown::Value(i) => i.value(counts, den),
             Shown::Change {
                 indicator,
                 relative,
             } => {
-                let c = indicator.change(side(self.period?), side(self.base?), den);
+                let c = indicator.change(
+                    side_of(self.period.as_ref()?, u),
+                    side_of(self.base.as_ref()?, u),
+                    den,
+                );
                 if relative {
                     c.rel
                 } else {
@@ -282,10 +292,17 @@ impl<'a> Selection<'a> {
             // Where a period has no source covering the unit, no household entered or left.
             Shown::Flow(f) => {
                 counts?;
-                self.base?.counts(u)?;
+                self.base.as_ref()?.counts(u)?;
                 Some(flows?[u as usize].get(f) as f64)
             }
         }
+    }
+
+    /// Whether the figures of unit `u` are hidden from this reader (in either period of a
+    /// comparison).
+    pub fn suppressed(&self, u: u32) -> bool {
+        let hidden = |p: Option<&PeriodIndicators>| p.is_some_and(|p| p.suppressed(u));
+        hidden(self.period.as_ref()) || (self.shown.needs_base() && hidden(self.base.as_ref()))
     }
 
     /// Why units have no value (or, for a change, no change): each reason with the number of
@@ -293,12 +310,20 @@ impl<'a> Selection<'a> {
     pub fn no_data_reasons(&self, units: &[u32]) -> Vec<(String, usize)> {
         let mut reasons: HashMap<String, usize> = HashMap::new();
         for &u in units {
-            let side = |p: &'a PeriodIndicators| Side {
-                period: p.period,
-                counts: p.counts(u),
-            };
+            let side = |p| side_of(p, u);
             let den = self.snap.denominators(u);
-            let reason = match (self.shown, self.period, self.base) {
+            if self.suppressed(u) {
+                let label = self
+                    .period
+                    .as_ref()
+                    .map_or_else(String::new, |p| p.disclosure().label());
+                let r = format!(
+                    "Disembunyikan: {label} rumah tangga, agar tidak menunjuk satu keluarga"
+                );
+                *reasons.entry(r).or_default() += 1;
+                continue;
+            }
+            let reason = match (self.shown, self.period.as_ref(), self.base.as_ref()) {
                 (Shown::Value(i), Some(now), _) => i.missing_reason(side(now), den),
                 (Shown::Change { indicator, .. }, Some(now), Some(base)) => {
                     indicator.change(side(now), side(base), den).reason
@@ -316,7 +341,7 @@ impl<'a> Selection<'a> {
 
     /// Every selected unit with its value (`None`: no data), in code order.
     pub fn values(&self) -> Vec<(u32, Option<f64>)> {
-        let flows = match (self.shown, self.period, self.base) {
+        let flows = match (self.shown, self.period.as_ref(), self.base.as_ref()) {
             (Shown::Flow(_), Some(p), Some(b)) => {
                 Some(self.snap.transitions(p.period, b.period, self.level))
             }
@@ -436,9 +461,15 @@ selection_query! {
 pub async fn choropleth(
     State(st): State<AppState>,
     ApiQuery(q): ApiQuery<ChoroplethQuery>,
+    caller: super::auth::Caller,
 ) -> Result<Json<Value>, ApiError> {
     let snap = st.live.snapshot();
-    let sel = Selection::new(&snap, q.selection(), Level::Kabupaten)?;
+    let sel = Selection::new(
+        &snap,
+        q.selection(),
+        Level::Kabupaten,
+        caller.disclosure(&st.auth.config),
+    )?;
     let method = match q.method.unwrap_or(Method::Ckmeans) {
         Method::Manual(_) => Method::Manual(q.breaks.map(|b| b.0).unwrap_or_default()),
         other => other,
@@ -453,6 +484,7 @@ pub async fn choropleth(
     let present = c.classified();
     let few = c.values.iter().filter(|(_, _, few)| *few).count();
     let listed: Vec<u32> = c.values.iter().map(|(u, _, _)| *u).collect();
+    let suppressed = listed.iter().filter(|&&u| sel.suppressed(u)).count();
     let reasons: Vec<Value> = sel
         .no_data_reasons(&listed)
         .into_iter()
@@ -467,14 +499,15 @@ pub async fn choropleth(
                 "value": v,
                 "class": c.class_of(v, is_few),
                 "few": is_few,
+                "suppressed": sel.suppressed(u),
             })
         })
         .collect();
     Ok(Json(json!({
         "level": sel.level,
         "indicator": sel.shown.name(),
-        "period": sel.period.map(|p| p.period),
-        "base_period": sel.base.map(|p| p.period),
+        "period": sel.period.as_ref().map(|p| p.period),
+        "base_period": sel.base.as_ref().map(|p| p.period),
         "method": method.as_str(),
         "method_label": method_label(&method),
         "method_about": method_about(&method),
@@ -485,7 +518,7 @@ pub async fn choropleth(
         "sides": c.sides,
         "counts": c.classes.counts(&present),
         "labels": c.labels(sel.shown.kind()),
-        "no_data": c.values.len() - present.len() - few,
+        "no_data": c.values.len() - present.len() - few - suppressed,
         "no_data_color": NO_DATA_COLOR,
         "no_data_label": NO_DATA_LABEL,
         "no_data_reasons": reasons,
@@ -493,6 +526,11 @@ pub async fn choropleth(
         "few_color": FEW_COLOR,
         "few_label": format!("Terlalu sedikit data (< {} rumah tangga)", sel.min_households),
         "min_households": sel.min_households,
+        "suppressed": suppressed,
+        "suppressed_label": sel
+            .period
+            .as_ref()
+            .map(|p| format!("{} rumah tangga (disembunyikan)", p.disclosure().label())),
         "units": units,
     })))
 }

@@ -21,6 +21,9 @@ pub enum ApiError {
     /// The credentials do not open this.
     #[error("{0}")]
     Forbidden(String),
+    /// Too many attempts (failed logins from one address).
+    #[error("{0}")]
+    TooManyRequests(String),
     /// Nothing is at this address, or no data for what was asked.
     #[error("{0}")]
     NotFound(String),
@@ -55,6 +58,7 @@ impl ApiError {
             ApiError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
             ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
+            ApiError::TooManyRequests(_) => StatusCode::TOO_MANY_REQUESTS,
             ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }

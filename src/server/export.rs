@@ -10,7 +10,7 @@ use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 
-use super::auth::HouseholdScope;
+use super::auth::{Caller, HouseholdAccess};
 use super::indicators::{period_of, unit_of};
 use super::query::{parsed, ApiQuery, BBox};
 use super::{ApiError, AppState};
@@ -160,7 +160,9 @@ pub async fn export(
     State(st): State<AppState>,
     Path(file): Path<String>,
     ApiQuery(q): ApiQuery<ExportQuery>,
+    caller: Caller,
 ) -> Result<Response, ApiError> {
+    let disclosure = caller.disclosure(&st.auth.config);
     let (level, ext) = file
         .split_once('.')
         .ok_or_else(|| ApiError::not_found("exports: /api/export/{level}.geojson or .csv"))?;
@@ -204,7 +206,8 @@ pub async fn export(
         // Whole-file formats: built in memory (a table of units, not of households).
         Format::Xlsx | Format::Gpkg => {
             let bytes = tokio::task::spawn_blocking(move || -> Result<Vec<u8>, String> {
-                let period = snap.period(period);
+                let period = snap.period(period).map(|p| p.disclosed(disclosure));
+                let period = period.as_ref();
                 let units = select(&snap, &filter, period);
                 if format == Format::Xlsx {
                     crate::export::xlsx_bytes(&snap, &units, period, table)
@@ -231,7 +234,8 @@ pub async fn export(
         Format::Geojson | Format::Csv => {
             let wkt = q.geometry.unwrap_or_default() == CsvGeometry::Wkt;
             streamed(headers, move |w| {
-                let period = snap.period(period);
+                let period = snap.period(period).map(|p| p.disclosed(disclosure));
+                let period = period.as_ref();
                 let units = select(&snap, &filter, period);
                 let written = if format == Format::Geojson {
                     write_geojson(&snap, &units, period, w)
@@ -258,32 +262,35 @@ pub struct HouseholdExportQuery {
     bbox: Option<BBox>,
 }
 
-/// `GET /api/export/households.csv?period=&parent=&bbox=` for a bearer token.
+/// `GET /api/export/households.csv?period=&parent=&bbox=&purpose=`, for a user who may read
+/// household data.
 pub async fn households_csv(
     State(st): State<AppState>,
     ApiQuery(q): ApiQuery<HouseholdExportQuery>,
-    HouseholdScope(scope): HouseholdScope,
+    access: HouseholdAccess,
 ) -> Result<Response, ApiError> {
-    export_households(st, false, scope, q).await
+    export_households(st, false, access, q).await
 }
 
-/// `GET /api/export/households.geojson?period=&parent=&bbox=` for a bearer token.
+/// `GET /api/export/households.geojson?period=&parent=&bbox=&purpose=`, for a user who may
+/// read household data.
 pub async fn households_geojson(
     State(st): State<AppState>,
     ApiQuery(q): ApiQuery<HouseholdExportQuery>,
-    HouseholdScope(scope): HouseholdScope,
+    access: HouseholdAccess,
 ) -> Result<Response, ApiError> {
-    export_households(st, true, scope, q).await
+    export_households(st, true, access, q).await
 }
 
-/// The households of one period inside the token's units (NIK and KK masked), streamed from
-/// the store.
+/// The households of one period inside the caller's scope (NIK and KK masked), streamed from
+/// the store; the last bytes go out only once the audit trail holds the export.
 async fn export_households(
     st: AppState,
     geojson: bool,
-    scope: crate::model::Scope,
+    access: HouseholdAccess,
     q: HouseholdExportQuery,
 ) -> Result<Response, ApiError> {
+    let scope = access.scope.clone();
     let snap = st.live.snapshot();
     let period = period_of(&snap, q.period)?
         .map(|p| p.period)
@@ -316,6 +323,7 @@ async fn export_households(
         } else {
             write_households_csv(source, &filter, w)
         };
-        written.map(|_| ()).map_err(|e| e.to_string())
+        let count = written.map_err(|e| e.to_string())?;
+        access.record_durably_blocking(count)
     }))
 }

@@ -6,10 +6,11 @@ use axum::Json;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
+use super::auth::Caller;
 use super::query::{parsed, ApiQuery};
 use super::{ApiError, AppState};
 use crate::aggregate::indicators::DEFAULT_MIN_HOUSEHOLDS;
-use crate::aggregate::{BatchTally, Count, PeriodIndicators, Snapshot};
+use crate::aggregate::{BatchTally, Count, Disclosure, PeriodIndicators, Snapshot};
 use crate::export::{unit_rows, UnitRow};
 use crate::model::Period;
 use crate::region::{Kode, Level};
@@ -25,14 +26,17 @@ pub(crate) fn period_of(
     }
 }
 
-/// The period and base period a request names (the latest when it names no period).
+/// The period and base period a request names (the latest when it names no period), as a
+/// reader under `disclosure` sees them.
 pub(crate) fn periods(
     snap: &Snapshot,
     period: Option<Period>,
     base: Option<Period>,
-) -> Result<(Option<&PeriodIndicators>, Option<&PeriodIndicators>), ApiError> {
-    let period = period_of(snap, period)?;
-    Ok((period, base.map(|b| known_period(snap, b)).transpose()?))
+    disclosure: Disclosure,
+) -> Result<(Option<PeriodIndicators>, Option<PeriodIndicators>), ApiError> {
+    let period = period_of(snap, period)?.map(|p| p.disclosed(disclosure));
+    let base = base.map(|b| known_period(snap, b)).transpose()?;
+    Ok((period, base.map(|b| b.disclosed(disclosure))))
 }
 
 /// The indicators of period `p`, or `404` naming the periods with data.
@@ -112,12 +116,14 @@ impl UnitsQuery {
 pub async fn indicators(
     State(st): State<AppState>,
     ApiQuery(q): ApiQuery<UnitsQuery>,
+    caller: Caller,
 ) -> Result<Json<Value>, ApiError> {
     let snap = st.live.snapshot();
     let (_, units) = q.units(&snap)?;
-    let (period, base) = periods(&snap, q.period, q.base)?;
+    let disclosure = caller.disclosure(&st.auth.config);
+    let (period, base) = periods(&snap, q.period, q.base, disclosure)?;
     let min = q.min_households.unwrap_or(DEFAULT_MIN_HOUSEHOLDS);
-    let rows: Vec<UnitRow> = unit_rows(&snap, &units, period, base)
+    let rows: Vec<UnitRow> = unit_rows(&snap, &units, period.as_ref(), base.as_ref())
         .into_iter()
         .map(|r| r.min_households(min))
         .collect();
@@ -152,17 +158,20 @@ pub async fn region_detail(
     State(st): State<AppState>,
     Path(kode): Path<String>,
     ApiQuery(q): ApiQuery<PeriodQuery>,
+    caller: Caller,
 ) -> Result<Json<Value>, ApiError> {
     let snap = st.live.snapshot();
     let kode = Kode::parse(&kode).map_err(|e| ApiError::bad_request(e.to_string()))?;
     let unit = unit_of(&snap, kode)?;
-    let (period, base) = periods(&snap, q.period, q.base)?;
+    let disclosure = caller.disclosure(&st.auth.config);
+    let (period, base) = periods(&snap, q.period, q.base, disclosure)?;
+    let (period, base) = (period.as_ref(), base.as_ref());
     let min = q.min_households.unwrap_or(DEFAULT_MIN_HOUSEHOLDS);
     let row = |unit| UnitRow::new(&snap, unit, period, base).min_households(min);
     let mut body = serde_json::to_value(row(unit)).map_err(ApiError::internal)?;
     body["bbox"] = json!(snap.unit(unit).info.bbox);
     body["sources"] = json!(period.map_or_else(Vec::new, |p| {
-        super::sources::sources_json(&snap, unit, p.period)
+        super::sources::sources_json(&snap, unit, p)
     }));
     let parents: Vec<UnitRow> = snap.parents(unit).into_iter().map(row).collect();
     let children: Vec<UnitRow> = snap.children(unit).into_iter().map(row).collect();

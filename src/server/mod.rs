@@ -4,6 +4,7 @@
 //! Requests are typed at the edge: query strings through [`query::ApiQuery`], household
 //! access through the [`auth::HouseholdScope`] extractor, errors through [`ApiError`].
 
+pub mod audit;
 pub mod auth;
 pub mod choropleth;
 pub mod error;
@@ -13,6 +14,7 @@ pub mod live;
 pub mod ogc;
 pub mod openapi;
 pub mod query;
+pub mod session;
 pub mod sources;
 pub mod targets;
 pub mod templates;
@@ -45,8 +47,10 @@ pub struct AppState {
     pub live: Live,
     /// Encoded tiles, keyed by snapshot generation (a new snapshot never meets old tiles).
     pub tile_cache: tiles::TileCache,
-    /// API tokens that may read household data.
-    pub tokens: Arc<Vec<auth::ApiToken>>,
+    /// Accounts, sessions and login limits.
+    pub auth: Arc<auth::Auth>,
+    /// The audit trail's writer.
+    pub audit: audit::AuditLog,
     /// MapLibre GL JS for the web map.
     pub vendor: web::Vendor,
 }
@@ -54,8 +58,8 @@ pub struct AppState {
 /// What the server is started with besides its store.
 #[derive(Debug, Clone)]
 pub struct ServerOptions {
-    /// API tokens that may read household data (none: household data is never served).
-    pub tokens: Vec<auth::ApiToken>,
+    /// Logins, sessions, private mode and small-count suppression.
+    pub auth: auth::AuthConfig,
     /// Bytes of encoded tiles kept in memory.
     pub tile_cache_bytes: u64,
     /// The web directory holding `node_modules/maplibre-gl` (see [`web::web_dir_from_env`]).
@@ -65,25 +69,27 @@ pub struct ServerOptions {
 impl Default for ServerOptions {
     fn default() -> ServerOptions {
         ServerOptions {
-            tokens: Vec::new(),
+            auth: auth::AuthConfig::default(),
             tile_cache_bytes: tiles::DEFAULT_CACHE_BYTES,
             web_dir: web::web_dir_from_env(),
         }
     }
 }
 
-/// Builds the router over a live snapshot, without API tokens.
+/// Builds the router over a live snapshot with the default options.
 pub fn router(live: Live) -> Router {
     router_with(live, ServerOptions::default())
 }
 
 impl AppState {
-    /// The handlers' state over a live snapshot with `options`.
+    /// The handlers' state over a live snapshot with `options` (starts the audit writer:
+    /// call inside a tokio runtime).
     pub fn new(live: Live, options: ServerOptions) -> AppState {
         AppState {
+            audit: audit::AuditLog::start(live.store().clone()),
             live,
             tile_cache: tiles::tile_cache(options.tile_cache_bytes),
-            tokens: Arc::new(options.tokens),
+            auth: Arc::new(auth::Auth::new(options.auth)),
             vendor: web::Vendor::new(&options.web_dir),
         }
     }
@@ -94,8 +100,9 @@ pub fn router_with(live: Live, options: ServerOptions) -> Router {
     router_over(AppState::new(live, options))
 }
 
-/// Builds the router over the handlers' state.
-fn router_over(state: AppState) -> Router {
+/// Builds the router over the handlers' state (keep a clone of the state to flush its audit
+/// writer).
+pub fn router_over(state: AppState) -> Router {
     Router::new()
         .route("/", get(web::index))
         .route("/app.js", get(web::script))
@@ -103,6 +110,14 @@ fn router_over(state: AppState) -> Router {
         .route("/vendor/{file}", get(web::vendor))
         .route("/api/search", get(web::search))
         .route("/healthz", get(healthz))
+        .route(
+            "/api/session",
+            get(session::current)
+                .post(session::login)
+                .delete(session::logout),
+        )
+        .route("/api/audit", get(audit::audit))
+        .route("/api/users", get(audit::users))
         .route(
             "/api/openapi.json",
             get(|| async { Json(openapi::document()) }),
@@ -157,6 +172,10 @@ fn router_over(state: AppState) -> Router {
         .route("/ogc/collections/{id}/items", get(ogc::items))
         .route("/ogc/collections/{id}/items/{feature}", get(ogc::item))
         .fallback(|| async { ApiError::not_found("no such endpoint") })
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            auth::resolve,
+        ))
         .layer(tower_http::trace::TraceLayer::new_for_http())
         .with_state(state)
 }
@@ -175,13 +194,17 @@ pub async fn serve(
     let state = AppState::new(live, options);
     // Read MapLibre now: the first map does not wait for it, and a missing install is logged.
     state.vendor.is_complete();
-    let app = router_over(state);
-    let served = axum::serve(listener, app)
-        .with_graceful_shutdown(async {
-            let _ = tokio::signal::ctrl_c().await;
-        })
-        .await;
+    let app = router_over(state.clone());
+    let served = axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(async {
+        let _ = tokio::signal::ctrl_c().await;
+    })
+    .await;
     refresher.abort();
+    state.audit.flush().await;
     served
 }
 

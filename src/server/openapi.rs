@@ -37,6 +37,10 @@ fn unit_indicators_schema() -> Value {
         "has_data".into(),
         json!({ "type": "boolean", "description": "False when no source of the period covers the unit's kabupaten/kota: every indicator is then null (no data), which is not zero." }),
     );
+    props.insert(
+        "suppressed".into(),
+        json!({ "type": "boolean", "description": "True when the unit has 1 to 4 households (`lentera serve --suppress-below`) and the reader is anonymous or a viewer: its figures are null so that a public map cannot single out a family. Logged-in operators, analysts and admins see exact counts." }),
+    );
     for (name, about) in [
         ("denominator_households", "All households of the unit (denominators file, or the sum over its children when each has one)."),
         ("denominator_population", "Population of the unit (denominators file, or the sum over its children)."),
@@ -222,7 +226,7 @@ pub fn document() -> Value {
             }},
             "/api/export/{file}": { "get": {
                 "summary": "Units of a level with every indicator as a download, or (with a token) the households of a period",
-                "description": "`{level}.geojson|csv|xlsx|gpkg` for units (level kabupaten, kecamatan or desa); `households.geojson|csv` for households, which needs `Authorization: Bearer TOKEN` and stays inside the token's units (NIK and KK masked).",
+                "description": "`{level}.geojson|csv|xlsx|gpkg` for units (level kabupaten, kecamatan or desa); `households.geojson|csv` for households, which needs a login (session cookie) or a personal API token (`Authorization: Bearer TOKEN`) of an admin, operator or analyst, stays inside the user's scope (NIK and KK masked), needs `purpose=` from analysts and is recorded in the audit trail.",
                 "parameters": [
                     { "name": "file", "in": "path", "required": true, "schema": { "type": "string" }, "description": "e.g. `desa.geojson`, `kecamatan.gpkg`, `households.csv`." },
                     param("parent", "Only units (households) inside this code."),
@@ -235,8 +239,8 @@ pub fn document() -> Value {
                 "responses": {
                     "200": { "description": "The file, with a Content-Disposition file name; GeoJSON and CSV are streamed." },
                     "400": { "description": "Bad parameter.", "content": json_of(error.clone()) },
-                    "401": { "description": "Households without a token.", "content": json_of(error.clone()) },
-                    "403": { "description": "Households with an unknown token.", "content": json_of(error.clone()) },
+                    "401": { "description": "Households without a login or token, or with an unknown, expired or revoked token.", "content": json_of(error.clone()) },
+                    "403": { "description": "Households for a viewer, or a user without a scope.", "content": json_of(error.clone()) },
                     "404": { "description": "Unknown level, format, parent or period.", "content": json_of(error.clone()) }
                 }
             }},
@@ -254,7 +258,7 @@ pub fn document() -> Value {
                 "responses": { "200": { "description": "The template as a download." } }
             }},
             "/tiles/{layer}/{z}/{x}/{y}.mvt": { "get": {
-                "summary": "A Mapbox Vector Tile of `kabupaten`, `kecamatan`, `desa` (every tile indicator of the period) or `households` (needs a token)",
+                "summary": "A Mapbox Vector Tile of `kabupaten`, `kecamatan`, `desa` (every tile indicator of the period) or `households` (needs a login or token of a user who may read household data; `purpose=` for analysts)",
                 "parameters": [
                     { "name": "layer", "in": "path", "required": true, "schema": { "type": "string" } },
                     { "name": "z", "in": "path", "required": true, "schema": { "type": "integer" } },
@@ -268,6 +272,18 @@ pub fn document() -> Value {
             "/style.json": { "get": { "summary": "A MapLibre style drawing one indicator with the API's classes (legend in metadata `lentera:legend`)", "responses": { "200": { "description": "Style" } } } },
             "/ogc": { "get": { "summary": "OGC API – Features landing page (its own OpenAPI 3.0 document is at /ogc/api)", "responses": { "200": { "description": "Landing page" } } } },
             "/api/openapi.json": { "get": { "summary": "This document", "responses": { "200": { "description": "OpenAPI 3.1" } } } },
+            "/api/session": {
+                "get": { "summary": "Who is logged in: `username` (null for nobody), `role`, `scope`, `csrf` (the token state-changing requests carry as `X-CSRF-Token`), `households` (may read household data), `needs_purpose`", "responses": { "200": { "description": "The session" } } },
+                "post": { "summary": "Log in with `{\"username\", \"password\"}`: sets an HttpOnly, SameSite=Strict session cookie", "responses": { "200": { "description": "Logged in (as GET)" }, "401": { "description": "Wrong user name or password" }, "403": { "description": "Account locked after repeated failures" }, "429": { "description": "Too many failed logins from this address" } } },
+                "delete": { "summary": "Log out (needs `X-CSRF-Token`)", "responses": { "204": { "description": "Logged out" } } }
+            },
+            "/api/audit": { "get": {
+                "summary": "The audit trail, for admins: logins, token and user changes, imports, removals, corrections and every household-data read, each record chained to the one before by SHA-256",
+                "parameters": [ param("since", "From this date or time."), param("user", "One user's records."), param("action", "One action (login, login_failed, logout, user_add, user_change, token_create, token_revoke, batch_import, batch_remove, batch_correct, household_read)."), param("after", "Records after this id."), param("limit", "1–5000 (default 200).") ],
+                "security": [ { "bearer": [] } ],
+                "responses": { "200": { "description": "Records, oldest first." }, "401": { "description": "Not logged in." }, "403": { "description": "Not an admin." } }
+            }},
+            "/api/users": { "get": { "summary": "Users with role, scope and state, for admins", "security": [ { "bearer": [] } ], "responses": { "200": { "description": "Users" }, "401": { "description": "Not logged in." }, "403": { "description": "Not an admin." } } } },
             "/healthz": { "get": { "summary": "Health of the server and its store", "responses": { "200": { "description": "Healthy" }, "503": { "description": "The store is not available" } } } }
         },
         "components": {

@@ -25,8 +25,19 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for ApiQuery<T> {
     }
 }
 
-/// Reads query string `q` into `T`, saying in words which parameter is wrong.
+/// Reads query string `q` into `T`, saying in words which parameter is wrong. `purpose=`
+/// (what household data is read for) belongs to the access check
+/// ([`super::auth::HouseholdAccess`]), which any address accepts; it is not `T`'s.
 pub fn parse_query<T: DeserializeOwned>(q: &str) -> Result<T, ApiError> {
+    let without_purpose;
+    let q = if q.contains("purpose") {
+        without_purpose = form_urlencoded::Serializer::new(String::new())
+            .extend_pairs(form_urlencoded::parse(q.as_bytes()).filter(|(k, _)| k != "purpose"))
+            .finish();
+        without_purpose.as_str()
+    } else {
+        q
+    };
     let de = serde_urlencoded::Deserializer::new(form_urlencoded::parse(q.as_bytes()));
     serde_path_to_error::deserialize(de).map_err(|e| {
         let path = e.path().to_string();

@@ -5,11 +5,11 @@ use axum::extract::State;
 use axum::Json;
 use serde_json::{json, Value};
 
+use super::auth::Caller;
 use super::indicators::{period_of, periods, UnitsQuery};
 use super::query::ApiQuery;
 use super::{ApiError, AppState};
-use crate::aggregate::Snapshot;
-use crate::model::Period;
+use crate::aggregate::{PeriodIndicators, Snapshot};
 
 /// The share `part / whole`, null when `whole` is zero.
 fn share(part: u64, whole: u64) -> Value {
@@ -20,9 +20,13 @@ fn share(part: u64, whole: u64) -> Value {
     }
 }
 
-/// The sources of unit `u` in `period` as JSON: one object per batch counted there.
-pub(crate) fn sources_json(snap: &Snapshot, u: u32, period: Period) -> Vec<Value> {
-    snap.sources_of(u, period)
+/// The sources of unit `u` in `period` as JSON: one object per batch counted there (none
+/// where the disclosure rule hides the unit's figures).
+pub(crate) fn sources_json(snap: &Snapshot, u: u32, period: &PeriodIndicators) -> Vec<Value> {
+    if period.suppressed(u) {
+        return Vec::new();
+    }
+    snap.sources_of(u, period.period)
         .map(|(b, s)| {
             json!({
                 "batch_id": b.id,
@@ -50,6 +54,7 @@ pub(crate) fn sources_json(snap: &Snapshot, u: u32, period: Period) -> Vec<Value
 pub async fn sources(
     State(st): State<AppState>,
     ApiQuery(q): ApiQuery<UnitsQuery>,
+    caller: Caller,
 ) -> Result<Json<Value>, ApiError> {
     UnitsQuery::refuse(
         q.base.is_some(),
@@ -59,14 +64,15 @@ pub async fn sources(
     UnitsQuery::refuse(q.min_households.is_some(), "min_households", "/api/sources")?;
     let snap = st.live.snapshot();
     let (_, units) = q.units(&snap)?;
-    let Some(period) = period_of(&snap, q.period)? else {
+    let disclosure = caller.disclosure(&st.auth.config);
+    let Some(period) = period_of(&snap, q.period)?.map(|p| p.disclosed(disclosure)) else {
         return Ok(Json(json!([])));
     };
     let list: Vec<Value> = units
         .iter()
         .map(|&u| {
             let info = &snap.unit(u).info;
-            let sources = sources_json(&snap, u, period.period);
+            let sources = sources_json(&snap, u, &period);
             let households: u64 = sources
                 .iter()
                 .filter_map(|s| s["households"].as_u64())
@@ -76,7 +82,8 @@ pub async fn sources(
                 "nama": info.nama,
                 "level": info.level,
                 "period": period.period,
-                "households": households,
+                "households": if period.suppressed(u) { Value::Null } else { households.into() },
+                "suppressed": period.suppressed(u),
                 "sources": sources,
             })
         })
@@ -90,6 +97,7 @@ pub async fn sources(
 pub async fn transitions(
     State(st): State<AppState>,
     ApiQuery(q): ApiQuery<UnitsQuery>,
+    caller: Caller,
 ) -> Result<Json<Value>, ApiError> {
     UnitsQuery::refuse(
         q.min_households.is_some(),
@@ -98,7 +106,8 @@ pub async fn transitions(
     )?;
     let snap = st.live.snapshot();
     let (level, units) = q.units(&snap)?;
-    let (period, base) = periods(&snap, q.period, q.base)?;
+    let disclosure = caller.disclosure(&st.auth.config);
+    let (period, base) = periods(&snap, q.period, q.base, disclosure)?;
     let Some(period) = period else {
         return Ok(Json(json!([])));
     };
@@ -119,7 +128,7 @@ pub async fn transitions(
     if base == period.period {
         return Err(ApiError::bad_request("`base` must differ from `period`"));
     }
-    let base_counts = snap.period(Some(base));
+    let base_counts = snap.period(Some(base)).map(|b| b.disclosed(disclosure));
     let flows = snap.transitions(period.period, base, level);
     let list: Vec<Value> = units
         .iter()
@@ -134,7 +143,7 @@ pub async fn transitions(
             });
             // Where a period has no source covering the unit, nothing entered or left it:
             // its flows are no data.
-            let uncovered = [(period.period, Some(period)), (base, base_counts)]
+            let uncovered = [(period.period, Some(&period)), (base, base_counts.as_ref())]
                 .into_iter()
                 .find(|(_, p)| p.and_then(|p| p.counts(u)).is_none());
             let t = flows[u as usize];
@@ -144,8 +153,16 @@ pub async fn transitions(
                 }
                 m.insert(
                     "note".into(),
-                    uncovered.map_or(Value::Null, |(p, _)| {
-                        format!("tidak ada data untuk {p}").into()
+                    uncovered.map_or(Value::Null, |(p, x)| {
+                        if x.is_some_and(|x| x.suppressed(u)) {
+                            format!(
+                                "disembunyikan untuk {p}: {} rumah tangga",
+                                disclosure.label()
+                            )
+                            .into()
+                        } else {
+                            format!("tidak ada data untuk {p}").into()
+                        }
                     }),
                 );
             }

@@ -78,7 +78,7 @@ pub fn rank(sel: &Selection<'_>, ascending: bool, top: usize) -> Vec<Target> {
         .enumerate()
         .map(|(i, (u, value))| {
             let info = &snap.unit(u).info;
-            let counts = sel.period.and_then(|p| p.counts(u));
+            let counts = sel.period.as_ref().and_then(|p| p.counts(u));
             Target {
                 rank: i + 1,
                 kode: info.kode.to_string(),
@@ -202,9 +202,15 @@ selection_query! {
 pub async fn targets(
     State(st): State<AppState>,
     ApiQuery(q): ApiQuery<TargetsQuery>,
+    caller: super::auth::Caller,
 ) -> Result<Response, ApiError> {
     let snap = st.live.snapshot();
-    let sel = Selection::new(&snap, q.selection(), Level::Desa)?;
+    let sel = Selection::new(
+        &snap,
+        q.selection(),
+        Level::Desa,
+        caller.disclosure(&st.auth.config),
+    )?;
     let name = sel.shown.name();
     let name = name.as_str();
     let top = q.top.map_or(DEFAULT_TOP, |t| t.0);
@@ -221,7 +227,7 @@ pub async fn targets(
         TargetFormat::Json => Ok(Json(serde_json::json!({
             "level": sel.level,
             "indicator": name,
-            "period": sel.period.map(|p| p.period),
+            "period": sel.period.as_ref().map(|p| p.period),
             "parent": parent_kode,
             "targets": list,
         }))

@@ -15,11 +15,12 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 
-use super::auth::HouseholdScope;
+use super::auth::{Caller, HouseholdAccess};
 use super::choropleth::{ClassCount, Shown, DEFAULT_CLASSES};
 use super::indicators::period_of;
 use super::query::{parsed, ApiQuery};
 use super::{ApiError, AppState};
+use crate::aggregate::Disclosure;
 use crate::aggregate::Snapshot;
 use crate::choropleth::{Method, Palette};
 use crate::model::{Period, Scope};
@@ -36,16 +37,18 @@ pub struct TileKey {
     tile: TileCoord,
     period: Option<Period>,
     scope: Scope,
+    disclosure: Disclosure,
 }
 
-/// A cached tile: gzip-compressed bytes (empty for an empty tile).
-pub type TileCache = moka::sync::Cache<TileKey, Bytes>;
+/// A cached tile: gzip-compressed bytes (empty for an empty tile) and the households it
+/// shows.
+pub type TileCache = moka::sync::Cache<TileKey, (Bytes, u64)>;
 
 /// A tile cache bounded to `bytes`.
 pub fn tile_cache(bytes: u64) -> TileCache {
     moka::sync::Cache::builder()
         .max_capacity(bytes)
-        .weigher(|_k: &TileKey, v: &Bytes| v.len().clamp(64, u32::MAX as usize) as u32)
+        .weigher(|_k: &TileKey, v: &(Bytes, u64)| v.0.len().clamp(64, u32::MAX as usize) as u32)
         .build()
 }
 
@@ -98,25 +101,52 @@ pub async fn tile(
     Path(params): Path<HashMap<String, String>>,
     TileAddress(tile): TileAddress,
     ApiQuery(q): ApiQuery<TileQuery>,
+    caller: Caller,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     let name = params.get("layer").map(String::as_str).unwrap_or_default();
     let layer = name.parse::<Layer>().map_err(|_| {
         ApiError::bad_request(TileError::UnknownLayer(name.to_string()).to_string())
     })?;
-    tile_response(st, layer, tile, q.period, Scope::All, &headers).await
+    let disclosure = caller.disclosure(&st.auth.config);
+    let shared = caller.principal.is_none();
+    let access = TileAccess {
+        scope: Scope::All,
+        disclosure,
+        shared,
+        reader: None,
+    };
+    tile_response(st, layer, tile, q.period, access, &headers).await
 }
 
-/// `GET /tiles/households/{z}/{x}/{y}.mvt` for a bearer token: the household points of its
-/// units.
+/// `GET /tiles/households/{z}/{x}/{y}.mvt`, for a user who may read household data: the
+/// household points of their scope (each tile served is recorded in the audit trail).
 pub async fn household_tile(
     State(st): State<AppState>,
     TileAddress(tile): TileAddress,
     ApiQuery(q): ApiQuery<TileQuery>,
-    HouseholdScope(scope): HouseholdScope,
+    access: HouseholdAccess,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    tile_response(st, Layer::Households, tile, q.period, scope, &headers).await
+    let access = TileAccess {
+        scope: access.scope.clone(),
+        disclosure: Disclosure::EXACT,
+        shared: false,
+        reader: Some(access),
+    };
+    tile_response(st, Layer::Households, tile, q.period, access, &headers).await
+}
+
+/// What a tile request may see and who reads it.
+struct TileAccess {
+    /// Households of these units (the household layer).
+    scope: Scope,
+    /// Which unit figures are exact.
+    disclosure: Disclosure,
+    /// The same for every anonymous reader: shared caches may keep it.
+    shared: bool,
+    /// A household reader, whose reads are recorded.
+    reader: Option<HouseholdAccess>,
 }
 
 async fn tile_response(
@@ -124,9 +154,11 @@ async fn tile_response(
     layer: Layer,
     tile: TileCoord,
     period: Option<Period>,
-    scope: Scope,
+    access: TileAccess,
     headers: &HeaderMap,
 ) -> Result<Response, ApiError> {
+    let scope = access.scope.clone();
+    let disclosure = access.disclosure;
     let tiles = st.live.tiles();
     let snap = tiles.snapshot().clone();
     // An explicit period must have data; none means the latest (the key keeps `None`).
@@ -139,12 +171,15 @@ async fn tile_response(
         tile,
         period,
         scope,
+        disclosure,
     };
     let etag = etag_of(&key);
     let cache_control = if layer.is_private() {
         "private, no-store"
-    } else {
+    } else if access.shared {
         "public, max-age=60, must-revalidate"
+    } else {
+        "private, max-age=60, must-revalidate"
     };
     if headers
         .get(header::IF_NONE_MATCH)
@@ -160,14 +195,23 @@ async fn tile_response(
         )
             .into_response());
     }
-    let gz = match st.tile_cache.get(&key) {
-        Some(bytes) => bytes,
+    let (gz, households) = match st.tile_cache.get(&key) {
+        Some(cached) => cached,
         None => {
             let render_key = key.clone();
             let bytes = tokio::task::spawn_blocking(move || {
-                let period = tiles.snapshot().period(render_key.period);
-                let tile = tiles.render(layer, render_key.tile, period, &render_key.scope)?;
-                Ok::<_, TileError>(tile.map_or_else(Bytes::new, |t| Bytes::from(gzip(&t))))
+                let period = tiles
+                    .snapshot()
+                    .period(render_key.period)
+                    .map(|p| p.disclosed(render_key.disclosure));
+                let (tile, households) = tiles.render_counted(
+                    layer,
+                    render_key.tile,
+                    period.as_ref(),
+                    &render_key.scope,
+                )?;
+                let bytes = tile.map_or_else(Bytes::new, |t| Bytes::from(gzip(&t)));
+                Ok::<_, TileError>((bytes, households))
             })
             .await
             .map_err(ApiError::internal)?
@@ -176,10 +220,16 @@ async fn tile_response(
             bytes
         }
     };
+    if let Some(reader) = &access.reader {
+        reader.record(households);
+    }
     let common = [
         (header::ETAG, etag),
         (header::CACHE_CONTROL, cache_control.to_string()),
-        (header::VARY, "Accept-Encoding, Authorization".to_string()),
+        (
+            header::VARY,
+            "Accept-Encoding, Authorization, Cookie".to_string(),
+        ),
     ];
     if gz.is_empty() {
         return Ok((StatusCode::NO_CONTENT, common).into_response());
@@ -359,9 +409,11 @@ pub struct StyleQuery {
 pub async fn style(
     State(st): State<AppState>,
     ApiQuery(q): ApiQuery<StyleQuery>,
+    caller: Caller,
     headers: HeaderMap,
 ) -> Result<Json<Value>, ApiError> {
     let snap = st.live.snapshot();
+    let disclosure = caller.disclosure(&st.auth.config);
     let base = base_url(&headers);
     let shown = q.indicator.unwrap_or_default();
     let Some(shown_indicator) = shown
@@ -395,7 +447,7 @@ pub async fn style(
             level,
             parent: None,
             shown,
-            period: snap.period(None),
+            period: snap.period(None).map(|p| p.disclosed(disclosure)),
             base: None,
             // The style colours the tiles' own values; every value is classified.
             min_households: 0,

@@ -448,17 +448,19 @@ pub async fn fetch(
     uri: &str,
     headers: &[(axum::http::header::HeaderName, &str)],
 ) -> Fetched {
-    use http_body_util::BodyExt;
-    use tower::ServiceExt;
     let mut req = axum::http::Request::get(uri);
     for (k, v) in headers {
         req = req.header(k, *v);
     }
-    let resp = app
-        .clone()
-        .oneshot(req.body(axum::body::Body::empty()).unwrap())
-        .await
-        .unwrap();
+    send(app, req.body(axum::body::Body::empty()).unwrap()).await
+}
+
+/// Sends `req` to `app` and reads the response whole.
+#[allow(dead_code)]
+pub async fn send(app: &axum::Router, req: axum::http::Request<axum::body::Body>) -> Fetched {
+    use http_body_util::BodyExt;
+    use tower::ServiceExt;
+    let resp = app.clone().oneshot(req).await.unwrap();
     let status = resp.status();
     let headers = resp.headers().clone();
     let body = resp
@@ -473,6 +475,22 @@ pub async fn fetch(
         headers,
         body,
     }
+}
+
+/// Adds an admin whose personal token is `admin_token` and an operator of Kota Samarinda
+/// (64.72) whose token is `samarinda_token`.
+#[allow(dead_code)]
+pub async fn admin_and_samarinda(store: &dyn Store, admin_token: &str, samarinda_token: &str) {
+    use lentera::model::Role;
+    user_with_token(store, "admin", Role::Admin, &[], admin_token).await;
+    user_with_token(
+        store,
+        "op.samarinda",
+        Role::Operator,
+        &["64.72"],
+        samarinda_token,
+    )
+    .await;
 }
 
 /// `GET uri` of `app`: the status and the body as JSON (a test fails when it is not JSON).
@@ -565,4 +583,61 @@ pub async fn scenario(d: &Path) -> (Arc<dyn Store>, Vec<Region>) {
     import_file(store.as_ref(), &dtks, "2025-06", FileOptions::default()).await;
     import_file(store.as_ref(), &verval, "2025-06", FileOptions::default()).await;
     (store, regions)
+}
+
+/// Adds user `name` with `role` and `scope` (codes) and a personal API token whose secret is
+/// `secret`; returns the secret. The password is random (tests log in with [`login_user`]).
+pub async fn user_with_token(
+    store: &dyn Store,
+    name: &str,
+    role: lentera::model::Role,
+    scope: &[&str],
+    secret: &str,
+) -> String {
+    use lentera::model::{NewToken, NewUser, Password, UserName};
+    let scope = scope
+        .iter()
+        .map(|k| lentera::region::Kode::parse(k).unwrap())
+        .collect();
+    let name = UserName::parse(name).unwrap();
+    let user = NewUser::new(name.clone(), role, scope, &Password::random()).unwrap();
+    store.add_user(&user).await.unwrap();
+    store
+        .add_token(&NewToken {
+            user: name,
+            digest: lentera::model::account::secret_digest(secret),
+            label: "test".into(),
+            expires_at: None,
+        })
+        .await
+        .unwrap();
+    secret.to_string()
+}
+
+/// Runs the `lentera` binary with `store` (`--data-dir DIR` or `--database-url URL`) and
+/// `args`.
+#[allow(dead_code)]
+pub fn lentera_with(store: &[&str], args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_lentera"))
+        .args(store)
+        .args(args)
+        .env_remove("DATABASE_URL")
+        .output()
+        .expect("the lentera binary runs")
+}
+
+/// The router over `live` with every small count shown (as logged-in operators, analysts and
+/// admins see them), for tests that check figures exactly.
+#[allow(dead_code)]
+pub fn exact_router(live: lentera::server::Live) -> axum::Router {
+    lentera::server::router_with(
+        live,
+        lentera::server::ServerOptions {
+            auth: lentera::server::auth::AuthConfig {
+                suppress_upto: 0,
+                ..Default::default()
+            },
+            ..Default::default()
+        },
+    )
 }

@@ -1,17 +1,17 @@
 // End-to-end test of the web map in headless Chromium (playwright-core).
 //
-// Usage: node web/e2e/map.mjs BASE_URL ARTIFACT_DIR [TOKEN]
+// Usage: node web/e2e/map.mjs BASE_URL ARTIFACT_DIR
 // Exits non-zero with the failed check in words. Prints one line per check and the time to
 // the first rendered choropleth; saves screenshots into ARTIFACT_DIR.
 import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { check, waitFor, jsonGetter, run } from './lib.mjs';
 
-const [base, artifacts, token] = process.argv.slice(2);
+const [base, artifacts] = process.argv.slice(2);
 // `kaltim` (the real boundaries: Samarinda, Palaran) or `demo` (the synthetic province).
 const place = process.env.LENTERA_E2E_PLACE || 'kaltim';
 if (!base || !artifacts) {
-  console.error('usage: node map.mjs BASE_URL ARTIFACT_DIR [TOKEN]');
+  console.error('usage: node map.mjs BASE_URL ARTIFACT_DIR');
   process.exit(2);
 }
 mkdirSync(artifacts, { recursive: true });
@@ -20,14 +20,20 @@ mkdirSync(artifacts, { recursive: true });
 /// for `level`, and returns that answer.
 async function legendMatchesApi(page, level, period) {
   const api = await getJson(`/api/choropleth?level=${level}&indicator=desil_1&method=ckmeans&classes=5&period=${period}`);
-  await page.waitForFunction((l) => window.lentera.choropleth[l] && document.querySelector('#legenda p').textContent.includes(
+  await page.waitForFunction((l) => window.lentera.choropleth[l] && document.querySelector('#legenda p.kecil').textContent.includes(
     { kabupaten: 'Kabupaten', kecamatan: 'Kecamatan', desa: 'Desa' }[l]), level);
   const legend = await page.$$eval('#legenda .kelas', (rows) => rows.map((r) => ({
     colour: getComputedStyle(r.querySelector('.warna')).backgroundColor,
     label: r.querySelector('.rentang').textContent,
     count: r.querySelector('.jumlah').textContent,
   })));
-  check(legend.length === api.colors.length + 1, `${level}: the legend has the ${api.colors.length} classes of the API and "tidak ada data"`);
+  const hidden = api.suppressed ? 1 : 0;
+  check(legend.length === api.colors.length + hidden + 1, `${level}: the legend has the ${api.colors.length} classes of the API${hidden ? ', the hidden small units' : ''} and "tidak ada data"`);
+  if (hidden) {
+    const row = legend[legend.length - 2];
+    check(row.label === api.suppressed_label && row.label.startsWith('< 5') && row.count.startsWith(new Intl.NumberFormat('id-ID').format(api.suppressed) + ' '),
+      `${level}: the legend counts ${api.suppressed} units hidden as "${api.suppressed_label}"`);
+  }
   const rgb = (hex) => `rgb(${parseInt(hex.slice(1, 3), 16)}, ${parseInt(hex.slice(3, 5), 16)}, ${parseInt(hex.slice(5, 7), 16)})`;
   const fmt = new Intl.NumberFormat('id-ID');
   api.colors.forEach((c, i) => {
@@ -189,20 +195,9 @@ await run(async (page, problems) => {
   check(true, 'a shared URL reopens the same unit');
   await shared.close();
 
-  // 8. No household request without a token; points with one.
-  check(householdRequests.length === 0, 'without a token the household layer is never requested');
-  if (token) {
-    await page.fill('#token', token);
-    await page.click('#masuk');
-    await page.waitForFunction(() => window.lentera.map.getLayer('rumah-tangga-titik'));
-    await page.evaluate(() => window.lentera.map.jumpTo({ zoom: 13 }));
-    await page.waitForFunction(() => {
-      const m = window.lentera.map;
-      return m.loaded() && m.queryRenderedFeatures({ layers: ['rumah-tangga-titik', 'rumah-tangga-kelompok'] }).length > 0;
-    }, null, { timeout: 30000 });
-    check(householdRequests.length > 0, `with a token household points are drawn (${householdRequests.length} tile requests)`);
-    await page.screenshot({ path: join(artifacts, '05-rumah-tangga.png') });
-  }
+  // 8. An anonymous visitor never asks for household data (logins: accounts.mjs).
+  check(householdRequests.length === 0, 'without a login the household layer is never requested');
+  check(!(await page.isVisible('#kontrol-rumah-tangga')), 'without a login there are no household controls');
 
   // 9. The synthetic label is shown exactly when the data is synthetic.
   const health = await getJson('/healthz');

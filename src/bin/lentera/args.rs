@@ -8,7 +8,7 @@ use clap::{Args, Parser, Subcommand};
 
 use lentera::export::{Format, TableFormat};
 use lentera::ingest::households::FileOptions;
-use lentera::model::{Period, SourceFormat};
+use lentera::model::{AuditAction, Period, Role, SourceFormat, UserName};
 use lentera::region::{Kode, Level};
 
 #[derive(Parser, Debug)]
@@ -90,7 +90,27 @@ lentera export csv --level kecamatan --point -o kecamatan.csv"
     )]
     Export(ExportArgs),
     /// Serve the API and the web map.
+    #[command(
+        after_help = "Aggregates are public (units with 1–4 households hidden, see \
+--suppress-below); household data needs a login or a personal API token of a user whose \
+role and scope open it. With --private every request needs a login.\n\n\
+Examples:\n  lentera serve --port 8080\n  \
+lentera serve --private --behind-https --bind 0.0.0.0"
+    )]
     Serve(ServeArgs),
+    /// People who use Lentera: roles, scopes, passwords.
+    #[command(subcommand)]
+    Users(UsersCommand),
+    /// Personal API tokens for GIS clients and scripts.
+    #[command(subcommand)]
+    Tokens(TokensCommand),
+    /// The audit trail: list it, or verify its hash chain.
+    #[command(
+        args_conflicts_with_subcommands = true,
+        after_help = "Examples:\n  lentera audit --since 2026-11-01 --user op.samarinda\n  \
+lentera audit --action household_read --format csv > akses.csv\n  lentera audit verify"
+    )]
+    Audit(AuditArgs),
     /// Generate the synthetic demo province into the store and serve it.
     #[command(
         after_help = "Examples:\n  lentera demo\n  lentera demo --port 9000\n  \
@@ -399,17 +419,143 @@ pub struct ServeArgs {
     /// boundaries); a change rebuilds the snapshot and swaps it in.
     #[arg(long, default_value_t = 2.0, env = "LENTERA_REFRESH_SECS")]
     pub refresh_secs: f64,
-    /// API tokens that may read household points, comma-separated: `TOKEN` for all
-    /// households, `TOKEN@64.72` (or `TOKEN@64.72+64.71`) for those inside some units only.
-    /// Without any, household data is never served.
-    #[arg(long, env = "LENTERA_API_TOKENS", hide_env_values = true)]
-    pub api_tokens: Option<String>,
+    /// Require a login for everything but the page and the login itself.
+    #[arg(long, env = "LENTERA_PRIVATE")]
+    pub private: bool,
+    /// Served behind a TLS-terminating reverse proxy: session cookies are `Secure`, and the
+    /// client address is the last one of X-Forwarded-For.
+    #[arg(long, env = "LENTERA_BEHIND_HTTPS")]
+    pub behind_https: bool,
+    /// Anonymous visitors and viewers do not see the figures of units with 1 up to this many
+    /// households (0: show all; the page shows "< N+1").
+    #[arg(long, default_value_t = 4, env = "LENTERA_SUPPRESS_BELOW")]
+    pub suppress_below: u64,
+    /// Minutes without a request after which a web session ends.
+    #[arg(long, default_value_t = 120, env = "LENTERA_SESSION_IDLE_MINUTES")]
+    pub session_idle_minutes: u64,
+    /// Hours after login at which a web session ends in any case.
+    #[arg(long, default_value_t = 12, env = "LENTERA_SESSION_HOURS")]
+    pub session_hours: u64,
     /// MiB of encoded vector tiles kept in memory.
     #[arg(long, default_value_t = 256, env = "LENTERA_TILE_CACHE_MIB")]
     pub tile_cache_mib: u64,
     /// Directory holding the web map's npm packages (`npm ci` there installs MapLibre).
     #[arg(long, env = "LENTERA_WEB_DIR", default_value = lentera::server::web::DEFAULT_WEB_DIR)]
     pub web_dir: PathBuf,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum UsersCommand {
+    /// Add a user (the password is asked for, or read from standard input).
+    #[command(
+        after_help = "Roles: admin (everything, manages users), operator (imports and \
+reads household data of its kabupaten/kota or kecamatan), analyst (aggregates everywhere, \
+household data of the scope granted, always with a stated purpose), viewer (aggregates \
+only).\n\nExamples:\n  lentera users add admin.prov --role admin\n  \
+echo \"$PASS\" | lentera users add op.samarinda --role operator --scope 64.72 --password-stdin\n  \
+lentera users add bappeda --role analyst --scope 64.72,64.71"
+    )]
+    Add {
+        /// User name (letters, digits, `.`, `_`, `-`, `@`).
+        name: UserName,
+        /// Role.
+        #[arg(long, value_enum)]
+        role: Role,
+        /// Region codes of the user's jurisdiction, comma-separated.
+        #[arg(long, value_delimiter = ',')]
+        scope: Vec<Kode>,
+        /// Read the password from the first line of standard input.
+        #[arg(long)]
+        password_stdin: bool,
+    },
+    /// List users.
+    List,
+    /// Disable a user: no login, sessions end, tokens stop working.
+    Disable {
+        /// User name.
+        name: UserName,
+    },
+    /// Enable a user again (and lift a lockout).
+    Enable {
+        /// User name.
+        name: UserName,
+    },
+    /// Lift the lockout after too many failed logins.
+    Unlock {
+        /// User name.
+        name: UserName,
+    },
+    /// Set a new password (the user's sessions end).
+    Passwd {
+        /// User name.
+        name: UserName,
+        /// Read the password from the first line of standard input.
+        #[arg(long)]
+        password_stdin: bool,
+    },
+    /// Replace a user's scope.
+    Grant {
+        /// User name.
+        name: UserName,
+        /// Region codes, comma-separated.
+        #[arg(long, value_delimiter = ',', required = true)]
+        scope: Vec<Kode>,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum TokensCommand {
+    /// Create a personal API token for a user; it is printed once and stored only as a hash.
+    #[command(
+        after_help = "The token works as `Authorization: Bearer TOKEN` with the user's \
+role and scope, e.g. in QGIS or GDAL:\n  \
+ogrinfo OAPIF:http://host:8080/ogc --config GDAL_HTTP_HEADERS \"Authorization: Bearer TOKEN\"\n\n\
+Examples:\n  lentera tokens create op.samarinda --expires 90d --label qgis"
+    )]
+    Create {
+        /// User name.
+        name: UserName,
+        /// Lifetime (e.g. 90d, 12h); without it the token never expires.
+        #[arg(long)]
+        expires: Option<humantime::Duration>,
+        /// What the token is for.
+        #[arg(long, default_value = "")]
+        label: String,
+    },
+    /// List tokens (of one user, or all).
+    List {
+        /// User name.
+        name: Option<UserName>,
+    },
+    /// Revoke a token.
+    Revoke {
+        /// Token id (see `lentera tokens list`).
+        id: i64,
+    },
+}
+
+#[derive(Args, Debug)]
+pub struct AuditArgs {
+    #[command(subcommand)]
+    pub verify: Option<AuditCommand>,
+    /// From this date or time on (2026-11-01, 2026-11-01T08:00:00Z).
+    #[arg(long)]
+    pub since: Option<String>,
+    /// One user's records.
+    #[arg(long)]
+    pub user: Option<String>,
+    /// One action's records.
+    #[arg(long, value_enum)]
+    pub action: Option<AuditAction>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t)]
+    pub format: TableFormat,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum AuditCommand {
+    /// Check the hash chain; names the first record altered, removed or inserted.
+    Verify,
 }
 
 #[derive(Args, Debug)]

@@ -87,6 +87,21 @@ async fn households(
         }
     })
     .await??;
+    crate::accounts::audit_cli(
+        store.as_ref(),
+        lentera::model::AuditAction::HouseholdRead,
+        "lentera export --households",
+        format!(
+            "period={period}{} file={}",
+            args.units
+                .parent
+                .map(|p| format!(" parent={p}"))
+                .unwrap_or_default(),
+            args.output.display()
+        ),
+        Some(written),
+    )
+    .await?;
     println!(
         "Wrote {written} households of {period} to {} (NIK and KK masked).",
         args.output.display()

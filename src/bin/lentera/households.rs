@@ -5,12 +5,13 @@ use std::path::PathBuf;
 
 use anyhow::{bail, Context, Result};
 
+use crate::accounts::audit_cli;
 use crate::args::{HouseholdImportArgs, HouseholdsCommand};
 use crate::shared::{write_rejects, write_rejects_to};
 use lentera::app::{import_households, store_geocoder, HouseholdImport, HouseholdImportOptions};
 use lentera::ingest::households::privacy::Secret;
 use lentera::ingest::review::{needing_review, read_corrections, write_review};
-use lentera::model::{Quality, Reject, StoredHousehold};
+use lentera::model::{AuditAction, Quality, Reject, StoredHousehold};
 use lentera::store::{Store, StoreConfig};
 
 /// Runs a `households` command.
@@ -42,6 +43,14 @@ pub async fn run(store: &dyn Store, cfg: &StoreConfig, cmd: HouseholdsCommand) -
         }
         HouseholdsCommand::Remove { id } => match store.remove_batch(id).await? {
             Some(b) => {
+                audit_cli(
+                    store,
+                    AuditAction::BatchRemove,
+                    "lentera households remove",
+                    format!("batch {id} ({})", b.file_name),
+                    Some(b.counts.households),
+                )
+                .await?;
                 println!(
                     "Removed batch {id} ({}, {} households).",
                     b.file_name, b.counts.households
@@ -54,6 +63,14 @@ pub async fn run(store: &dyn Store, cfg: &StoreConfig, cmd: HouseholdsCommand) -
         HouseholdsCommand::Rejects { id, output } => {
             existing_batch(store, id).await?;
             let rejects = store.rejects(id).await?;
+            audit_cli(
+                store,
+                AuditAction::HouseholdRead,
+                "lentera households rejects",
+                format!("batch {id}"),
+                Some(rejects.len() as u64),
+            )
+            .await?;
             match output {
                 Some(path) => write_rejects(&path, &rejects)?,
                 None => write_rejects_to(std::io::stdout().lock(), &rejects)?,
@@ -84,6 +101,14 @@ async fn review(
     let stored = store.households(Some(id)).await?;
     let Some(path) = apply else {
         let queue = needing_review(&stored);
+        audit_cli(
+            store,
+            AuditAction::HouseholdRead,
+            "lentera households review",
+            format!("batch {id}"),
+            Some(queue.len() as u64),
+        )
+        .await?;
         match &output {
             Some(p) => {
                 let f = std::fs::File::create(p).with_context(|| format!("{}", p.display()))?;
@@ -122,6 +147,14 @@ async fn review(
         updates.push((c.id, h));
     }
     let updated = store.correct_households(id, updates).await?;
+    audit_cli(
+        store,
+        AuditAction::BatchCorrect,
+        "lentera households review --apply",
+        format!("batch {id}"),
+        Some(updated),
+    )
+    .await?;
     println!(
         "Applied {} to batch {id}: {updated} households geocoded again, {resolved} of them \
          now placed without a flag, {} still to review.",
@@ -167,6 +200,17 @@ async fn import(store: &dyn Store, cfg: &StoreConfig, args: HouseholdImportArgs)
             ..
         } => (batch, format, geocoded),
     };
+    audit_cli(
+        store,
+        AuditAction::BatchImport,
+        "lentera households import",
+        format!(
+            "batch {} ({}, {}, {})",
+            batch.id, batch.file_name, batch.source, batch.period
+        ),
+        Some(batch.counts.households),
+    )
+    .await?;
     let secs = started.elapsed().as_secs_f64();
     let c = &batch.counts;
     let rejects_path = match (&args.rejects, c.rows_rejected) {

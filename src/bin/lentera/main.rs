@@ -4,6 +4,7 @@
 // The command line is where Lentera talks to its user: it prints.
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
+mod accounts;
 mod args;
 mod export;
 mod generate;
@@ -88,5 +89,8 @@ async fn run(cli: Cli) -> Result<()> {
         Command::Export(args) => export::run(&store, args).await,
         Command::Serve(args) => serve::serve_store(store, &args).await,
         Command::Demo(args) => serve::demo(store, &cfg, args).await,
+        Command::Users(cmd) => accounts::users(store.as_ref(), cmd).await,
+        Command::Tokens(cmd) => accounts::tokens(store.as_ref(), cmd).await,
+        Command::Audit(args) => accounts::audit(store.as_ref(), args).await,
     }
 }

@@ -9,7 +9,9 @@ use crate::args::{DemoArgs, ServeArgs};
 use lentera::app::load_demo_households;
 use lentera::demo::{synthetic_province, DATASET_SYNTHETIC};
 use lentera::ingest::households::privacy::Secret;
-use lentera::server::auth::ApiToken;
+use lentera::model::{NewUser, Password, Role, UserName};
+use lentera::region::Kode;
+use lentera::server::auth::AuthConfig;
 use lentera::server::{Live, ServerOptions};
 use lentera::store::{ImportRecord, Store, StoreConfig};
 
@@ -37,7 +39,14 @@ async fn serve(store: Arc<dyn Store>, args: &ServeArgs) -> Result<()> {
     );
     let refresh = std::time::Duration::from_secs_f64(args.refresh_secs.clamp(0.1, 3600.0));
     let options = ServerOptions {
-        tokens: ApiToken::parse_list(args.api_tokens.as_deref().unwrap_or(""))?,
+        auth: AuthConfig {
+            private: args.private,
+            behind_https: args.behind_https,
+            suppress_upto: args.suppress_below,
+            session_idle: std::time::Duration::from_secs(args.session_idle_minutes.max(1) * 60),
+            session_max: std::time::Duration::from_secs(args.session_hours.max(1) * 3600),
+            ..AuthConfig::default()
+        },
         tile_cache_bytes: args.tile_cache_mib.saturating_mul(1 << 20),
         web_dir: args.web_dir.clone(),
     };
@@ -90,9 +99,59 @@ pub async fn demo(store: Arc<dyn Store>, cfg: &StoreConfig, args: DemoArgs) -> R
         c.kecamatan,
         c.desa + c.kelurahan
     );
+    demo_accounts(store.as_ref()).await?;
     if args.no_serve {
         return Ok(());
     }
     println!("Open http://{}:{}/", args.serve.bind, args.serve.port);
     serve(store, &args.serve).await
+}
+
+/// The demo's accounts: an admin and an operator of the first synthetic kabupaten, created
+/// once with random passwords that are printed (they are demo accounts on synthetic data).
+async fn demo_accounts(store: &dyn Store) -> Result<()> {
+    if !store.users().await?.is_empty() {
+        println!("Demo accounts exist already (lentera users list).");
+        return Ok(());
+    }
+    let kabupaten = store
+        .list_regions(&lentera::store::RegionFilter {
+            level: Some(lentera::region::Level::Kabupaten),
+            parent: None,
+        })
+        .await?;
+    let scope: Vec<Kode> = kabupaten.first().map(|k| k.kode).into_iter().collect();
+    let accounts = [
+        ("demo.admin", Role::Admin, Vec::new()),
+        ("demo.operator", Role::Operator, scope),
+    ];
+    println!("Demo accounts (synthetic data only; passwords shown once):");
+    for (name, role, scope) in accounts {
+        let password = Password::random();
+        let scope_text = scope
+            .iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>()
+            .join(",");
+        let user = NewUser::new(UserName::parse(name)?, role, scope, &password)?;
+        store.add_user(&user).await?;
+        crate::accounts::audit_cli(
+            store,
+            lentera::model::AuditAction::UserAdd,
+            "lentera demo",
+            format!("{name} role={role} scope={scope_text} (demo account)"),
+            None,
+        )
+        .await?;
+        println!(
+            "  {name:<14} {role:<9} {:<8} password: {}",
+            if scope_text.is_empty() {
+                "-"
+            } else {
+                &scope_text
+            },
+            password.reveal()
+        );
+    }
+    Ok(())
 }

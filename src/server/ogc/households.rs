@@ -1,4 +1,4 @@
-//! The `households` collection, for a token: one point per household counted in the token's
+//! The `households` collection, for users who may read household data: one point per household counted in the token's
 //! units, with desil, programmes and placement, never names or identity numbers.
 
 use axum::extract::{Path, State};
@@ -9,7 +9,7 @@ use serde_json::{json, Map, Value};
 use super::{feature_response, page, ItemQuery, ItemsQuery, Paging, HOUSEHOLDS};
 use crate::aggregate::{PeriodIndicators, Snapshot};
 use crate::model::{Program, Quality, Scope};
-use crate::server::auth::HouseholdScope;
+use crate::server::auth::HouseholdAccess;
 use crate::server::indicators::period_of;
 use crate::server::query::ApiQuery;
 use crate::server::{ApiError, AppState};
@@ -18,13 +18,14 @@ use crate::server::{ApiError, AppState};
 pub async fn household_items(
     State(st): State<AppState>,
     ApiQuery(q): ApiQuery<ItemsQuery>,
-    HouseholdScope(scope): HouseholdScope,
+    access: HouseholdAccess,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     let paging = Paging::from(&q);
     let snap = st.live.snapshot();
     let period = period_of(&snap, q.period)?;
-    let (matched, features) = household_page(&snap, period, &scope, &paging);
+    let (matched, features) = household_page(&snap, period, &access.scope, &paging);
+    access.record_durably(features.len() as u64).await?;
     Ok(page(&headers, HOUSEHOLDS, &q, &paging, matched, features))
 }
 
@@ -115,7 +116,7 @@ pub async fn household_item(
     State(st): State<AppState>,
     Path(feature_id): Path<String>,
     ApiQuery(q): ApiQuery<ItemQuery>,
-    HouseholdScope(scope): HouseholdScope,
+    access: HouseholdAccess,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     let snap = st.live.snapshot();
@@ -133,10 +134,11 @@ pub async fn household_item(
     let h = &snap.households()[index as usize];
     if !h
         .unit()
-        .is_some_and(|u| scope.allows(snap.unit(u).info.kode))
+        .is_some_and(|u| access.scope.allows(snap.unit(u).info.kode))
     {
         return Err(stale());
     }
+    access.record_durably(1).await?;
     Ok(feature_response(
         &headers,
         HOUSEHOLDS,

@@ -15,7 +15,7 @@ use serde_json::{json, Map, Value};
 mod document;
 mod households;
 
-use super::auth::HouseholdScope;
+use super::auth::{Caller, HouseholdAccess};
 use super::indicators::period_of;
 use super::query::{parsed, ApiQuery, BBox, Bounded};
 use super::{ApiError, AppState};
@@ -183,20 +183,24 @@ pub async fn schema(Path(id): Path<String>) -> Result<Response, ApiError> {
 }
 
 /// `GET /ogc/collections/households/schema`, for a token.
-pub async fn household_schema(_: HouseholdScope) -> Result<Response, ApiError> {
+pub async fn household_schema(_: HouseholdAccess) -> Result<Response, ApiError> {
     schema(Path(HOUSEHOLDS.to_string())).await
 }
 
 /// `GET /ogc/collections`: the household collection is listed for a valid token only.
 pub async fn collections(
     State(st): State<AppState>,
-    access: Option<HouseholdScope>,
+    caller: Caller,
     headers: HeaderMap,
 ) -> Response {
     let base = base_url(&headers);
     let snap = st.live.snapshot();
     let mut ids: Vec<&str> = UNIT_COLLECTIONS.iter().map(|c| c.0).collect();
-    if access.is_some() {
+    if caller
+        .principal
+        .as_ref()
+        .is_some_and(|p| p.household_scope().is_some())
+    {
         ids.push(HOUSEHOLDS);
     }
     let list: Vec<Value> = ids
@@ -227,7 +231,7 @@ pub async fn collection_by_id(
 /// `GET /ogc/collections/households`, for a token.
 pub async fn household_collection(
     state: State<AppState>,
-    _: HouseholdScope,
+    _: HouseholdAccess,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     collection_by_id(state, Path(HOUSEHOLDS.to_string()), headers).await
@@ -310,13 +314,15 @@ pub async fn items(
     State(st): State<AppState>,
     Path(id): Path<String>,
     ApiQuery(q): ApiQuery<ItemsQuery>,
+    caller: Caller,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     let level = unit_level(&id)?;
     let paging = Paging::from(&q);
     let snap = st.live.snapshot();
-    let period = period_of(&snap, q.period)?;
-    let (matched, features) = unit_page(&snap, period, level, &paging);
+    let disclosure = caller.disclosure(&st.auth.config);
+    let period = period_of(&snap, q.period)?.map(|p| p.disclosed(disclosure));
+    let (matched, features) = unit_page(&snap, period.as_ref(), level, &paging);
     Ok(page(&headers, &id, &q, &paging, matched, features))
 }
 
@@ -439,11 +445,14 @@ pub async fn item(
     State(st): State<AppState>,
     Path((id, feature_id)): Path<(String, String)>,
     ApiQuery(q): ApiQuery<ItemQuery>,
+    caller: Caller,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     let level = unit_level(&id)?;
     let snap = st.live.snapshot();
-    let period = period_of(&snap, q.period)?;
+    let disclosure = caller.disclosure(&st.auth.config);
+    let period = period_of(&snap, q.period)?.map(|p| p.disclosed(disclosure));
+    let period = period.as_ref();
     let u = Kode::parse(&feature_id)
         .ok()
         .and_then(|k| snap.unit_index(k))

@@ -94,6 +94,7 @@ async fn the_map_works_over_kaltim_in_chromium() {
     .await;
     let operator = account(store.as_ref(), "op.samarinda", Role::Operator, "64.72").await;
     let analyst = account(store.as_ref(), "analis.bpp", Role::Analyst, "64.71").await;
+    let admin = account(store.as_ref(), "admin.prov", Role::Admin, "").await;
     let live = Live::load(store).await.unwrap();
     // As `lentera serve` does: the first view's tiles are prepared while the server starts.
     live.warm_tiles().await.unwrap();
@@ -111,7 +112,7 @@ async fn the_map_works_over_kaltim_in_chromium() {
         let out = artifacts("web-accounts");
         run_node(
             "accounts.mjs",
-            &[&base, out.to_str().unwrap(), &operator, &analyst],
+            &[&base, out.to_str().unwrap(), &operator, &analyst, &admin],
             "kaltim",
         );
     })
@@ -125,7 +126,11 @@ async fn account(store: &dyn lentera::store::Store, name: &str, role: Role, scop
     let user = NewUser::new(
         UserName::parse(name).unwrap(),
         role,
-        vec![Kode::parse(scope).unwrap()],
+        scope
+            .split(',')
+            .filter(|k| !k.is_empty())
+            .map(|k| Kode::parse(k).unwrap())
+            .collect(),
         &Password::new(password.clone()).unwrap(),
     )
     .unwrap();

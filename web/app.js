@@ -770,6 +770,10 @@
     refreshFigures();
   });
   $('keluar').addEventListener('click', async () => {
+    // Household tiles stop before the session ends, and the next user starts without this
+    // one's purpose.
+    removeHouseholdLayer();
+    $('tujuan').value = '';
     await fetch('/api/session', { method: 'DELETE', headers: { 'X-CSRF-Token': (state.session && state.session.csrf) || '' } });
     state.session = null;
     if (state.private) { location.reload(); return; }
@@ -804,13 +808,18 @@
     try { rows = await api('/api/audit?' + p.toString()); } catch (e) { showError('Jejak audit', e); return; }
     for (const r of rows.slice(-300).reverse()) {
       const tr = document.createElement('tr');
-      for (const v of [r.at.replace('T', ' ').slice(0, 19), r.actor || '—', ROLE_NAMES[r.role] || r.role || '—',
-        ACTION_NAMES[r.action] || r.action, (r.endpoint + ' ' + r.params).trim(), r.count == null ? '' : angka.format(r.count),
+      // Tile reads of one user share a record listing every tile: shown as a count.
+      const tiles = r.endpoint.includes('/tiles/') ? r.params.split(' ').length : 0;
+      const access = tiles ? r.endpoint + ' · ' + angka.format(tiles) + ' ubin' : (r.endpoint + ' ' + r.params).trim();
+      const when = new Date(r.at);
+      for (const v of [Number.isNaN(when.getTime()) ? r.at : when.toLocaleString('id-ID'), r.actor || r.client, ROLE_NAMES[r.role] || r.role || '—',
+        ACTION_NAMES[r.action] || r.action, access, r.count == null ? '' : angka.format(r.count),
         r.purpose || '', r.client, r.detail === 'ok' ? 'berhasil' : r.detail]) {
         const td = document.createElement('td');
         td.textContent = v;
         tr.appendChild(td);
       }
+      tr.children[4].title = (r.endpoint + ' ' + r.params).trim();
       body.appendChild(tr);
     }
   }

@@ -1,21 +1,22 @@
 // Browser checks of accounts: an operator and an analyst log in and see only what each may.
 //
-// Usage: node web/e2e/accounts.mjs BASE_URL ARTIFACT_DIR OPERATOR:PASSWORD:KODE ANALYST:PASSWORD:KODE
+// Usage: node web/e2e/accounts.mjs BASE_URL ARTIFACT_DIR OPERATOR:PASSWORD:KODE ANALYST:PASSWORD:KODE ADMIN:PASSWORD
 // The operator's scope and the analyst's are one kabupaten/kota each (KODE); both must hold
 // households with points.
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { check, waitFor, run } from './lib.mjs';
 
-const [base, artifacts, operatorArg, analystArg] = process.argv.slice(2);
-if (!base || !artifacts || !operatorArg || !analystArg) {
-  console.error('usage: node accounts.mjs BASE_URL ARTIFACT_DIR USER:PASSWORD:KODE USER:PASSWORD:KODE');
+const [base, artifacts, operatorArg, analystArg, adminArg] = process.argv.slice(2);
+if (!base || !artifacts || !operatorArg || !analystArg || !adminArg) {
+  console.error('usage: node accounts.mjs BASE_URL ARTIFACT_DIR USER:PASSWORD:KODE USER:PASSWORD:KODE USER:PASSWORD');
   process.exit(2);
 }
 mkdirSync(artifacts, { recursive: true });
 const parse = (a) => { const [user, password, kode] = a.split(':'); return { user, password, kode }; };
 const operator = parse(operatorArg);
 const analyst = parse(analystArg);
+const admin = parse(adminArg);
 
 /// The unit codes of the households of a GeoJSON household export.
 function unitCodes(geojson) {
@@ -107,5 +108,24 @@ await run(async (page, problems) => {
   check(anCodes.length > 0 && anCodes.every((k) => k === analyst.kode || k.startsWith(analyst.kode + '.')),
     `the analyst's export holds ${anCodes.length} households, all inside ${analyst.kode}`);
   await page.screenshot({ path: join(artifacts, '02-analis.png') });
+  await logout(page);
+
+  // The admin: the audit trail lists the reads above, with user, households and purpose.
+  await login(page, admin);
+  check(await page.isVisible('#buka-audit'), 'the admin sees the audit trail button');
+  await page.click('#buka-audit');
+  await waitFor(page, 'the audit rows', () => document.querySelectorAll('#audit-baris tr').length > 0);
+  await page.selectOption('#audit-tindakan', 'household_read');
+  await waitFor(page, 'the household reads', () => {
+    const rows = [...document.querySelectorAll('#audit-baris tr')];
+    return rows.length > 0 && rows.every((r) => r.children[3].textContent === 'akses data RT');
+  });
+  const rows = await page.$$eval('#audit-baris tr', (trs) => trs.map((tr) => [...tr.children].map((td) => td.textContent)));
+  check(rows.some((r) => r[1] === operator.user && r[4].includes('/api/export/households')),
+    `the trail lists the operator's export (${rows.length} household reads)`);
+  check(rows.some((r) => r[1] === analyst.user && r[6] === 'uji peramban: verifikasi sasaran' && Number(r[5].replace(/\./g, '')) > 0),
+    'the trail lists the analyst\'s reads with households and purpose');
+  await page.screenshot({ path: join(artifacts, '03-jejak-audit.png') });
+  await page.click('#audit form button');
   await logout(page);
 });

@@ -37,8 +37,8 @@ pub async fn audit_cli(
         .context("cannot write the audit trail")
 }
 
-/// A new password: from standard input's first line, or asked twice on the terminal
-/// (shown, as no terminal library is used: type it where nobody watches, or pipe it).
+/// A new password: from standard input's first line, or typed twice on the terminal without
+/// being shown.
 fn read_password(from_stdin: bool) -> Result<Password> {
     let stdin = std::io::stdin();
     let text = if from_stdin || !stdin.is_terminal() {
@@ -46,15 +46,8 @@ fn read_password(from_stdin: bool) -> Result<Password> {
         stdin.lock().read_line(&mut line)?;
         line.trim_end_matches(['\r', '\n']).to_string()
     } else {
-        let ask = |prompt: &str| -> Result<String> {
-            eprint!("{prompt}");
-            std::io::stderr().flush()?;
-            let mut line = String::new();
-            stdin.lock().read_line(&mut line)?;
-            Ok(line.trim_end_matches(['\r', '\n']).to_string())
-        };
-        let first = ask("Password: ")?;
-        if ask("Again: ")? != first {
+        let first = rpassword::prompt_password("Password: ")?;
+        if rpassword::prompt_password("Again: ")? != first {
             bail!("the passwords differ");
         }
         first

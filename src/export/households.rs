@@ -2,6 +2,7 @@
 //! a chunk at a time (memory stays constant for a million households). NIK and KK appear only
 //! in their masked form; the keyed hashes never leave the store.
 
+use crate::model::sheet::SheetCsv;
 use std::io::Write;
 use std::sync::Arc;
 
@@ -220,7 +221,7 @@ pub fn write_households_csv<W: Write>(
     filter: &HouseholdFilter,
     out: W,
 ) -> Result<u64, ExportError> {
-    let mut w = csv::Writer::from_writer(out);
+    let mut w = SheetCsv::from_writer(out);
     w.write_record(HOUSEHOLD_FIELDS.iter().chain(&["lon", "lat"]))?;
     let mut written = 0u64;
     let mut row: Vec<String> = Vec::with_capacity(HOUSEHOLD_FIELDS.len() + 2);

@@ -13,6 +13,7 @@ pub use table::{
     unit_rows, write_indicator_csv, write_indicator_table, write_region_list, TableFormat, UnitRow,
 };
 
+use crate::model::sheet::SheetCsv;
 use std::io::Write;
 
 use geo::{BoundingRect, InteriorPoint, Intersects};
@@ -224,7 +225,7 @@ pub fn write_csv<W: Write>(
     with_wkt: bool,
     out: W,
 ) -> Result<(), ExportError> {
-    let mut w = csv::Writer::from_writer(out);
+    let mut w = SheetCsv::from_writer(out);
     let mut header: Option<Vec<String>> = None;
     for &u in units {
         let props = unit_properties(snap, u, period);

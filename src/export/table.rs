@@ -1,6 +1,7 @@
 //! Units as rows: their indicators as the API's JSON objects, as CSV and as a text table, and
 //! lists of units.
 
+use crate::model::sheet::SheetCsv;
 use std::io::Write;
 
 use serde::ser::{Serialize, SerializeMap, Serializer};
@@ -122,7 +123,7 @@ pub fn unit_rows<'a>(
 pub fn write_indicator_csv<W: Write>(out: W, rows: &[UnitRow]) -> Result<(), csv::Error> {
     let names: Vec<Indicator> = Indicator::all().collect();
     let with_change = rows.first().is_some_and(|r| r.base.is_some());
-    let mut w = csv::Writer::from_writer(out);
+    let mut w = SheetCsv::from_writer(out);
     let mut header: Vec<String> = ["kode", "nama", "level", "parent", "period"]
         .iter()
         .map(|s| s.to_string())
@@ -230,7 +231,7 @@ pub fn write_region_list<W: Write>(
             serde_json::to_writer_pretty(&mut out, rows).map_err(std::io::Error::from)?;
         }
         TableFormat::Csv => {
-            let mut w = csv::Writer::from_writer(out);
+            let mut w = SheetCsv::from_writer(out);
             w.write_record(["kode", "nama", "level", "jenis", "parent"])?;
             for r in rows {
                 let parent = r.parent.map(|p| p.to_string()).unwrap_or_default();

@@ -5,6 +5,7 @@
 //! Only `kode_wilayah`, `desa`, `kecamatan`, `kabupaten`, `latitude` and `longitude` are read
 //! back; `id` ties a row to its stored household. NIK appears masked only.
 
+use crate::model::sheet::SheetCsv;
 use std::io::{Read, Write};
 
 use super::households::validate::parse_coord;
@@ -68,7 +69,7 @@ pub fn write_review(
     gazetteer: &Gazetteer,
     out: impl Write,
 ) -> csv::Result<()> {
-    let mut w = csv::Writer::from_writer(out);
+    let mut w = SheetCsv::from_writer(out);
     w.write_record(REVIEW_COLUMNS)?;
     for s in households {
         let h = &s.household;
@@ -186,7 +187,9 @@ pub fn read_corrections(input: impl Read) -> Result<(Vec<Correction>, Vec<Reject
                 continue;
             }
         };
-        let cell = |name: &str| rec.get(idx(name)).unwrap_or("").trim();
+        // The review file was written through `SheetCsv`: a cell it guarded reads back as typed.
+        let cell =
+            |name: &str| crate::model::sheet::restore(rec.get(idx(name)).unwrap_or("").trim());
         let opt = |name: &str| Some(cell(name).to_string()).filter(|s| !s.is_empty());
         let Ok(id) = cell("id").parse::<i64>() else {
             rejects.push(reject(

@@ -10,6 +10,7 @@ pub mod facts;
 pub mod geocode;
 pub mod household;
 pub mod period;
+pub mod sheet;
 
 pub use access::{Role, Scope};
 pub use account::{

@@ -134,12 +134,12 @@ fn cells(t: &Target) -> Vec<String> {
 }
 
 fn to_csv(indicator: &str, targets: &[Target]) -> Result<Vec<u8>, csv::Error> {
-    let mut w = csv::Writer::from_writer(Vec::new());
+    let mut w = crate::model::sheet::SheetCsv::from_writer(Vec::new());
     w.write_record(headers(indicator))?;
     for t in targets {
         w.write_record(cells(t))?;
     }
-    w.into_inner().map_err(|e| csv::Error::from(e.into_error()))
+    w.into_inner().map_err(csv::Error::from)
 }
 
 fn to_xlsx(indicator: &str, targets: &[Target]) -> Result<Vec<u8>, rust_xlsxwriter::XlsxError> {

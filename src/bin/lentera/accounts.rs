@@ -7,6 +7,7 @@ use anyhow::{bail, Context, Result};
 use crate::args::{AuditArgs, AuditCommand, TokensCommand, UsersCommand};
 use lentera::export::TableFormat;
 use lentera::model::account::{after, new_secret, secret_digest};
+use lentera::model::sheet::SheetCsv;
 use lentera::model::{
     AuditAction, AuditEntry, AuditFilter, ChainCheck, NewToken, NewUser, Password, UserChange,
     UserName,
@@ -279,7 +280,7 @@ pub async fn audit(store: &dyn Store, args: AuditArgs) -> Result<()> {
     let out = std::io::stdout();
     let mut out = out.lock();
     let mut csv =
-        (args.format == TableFormat::Csv).then(|| csv::Writer::from_writer(std::io::stdout()));
+        (args.format == TableFormat::Csv).then(|| SheetCsv::from_writer(std::io::stdout()));
     if let Some(w) = csv.as_mut() {
         w.write_record([
             "id", "at", "actor", "role", "action", "scope", "endpoint", "params", "count",

@@ -12,6 +12,7 @@ use lentera::app::store_geocoder;
 use lentera::geocode::Geocoder;
 use lentera::ingest::households::privacy::Secret;
 use lentera::ingest::households::{FileOptions, HouseholdFile, HouseholdFileError};
+use lentera::model::sheet::SheetCsv;
 use lentera::model::{
     BatchCounts, BatchSink, Flag, Geocode, GeocodeSummary, Household, Quality, Reject,
 };
@@ -61,7 +62,7 @@ fn output_row(h: &Household, g: &Geocode) -> [String; 8] {
 
 /// The sink that writes each household's geocoding result as a CSV row and sums them up.
 struct GeocodeWriter<W: Write> {
-    out: csv::Writer<W>,
+    out: SheetCsv<W>,
     summary: GeocodeSummary,
 }
 
@@ -100,7 +101,7 @@ fn geocode_file(
 ) -> Result<GeocodeSummary> {
     let file = HouseholdFile::open(path, opts)?;
     let secret = Secret::new("lentera-geocode-throwaway-key").map_err(HouseholdFileError::from)?;
-    let mut w = csv::Writer::from_writer(out);
+    let mut w = SheetCsv::from_writer(out);
     w.write_record(OUTPUT_COLUMNS)?;
     let mut sink = GeocodeWriter {
         out: w,

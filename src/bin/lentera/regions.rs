@@ -9,6 +9,7 @@ use lentera::app::{import_boundaries, BoundaryImportError};
 use lentera::export::write_region_list;
 use lentera::ingest::boundaries::{BoundaryError, ImportIssue, ImportOptions, Severity};
 use lentera::ingest::denominators::read_denominators;
+use lentera::model::sheet::SheetCsv;
 use lentera::region::crosswalk::{read_crosswalk, Crosswalk};
 use lentera::region::Level;
 use lentera::store::{RegionFilter, Store};
@@ -120,8 +121,9 @@ fn print_remainder(total: usize, what: &str) {
 }
 
 fn write_issue_report(path: &Path, issues: &[ImportIssue]) -> Result<()> {
-    let mut w = csv::Writer::from_path(path)
+    let file = std::fs::File::create(path)
         .with_context(|| format!("cannot write the report {}", path.display()))?;
+    let mut w = SheetCsv::from_writer(std::io::BufWriter::new(file));
     w.write_record(["severity", "source", "feature", "kode", "message"])?;
     for i in issues {
         let sev = serde_json::to_value(i.severity)?;

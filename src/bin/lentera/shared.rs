@@ -10,6 +10,7 @@ use crate::args::RegionSource;
 use lentera::aggregate::{PeriodIndicators, Snapshot};
 use lentera::app::load_snapshot;
 use lentera::ingest::boundaries::regions_from_files;
+use lentera::model::sheet::SheetCsv;
 use lentera::model::{Period, Reject};
 use lentera::region::crosswalk::{read_crosswalk, CrosswalkEntry};
 use lentera::region::{Level, Region};
@@ -61,7 +62,7 @@ impl RegionSource {
 
 /// Writes a reject report (or the rows of a review file that could not be used) as CSV.
 pub fn write_rejects_to(w: impl Write, rejects: &[Reject]) -> Result<()> {
-    let mut w = csv::Writer::from_writer(w);
+    let mut w = SheetCsv::from_writer(w);
     w.write_record(["row", "column", "value", "reason"])?;
     for r in rejects {
         w.write_record([r.row.to_string().as_str(), &r.column, &r.value, &r.reason])?;

@@ -5,6 +5,7 @@
 //! [`denominators`] reads the households and population per unit that rates divide by;
 //! [`review`] writes the households a clerk should look at and reads their corrections back.
 
+pub mod archive;
 pub mod boundaries;
 pub mod denominators;
 pub mod households;

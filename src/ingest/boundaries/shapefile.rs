@@ -49,6 +49,11 @@ pub fn read_zip(path: &Path) -> Result<Vec<(SourceLayer, Vec<String>)>, Boundary
         message,
     };
     let file = std::fs::File::open(path).map_err(|e| BoundaryError::io(path, e))?;
+    crate::ingest::archive::check_zip(
+        std::io::BufReader::new(&file),
+        &crate::ingest::archive::DEFAULT_LIMITS,
+    )
+    .map_err(|e| fail(e.to_string()))?;
     let mut archive = zip::ZipArchive::new(file)
         .map_err(|e| fail(format!("not a readable zip archive ({e})")))?;
     let mut members: Vec<(String, Vec<u8>)> = Vec::new();

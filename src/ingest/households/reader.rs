@@ -10,6 +10,8 @@ use std::sync::mpsc::{channel, sync_channel, Receiver, Sender, SyncSender};
 
 use calamine::{DataRef, Reader as _, Xlsx};
 
+use crate::ingest::archive::{check_shared_strings, check_zip, DEFAULT_LIMITS};
+
 /// The cells of a row as text: one buffer with field bounds (two allocations a row instead of
 /// one per cell).
 pub type Cells = csv::StringRecord;
@@ -58,6 +60,15 @@ pub enum ReadError {
         name: String,
         /// What failed.
         message: String,
+    },
+    /// The workbook is refused before it is inflated (a compression bomb, a string table
+    /// larger than it can be).
+    #[error("{name}: {source}")]
+    Archive {
+        /// File name.
+        name: String,
+        /// Why.
+        source: crate::ingest::archive::ArchiveError,
     },
     /// The requested sheet does not exist.
     #[error("{name}: no sheet named `{sheet}`; sheets: {available}")]
@@ -201,7 +212,9 @@ pub fn open_table(
     if head.starts_with(b"PK\x03\x04") {
         return open_xlsx(path, sheet, looks_right);
     }
-    if head.contains(&0) {
+    // Binary content is full of NUL bytes; a text file with a NUL in one cell (a damaged
+    // export) is read, and that row is refused.
+    if looks_binary(&head) {
         return Err(ReadError::Binary(name));
     }
     let (delimiter, encoding) = sniff_csv(&head);
@@ -214,6 +227,12 @@ pub fn open_table(
             encoding,
         },
     ))
+}
+
+/// Whether the start of a file is binary rather than text: more than one byte in a hundred
+/// is NUL (UTF-16 text, images, archives other than XLSX).
+fn looks_binary(head: &[u8]) -> bool {
+    head.iter().filter(|&&b| b == 0).count() * 100 > head.len()
 }
 
 /// Runs `produce` on a reader thread, which calls its argument with each row and returns
@@ -424,6 +443,18 @@ fn open_xlsx(
             message: e.to_string(),
         })
     };
+    // Checked before calamine inflates anything: it keeps the string table in memory.
+    let archive_err = |source| ReadError::Archive {
+        name: name.clone(),
+        source,
+    };
+    let io_err = |source| ReadError::Io {
+        path: path.to_path_buf(),
+        source,
+    };
+    let file = || File::open(path).map(BufReader::new).map_err(io_err);
+    check_zip(file()?, &DEFAULT_LIMITS).map_err(archive_err)?;
+    check_shared_strings(file()?).map_err(archive_err)?;
     let mut wb = open(&name)?;
     let sheets = wb.sheet_names();
     let chosen = match sheet {

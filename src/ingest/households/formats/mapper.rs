@@ -2,6 +2,7 @@
 
 use super::columns::{aliases, required, PERSONAL_COLUMNS};
 use super::{normalize_header, CustomMapping, Field};
+use crate::ingest::archive::MAX_CELL_CHARS;
 use crate::ingest::households::privacy::{mask, Secret};
 use crate::ingest::households::reader::{trim_cell, Cells};
 use crate::ingest::households::validate::{
@@ -112,6 +113,38 @@ impl RowMapper {
             desil_scale: self.desil_scale,
             ..Default::default()
         };
+        // A cell no spreadsheet could hold refuses its row, not the file: control characters
+        // (a NUL from a damaged export) and text past Excel's 32,767 characters.
+        let broken: Vec<Reject> = cells
+            .iter()
+            .enumerate()
+            .filter_map(|(i, c)| {
+                let reason = if c.chars().count() > MAX_CELL_CHARS {
+                    format!("the cell is longer than {MAX_CELL_CHARS} characters")
+                } else if c
+                    .chars()
+                    .any(|ch| ch.is_control() && !matches!(ch, '\t' | '\n' | '\r'))
+                {
+                    "the cell holds control characters (e.g. NUL) from a damaged file".to_string()
+                } else {
+                    return None;
+                };
+                Some(Reject {
+                    row,
+                    column: self
+                        .header
+                        .get(i)
+                        .cloned()
+                        .unwrap_or_else(|| format!("kolom {}", i + 1)),
+                    // Never the cell itself: it may be a NIK, and it is unprintable or huge.
+                    value: String::new(),
+                    reason,
+                })
+            })
+            .collect();
+        if !broken.is_empty() {
+            return Err(broken);
+        }
         let mut rejects = Vec::new();
         let mut relationship_head = None;
         for (field, idx) in &self.columns {

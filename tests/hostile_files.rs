@@ -1,0 +1,185 @@
+//! Household and boundary files made to hurt: a NUL byte or an over-long cell refuses its row
+//! and keeps the rest; a workbook that is a compression bomb, or whose string table declares
+//! two billion entries, and a zipped "shapefile" bomb are refused quickly, in words, with
+//! nothing stored.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod common;
+
+use std::io::Write;
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use lentera::demo::synthetic_province;
+
+const SECRET: &str = "hostile-files-secret-0123456789abcdef";
+
+fn lentera(data: &Path, args: &[&str]) -> std::process::Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_lentera"))
+        .arg("--data-dir")
+        .arg(data)
+        .args(args)
+        .env("LENTERA_SECRET", SECRET)
+        .env_remove("DATABASE_URL")
+        .output()
+        .unwrap()
+}
+
+/// A store with the demo province and a generated verval file of 50 households.
+fn fixture(dir: &Path) -> (std::path::PathBuf, std::path::PathBuf) {
+    let data = dir.join("store");
+    let province = dir.join("province.geojson");
+    common::write_geojson(&province, &synthetic_province(3));
+    assert!(
+        lentera(&data, &["regions", "import", province.to_str().unwrap()])
+            .status
+            .success()
+    );
+    let file = dir.join("verval.csv");
+    let out = lentera(
+        &data,
+        &[
+            "generate",
+            "households",
+            "--format",
+            "verval",
+            "--count",
+            "50",
+            "--seed",
+            "1",
+            "-o",
+            file.to_str().unwrap(),
+        ],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (data, file)
+}
+
+fn zip_of(path: &Path, entries: &[(&str, &[u8])]) {
+    let mut w = zip::ZipWriter::new(std::fs::File::create(path).unwrap());
+    let opts = zip::write::SimpleFileOptions::default()
+        .compression_method(zip::CompressionMethod::Deflated);
+    for (name, data) in entries {
+        w.start_file(*name, opts).unwrap();
+        w.write_all(data).unwrap();
+    }
+    w.finish().unwrap();
+}
+
+#[test]
+fn a_broken_cell_refuses_its_row_and_keeps_the_rest() {
+    let dir = tempfile::tempdir().unwrap();
+    let (data, file) = fixture(dir.path());
+    let broken = dir.path().join("rusak.csv");
+    let mut n = 0;
+    common::edit_csv(&file, &broken, |h, row| {
+        let name = common::col(h, "nama_kepala_keluarga");
+        match n {
+            2 => row[name] = "Siti\u{0}Aminah".to_string(),
+            5 => row[name] = "a".repeat(40_000),
+            _ => {}
+        }
+        n += 1;
+    });
+    let out = lentera(
+        &data,
+        &[
+            "households",
+            "import",
+            broken.to_str().unwrap(),
+            "--period",
+            "2025-06",
+        ],
+    );
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let rejects = String::from_utf8_lossy(&lentera(&data, &["households", "rejects", "1"]).stdout)
+        .into_owned();
+    assert!(rejects.contains("control characters"), "{rejects}");
+    assert!(
+        rejects.contains("longer than 32767 characters"),
+        "{rejects}"
+    );
+    assert_eq!(rejects.lines().count(), 3, "{rejects}");
+    assert!(!rejects.contains("aaaa"), "the cell itself is not repeated");
+    let batches =
+        String::from_utf8_lossy(&lentera(&data, &["households", "batches"]).stdout).into_owned();
+    assert!(
+        batches.contains("        50         48         2"),
+        "{text}\n{batches}"
+    );
+}
+
+/// Runs `args`; it must fail within 2 s with `expect` in its one error line, and leave no
+/// batch behind.
+fn refused(data: &Path, args: &[&str], expect: &str) {
+    let started = Instant::now();
+    let out = lentera(data, args);
+    let took = started.elapsed();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{args:?} was accepted");
+    assert!(err.contains(expect), "{args:?}: {err}");
+    assert!(took < Duration::from_secs(2), "{args:?} took {took:?}");
+    let batches =
+        String::from_utf8_lossy(&lentera(data, &["households", "batches"]).stderr).into_owned();
+    assert!(batches.contains("0 batches"), "{batches}");
+}
+
+#[test]
+fn compression_bombs_and_lying_workbooks_are_refused_unread() {
+    let dir = tempfile::tempdir().unwrap();
+    let (data, _) = fixture(dir.path());
+    // 256 MiB of one byte: a few hundred KiB compressed.
+    let flood = vec![b'a'; 256 << 20];
+    let bomb = dir.path().join("bom.xlsx");
+    zip_of(
+        &bomb,
+        &[
+            ("[Content_Types].xml", b"<Types/>"),
+            ("xl/sharedStrings.xml", &flood),
+        ],
+    );
+    assert!(std::fs::metadata(&bomb).unwrap().len() < 2 << 20);
+    let import = |f: &Path| {
+        vec![
+            "households".to_string(),
+            "import".into(),
+            f.to_str().unwrap().into(),
+            "--period".into(),
+            "2025-06".into(),
+        ]
+    };
+    let args = import(&bomb);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    refused(&data, &args, "compression bomb");
+
+    let liar = dir.path().join("dua-miliar.xlsx");
+    let sst = br#"<?xml version="1.0" encoding="UTF-8"?><sst xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" count="2000000000" uniqueCount="2000000000"><si><t>nama</t></si></sst>"#;
+    zip_of(
+        &liar,
+        &[
+            ("[Content_Types].xml", b"<Types/>"),
+            ("xl/sharedStrings.xml", sst),
+        ],
+    );
+    let args = import(&liar);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    refused(&data, &args, "declares 2000000000 shared strings");
+
+    let shp = dir.path().join("batas.zip");
+    zip_of(&shp, &[("desa.shp", &flood), ("desa.dbf", b"")]);
+    refused(
+        &data,
+        &["regions", "import", shp.to_str().unwrap()],
+        "compression bomb",
+    );
+}

@@ -523,13 +523,30 @@ async fn dtks_households_need_a_head_and_custom_mappings_work() {
 async fn identity_numbers_never_reach_the_store_in_clear() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
-    let file = generate(d, "dtsen.csv", SourceFormat::Dtsen, 300, 11);
+    let plain = generate(d, "dtsen.csv", SourceFormat::Dtsen, 300, 11);
+    // Member NIKs under a header no rule names, and one in free text: kept as attributes,
+    // never in clear.
+    let file = d.join("dtsen-anggota.csv");
+    let mut members = Vec::new();
     {
-        let store = SqliteStore::open_dir(&d.join("store")).await.unwrap();
-        import(&store, &file).await.unwrap();
+        let mut r = csv::Reader::from_path(&plain).unwrap();
+        let mut w = csv::Writer::from_path(&file).unwrap();
+        let mut header: Vec<String> = r.headers().unwrap().iter().map(String::from).collect();
+        header.extend(["No. Identitas Anggota".to_string(), "Catatan".to_string()]);
+        w.write_record(&header).unwrap();
+        for (i, rec) in r.records().enumerate() {
+            let mut row: Vec<String> = rec.unwrap().iter().map(String::from).collect();
+            let member = format!("64720{:011}", 10_000_000 + i as u64);
+            row.push(member.clone());
+            row.push(format!("anak: {member} (sekolah)"));
+            members.push(member);
+            w.write_record(&row).unwrap();
+        }
     }
+    let store = SqliteStore::open_dir(&d.join("store")).await.unwrap();
+    import(&store, &file).await.unwrap();
     let mut rdr = csv::Reader::from_path(&file).unwrap();
-    let numbers: Vec<String> = rdr
+    let mut numbers: Vec<String> = rdr
         .records()
         .flat_map(|r| {
             let r = r.unwrap();
@@ -537,14 +554,21 @@ async fn identity_numbers_never_reach_the_store_in_clear() {
         })
         .collect();
     assert_eq!(numbers.len(), 600);
+    numbers.extend(members);
+    // The raw files, and every household decoded from its compressed chunk (attributes too).
     let mut db = Vec::new();
     for entry in std::fs::read_dir(d.join("store")).unwrap() {
         db.extend(std::fs::read(entry.unwrap().path()).unwrap());
     }
     let db = String::from_utf8_lossy(&db);
+    let decoded = format!("{:?}", store.households(None).await.unwrap());
+    assert!(
+        decoded.contains("(\"No. Identitas Anggota\", \"647200********00\")"),
+        "member NIKs are kept masked"
+    );
     for n in &numbers {
         assert!(
-            !db.contains(n.as_str()),
+            !db.contains(n.as_str()) && !decoded.contains(n.as_str()),
             "an identity number is stored in clear"
         );
     }

@@ -261,7 +261,7 @@ impl RowMapper {
         }
         for (name, idx) in &self.attrs {
             if let Some(v) = cells.get(*idx).map(trim_cell).filter(|s| !s.is_empty()) {
-                h.attrs.push((*name, Text::from(v)));
+                h.attrs.push((*name, mask_identity_numbers(v)));
             }
         }
         // A row that states no desil has no desil scale: its silence is "no data", not a
@@ -352,5 +352,67 @@ pub fn sex_label(s: Sex) -> &'static str {
     match s {
         Sex::L => "Laki-laki",
         Sex::P => "Perempuan",
+    }
+}
+
+/// `value` with every number that looks like a NIK or KK (16 digits, the first two a province
+/// code 11–94) masked as the NIK is: a column of member NIKs headed `No. Identitas` or
+/// `ID Penduduk` is kept as an attribute, and must not keep them in clear.
+pub fn mask_identity_numbers(value: &str) -> Text {
+    let bytes = value.as_bytes();
+    let mut out = Text::default();
+    let mut i = 0;
+    while i < bytes.len() {
+        let run = bytes[i..].iter().take_while(|b| b.is_ascii_digit()).count();
+        if run == 0 {
+            // Copy up to the next digit (byte offsets of ASCII digits are char boundaries).
+            let next = bytes[i..]
+                .iter()
+                .position(u8::is_ascii_digit)
+                .map_or(bytes.len(), |p| i + p);
+            out.push_str(&value[i..next]);
+            i = next;
+            continue;
+        }
+        let digits = &value[i..i + run];
+        let province = digits.get(..2).and_then(|p| p.parse::<u8>().ok());
+        if run == 16 && province.is_some_and(|p| (11..=94).contains(&p)) {
+            out.push_str(&mask(digits));
+        } else {
+            out.push_str(digits);
+        }
+        i += run;
+    }
+    out
+}
+
+#[cfg(test)]
+mod identity_tests {
+    use super::mask_identity_numbers;
+
+    #[test]
+    fn identity_numbers_in_any_column_are_masked() {
+        assert_eq!(
+            mask_identity_numbers("6472014107850001"),
+            "647201********01"
+        );
+        assert_eq!(
+            mask_identity_numbers("istri 6472014107850002, anak 6472011203100003"),
+            "istri 647201********02, anak 647201********03"
+        );
+        // Not a NIK: too short, too long, no province prefix, a phone number.
+        for v in [
+            "081234567890",
+            "64720141078500011",
+            "0972014107850001",
+            "Rp 1.500.000",
+            "RT 003",
+        ] {
+            assert_eq!(mask_identity_numbers(v), v);
+        }
+        assert_eq!(
+            mask_identity_numbers("Jl. Ahmad Yani № 5"),
+            "Jl. Ahmad Yani № 5"
+        );
     }
 }

@@ -183,3 +183,29 @@ fn compression_bombs_and_lying_workbooks_are_refused_unread() {
         "compression bomb",
     );
 }
+
+#[test]
+fn a_file_without_location_columns_is_refused_in_one_message() {
+    let dir = tempfile::tempdir().unwrap();
+    let (data, file) = fixture(dir.path());
+    // A mapping that places nobody: names and NIK only.
+    let mapping = dir.path().join("kolom.toml");
+    std::fs::write(
+        &mapping,
+        "[columns]\nhead_name = \"nama_kepala_keluarga\"\nnik = \"nik\"\n",
+    )
+    .unwrap();
+    refused(
+        &data,
+        &[
+            "households",
+            "import",
+            file.to_str().unwrap(),
+            "--period",
+            "2025-06",
+            "--mapping",
+            mapping.to_str().unwrap(),
+        ],
+        "no location column",
+    );
+}

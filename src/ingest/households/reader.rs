@@ -444,9 +444,15 @@ fn open_xlsx(
         })
     };
     // Checked before calamine inflates anything: it keeps the string table in memory.
-    let archive_err = |source| ReadError::Archive {
-        name: name.clone(),
-        source,
+    let archive_err = |source| match source {
+        crate::ingest::archive::ArchiveError::Damaged(message) => ReadError::Xlsx {
+            name: name.clone(),
+            message,
+        },
+        source => ReadError::Archive {
+            name: name.clone(),
+            source,
+        },
     };
     let io_err = |source| ReadError::Io {
         path: path.to_path_buf(),

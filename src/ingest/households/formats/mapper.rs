@@ -67,6 +67,28 @@ impl RowMapper {
                 missing.join(", ")
             ));
         }
+        // A file that cannot place or identify any household is refused whole, in one
+        // message, rather than read as a batch of nothing but rejected rows.
+        let has = |f: &[Field]| columns.iter().any(|(c, _)| f.contains(c));
+        if !has(&[
+            Field::RegionCode,
+            Field::Desa,
+            Field::Kecamatan,
+            Field::Kabupaten,
+            Field::Lat,
+            Field::Lon,
+        ]) {
+            return Err(format!(
+                "the {format} header has no location column: give a region code (kode_desa, \
+                 kode_wilayah), names of desa/kecamatan/kabupaten, or latitude and longitude"
+            ));
+        }
+        if !has(&[Field::Nik, Field::Kk, Field::SourceId]) {
+            return Err(format!(
+                "the {format} header has no identity column: give the NIK or KK of the head \
+                 of household, or the file's own household id"
+            ));
+        }
         let attrs = header
             .iter()
             .enumerate()

@@ -54,6 +54,10 @@ pub enum AuditAction {
     BatchCorrect,
     /// Household data read: points, exports, OGC items, review lists, reject reports.
     HouseholdRead,
+    /// The whole store copied to a backup file.
+    Backup,
+    /// The whole store replaced by a backup.
+    Restore,
 }
 
 impl AuditAction {

@@ -61,6 +61,9 @@ pub enum StoreError {
     /// The importer stopped before the end of the file; nothing of the batch was kept.
     #[error("the import stopped before the end of the file; nothing of it was kept")]
     Interrupted,
+    /// A backup or restore could not be made (the message says why and what to do).
+    #[error("{0}")]
+    Backup(String),
     /// A user of that name exists already.
     #[error("there is already a user `{0}`")]
     UserExists(String),
@@ -331,6 +334,15 @@ pub trait Store: Send + Sync {
         after_id: i64,
         limit: usize,
     ) -> Result<Vec<AuditRecord>, StoreError>;
+
+    /// Writes a consistent copy of the whole store to `path` (a new file) while the store is
+    /// in use: SQLite's online backup, or `pg_dump` for PostGIS.
+    async fn backup(&self, path: &std::path::Path) -> Result<(), StoreError>;
+
+    /// Replaces the whole store with the backup at `path` (made by [`Store::backup`] of the
+    /// same kind of store), applies pending migrations, and moves the generation on so that
+    /// running servers rebuild their snapshot.
+    async fn restore(&self, path: &std::path::Path) -> Result<(), StoreError>;
 
     /// A number that grows with every change to the regions, the crosswalk, the households or
     /// the denominators (kept by triggers in both stores): a snapshot built at one generation

@@ -1,4 +1,4 @@
-//! `lentera users`, `lentera tokens` and `lentera audit`.
+//! `lentera users`, `lentera tokens`, `lentera audit`, `lentera backup` and `lentera restore`.
 
 use std::io::{BufRead, IsTerminal, Write};
 
@@ -354,5 +354,53 @@ pub async fn audit(store: &dyn Store, args: AuditArgs) -> Result<()> {
     if args.format == TableFormat::Json {
         writeln!(out, "\n]")?;
     }
+    Ok(())
+}
+
+/// Runs `lentera backup -o FILE`.
+pub async fn backup(store: &dyn Store, output: &std::path::Path) -> Result<()> {
+    let started = std::time::Instant::now();
+    store
+        .backup(output)
+        .await
+        .with_context(|| format!("cannot back up to {}", output.display()))?;
+    audit_cli(
+        store,
+        AuditAction::Backup,
+        "lentera backup",
+        output.display().to_string(),
+        None,
+    )
+    .await?;
+    let size = std::fs::metadata(output).map_or(0, |m| m.len());
+    println!(
+        "Backed up the {} store to {} ({:.1} MiB, {:.1} s).",
+        store.backend(),
+        output.display(),
+        size as f64 / f64::from(1u32 << 20),
+        started.elapsed().as_secs_f64()
+    );
+    Ok(())
+}
+
+/// Runs `lentera restore FILE`.
+pub async fn restore(store: &dyn Store, file: &std::path::Path) -> Result<()> {
+    store
+        .restore(file)
+        .await
+        .with_context(|| format!("cannot restore {}", file.display()))?;
+    audit_cli(
+        store,
+        AuditAction::Restore,
+        "lentera restore",
+        file.display().to_string(),
+        None,
+    )
+    .await?;
+    println!(
+        "Restored the {} store from {}; running servers rebuild their snapshot.",
+        store.backend(),
+        file.display()
+    );
     Ok(())
 }

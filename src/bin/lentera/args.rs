@@ -111,6 +111,29 @@ lentera serve --private --behind-https --bind 0.0.0.0"
 lentera audit --action household_read --format csv > akses.csv\n  lentera audit verify"
     )]
     Audit(AuditArgs),
+    /// Write a consistent copy of the whole store (households, users, audit trail) to a new
+    /// file, while servers keep running.
+    #[command(
+        after_help = "The embedded store is copied with SQLite's online backup; PostGIS \
+with pg_dump (custom format). Examples:\n  lentera backup -o lentera-2026-12-01.sqlite\n  \
+lentera --database-url postgres://… backup -o lentera-2026-12-01.dump"
+    )]
+    Backup {
+        /// The backup file (must not exist).
+        #[arg(short, long)]
+        output: PathBuf,
+    },
+    /// Replace the whole store with a backup; running servers pick it up within
+    /// --refresh-secs.
+    #[command(
+        after_help = "Everything written after the backup was taken is replaced, the \
+audit trail included; the restore itself is recorded in the restored trail.\n\n\
+Example:\n  lentera restore lentera-2026-12-01.sqlite"
+    )]
+    Restore {
+        /// The backup file.
+        file: PathBuf,
+    },
     /// Generate the synthetic demo province into the store and serve it.
     #[command(
         after_help = "Examples:\n  lentera demo\n  lentera demo --port 9000\n  \

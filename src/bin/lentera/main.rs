@@ -92,5 +92,7 @@ async fn run(cli: Cli) -> Result<()> {
         Command::Users(cmd) => accounts::users(store.as_ref(), cmd).await,
         Command::Tokens(cmd) => accounts::tokens(store.as_ref(), cmd).await,
         Command::Audit(args) => accounts::audit(store.as_ref(), args).await,
+        Command::Backup { output } => accounts::backup(store.as_ref(), &output).await,
+        Command::Restore { file } => accounts::restore(store.as_ref(), &file).await,
     }
 }

@@ -41,6 +41,8 @@ const POOL_SIZE: usize = 8;
 /// The PostGIS store.
 pub struct PostgisStore {
     pool: Pool,
+    /// The connection string, for `pg_dump` and `pg_restore`.
+    url: String,
 }
 
 impl PostgisStore {
@@ -60,7 +62,10 @@ impl PostgisStore {
             .max_size(POOL_SIZE)
             .build()
             .map_err(|e| StoreError::Pool(e.to_string()))?;
-        let store = PostgisStore { pool };
+        let store = PostgisStore {
+            pool,
+            url: url.to_string(),
+        };
         store.migrate().await?;
         Ok(store)
     }
@@ -367,6 +372,52 @@ impl Store for PostgisStore {
         self.pg_audit(filter, after_id, limit).await
     }
 
+    async fn backup(&self, path: &std::path::Path) -> Result<(), StoreError> {
+        if path.exists() {
+            return Err(StoreError::Backup(format!(
+                "{} exists already; choose a new file",
+                path.display()
+            )));
+        }
+        // pg_dump reads one snapshot of the database: consistent while servers write.
+        let mut cmd = std::process::Command::new("pg_dump");
+        cmd.arg("--format=custom")
+            .arg("--file")
+            .arg(path)
+            .arg("--dbname")
+            .arg(&self.url);
+        run_tool(cmd, "pg_dump").await
+    }
+
+    async fn restore(&self, path: &std::path::Path) -> Result<(), StoreError> {
+        let mut head = [0u8; 5];
+        std::fs::File::open(path)
+            .and_then(|mut f| std::io::Read::read_exact(&mut f, &mut head))
+            .map_err(|e| StoreError::Backup(format!("{}: {e}", path.display())))?;
+        if &head != b"PGDMP" {
+            return Err(StoreError::Backup(format!(
+                "{} is not a PostGIS backup of Lentera (made by `lentera backup` with \
+                 --database-url)",
+                path.display()
+            )));
+        }
+        let before = self.generation().await?;
+        let mut cmd = std::process::Command::new("pg_restore");
+        cmd.args([
+            "--clean",
+            "--if-exists",
+            "--single-transaction",
+            "--no-owner",
+        ])
+        .arg("--dbname")
+        .arg(&self.url)
+        .arg(path);
+        run_tool(cmd, "pg_restore").await?;
+        self.migrate().await?;
+        let next = before.max(self.generation().await?) + 1;
+        self.set_meta("generation", &next.to_string()).await
+    }
+
     async fn get_meta(&self, key: &str) -> Result<Option<String>, StoreError> {
         let c = self.client().await?;
         Ok(
@@ -645,4 +696,25 @@ pub(super) fn geo_params(g: &GeoColumns) -> [&(dyn ToSql + Sync); 7] {
         &g.lat,
         &g.candidates,
     ]
+}
+
+/// Runs a PostgreSQL client tool (on a blocking thread); its error output becomes the error.
+async fn run_tool(mut cmd: std::process::Command, name: &str) -> Result<(), StoreError> {
+    let out = tokio::task::spawn_blocking(move || cmd.output())
+        .await
+        .map_err(|e| StoreError::Task(e.to_string()))?
+        .map_err(|e| {
+            StoreError::Backup(format!(
+                "cannot run {name} ({e}); install the PostgreSQL client tools \
+             (apt-get install postgresql-client-15)"
+            ))
+        })?;
+    if out.status.success() {
+        Ok(())
+    } else {
+        Err(StoreError::Backup(format!(
+            "{name} failed: {}",
+            String::from_utf8_lossy(&out.stderr).trim()
+        )))
+    }
 }

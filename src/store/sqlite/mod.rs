@@ -102,6 +102,30 @@ impl SqliteStore {
     }
 }
 
+/// Refuses a file that is not a Lentera store (a SQLite file with its schema and metadata).
+fn check_backup(path: &Path) -> Result<(), StoreError> {
+    let not_ours = |why: String| {
+        StoreError::Backup(format!(
+            "{} is not a backup of a Lentera store ({why})",
+            path.display()
+        ))
+    };
+    let c = Connection::open_with_flags(path, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
+        .map_err(|e| not_ours(e.to_string()))?;
+    let tables: i64 = c
+        .query_row(
+            "SELECT count(*) FROM sqlite_master WHERE type = 'table'
+             AND name IN ('schema_migrations', 'meta', 'regions')",
+            [],
+            |r| r.get(0),
+        )
+        .map_err(|e| not_ours(e.to_string()))?;
+    if tables < 3 {
+        return Err(not_ours("it lacks Lentera's tables".into()));
+    }
+    Ok(())
+}
+
 #[async_trait]
 impl Store for SqliteStore {
     fn backend(&self) -> &'static str {
@@ -518,6 +542,60 @@ impl Store for SqliteStore {
         let filter = filter.clone();
         self.run(move |c| accounts::audit(c, &filter, after_id, limit))
             .await
+    }
+
+    async fn backup(&self, path: &Path) -> Result<(), StoreError> {
+        let dst = path.to_path_buf();
+        self.run(move |c| {
+            if dst.exists() {
+                return Err(StoreError::Backup(format!(
+                    "{} exists already; choose a new file",
+                    dst.display()
+                )));
+            }
+            c.backup(
+                rusqlite::MAIN_DB,
+                &dst,
+                None::<fn(rusqlite::backup::Progress)>,
+            )?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn restore(&self, path: &Path) -> Result<(), StoreError> {
+        let src = path.to_path_buf();
+        self.run(move |c| {
+            check_backup(&src)?;
+            let generation = |c: &Connection| -> Result<i64, StoreError> {
+                let v: Option<String> = c
+                    .query_row("SELECT value FROM meta WHERE key = 'generation'", [], |r| {
+                        r.get(0)
+                    })
+                    .optional()?;
+                Ok(v.and_then(|v| v.parse().ok()).unwrap_or(0))
+            };
+            let before = generation(c)?;
+            c.restore(
+                rusqlite::MAIN_DB,
+                &src,
+                None::<fn(rusqlite::backup::Progress)>,
+            )
+            .map_err(|e| {
+                StoreError::Backup(format!(
+                    "cannot restore {} ({e}); if the store is busy, try again",
+                    src.display()
+                ))
+            })?;
+            migrate::migrate(c)?;
+            let next = before.max(generation(c)?) + 1;
+            c.execute(
+                "UPDATE meta SET value = ?1 WHERE key = 'generation'",
+                [next.to_string()],
+            )?;
+            Ok(())
+        })
+        .await
     }
 
     async fn rejects(&self, batch_id: i64) -> Result<Vec<Reject>, StoreError> {

@@ -349,6 +349,7 @@ fn routes(w: &World) -> Vec<(&'static str, String, Kind)> {
         ),
         ("/api/audit", "/api/audit?limit=5".into(), AdminOnly),
         ("/api/users", "/api/users".into(), AdminOnly),
+        ("/metrics", "/metrics".into(), AdminOnly),
     ]
 }
 

@@ -44,6 +44,8 @@ enum Msg {
 #[derive(Clone, Debug)]
 pub struct AuditLog {
     tx: mpsc::UnboundedSender<Msg>,
+    /// Records handed over and not yet appended.
+    pending: Arc<std::sync::atomic::AtomicUsize>,
 }
 
 impl std::fmt::Debug for Msg {
@@ -56,8 +58,22 @@ impl AuditLog {
     /// Starts the writer task over `store` (needs a tokio runtime).
     pub fn start(store: Arc<dyn Store>) -> AuditLog {
         let (tx, rx) = mpsc::unbounded_channel();
-        tokio::spawn(writer(store, rx));
-        AuditLog { tx }
+        let pending = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        tokio::spawn(writer(store, rx, pending.clone()));
+        AuditLog { tx, pending }
+    }
+
+    /// Records handed over and not yet appended (the writer's lag).
+    pub fn pending(&self) -> usize {
+        self.pending.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    fn send(&self, m: Msg) -> Result<(), mpsc::error::SendError<Msg>> {
+        if matches!(m, Msg::Entry(..) | Msg::Read(_)) {
+            self.pending
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        }
+        self.tx.send(m)
     }
 
     /// A log that drops every record: only for measuring what the trail costs a request
@@ -78,12 +94,15 @@ impl AuditLog {
                 }
             }
         });
-        AuditLog { tx }
+        AuditLog {
+            tx,
+            pending: Arc::default(),
+        }
     }
 
     /// Queues a record.
     pub fn record(&self, entry: AuditEntry) {
-        if self.tx.send(Msg::Entry(Box::new(entry), None)).is_err() {
+        if self.send(Msg::Entry(Box::new(entry), None)).is_err() {
             tracing::error!("the audit writer has stopped; a record was not written");
         }
     }
@@ -91,7 +110,7 @@ impl AuditLog {
     /// Queues a read (a household tile) that shares a record with the caller's other reads
     /// of the same batch.
     pub fn record_read(&self, entry: AuditEntry) {
-        if self.tx.send(Msg::Read(Box::new(entry))).is_err() {
+        if self.send(Msg::Read(Box::new(entry))).is_err() {
             tracing::error!("the audit writer has stopped; a record was not written");
         }
     }
@@ -99,7 +118,7 @@ impl AuditLog {
     fn durable(&self, entry: AuditEntry) -> oneshot::Receiver<Result<(), String>> {
         let (ack, done) = oneshot::channel();
         if let Err(mpsc::error::SendError(Msg::Entry(_, Some(ack)))) =
-            self.tx.send(Msg::Entry(Box::new(entry), Some(ack)))
+            self.send(Msg::Entry(Box::new(entry), Some(ack)))
         {
             let _ = ack.send(Err("the audit writer has stopped".into()));
         }
@@ -196,26 +215,38 @@ impl Pending {
     }
 }
 
-async fn writer(store: Arc<dyn Store>, mut rx: mpsc::UnboundedReceiver<Msg>) {
+async fn writer(
+    store: Arc<dyn Store>,
+    mut rx: mpsc::UnboundedReceiver<Msg>,
+    pending: Arc<std::sync::atomic::AtomicUsize>,
+) {
     while let Some(first) = rx.recv().await {
         let mut p = Pending::default();
+        let mut taken = usize::from(!matches!(first, Msg::Flush(_)));
         p.take(first);
         let deadline = tokio::time::Instant::now() + GATHER;
         while p.batch.len() < BATCH {
             // Take what is already queued; wait for more only while nobody is waiting.
-            match rx.try_recv() {
-                Ok(m) => p.take(m),
+            let next = match rx.try_recv() {
+                Ok(m) => m,
                 Err(_) if p.urgent() => break,
                 Err(_) => match tokio::time::timeout_at(deadline, rx.recv()).await {
-                    Ok(Some(m)) => p.take(m),
+                    Ok(Some(m)) => m,
                     Ok(None) | Err(_) => break,
                 },
-            }
+            };
+            taken += usize::from(!matches!(next, Msg::Flush(_)));
+            p.take(next);
         }
         let mut attempt = 0;
+        let started = std::time::Instant::now();
         while !p.batch.is_empty() {
             match store.append_audit(&p.batch).await {
-                Ok(()) => break,
+                Ok(()) => {
+                    metrics::histogram!("lentera_audit_append_seconds")
+                        .record(started.elapsed().as_secs_f64());
+                    break;
+                }
                 Err(e) => {
                     attempt += 1;
                     tracing::error!(
@@ -233,6 +264,7 @@ async fn writer(store: Arc<dyn Store>, mut rx: mpsc::UnboundedReceiver<Msg>) {
                 }
             }
         }
+        pending.fetch_sub(taken, std::sync::atomic::Ordering::Relaxed);
         for a in p.acks {
             let _ = a.send(Ok(()));
         }

@@ -17,6 +17,8 @@ pub struct Live {
     current: Arc<ArcSwap<TileSet>>,
     rebuilding: Arc<tokio::sync::Mutex<()>>,
     threads: usize,
+    /// When the current snapshot was swapped in.
+    swapped_at: Arc<std::sync::Mutex<std::time::Instant>>,
 }
 
 impl Live {
@@ -29,7 +31,16 @@ impl Live {
             current: Arc::new(ArcSwap::from_pointee(TileSet::new(Arc::new(snapshot)))),
             rebuilding: Arc::new(tokio::sync::Mutex::new(())),
             threads,
+            swapped_at: Arc::new(std::sync::Mutex::new(std::time::Instant::now())),
         })
+    }
+
+    /// How long the current snapshot has been served.
+    pub fn snapshot_age(&self) -> Duration {
+        self.swapped_at
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .elapsed()
     }
 
     /// The store.
@@ -73,6 +84,7 @@ impl Live {
             .await
             .map_err(|e| StoreError::Task(e.to_string()))?;
         self.current.store(tiles);
+        *self.swapped_at.lock().unwrap_or_else(|p| p.into_inner()) = std::time::Instant::now();
         Ok(true)
     }
 

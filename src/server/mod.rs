@@ -11,6 +11,7 @@ pub mod error;
 pub mod export;
 pub mod indicators;
 pub mod live;
+pub mod metrics;
 pub mod ogc;
 pub mod openapi;
 pub mod query;
@@ -118,6 +119,7 @@ pub fn router_over(state: AppState) -> Router {
         )
         .route("/api/audit", get(audit::audit))
         .route("/api/users", get(audit::users))
+        .route("/metrics", get(metrics::metrics))
         .route(
             "/api/openapi.json",
             get(|| async { Json(openapi::document()) }),
@@ -171,6 +173,7 @@ pub fn router_over(state: AppState) -> Router {
         )
         .route("/ogc/collections/{id}/items", get(ogc::items))
         .route("/ogc/collections/{id}/items/{feature}", get(ogc::item))
+        .route_layer(axum::middleware::from_fn(metrics::track))
         .fallback(|| async { ApiError::not_found("no such endpoint") })
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),

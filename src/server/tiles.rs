@@ -195,7 +195,13 @@ async fn tile_response(
         )
             .into_response());
     }
-    let (gz, households) = match st.tile_cache.get(&key) {
+    let cached = st.tile_cache.get(&key);
+    metrics::counter!(
+        "lentera_tile_cache_requests_total",
+        "result" => if cached.is_some() { "hit" } else { "miss" }
+    )
+    .increment(1);
+    let (gz, households) = match cached {
         Some(cached) => cached,
         None => {
             let render_key = key.clone();

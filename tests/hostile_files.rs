@@ -127,7 +127,7 @@ fn refused(data: &Path, args: &[&str], expect: &str) {
     let took = started.elapsed();
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(!out.status.success(), "{args:?} was accepted");
-    assert!(err.contains(expect), "{args:?}: {err}");
+    assert_eq!(err.matches(expect).count(), 1, "{args:?}: said once: {err}");
     assert!(took < Duration::from_secs(2), "{args:?} took {took:?}");
     let batches =
         String::from_utf8_lossy(&lentera(data, &["households", "batches"]).stderr).into_owned();

@@ -63,12 +63,12 @@ pub enum ReadError {
     },
     /// The workbook is refused before it is inflated (a compression bomb, a string table
     /// larger than it can be).
-    #[error("{name}: {source}")]
+    #[error("{name}: {why}")]
     Archive {
         /// File name.
         name: String,
         /// Why.
-        source: crate::ingest::archive::ArchiveError,
+        why: crate::ingest::archive::ArchiveError,
     },
     /// The requested sheet does not exist.
     #[error("{name}: no sheet named `{sheet}`; sheets: {available}")]
@@ -449,9 +449,9 @@ fn open_xlsx(
             name: name.clone(),
             message,
         },
-        source => ReadError::Archive {
+        why => ReadError::Archive {
             name: name.clone(),
-            source,
+            why,
         },
     };
     let io_err = |source| ReadError::Io {

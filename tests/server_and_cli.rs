@@ -346,11 +346,16 @@ async fn the_field_list_labels_every_indicator_the_api_serves() {
 }
 
 fn http_get(port: u16, path: &str) -> Option<String> {
+    http_get_with(port, path, "")
+}
+
+/// `GET path` with extra header lines (each ending in `\r\n`).
+fn http_get_with(port: u16, path: &str, headers: &str) -> Option<String> {
     let mut s = TcpStream::connect(("127.0.0.1", port)).ok()?;
     s.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
     write!(
         s,
-        "GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n"
+        "GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n{headers}\r\n"
     )
     .ok()?;
     let mut out = String::new();
@@ -384,12 +389,58 @@ fn demo_command_serves_the_api() {
         std::thread::sleep(Duration::from_millis(100));
     }
     let regions = http_get(port, "/api/regions?level=kabupaten");
-    let _ = child.kill();
+    // A household tile read by the demo admin's token, then SIGTERM at once: the server
+    // stops cleanly and the read, still batched for the audit trail, is written first.
+    let token = std::process::Command::new(env!("CARGO_BIN_EXE_lentera"))
+        .arg("--data-dir")
+        .arg(tmp.path())
+        .args(["tokens", "create", "demo.admin"])
+        .output()
+        .unwrap();
+    let token = String::from_utf8(token.stdout).unwrap().trim().to_string();
+    let tile = http_get_with(
+        port,
+        "/tiles/households/6/50/31.mvt",
+        &format!("Authorization: Bearer {token}\r\n"),
+    );
+    let term = std::process::Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(term.success());
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break Some(status);
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            break None;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
     let _ = child.wait();
     let health = health.expect("the demo server answers /healthz");
     assert!(health.starts_with("HTTP/1.1 200"), "{health}");
     assert!(health.contains("\"dataset\":\"synthetic\""), "{health}");
     assert!(regions.unwrap().contains("\"kode\":\"99.71\""));
+    let tile = tile.expect("the tile is served");
+    assert!(tile.starts_with("HTTP/1.1 20"), "{tile}");
+    assert!(
+        status.is_some_and(|s| s.success()),
+        "SIGTERM stops the server cleanly: {status:?}"
+    );
+    let audit = std::process::Command::new(env!("CARGO_BIN_EXE_lentera"))
+        .arg("--data-dir")
+        .arg(tmp.path())
+        .args(["audit", "--action", "household_read", "--format", "csv"])
+        .output()
+        .unwrap();
+    let audit = String::from_utf8(audit.stdout).unwrap();
+    assert!(
+        audit.contains("demo.admin") && audit.contains("/tiles/households/6/50/31.mvt"),
+        "the tile read is in the trail: {audit}"
+    );
 }
 
 #[test]

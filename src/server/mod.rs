@@ -22,6 +22,7 @@ pub mod templates;
 pub mod tiles;
 pub mod web;
 
+use std::future::IntoFuture;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
@@ -65,6 +66,8 @@ pub struct ServerOptions {
     pub tile_cache_bytes: u64,
     /// The web directory holding `node_modules/maplibre-gl` (see [`web::web_dir_from_env`]).
     pub web_dir: std::path::PathBuf,
+    /// After SIGTERM or Ctrl-C, how long requests in flight may take to finish.
+    pub grace: Duration,
 }
 
 impl Default for ServerOptions {
@@ -73,6 +76,7 @@ impl Default for ServerOptions {
             auth: auth::AuthConfig::default(),
             tile_cache_bytes: tiles::DEFAULT_CACHE_BYTES,
             web_dir: web::web_dir_from_env(),
+            grace: Duration::from_secs(30),
         }
     }
 }
@@ -183,7 +187,8 @@ pub fn router_over(state: AppState) -> Router {
         .with_state(state)
 }
 
-/// Serves `live` on `addr` until Ctrl-C, checking the store for changes every `refresh`.
+/// Serves `live` on `addr` until Ctrl-C or SIGTERM (then finishing requests in flight for
+/// the grace period), checking the store for changes every `refresh`.
 pub async fn serve(
     live: Live,
     addr: SocketAddr,
@@ -194,21 +199,58 @@ pub async fn serve(
     tracing::info!("Lentera listening on http://{}", listener.local_addr()?);
     let refresher = live.spawn_refresher(refresh);
     live.warm_tiles();
+    let grace = options.grace;
     let state = AppState::new(live, options);
     // Read MapLibre now: the first map does not wait for it, and a missing install is logged.
     state.vendor.is_complete();
     let app = router_over(state.clone());
+    let (stopping, mut stop) = tokio::sync::watch::channel(false);
     let served = axum::serve(
         listener,
         app.into_make_service_with_connect_info::<SocketAddr>(),
     )
-    .with_graceful_shutdown(async {
-        let _ = tokio::signal::ctrl_c().await;
+    .with_graceful_shutdown(async move {
+        stop_signal().await;
+        tracing::info!(
+            grace_secs = grace.as_secs(),
+            "stopping: no new connections; finishing requests in flight"
+        );
+        let _ = stopping.send(true);
     })
-    .await;
+    .into_future();
+    // Requests in flight get the grace period; then the server stops regardless.
+    let overdue = async move {
+        let _ = stop.wait_for(|s| *s).await;
+        tokio::time::sleep(grace).await;
+    };
+    let served = tokio::select! {
+        r = served => r,
+        () = overdue => {
+            tracing::warn!("requests still in flight after the grace period were cut off");
+            Ok(())
+        }
+    };
     refresher.abort();
+    // Records batched for the audit trail are written before the process ends.
     state.audit.flush().await;
+    tracing::info!("stopped");
     served
+}
+
+/// Ctrl-C, or SIGTERM (systemd, container runtimes) where there is one.
+async fn stop_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        if let Ok(mut term) = signal(SignalKind::terminate()) {
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => {}
+                _ = term.recv() => {}
+            }
+            return;
+        }
+    }
+    let _ = tokio::signal::ctrl_c().await;
 }
 
 async fn healthz(State(st): State<AppState>) -> Response {

@@ -459,6 +459,10 @@ pub struct ServeArgs {
     /// Hours after login at which a web session ends in any case.
     #[arg(long, default_value_t = 12, env = "LENTERA_SESSION_HOURS")]
     pub session_hours: u64,
+    /// Seconds that requests in flight (exports, uploads) may take to finish after SIGTERM or
+    /// Ctrl-C; new connections are refused meanwhile.
+    #[arg(long, default_value_t = 30.0, env = "LENTERA_GRACE_SECS")]
+    pub grace_secs: f64,
     /// MiB of encoded vector tiles kept in memory.
     #[arg(long, default_value_t = 256, env = "LENTERA_TILE_CACHE_MIB")]
     pub tile_cache_mib: u64,

@@ -48,6 +48,7 @@ async fn serve(store: Arc<dyn Store>, args: &ServeArgs) -> Result<()> {
             ..AuthConfig::default()
         },
         tile_cache_bytes: args.tile_cache_mib.saturating_mul(1 << 20),
+        grace: std::time::Duration::from_secs_f64(args.grace_secs.clamp(0.0, 3600.0)),
         web_dir: args.web_dir.clone(),
     };
     lentera::server::serve(live, addr, refresh, options)

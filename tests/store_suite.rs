@@ -257,6 +257,7 @@ async fn accounts(store: &dyn Store) {
     assert!(revoked.revoked_at.is_some() && !revoked.is_valid());
     assert_eq!(store.tokens(Some(&name)).await.unwrap().len(), 1);
     assert!(store.tokens(Some(&nobody)).await.unwrap().is_empty());
+    assert_eq!(store.tokens(None).await.unwrap().len(), 1);
 
     let session = SessionInfo {
         digest: secret_digest("cookie"),

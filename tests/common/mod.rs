@@ -34,13 +34,8 @@ pub fn kaltim() -> PathBuf {
 
 /// Runs the `lentera` binary with `args` against the embedded store in `data_dir`.
 pub fn lentera(data_dir: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_lentera"))
-        .arg("--data-dir")
-        .arg(data_dir)
-        .args(args)
-        .env_remove("DATABASE_URL")
-        .output()
-        .expect("the lentera binary runs")
+    let dir = data_dir.to_string_lossy();
+    lentera_with(&["--data-dir", &dir], args)
 }
 
 /// Writes regions as a GeoJSON FeatureCollection with `kode` and `nama` properties.

@@ -158,10 +158,12 @@ pub(super) fn tokens(
     c: &Connection,
     user: Option<&UserName>,
 ) -> Result<Vec<TokenInfo>, StoreError> {
-    match user {
-        Some(u) => token_where(c, "u.name = ?1", &u.as_str()),
-        None => token_where(c, "?1 = 1", &1),
-    }
+    // No user: every token.
+    token_where(
+        c,
+        "(?1 IS NULL OR u.name = ?1)",
+        &user.map(UserName::as_str),
+    )
 }
 
 pub(super) fn revoke_token(c: &mut Connection, id: i64) -> Result<Option<TokenInfo>, StoreError> {

@@ -15,7 +15,7 @@ use super::snapshot::{PeriodIndicators, Snapshot, Unit};
 use super::sources::sources_by_unit;
 use super::DEFAULT_CELLS_PER_DESA;
 use crate::index::DesaGrid;
-use crate::model::{Denominators, DesilScale, HouseholdFacts, Period, Quality};
+use crate::model::{Denominators, DesilScale, Flag, HouseholdFacts, Period, Quality};
 use crate::region::{province_name, Kode, Level, Region};
 
 /// Builds a [`Snapshot`]: units first, then households one by one, then [`finish`].
@@ -133,6 +133,10 @@ impl SnapshotBuilder {
         let Some(&batch) = self.batch_index.get(&f.batch_id) else {
             return;
         };
+        // A household the verval did not find counts nowhere.
+        if f.flags.has(Flag::NotFound) {
+            return;
+        }
         let chosen = f.desa.or(f.unit);
         let unit = chosen
             .and_then(|k| self.index.get(&k).copied())

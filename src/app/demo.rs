@@ -62,6 +62,8 @@ pub async fn load_demo_households(store: &dyn Store, seed: u64) -> Result<(), De
                 ..FileOptions::default()
             },
             period: period.parse()?,
+            state: Default::default(),
+            file_name: None,
         };
         import_households(store, &path, &import_opts, &secret, geocoder.clone()).await?;
     }

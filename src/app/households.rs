@@ -7,7 +7,7 @@ use crate::geocode::Geocoder;
 use crate::ingest::households::privacy::{self, Secret};
 use crate::ingest::households::reader::{InputInfo, ReadError};
 use crate::ingest::households::{FeedError, FileOptions, HouseholdFile, HouseholdFileError};
-use crate::model::{BatchInfo, GeocodeSummary, NewBatch, Period, SourceFormat};
+use crate::model::{BatchInfo, BatchState, GeocodeSummary, NewBatch, Period, SourceFormat};
 use crate::region::crosswalk::Crosswalk;
 use crate::region::Level;
 use crate::store::{Store, StoreError};
@@ -22,6 +22,11 @@ pub struct HouseholdImportOptions {
     pub file: FileOptions,
     /// The data period.
     pub period: Period,
+    /// Where the batch starts in its round (accepted for imports by admins and the command
+    /// line, a draft for an operator's upload) and who uploaded it for which area.
+    pub state: BatchState,
+    /// The name to keep for the file (an upload's own name; the file's name when `None`).
+    pub file_name: Option<String>,
 }
 
 /// What an import did.
@@ -39,6 +44,8 @@ pub enum HouseholdImport {
         format: SourceFormat,
         /// How the households were geocoded (`None` without desa boundaries in the store).
         geocoded: Option<GeocodeSummary>,
+        /// Rows refused because their household lies outside the uploader's area.
+        outside_area: u64,
     },
 }
 
@@ -74,13 +81,17 @@ pub async fn import_households(
     geocoder: Option<Arc<Geocoder>>,
 ) -> Result<HouseholdImport, HouseholdImportError> {
     check_secret(store, secret).await?;
-    let file = HouseholdFile::open(path, &opts.file)?.hash_while_reading();
+    let mut file = HouseholdFile::open(path, &opts.file)?.hash_while_reading();
+    if let Some(name) = &opts.file_name {
+        file.file_name.clone_from(name);
+    }
     let batch = NewBatch {
         file_name: file.file_name.clone(),
         sha256: None,
         source: file.format,
         period: opts.period,
         input: file.input_text(),
+        state: opts.state.clone(),
     };
     let (format, input, file_name) = (file.format, file.input.clone(), file.file_name.clone());
     let mut writer = store.begin_batch(batch).await?;
@@ -113,6 +124,7 @@ pub async fn import_households(
         input,
         format,
         geocoded,
+        outside_area: produced.outside_area,
     })
 }
 

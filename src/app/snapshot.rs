@@ -1,6 +1,9 @@
 //! Loading a snapshot from a store.
 
+use std::collections::HashSet;
+
 use crate::aggregate::{BatchMeta, Snapshot, SnapshotBuilder};
+use crate::model::BatchInfo;
 use crate::region::Level;
 use crate::store::{Store, StoreError};
 
@@ -12,14 +15,27 @@ pub async fn load_snapshot(store: &dyn Store, threads: usize) -> Result<Snapshot
     for level in Level::ALL {
         regions.extend(store.regions(level).await?);
     }
-    let batches = store
+    // Only accepted batches count: drafts, submitted and returned batches of a verval round
+    // are left out, and a household repeating one of theirs counts after all.
+    let (counted, waiting): (Vec<_>, Vec<_>) = store
         .batches()
         .await?
         .into_iter()
-        .map(BatchMeta::from)
-        .collect();
+        .partition(BatchInfo::counts);
+    let counted_ids: HashSet<i64> = counted.iter().map(|b| b.id).collect();
+    let batches = counted.into_iter().map(BatchMeta::from).collect();
     let denominators = store.denominators().await?;
-    let facts = store.household_facts().await?;
+    let mut facts = store.household_facts().await?;
+    if !waiting.is_empty() {
+        facts.retain(|f| counted_ids.contains(&f.batch_id));
+        for f in &mut facts {
+            if f.duplicate_of_batch
+                .is_some_and(|b| !counted_ids.contains(&b))
+            {
+                f.duplicate = false;
+            }
+        }
+    }
     tokio::task::spawn_blocking(move || {
         let mut builder = SnapshotBuilder::new(regions, batches).denominators(denominators);
         builder.reserve(facts.len());

@@ -58,6 +58,16 @@ pub enum AuditAction {
     Backup,
     /// The whole store replaced by a backup.
     Restore,
+    /// A draft batch submitted to the province.
+    BatchSubmit,
+    /// A submitted batch accepted: it counts from now on.
+    BatchAccept,
+    /// A submitted batch returned to its operator with a note.
+    BatchReturn,
+    /// A verval round opened (or its deadline and expected units changed).
+    RoundOpen,
+    /// A verval round closed.
+    RoundClose,
 }
 
 impl AuditAction {

@@ -20,6 +20,8 @@ pub struct NewBatch {
     pub period: Period,
     /// How the file was read (sheet, delimiter, encoding).
     pub input: String,
+    /// Where it stands in the verval round, who uploaded it and for which area.
+    pub state: BatchState,
 }
 
 /// Final counts of a batch. `rows_read = rows_accepted + rows_rejected` always.
@@ -60,6 +62,167 @@ pub struct BatchInfo {
     pub duplicates_other: u64,
     /// When, ISO 8601.
     pub imported_at: String,
+    /// Where it stands in the verval round.
+    #[serde(flatten)]
+    pub state: BatchState,
+}
+
+impl BatchInfo {
+    /// Whether its households count in the period's indicators, tiles and exports.
+    pub fn counts(&self) -> bool {
+        self.state.status.counts()
+    }
+}
+
+/// Where a batch stands: an operator's upload is a draft until submitted, then accepted or
+/// returned by the province; imports by admins and from the command line are accepted at once.
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    Default,
+    PartialEq,
+    Eq,
+    Hash,
+    Serialize,
+    serde::Deserialize,
+    strum::EnumString,
+    strum::Display,
+    strum::IntoStaticStr,
+    strum::VariantArray,
+)]
+#[serde(rename_all = "lowercase")]
+#[strum(serialize_all = "lowercase")]
+pub enum BatchStatus {
+    /// Uploaded by an operator, not yet submitted: visible to its area and to admins only.
+    #[serde(rename = "draf")]
+    #[strum(serialize = "draf")]
+    Draft,
+    /// Submitted to the province, waiting for its decision.
+    #[serde(rename = "diserahkan")]
+    #[strum(serialize = "diserahkan")]
+    Submitted,
+    /// Returned by the province with a note; a new upload of the same area replaces it.
+    #[serde(rename = "dikembalikan")]
+    #[strum(serialize = "dikembalikan")]
+    Returned,
+    /// Accepted: counts in the indicators.
+    #[default]
+    #[serde(rename = "diterima")]
+    #[strum(serialize = "diterima")]
+    Accepted,
+}
+
+impl BatchStatus {
+    /// The status as stored and shown (`draf`, `diserahkan`, `dikembalikan`, `diterima`).
+    pub fn as_str(self) -> &'static str {
+        self.into()
+    }
+
+    /// Whether households of a batch in this status count in the indicators.
+    pub fn counts(self) -> bool {
+        self == BatchStatus::Accepted
+    }
+}
+
+/// A batch's place in the verval round: status, who uploaded it for which area, who
+/// submitted and who decided, and the province's note when it was returned.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct BatchState {
+    /// Status.
+    pub status: BatchStatus,
+    /// The user who uploaded it (`None`: the command line or an older store).
+    pub owner: Option<String>,
+    /// The units the upload was limited to (the operator's scope, e.g. `64.72`), comma
+    /// separated; `None` for an import not limited to an area.
+    pub area: Option<String>,
+    /// Who submitted it.
+    pub submitted_by: Option<String>,
+    /// When (RFC 3339).
+    pub submitted_at: Option<String>,
+    /// Who accepted or returned it.
+    pub decided_by: Option<String>,
+    /// When (RFC 3339).
+    pub decided_at: Option<String>,
+    /// The province's note when returning it.
+    pub note: Option<String>,
+}
+
+/// A step of a batch through the verval round.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, strum::Display, strum::IntoStaticStr)]
+#[strum(serialize_all = "lowercase")]
+pub enum Transition {
+    /// The operator sends the draft to the province.
+    Submit,
+    /// The province accepts it: it counts from now on.
+    Accept,
+    /// The province returns it to the operator with a note.
+    Return,
+}
+
+/// Why a step is not possible from where a batch stands.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("batch is {from}: it cannot be {wanted}; {hint}")]
+pub struct TransitionRefused {
+    /// The batch's status.
+    pub from: BatchStatus,
+    /// What was asked, in words.
+    pub wanted: &'static str,
+    /// What can be done instead.
+    pub hint: &'static str,
+}
+
+impl BatchState {
+    /// The state after `step` by `by` at `at` (RFC 3339), or why it cannot be taken: a draft
+    /// (or a returned batch being sent again) is submitted; only a submitted batch is accepted
+    /// or returned.
+    pub fn after(
+        &self,
+        step: Transition,
+        by: &str,
+        at: &str,
+        note: Option<String>,
+    ) -> Result<BatchState, TransitionRefused> {
+        use BatchStatus::{Accepted, Draft, Returned, Submitted};
+        let refused = |wanted, hint| TransitionRefused {
+            from: self.status,
+            wanted,
+            hint,
+        };
+        let mut next = self.clone();
+        match (step, self.status) {
+            (Transition::Submit, Draft | Returned) => {
+                next.status = Submitted;
+                next.submitted_by = Some(by.to_string());
+                next.submitted_at = Some(at.to_string());
+                next.decided_by = None;
+                next.decided_at = None;
+            }
+            (Transition::Submit, _) => {
+                return Err(refused(
+                    "submitted",
+                    "only a draft or a returned batch is submitted",
+                ))
+            }
+            (Transition::Accept | Transition::Return, Submitted) => {
+                next.status = if step == Transition::Accept {
+                    Accepted
+                } else {
+                    Returned
+                };
+                next.decided_by = Some(by.to_string());
+                next.decided_at = Some(at.to_string());
+                next.note = note;
+            }
+            (Transition::Accept, _) => {
+                return Err(refused("accepted", "only a submitted batch is accepted"))
+            }
+            (Transition::Return, _) => {
+                return Err(refused("returned", "only a submitted batch is returned"))
+            }
+        }
+        Ok(next)
+    }
 }
 
 /// A household as stored, with its batch.

@@ -41,6 +41,9 @@ pub struct HouseholdFacts {
     pub programs: Programs,
     /// A duplicate of a household counted elsewhere.
     pub duplicate: bool,
+    /// The batch holding the household it repeats, when that is another batch: the repeat
+    /// counts after all while that batch does not (a draft of the verval round).
+    pub duplicate_of_batch: Option<i64>,
     /// [`Household::id_key`] of its KK hash: matches it across periods.
     pub kk_key: Option<i64>,
     /// [`Household::id_key`] of its head's NIK hash.
@@ -58,6 +61,10 @@ impl HouseholdFacts {
             extreme_poor: h.extreme_poor,
             programs: h.programs,
             duplicate: h.duplicate_of.is_some(),
+            duplicate_of_batch: match h.duplicate_of {
+                Some(super::household::DuplicateOf::Batch(b)) => Some(b),
+                _ => None,
+            },
             kk_key: Household::id_key(&h.kk_hash),
             nik_key: Household::id_key(&h.nik_hash),
             ..Default::default()

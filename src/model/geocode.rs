@@ -90,6 +90,9 @@ pub enum Flag {
     CodeInvalid,
     /// The code names one desa and the address names another (or none).
     CodeNameConflict,
+    /// Not found in the field during verval ("tidak ditemukan"): kept in its batch for the
+    /// record, counted nowhere.
+    NotFound,
 }
 
 impl Flag {
@@ -179,7 +182,12 @@ impl Geocode {
 
     /// Whether a reviewer should look at this household: not placed in a desa, or flagged.
     pub fn needs_review(&self) -> bool {
-        !self.quality.has_desa() || !self.flags.is_empty()
+        !self.flags.has(Flag::NotFound) && (!self.quality.has_desa() || !self.flags.is_empty())
+    }
+
+    /// Whether a reviewer marked the household as not found in the field.
+    pub fn not_found(&self) -> bool {
+        self.flags.has(Flag::NotFound)
     }
 }
 

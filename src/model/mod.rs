@@ -10,6 +10,7 @@ pub mod facts;
 pub mod geocode;
 pub mod household;
 pub mod period;
+pub mod round;
 pub mod sheet;
 
 pub use access::{Role, Scope};
@@ -18,7 +19,10 @@ pub use account::{
     UserChange, UserName,
 };
 pub use audit::{AuditAction, AuditEntry, AuditFilter, AuditRecord, ChainBreak, ChainCheck};
-pub use batch::{BatchCounts, BatchInfo, BatchSink, NewBatch, StoredHousehold};
+pub use batch::{
+    BatchCounts, BatchInfo, BatchSink, BatchState, BatchStatus, NewBatch, StoredHousehold,
+    Transition, TransitionRefused,
+};
 pub use facts::{Denominators, HouseholdFacts};
 pub use geocode::{Flag, Flags, Geocode, GeocodeSummary, Quality, MAX_CANDIDATES};
 pub use household::{
@@ -26,3 +30,4 @@ pub use household::{
     SourceFormat, Text, UnknownFormat,
 };
 pub use period::{BadPeriod, Period};
+pub use round::{BadRound, Round};

@@ -421,6 +421,44 @@ pub const MIGRATIONS: &[Migration] = &[
             FOR EACH STATEMENT EXECUTE FUNCTION audit_log_append_only();
     ",
     },
+    Migration {
+        version: 7,
+        name: "verval rounds; where each batch stands in its round",
+        sqlite: "
+        ALTER TABLE household_batches ADD COLUMN status TEXT NOT NULL DEFAULT 'diterima';
+        ALTER TABLE household_batches ADD COLUMN owner TEXT;
+        ALTER TABLE household_batches ADD COLUMN area TEXT;
+        ALTER TABLE household_batches ADD COLUMN submitted_by TEXT;
+        ALTER TABLE household_batches ADD COLUMN submitted_at TEXT;
+        ALTER TABLE household_batches ADD COLUMN decided_by TEXT;
+        ALTER TABLE household_batches ADD COLUMN decided_at TEXT;
+        ALTER TABLE household_batches ADD COLUMN note TEXT;
+        CREATE TABLE rounds (
+            period    TEXT PRIMARY KEY,
+            deadline  TEXT NOT NULL,
+            expected  TEXT NOT NULL,
+            opened_by TEXT NOT NULL,
+            opened_at TEXT NOT NULL,
+            closed_by TEXT,
+            closed_at TEXT
+        );
+    ",
+        postgres: "
+        ALTER TABLE household_batches ADD COLUMN status TEXT NOT NULL DEFAULT 'diterima',
+            ADD COLUMN owner TEXT, ADD COLUMN area TEXT,
+            ADD COLUMN submitted_by TEXT, ADD COLUMN submitted_at TEXT,
+            ADD COLUMN decided_by TEXT, ADD COLUMN decided_at TEXT, ADD COLUMN note TEXT;
+        CREATE TABLE rounds (
+            period    TEXT PRIMARY KEY,
+            deadline  TEXT NOT NULL,
+            expected  TEXT NOT NULL,
+            opened_by TEXT NOT NULL,
+            opened_at TEXT NOT NULL,
+            closed_by TEXT,
+            closed_at TEXT
+        );
+    ",
+    },
 ];
 
 /// The newest version this build knows.

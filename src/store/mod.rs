@@ -19,9 +19,9 @@ use async_trait::async_trait;
 use serde::Serialize;
 
 use crate::model::{
-    Account, AuditEntry, AuditFilter, AuditRecord, BatchInfo, BatchSink, Denominators, Household,
-    HouseholdFacts, NewBatch, NewToken, NewUser, Reject, SessionInfo, StoredHousehold, TokenInfo,
-    User, UserChange, UserName,
+    Account, AuditEntry, AuditFilter, AuditRecord, BatchInfo, BatchSink, BatchState, Denominators,
+    Household, HouseholdFacts, NewBatch, NewToken, NewUser, Period, Reject, Round, SessionInfo,
+    StoredHousehold, TokenInfo, User, UserChange, UserName,
 };
 use crate::region::crosswalk::CrosswalkEntry;
 use crate::region::{Jenis, Kode, Level, Region, RegionInfo};
@@ -334,6 +334,30 @@ pub trait Store: Send + Sync {
         after_id: i64,
         limit: usize,
     ) -> Result<Vec<AuditRecord>, StoreError>;
+
+    /// Sets where batch `id` stands in its round (status, who submitted or decided, the
+    /// note); `None` when there is no such batch. Changing the status moves the generation on:
+    /// an accepted batch counts from the next snapshot.
+    async fn set_batch_state(
+        &self,
+        id: i64,
+        state: &BatchState,
+    ) -> Result<Option<BatchInfo>, StoreError>;
+
+    /// Opens the verval round of `round.period`, or changes the deadline and expected units
+    /// of the round already there (reopening it when it was closed).
+    async fn open_round(&self, round: &Round) -> Result<(), StoreError>;
+
+    /// Every round, newest period first.
+    async fn rounds(&self) -> Result<Vec<Round>, StoreError>;
+
+    /// Closes the round of `period` (by, at); `None` when there is none.
+    async fn close_round(
+        &self,
+        period: Period,
+        by: &str,
+        at: &str,
+    ) -> Result<Option<Round>, StoreError>;
 
     /// Writes a consistent copy of the whole store to `path` (a new file) while the store is
     /// in use: SQLite's online backup, or `pg_dump` for PostGIS.

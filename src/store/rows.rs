@@ -9,9 +9,9 @@ use strum::{EnumCount, IntoStaticStr, VariantArray};
 
 use super::StoreError;
 use crate::model::{
-    AttrName, AuditEntry, AuditFilter, AuditRecord, BatchCounts, BatchInfo, Denominators,
-    DesilScale, Flags, Geocode, Household, IdHash, Programs, SessionInfo, Sex, StoredHousehold,
-    Text, TokenInfo, User, UserName,
+    AttrName, AuditEntry, AuditFilter, AuditRecord, BatchCounts, BatchInfo, BatchState,
+    Denominators, DesilScale, Flags, Geocode, Household, IdHash, Programs, Round, SessionInfo, Sex,
+    StoredHousehold, Text, TokenInfo, User, UserName,
 };
 use crate::region::crosswalk::{BpsKode, CrosswalkEntry};
 use crate::region::{Kode, Level, Region, RegionInfo};
@@ -206,7 +206,8 @@ pub(super) fn corrupt(e: impl std::fmt::Display) -> StoreError {
 /// time itself).
 pub(super) const BATCH_COLUMNS: &str = "id, file_name, sha256, source, period, input, \
     rows_read, rows_accepted, rows_rejected, blank_rows, households, duplicates_in_batch, \
-    duplicates_other, imported_at";
+    duplicates_other, imported_at, status, owner, area, submitted_by, submitted_at, decided_by, \
+    decided_at, note";
 
 /// A batch row ([`BATCH_COLUMNS`]) back.
 pub(super) fn batch_info(r: &impl Cells) -> Result<BatchInfo, StoreError> {
@@ -227,6 +228,16 @@ pub(super) fn batch_info(r: &impl Cells) -> Result<BatchInfo, StoreError> {
         },
         duplicates_other: r.count(12)?,
         imported_at: r.required_text(13)?,
+        state: BatchState {
+            status: r.required_text(14)?.parse().map_err(corrupt)?,
+            owner: r.text(15)?,
+            area: r.text(16)?,
+            submitted_by: r.text(17)?,
+            submitted_at: r.text(18)?,
+            decided_by: r.text(19)?,
+            decided_at: r.text(20)?,
+            note: r.text(21)?,
+        },
     })
 }
 
@@ -603,4 +614,36 @@ pub(super) enum AuditParam {
     Int(i64),
     /// Text.
     Text(String),
+}
+
+/// The columns of a round row, in the order [`round_from`] reads them.
+pub(super) const ROUND_COLUMNS: &str =
+    "period, deadline, expected, opened_by, opened_at, closed_by, closed_at";
+
+/// A round from [`ROUND_COLUMNS`].
+pub(super) fn round_from(r: &impl Cells) -> Result<Round, StoreError> {
+    let expected = r.required_text(2)?;
+    Ok(Round {
+        period: r.required_text(0)?.parse().map_err(corrupt)?,
+        deadline: r.required_text(1)?,
+        expected: expected
+            .split(',')
+            .filter(|k| !k.is_empty())
+            .map(|k| k.parse().map_err(corrupt))
+            .collect::<Result<_, _>>()?,
+        opened_by: r.required_text(3)?,
+        opened_at: r.required_text(4)?,
+        closed_by: r.text(5)?,
+        closed_at: r.text(6)?,
+    })
+}
+
+/// The expected units of a round as stored: codes joined by commas.
+pub(super) fn expected_text(round: &Round) -> String {
+    round
+        .expected
+        .iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join(",")
 }

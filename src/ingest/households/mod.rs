@@ -7,9 +7,11 @@
 //! while the next ones are mapped: memory stays flat, and a failure or a killed process
 //! leaves a store as it was.
 
+mod alasan;
 pub mod formats;
 pub mod privacy;
 mod produce;
+pub use alasan::alasan;
 pub mod reader;
 pub mod validate;
 
@@ -66,7 +68,17 @@ pub struct FileOptions {
     pub sheet: Option<String>,
     /// Show a progress bar on a terminal.
     pub progress: bool,
+    /// Households placed outside these units are refused, every row of them with the reason
+    /// [`OUTSIDE_SCOPE`] (an operator's upload is limited to the operator's area). Households
+    /// the geocoder places nowhere stay, for review.
+    pub within: Option<crate::model::Scope>,
+    /// Rows read so far, kept up to date for a caller that shows progress elsewhere (the web
+    /// page's import bar).
+    pub rows_done: Option<std::sync::Arc<std::sync::atomic::AtomicU64>>,
 }
+
+/// The reason a row is refused when its household lies outside the uploader's area.
+pub const OUTSIDE_SCOPE: &str = "di luar wilayah Anda";
 
 /// Why [`HouseholdFile::feed`] stopped before the end of the file.
 #[derive(Debug, thiserror::Error)]
@@ -140,6 +152,8 @@ pub struct HouseholdFile {
     path: PathBuf,
     hashing: Option<Hashing>,
     progress: bool,
+    within: Option<crate::model::Scope>,
+    rows_done: Option<std::sync::Arc<std::sync::atomic::AtomicU64>>,
 }
 
 /// The thread hashing a file (SHA-256, hex) while its rows are read.
@@ -152,6 +166,8 @@ pub struct Produced {
     pub counts: BatchCounts,
     /// Geocoding results by quality and flag (empty without a geocoder).
     pub geocoded: GeocodeSummary,
+    /// Rows refused because their household lies outside `FileOptions::within`.
+    pub outside_area: u64,
 }
 
 impl HouseholdFile {
@@ -215,6 +231,8 @@ impl HouseholdFile {
             path: path.to_path_buf(),
             hashing: None,
             progress: opts.progress,
+            within: opts.within.clone(),
+            rows_done: opts.rows_done.clone(),
         })
     }
 
@@ -266,6 +284,8 @@ impl HouseholdFile {
                 };
                 let mut p = Producer::new(self.mapper, secret, tx, self.progress, sessions);
                 p.hashing = self.hashing;
+                p.within = self.within;
+                p.rows_done = self.rows_done;
                 p.run(self.pending, self.stream)
             });
             let mut refused = None;

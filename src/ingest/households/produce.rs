@@ -3,14 +3,16 @@
 
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hash, Hasher};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::SyncSender;
+use std::sync::Arc;
 
 use super::formats::RowMapper;
 use super::privacy::Secret;
 use super::reader::{self, ReadError, Row, RowStream};
 use super::{Hashing, Produced};
 use crate::geocode::Session;
-use crate::model::{BatchCounts, DuplicateOf, GeocodeSummary, Household, IdHash, Reject};
+use crate::model::{BatchCounts, DuplicateOf, GeocodeSummary, Household, IdHash, Reject, Scope};
 
 /// Households per chunk handed to the sink.
 const CHUNK_HOUSEHOLDS: usize = 4096;
@@ -32,20 +34,24 @@ struct Group {
 /// An identity key as the producer remembers it for deduplication within the batch: the tag
 /// (KK or head NIK) in the top bit over 127 bits of the keyed hash (a chance collision among
 /// 50 million keys is about 1 in 10^22).
+/// Kept as two 64-bit words rather than a `u128`, whose 16-byte alignment would pad every
+/// map entry to 32 bytes: with a 32-bit row the entry is 24, a quarter less memory for the
+/// millions of keys of a large file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-struct SeenKey(u128);
+struct SeenKey([u64; 2]);
 
 impl SeenKey {
     fn new((tag, hash): (u8, IdHash)) -> SeenKey {
         let mut prefix = [0u8; 16];
         prefix.copy_from_slice(&hash[..16]);
-        SeenKey((u128::from_le_bytes(prefix) >> 1) | (u128::from(tag & 1) << 127))
+        let v = (u128::from_le_bytes(prefix) >> 1) | (u128::from(tag & 1) << 127);
+        SeenKey([v as u64, (v >> 64) as u64])
     }
 }
 
 impl Hash for SeenKey {
     fn hash<H: Hasher>(&self, state: &mut H) {
-        state.write_u64(self.0 as u64);
+        state.write_u64(self.0[0]);
     }
 }
 
@@ -70,8 +76,33 @@ impl Hasher for PassThroughHasher {
     }
 }
 
-/// Rows by identity key, for deduplication within a batch.
-type SeenMap = HashMap<SeenKey, u64, BuildHasherDefault<PassThroughHasher>>;
+/// Rows by identity key, for deduplication within a batch (rows past 2^32 − 1, far beyond any
+/// real file, are remembered as the last representable row).
+type SeenMap = HashMap<SeenKey, u32, BuildHasherDefault<PassThroughHasher>>;
+
+/// Shards of [`Seen`].
+const SEEN_SHARDS: usize = 16;
+
+/// The identity keys seen so far, in shards: a hash table doubles when it fills, holding the
+/// old and the new table at once, so one table of a million households' keys would briefly
+/// need half as much again; shards double one at a time.
+#[derive(Default)]
+struct Seen([SeenMap; SEEN_SHARDS]);
+
+impl Seen {
+    fn shard(key: &SeenKey) -> usize {
+        // Hash bits the map does not use for its buckets (it takes the low word).
+        (key.0[1] >> 56) as usize % SEEN_SHARDS
+    }
+
+    fn get(&self, key: &SeenKey) -> Option<u32> {
+        self.0[Seen::shard(key)].get(key).copied()
+    }
+
+    fn insert(&mut self, key: SeenKey, row: u32) {
+        self.0[Seen::shard(&key)].insert(key, row);
+    }
+}
 
 /// Maps rows to households on a worker thread and sends them to the store in chunks.
 pub(super) struct Producer<'g> {
@@ -84,11 +115,17 @@ pub(super) struct Producer<'g> {
     counts: BatchCounts,
     households: Vec<Household>,
     rejects: Vec<Reject>,
-    seen: SeenMap,
+    seen: Seen,
     group: Option<Group>,
     bar: Option<indicatif::ProgressBar>,
     open: bool,
     pub(super) hashing: Option<Hashing>,
+    /// Households placed outside these units are refused (see `FileOptions::within`).
+    pub(super) within: Option<Scope>,
+    /// Rows read so far, for a caller's progress display.
+    pub(super) rows_done: Option<Arc<AtomicU64>>,
+    /// Rows refused as outside `within`.
+    outside_area: u64,
 }
 
 /// Rows of a chunk below which mapping them stays on one thread.
@@ -209,11 +246,14 @@ impl<'g> Producer<'g> {
             counts: BatchCounts::default(),
             households: Vec::with_capacity(CHUNK_HOUSEHOLDS),
             rejects: Vec::new(),
-            seen: SeenMap::default(),
+            seen: Seen::default(),
             group: None,
             bar,
             open: true,
             hashing: None,
+            within: None,
+            rows_done: None,
+            outside_area: 0,
         }
     }
 
@@ -261,11 +301,15 @@ impl<'g> Producer<'g> {
     fn produced(&mut self) -> Produced {
         Produced {
             counts: self.counts,
+            outside_area: self.outside_area,
             geocoded: std::mem::take(&mut self.geocoded),
         }
     }
 
     fn tick(&mut self) {
+        if let Some(done) = &self.rows_done {
+            done.store(self.counts.rows_read, Ordering::Relaxed);
+        }
         if let Some(b) = &self.bar {
             if self.counts.rows_read >= PROGRESS_AFTER_ROWS && b.is_hidden() {
                 b.set_draw_target(indicatif::ProgressDrawTarget::stderr());
@@ -309,8 +353,14 @@ impl<'g> Producer<'g> {
         let start = self.households.len();
         self.households.extend(households);
         let mut chunk = std::mem::take(&mut self.households);
-        for h in &mut chunk[start..] {
-            self.admit(h);
+        let mut kept = vec![true; chunk.len()];
+        for (h, keep) in chunk[start..].iter_mut().zip(&mut kept[start..]) {
+            *keep = self.admit(h, 1);
+        }
+        // Households outside the uploader's area leave the chunk (their rows are rejects).
+        if kept.contains(&false) {
+            let mut kept = kept.into_iter();
+            chunk.retain(|_| kept.next().unwrap_or(true));
         }
         self.households = chunk;
         if self.households.len() >= CHUNK_HOUSEHOLDS {
@@ -343,7 +393,18 @@ impl<'g> Producer<'g> {
                 self.counts.rows_accepted += n;
                 head.members = Some(n as u32);
                 head.source_id = head.kk_masked.clone();
-                self.household(head);
+                if self.admit(&mut head, n) {
+                    self.households.push(head);
+                    if self.households.len() >= CHUNK_HOUSEHOLDS {
+                        self.send_chunk();
+                    }
+                } else if let Some(last) = self.rejects.pop() {
+                    // One reject per row of the household, as for any refused row.
+                    self.rejects.extend(g.rows.iter().map(|&row| Reject {
+                        row,
+                        ..last.clone()
+                    }));
+                }
             }
             None => {
                 self.counts.rows_rejected += n;
@@ -361,30 +422,11 @@ impl<'g> Producer<'g> {
         }
     }
 
-    fn household(&mut self, mut h: Household) {
-        self.admit(&mut h);
-        self.households.push(h);
-        if self.households.len() >= CHUNK_HOUSEHOLDS {
-            self.send_chunk();
-        }
-    }
-
-    /// Counts a household of the batch, marks it when it repeats an earlier one, and places it.
-    fn admit(&mut self, h: &mut Household) {
-        let first = h
-            .identity_keys()
-            .find_map(|k| self.seen.get(&SeenKey::new(k)).copied());
-        match first {
-            Some(first) => {
-                h.duplicate_of = Some(DuplicateOf::Row(first));
-                self.counts.duplicates_in_batch += 1;
-            }
-            None => {
-                let row = h.source_row;
-                self.seen
-                    .extend(h.identity_keys().map(|k| (SeenKey::new(k), row)));
-            }
-        }
+    /// Places a household of the batch (`rows`: the rows it was read from), counts it and
+    /// marks it when it repeats an earlier one; `false` when it lies outside the uploader's
+    /// area, its rows then counted as rejected and one reject left for the caller to repeat
+    /// per row.
+    fn admit(&mut self, h: &mut Household, rows: u64) -> bool {
         // Households of household-level files come geocoded from the mapping threads; a DTKS
         // household is geocoded here, once its head is known.
         if h.geocode.is_none() {
@@ -392,10 +434,42 @@ impl<'g> Producer<'g> {
                 h.geocode = Some(g.geocode(h));
             }
         }
+        if let Some(within) = &self.within {
+            let placed = h.geocode.as_ref().and_then(|g| g.kode_desa.or(g.unit));
+            if let Some(unit) = placed.filter(|u| !within.allows(*u)) {
+                self.counts.rows_accepted -= rows;
+                self.counts.rows_rejected += rows;
+                self.outside_area += rows;
+                self.rejects.push(Reject {
+                    row: h.source_row,
+                    column: String::new(),
+                    value: unit.to_string(),
+                    reason: super::OUTSIDE_SCOPE.to_string(),
+                });
+                return false;
+            }
+        }
+        let first = h
+            .identity_keys()
+            .find_map(|k| self.seen.get(&SeenKey::new(k)))
+            .map(u64::from);
+        match first {
+            Some(first) => {
+                h.duplicate_of = Some(DuplicateOf::Row(first));
+                self.counts.duplicates_in_batch += 1;
+            }
+            None => {
+                let row = u32::try_from(h.source_row).unwrap_or(u32::MAX);
+                for k in h.identity_keys() {
+                    self.seen.insert(SeenKey::new(k), row);
+                }
+            }
+        }
         if let Some(result) = &h.geocode {
             self.geocoded.add(result);
         }
         self.counts.households += 1;
+        true
     }
 
     fn send_chunk(&mut self) {

@@ -91,8 +91,9 @@ impl PostgisBatchWriter {
         let b = &writer.batch;
         let batch_id: i64 = client
             .query_one(
-                "INSERT INTO household_batches (file_name, sha256, source, period, input)
-                 VALUES ($1, $2, $3, $4, $5) RETURNING id",
+                "INSERT INTO household_batches
+                     (file_name, sha256, source, period, input, status, owner, area)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id",
                 &[
                     &b.file_name,
                     &b.sha256
@@ -101,6 +102,9 @@ impl PostgisBatchWriter {
                     &b.source.as_str(),
                     &b.period.to_string(),
                     &b.input,
+                    &b.state.status.as_str(),
+                    &b.state.owner,
+                    &b.state.area,
                 ],
             )
             .await?

@@ -25,9 +25,9 @@ use super::{
     StoreError, StoredChunks, STREAM_CHUNK,
 };
 use crate::model::{
-    Account, AuditEntry, AuditFilter, AuditRecord, BatchInfo, Denominators, DuplicateOf, Household,
-    HouseholdFacts, NewBatch, NewToken, NewUser, Programs, Reject, SessionInfo, StoredHousehold,
-    TokenInfo, User, UserChange, UserName,
+    Account, AuditEntry, AuditFilter, AuditRecord, BatchInfo, BatchState, Denominators,
+    DuplicateOf, Household, HouseholdFacts, NewBatch, NewToken, NewUser, Period, Programs, Reject,
+    Round, SessionInfo, StoredHousehold, TokenInfo, User, UserChange, UserName,
 };
 use crate::region::crosswalk::CrosswalkEntry;
 use crate::region::{Kode, Level, Region, RegionInfo};
@@ -527,7 +527,7 @@ impl Store for PostgisStore {
         let rows = c
             .query(
                 "SELECT batch_id, members, desil, desil_scale, extreme_poor, programs_known,
-                        programs_receives, duplicate_of IS NOT NULL, kode_desa, geo_unit,
+                        programs_receives, duplicate_of, kode_desa, geo_unit,
                         geo_quality, geo_flags, geo_lon, geo_lat, kk_key, nik_key
                  FROM households ORDER BY id",
                 &[],
@@ -550,7 +550,11 @@ impl Store for PostgisStore {
                         known: r.get::<_, i64>(5) as u16,
                         receives: r.get::<_, i64>(6) as u16,
                     },
-                    duplicate: r.get(7),
+                    duplicate: r.get::<_, Option<&str>>(7).is_some(),
+                    duplicate_of_batch: r
+                        .get::<_, Option<&str>>(7)
+                        .and_then(|d| d.strip_prefix("batch "))
+                        .and_then(|b| b.parse().ok()),
                     kk_key: r.get(14),
                     nik_key: r.get(15),
                     ..Default::default()
@@ -620,6 +624,86 @@ impl Store for PostgisStore {
         Ok(n)
     }
 
+    async fn set_batch_state(
+        &self,
+        id: i64,
+        state: &BatchState,
+    ) -> Result<Option<BatchInfo>, StoreError> {
+        let c = self.client().await?;
+        let sql = format!(
+            "UPDATE household_batches SET status = $2, owner = $3, area = $4,
+                 submitted_by = $5, submitted_at = $6, decided_by = $7, decided_at = $8,
+                 note = $9
+             WHERE id = $1 RETURNING {BATCH_COLUMNS}"
+        );
+        c.query_opt(
+            &sql,
+            &[
+                &id,
+                &state.status.as_str(),
+                &state.owner,
+                &state.area,
+                &state.submitted_by,
+                &state.submitted_at,
+                &state.decided_by,
+                &state.decided_at,
+                &state.note,
+            ],
+        )
+        .await?
+        .map(|r| batch_info(&r))
+        .transpose()
+    }
+
+    async fn open_round(&self, round: &Round) -> Result<(), StoreError> {
+        let c = self.client().await?;
+        c.execute(
+            "INSERT INTO rounds (period, deadline, expected, opened_by, opened_at)
+             VALUES ($1, $2, $3, $4, $5)
+             ON CONFLICT (period) DO UPDATE SET deadline = excluded.deadline,
+                 expected = excluded.expected, closed_by = NULL, closed_at = NULL",
+            &[
+                &round.period.to_string(),
+                &round.deadline,
+                &crate::store::rows::expected_text(round),
+                &round.opened_by,
+                &round.opened_at,
+            ],
+        )
+        .await?;
+        Ok(())
+    }
+
+    async fn rounds(&self) -> Result<Vec<Round>, StoreError> {
+        let c = self.client().await?;
+        let sql = format!(
+            "SELECT {} FROM rounds ORDER BY period DESC",
+            crate::store::rows::ROUND_COLUMNS
+        );
+        c.query(&sql, &[])
+            .await?
+            .iter()
+            .map(crate::store::rows::round_from)
+            .collect()
+    }
+
+    async fn close_round(
+        &self,
+        period: Period,
+        by: &str,
+        at: &str,
+    ) -> Result<Option<Round>, StoreError> {
+        let c = self.client().await?;
+        let sql = format!(
+            "UPDATE rounds SET closed_by = $2, closed_at = $3 WHERE period = $1 RETURNING {}",
+            crate::store::rows::ROUND_COLUMNS
+        );
+        c.query_opt(&sql, &[&period.to_string(), &by, &at])
+            .await?
+            .map(|r| crate::store::rows::round_from(&r))
+            .transpose()
+    }
+
     async fn rejects(&self, batch_id: i64) -> Result<Vec<Reject>, StoreError> {
         let c = self.client().await?;
         Ok(c.query(
@@ -642,7 +726,8 @@ impl Store for PostgisStore {
 /// The columns of a batch row, the time formatted as the embedded store keeps it.
 const BATCH_COLUMNS: &str = "id, file_name, sha256, source, period, input, rows_read, \
     rows_accepted, rows_rejected, blank_rows, households, duplicates_in_batch, duplicates_other, \
-    to_char(imported_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"')";
+    to_char(imported_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"'), status, owner, \
+    area, submitted_by, submitted_at, decided_by, decided_at, note";
 
 /// The batch whose `column` is `value`, when there is one.
 async fn find_batch(

@@ -90,8 +90,9 @@ impl SqliteBatchWriter {
             refuse_imported(&conn, sha)?;
         }
         conn.execute(
-            "INSERT INTO household_batches (file_name, sha256, source, period, input)
-             VALUES (?1, ?2, ?3, ?4, ?5)",
+            "INSERT INTO household_batches
+                 (file_name, sha256, source, period, input, status, owner, area)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
             params![
                 batch.file_name,
                 batch
@@ -100,7 +101,10 @@ impl SqliteBatchWriter {
                     .unwrap_or_else(crate::store::provisional_sha256),
                 batch.source.as_str(),
                 batch.period.to_string(),
-                batch.input
+                batch.input,
+                batch.state.status.as_str(),
+                batch.state.owner,
+                batch.state.area
             ],
         )?;
         let batch_id = conn.last_insert_rowid();

@@ -27,9 +27,9 @@ use super::{
     StoreError, StoredChunks,
 };
 use crate::model::{
-    Account, AuditEntry, AuditFilter, AuditRecord, BatchInfo, Denominators, Household,
-    HouseholdFacts, NewBatch, NewToken, NewUser, Reject, SessionInfo, StoredHousehold, TokenInfo,
-    User, UserChange, UserName,
+    Account, AuditEntry, AuditFilter, AuditRecord, BatchInfo, BatchState, Denominators, Household,
+    HouseholdFacts, NewBatch, NewToken, NewUser, Period, Reject, Round, SessionInfo,
+    StoredHousehold, TokenInfo, User, UserChange, UserName,
 };
 use crate::region::crosswalk::CrosswalkEntry;
 use crate::region::{Kode, Level, Region, RegionInfo};
@@ -594,6 +594,99 @@ impl Store for SqliteStore {
                 [next.to_string()],
             )?;
             Ok(())
+        })
+        .await
+    }
+
+    async fn set_batch_state(
+        &self,
+        id: i64,
+        state: &BatchState,
+    ) -> Result<Option<BatchInfo>, StoreError> {
+        let state = state.clone();
+        self.run(move |c| {
+            let changed = c.execute(
+                "UPDATE household_batches SET status = ?2, owner = ?3, area = ?4,
+                     submitted_by = ?5, submitted_at = ?6, decided_by = ?7, decided_at = ?8,
+                     note = ?9
+                 WHERE id = ?1",
+                params![
+                    id,
+                    state.status.as_str(),
+                    state.owner,
+                    state.area,
+                    state.submitted_by,
+                    state.submitted_at,
+                    state.decided_by,
+                    state.decided_at,
+                    state.note
+                ],
+            )?;
+            if changed == 0 {
+                return Ok(None);
+            }
+            let sql = format!("SELECT {BATCH_COLUMNS} FROM household_batches WHERE id = ?1");
+            Ok(Some(c.query_row_and_then(&sql, [id], |r| {
+                super::rows::batch_info(r)
+            })?))
+        })
+        .await
+    }
+
+    async fn open_round(&self, round: &Round) -> Result<(), StoreError> {
+        let round = round.clone();
+        self.run(move |c| {
+            c.execute(
+                "INSERT INTO rounds (period, deadline, expected, opened_by, opened_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5)
+                 ON CONFLICT (period) DO UPDATE SET deadline = excluded.deadline,
+                     expected = excluded.expected, closed_by = NULL, closed_at = NULL",
+                params![
+                    round.period.to_string(),
+                    round.deadline,
+                    super::rows::expected_text(&round),
+                    round.opened_by,
+                    round.opened_at
+                ],
+            )?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn rounds(&self) -> Result<Vec<Round>, StoreError> {
+        self.run(|c| {
+            let sql = format!(
+                "SELECT {} FROM rounds ORDER BY period DESC",
+                super::rows::ROUND_COLUMNS
+            );
+            let mut st = c.prepare(&sql)?;
+            let rows = st.query_and_then([], |r| super::rows::round_from(r))?;
+            rows.collect()
+        })
+        .await
+    }
+
+    async fn close_round(
+        &self,
+        period: Period,
+        by: &str,
+        at: &str,
+    ) -> Result<Option<Round>, StoreError> {
+        let (by, at) = (by.to_string(), at.to_string());
+        self.run(move |c| {
+            c.execute(
+                "UPDATE rounds SET closed_by = ?2, closed_at = ?3 WHERE period = ?1",
+                params![period.to_string(), by, at],
+            )?;
+            let sql = format!(
+                "SELECT {} FROM rounds WHERE period = ?1",
+                super::rows::ROUND_COLUMNS
+            );
+            let mut st = c.prepare(&sql)?;
+            let mut rows =
+                st.query_and_then([period.to_string()], |r| super::rows::round_from(r))?;
+            rows.next().transpose()
         })
         .await
     }

@@ -52,6 +52,8 @@ async fn import(
     let o = HouseholdImportOptions {
         file: Default::default(),
         period: period.parse().unwrap(),
+        state: Default::default(),
+        file_name: None,
     };
     let secret = Secret::new("benchmark-secret-0123456789").unwrap();
     let geocoder = store_geocoder(store).await.unwrap();

@@ -100,6 +100,8 @@ async fn main() {
     let o = HouseholdImportOptions {
         file: FileOptions::default(),
         period: "2024-12".parse().unwrap(),
+        state: Default::default(),
+        file_name: None,
     };
     reset_peak_rss();
     let cpu0 = process_cpu_secs();

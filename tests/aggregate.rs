@@ -127,6 +127,8 @@ async fn snapshot_counts_equal_postgis_on_the_stored_households() {
     let import = HouseholdImportOptions {
         file: Default::default(),
         period: "2025-06".parse().unwrap(),
+        state: Default::default(),
+        file_name: None,
     };
     import_households(&store, &file, &import, &secret, geocoder)
         .await

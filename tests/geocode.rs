@@ -243,6 +243,8 @@ async fn review_round_trip(store: Arc<dyn Store>) {
     let opts = HouseholdImportOptions {
         file: Default::default(),
         period: "2025-02".parse().unwrap(),
+        state: Default::default(),
+        file_name: None,
     };
     let HouseholdImport::Imported { batch, .. } = import_households(
         store.as_ref(),

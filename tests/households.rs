@@ -63,6 +63,8 @@ fn with_file(file: FileOptions, period: &str) -> HouseholdImportOptions {
     HouseholdImportOptions {
         file,
         period: period.parse().unwrap(),
+        state: Default::default(),
+        file_name: None,
     }
 }
 

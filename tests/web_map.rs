@@ -120,6 +120,75 @@ async fn the_map_works_over_kaltim_in_chromium() {
     .unwrap();
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_verval_round_works_in_chromium() {
+    tokio::task::spawn_blocking(npm_ci).await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let (store, regions) =
+        common::kaltim_sqlite(dir.path(), &[(SourceFormat::Dtsen, 8_000, 41, "2025-09")]).await;
+    let operator = account(store.as_ref(), "op.samarinda", Role::Operator, "64.72").await;
+    let admin = account(store.as_ref(), "admin.prov", Role::Admin, "").await;
+    store
+        .open_round(
+            &lentera::model::Round {
+                period: "2026-03".parse().unwrap(),
+                deadline: "2026-04-30".into(),
+                expected: regions
+                    .iter()
+                    .filter(|r| r.kode.level() == lentera::region::Level::Kabupaten)
+                    .map(|r| r.kode)
+                    .collect(),
+                opened_by: "admin.prov".into(),
+                opened_at: lentera::model::account::now(),
+                closed_by: None,
+                closed_at: None,
+            }
+            .checked()
+            .unwrap(),
+        )
+        .await
+        .unwrap();
+    let file = dir.path().join("verval-samarinda.xlsx");
+    common::write_generated(&regions, SourceFormat::Verval, 2_500, 43, &file);
+    let live = Live::load(store).await.unwrap();
+    let _refresher = live.spawn_refresher(Duration::from_millis(500));
+    let base = serve(
+        live,
+        ServerOptions {
+            web_dir: web_dir(),
+            uploads: lentera::server::batches::UploadOptions {
+                dir: dir.path().join("uploads"),
+                secret: Some(
+                    lentera::ingest::households::privacy::Secret::new(
+                        "generated-households-secret-0123456789",
+                    )
+                    .unwrap(),
+                ),
+                ..Default::default()
+            },
+            ..Default::default()
+        },
+    )
+    .await;
+    let out = artifacts("web-verval");
+    tokio::task::spawn_blocking(move || {
+        run_node(
+            "verval.mjs",
+            &[
+                &base,
+                out.to_str().unwrap(),
+                &operator,
+                &admin,
+                file.to_str().unwrap(),
+                "2026-03",
+            ],
+            "kaltim",
+        );
+    })
+    .await
+    .unwrap();
+}
+
 /// Adds a user with a known password; returns `name:password:scope` for the browser checks.
 async fn account(store: &dyn lentera::store::Store, name: &str, role: Role, scope: &str) -> String {
     let password = format!("sandi-{name}-2026");

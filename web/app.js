@@ -718,7 +718,11 @@
     $('menu-pengguna').hidden = !s;
     $('kontrol-rumah-tangga').hidden = !mayReadHouseholds();
     $('buka-audit').hidden = !(s && s.admin);
-    if (!s) { removeHouseholdLayer(); return; }
+    if (!s) {
+      removeHouseholdLayer();
+      document.dispatchEvent(new CustomEvent('lentera:sesi', { detail: null }));
+      return;
+    }
     const scope = s.scope && s.scope.length ? s.scope.join(', ') : (s.role === 'admin' ? 'seluruh wilayah' : '—');
     $('info-pengguna').textContent = `Masuk sebagai ${s.username} · ${ROLE_NAMES[s.role] || s.role} · wilayah: ${scope}`;
     $('baris-tujuan').hidden = !s.needs_purpose;
@@ -734,6 +738,7 @@
         ? 'Isi tujuan penggunaan data untuk melihat atau mengunduh data rumah tangga.'
         : householdsReady() ? 'Titik rumah tangga di wilayah Anda ditampilkan (dikelompokkan pada perbesaran kecil).' : '';
     if (householdsReady()) { if (!map.getSource('rumah-tangga')) addHouseholdLayer(); } else removeHouseholdLayer();
+    document.dispatchEvent(new CustomEvent('lentera:sesi', { detail: s }));
   }
   async function loadSession() {
     try {
@@ -793,9 +798,12 @@
     loadTargets();
     if (state.selected) selectUnit(state.selected, { zoom: false });
   }
+  Object.assign(lentera, { api, setStatus, showError, refreshFigures });
   const ACTION_NAMES = {
     household_read: 'akses data RT', login: 'masuk', login_failed: 'gagal masuk', logout: 'keluar',
     batch_import: 'impor', batch_remove: 'hapus batch', batch_correct: 'koreksi', user_add: 'pengguna baru',
+    batch_submit: 'batch diserahkan', batch_accept: 'batch diterima', batch_return: 'batch dikembalikan',
+    round_open: 'putaran dibuka', round_close: 'putaran ditutup',
     user_change: 'ubah pengguna', token_create: 'token baru', token_revoke: 'token dicabut',
   };
   async function loadAudit() {
@@ -967,6 +975,8 @@
       map.on('mousemove', l + '-isi', onHover);
       map.on('mouseleave', l + '-isi', onLeave);
       map.on('click', l + '-isi', (e) => {
+        // While a household is being placed on the map, a click is its point, not a unit.
+        if (lentera.placing) return;
         const f = e.features && e.features[0];
         if (f) selectUnit(f.properties.kode);
       });

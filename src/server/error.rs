@@ -27,6 +27,13 @@ pub enum ApiError {
     /// Nothing is at this address, or no data for what was asked.
     #[error("{0}")]
     NotFound(String),
+    /// The request does not fit where things stand (a batch already decided, a round closed,
+    /// a file already uploaded).
+    #[error("{0}")]
+    Conflict(String),
+    /// The body is larger than the server takes.
+    #[error("{0}")]
+    PayloadTooLarge(String),
     /// The store failed (logged; the client is told only that it is not available).
     #[error("the data store is not available")]
     Unavailable(#[from] StoreError),
@@ -58,6 +65,8 @@ impl ApiError {
             ApiError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
             ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
+            ApiError::Conflict(_) => StatusCode::CONFLICT,
+            ApiError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::TooManyRequests(_) => StatusCode::TOO_MANY_REQUESTS,
             ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,

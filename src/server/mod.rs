@@ -6,6 +6,7 @@
 
 pub mod audit;
 pub mod auth;
+pub mod batches;
 pub mod choropleth;
 pub mod error;
 pub mod export;
@@ -15,6 +16,7 @@ pub mod metrics;
 pub mod ogc;
 pub mod openapi;
 pub mod query;
+pub mod rounds;
 pub mod session;
 pub mod sources;
 pub mod targets;
@@ -27,10 +29,11 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
+use axum::extract::DefaultBodyLimit;
 use axum::extract::{Path, State};
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde::Deserialize;
 use serde_json::json;
@@ -55,6 +58,10 @@ pub struct AppState {
     pub audit: audit::AuditLog,
     /// MapLibre GL JS for the web map.
     pub vendor: web::Vendor,
+    /// Uploads of household files: where they go, their limit, and those in progress.
+    pub uploads: Arc<batches::Uploads>,
+    /// What each batch holds, per store generation (the round status reads it often).
+    pub batch_stats: moka::sync::Cache<(i64, u64), Arc<batches::BatchStats>>,
 }
 
 /// What the server is started with besides its store.
@@ -68,6 +75,8 @@ pub struct ServerOptions {
     pub web_dir: std::path::PathBuf,
     /// After SIGTERM or Ctrl-C, how long requests in flight may take to finish.
     pub grace: Duration,
+    /// Uploads of household files.
+    pub uploads: batches::UploadOptions,
 }
 
 impl Default for ServerOptions {
@@ -77,6 +86,7 @@ impl Default for ServerOptions {
             tile_cache_bytes: tiles::DEFAULT_CACHE_BYTES,
             web_dir: web::web_dir_from_env(),
             grace: Duration::from_secs(30),
+            uploads: batches::UploadOptions::default(),
         }
     }
 }
@@ -96,6 +106,8 @@ impl AppState {
             tile_cache: tiles::tile_cache(options.tile_cache_bytes),
             auth: Arc::new(auth::Auth::new(options.auth)),
             vendor: web::Vendor::new(&options.web_dir),
+            uploads: Arc::new(batches::Uploads::new(options.uploads)),
+            batch_stats: moka::sync::Cache::new(256),
         }
     }
 }
@@ -111,6 +123,7 @@ pub fn router_over(state: AppState) -> Router {
     Router::new()
         .route("/", get(web::index))
         .route("/app.js", get(web::script))
+        .route("/verval.js", get(web::verval_script))
         .route("/app.css", get(web::style))
         .route("/vendor/{file}", get(web::vendor))
         .route("/api/search", get(web::search))
@@ -121,6 +134,30 @@ pub fn router_over(state: AppState) -> Router {
                 .post(session::login)
                 .delete(session::logout),
         )
+        .route(
+            "/api/batches",
+            get(batches::list)
+                .post(batches::upload)
+                .layer(DefaultBodyLimit::disable()),
+        )
+        .route(
+            "/api/batches/{id}",
+            get(batches::one).delete(batches::remove),
+        )
+        .route(
+            "/api/batches/{id}/review",
+            get(batches::review).post(batches::correct),
+        )
+        .route("/api/batches/{id}/preview", get(batches::preview))
+        .route(
+            "/api/batches/{id}/{file}",
+            get(batches::rejects).post(batches::step),
+        )
+        .route("/api/uploads/{id}", get(batches::progress))
+        .route("/api/rounds", get(rounds::list).post(rounds::open))
+        .route("/api/rounds/{period}", get(rounds::status))
+        .route("/api/rounds/{period}/close", post(rounds::close))
+        .route("/api/rounds/{period}/status.xlsx", get(rounds::status_xlsx))
         .route("/api/audit", get(audit::audit))
         .route("/api/users", get(audit::users))
         .route("/metrics", get(metrics::metrics))

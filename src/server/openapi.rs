@@ -279,11 +279,35 @@ pub fn document() -> Value {
             },
             "/api/audit": { "get": {
                 "summary": "The audit trail, for admins: logins, token and user changes, imports, removals, corrections and every household-data read, each record chained to the one before by SHA-256",
-                "parameters": [ param("since", "From this date or time."), param("user", "One user's records."), param("action", "One action (login, login_failed, logout, user_add, user_change, token_create, token_revoke, batch_import, batch_remove, batch_correct, household_read)."), param("after", "Records after this id."), param("limit", "1–5000 (default 200).") ],
+                "parameters": [ param("since", "From this date or time."), param("user", "One user's records."), param("action", "One action (login, login_failed, logout, user_add, user_change, token_create, token_revoke, batch_import, batch_remove, batch_correct, household_read, backup, restore, batch_submit, batch_accept, batch_return, round_open, round_close)."), param("after", "Records after this id."), param("limit", "1–5000 (default 200).") ],
                 "security": [ { "bearer": [] } ],
                 "responses": { "200": { "description": "Records, oldest first." }, "401": { "description": "Not logged in." }, "403": { "description": "Not an admin." } }
             }},
             "/api/users": { "get": { "summary": "Users with role, scope and state, for admins", "security": [ { "bearer": [] } ], "responses": { "200": { "description": "Users" }, "401": { "description": "Not logged in." }, "403": { "description": "Not an admin." } } } },
+            "/api/batches": {
+                "get": { "summary": "Household batches the caller may act on (admins: all; operators: their area's), with their round state", "parameters": [ param("period", "Only this period.") ], "security": [ { "bearer": [] } ], "responses": { "200": { "description": "Batches, newest first" }, "401": { "description": "Not logged in." }, "403": { "description": "Not an admin or operator." } } },
+                "post": { "summary": "Upload a household file (CSV or XLSX as the body, or a multipart part named `file`), streamed to disk and imported: an operator's inside its area as a draft (rows outside refused as `di luar wilayah Anda`), an admin's accepted. Answers the import summary.", "parameters": [ param("period", "The data period (required)."), param("format", "p3ke, dtks, dtsen, verval (detected when absent)."), param("sheet", "Sheet of a workbook."), param("name", "The file's name.") ], "security": [ { "bearer": [] } ], "responses": { "200": { "description": "Import summary" }, "400": { "description": "Unreadable file or broken-off transfer (nothing kept)." }, "409": { "description": "Same file already uploaded, or the round is closed." }, "413": { "description": "Past --max-upload-mib (nothing kept)." } } }
+            },
+            "/api/batches/{id}": {
+                "get": { "summary": "One batch", "security": [ { "bearer": [] } ], "responses": { "200": { "description": "Batch" }, "404": { "description": "No such batch in the caller's area." } } },
+                "delete": { "summary": "Remove a batch (operators: their drafts and returned batches)", "security": [ { "bearer": [] } ], "responses": { "200": { "description": "The removed batch" }, "409": { "description": "Not a draft or returned batch." } } }
+            },
+            "/api/batches/{id}/review": {
+                "get": { "summary": "Households of the batch to review (unplaced, ambiguous, flagged) with candidate desa, at most 2,000; recorded in the audit trail", "security": [ { "bearer": [] } ], "responses": { "200": { "description": "Review list" } } },
+                "post": { "summary": "Corrections `{\"corrections\": [{\"id\", \"kode\"} | {\"id\", \"titik\": [lon, lat]} | {\"id\", \"tidak_ditemukan\": true}]}`, geocoded again; a desa or point outside an operator's area is refused", "security": [ { "bearer": [] } ], "responses": { "200": { "description": "Applied, resolved, left to review, problems" } } }
+            },
+            "/api/batches/{id}/preview": { "get": { "summary": "What the batch holds per desa (households, desil 1, extreme poor, to review)", "security": [ { "bearer": [] } ], "responses": { "200": { "description": "Preview" } } } },
+            "/api/batches/{id}/{file}": {
+                "get": { "summary": "`rejects.xlsx` or `rejects.csv`: rows refused, reasons in Bahasa Indonesia, identity numbers masked; recorded in the audit trail", "security": [ { "bearer": [] } ], "responses": { "200": { "description": "Reject report" } } },
+                "post": { "summary": "`submit` (operator), `accept` or `return` with `{\"note\"}` (admin): the batch's next step; only accepted batches count", "security": [ { "bearer": [] } ], "responses": { "200": { "description": "The batch" }, "403": { "description": "Not the caller's step." }, "409": { "description": "Not possible from the batch's status." } } }
+            },
+            "/api/uploads/{id}": { "get": { "summary": "Progress of the caller's upload with this `X-Upload-Id`", "security": [ { "bearer": [] } ], "responses": { "200": { "description": "Phase, bytes received, rows read and estimated" } } } },
+            "/api/rounds": {
+                "get": { "summary": "Verval rounds, newest first", "security": [ { "bearer": [] } ], "responses": { "200": { "description": "Rounds" } } },
+                "post": { "summary": "Open a round (admins): `{\"period\", \"deadline\": \"YYYY-MM-DD\", \"expected\": [kabupaten codes]}`", "security": [ { "bearer": [] } ], "responses": { "200": { "description": "The round" } } }
+            },
+            "/api/rounds/{period}": { "get": { "summary": "Where each expected kabupaten/kota stands: status, batches, households, rows, placement shares, to review, submitted and accepted by/at, change against the previous round (`/status.xlsx` as a workbook)", "security": [ { "bearer": [] } ], "responses": { "200": { "description": "Round status" }, "404": { "description": "No round for the period." } } } },
+            "/api/rounds/{period}/close": { "post": { "summary": "Close a round (admins): no more uploads", "security": [ { "bearer": [] } ], "responses": { "200": { "description": "The round" } } } },
             "/healthz": { "get": { "summary": "Health of the server and its store", "responses": { "200": { "description": "Healthy" }, "503": { "description": "The store is not available" } } } }
         },
         "components": {

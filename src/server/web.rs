@@ -123,6 +123,14 @@ pub async fn script() -> Response {
     )
 }
 
+/// `GET /verval.js`: the verval round in the page.
+pub async fn verval_script() -> Response {
+    asset(
+        "text/javascript; charset=utf-8",
+        include_str!("../../web/verval.js"),
+    )
+}
+
 /// `GET /app.css`.
 pub async fn style() -> Response {
     asset("text/css; charset=utf-8", include_str!("../../web/app.css"))

@@ -360,6 +360,8 @@ pub async fn import_generated(
     let import = HouseholdImportOptions {
         file: Default::default(),
         period: period.parse().unwrap(),
+        state: Default::default(),
+        file_name: None,
     };
     import_households(store, &file, &import, &secret, geocoder)
         .await
@@ -510,6 +512,8 @@ pub async fn import_file(store: &dyn Store, file: &Path, period: &str, options: 
     let import = HouseholdImportOptions {
         file: options,
         period: period.parse().unwrap(),
+        state: Default::default(),
+        file_name: None,
     };
     import_households(
         store,

@@ -14,6 +14,17 @@ use lentera::model::{
 };
 use lentera::store::Store;
 
+/// The operating-system user running the command line, as the audit trail names it
+/// (`cli:NAME`).
+pub fn cli_user() -> String {
+    format!(
+        "cli:{}",
+        std::env::var("USER")
+            .or_else(|_| std::env::var("USERNAME"))
+            .unwrap_or_else(|_| "?".into())
+    )
+}
+
 /// Records an action of the command line in the audit trail: the actor is the operating
 /// system's user, as the client `cli:NAME`.
 pub async fn audit_cli(
@@ -26,12 +37,7 @@ pub async fn audit_cli(
     let mut e = AuditEntry::new(action, command);
     e.params = params;
     e.count = count;
-    e.client = format!(
-        "cli:{}",
-        std::env::var("USER")
-            .or_else(|_| std::env::var("USERNAME"))
-            .unwrap_or_else(|_| "?".into())
-    );
+    e.client = cli_user();
     store
         .append_audit(&[e])
         .await

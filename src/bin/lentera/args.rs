@@ -134,6 +134,17 @@ Example:\n  lentera restore lentera-2026-12-01.sqlite"
         /// The backup file.
         file: PathBuf,
     },
+    /// Verval rounds: the periods the province collects verified lists for.
+    #[command(
+        subcommand,
+        after_help = "Operators upload their kabupaten's list in the web page (or with \
+POST /api/batches); their batches count once an admin accepts them. A period without a round \
+works as before: imports by admins count at once.\n\n\
+Examples:\n  lentera rounds open 2026-03 --deadline 2026-04-30\n  \
+lentera rounds open 2026-03 --deadline 2026-04-30 --expect 64.01,64.72\n  \
+lentera rounds list\n  lentera rounds close 2026-03"
+    )]
+    Rounds(RoundsCommand),
     /// Generate the synthetic demo province into the store and serve it.
     #[command(
         after_help = "Examples:\n  lentera demo\n  lentera demo --port 9000\n  \
@@ -272,6 +283,7 @@ impl FileArgs {
             mapping: self.mapping.clone(),
             sheet: self.sheet.clone(),
             progress: true,
+            ..FileOptions::default()
         }
     }
 }
@@ -466,9 +478,37 @@ pub struct ServeArgs {
     /// MiB of encoded vector tiles kept in memory.
     #[arg(long, default_value_t = 256, env = "LENTERA_TILE_CACHE_MIB")]
     pub tile_cache_mib: u64,
+    /// Largest household file an operator or admin may upload in the page or through
+    /// `POST /api/batches`, MiB; larger uploads get `413` and leave nothing behind.
+    #[arg(long, default_value_t = lentera::server::batches::DEFAULT_MAX_UPLOAD_MIB, env = "LENTERA_MAX_UPLOAD_MIB")]
+    pub max_upload_mib: u64,
     /// Directory holding the web map's npm packages (`npm ci` there installs MapLibre).
     #[arg(long, env = "LENTERA_WEB_DIR", default_value = lentera::server::web::DEFAULT_WEB_DIR)]
     pub web_dir: PathBuf,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum RoundsCommand {
+    /// Open the round of a period (or change the deadline and expected units of the round
+    /// already open; reopens a closed one).
+    Open {
+        /// The period, YYYY-MM.
+        period: Period,
+        /// The last day of delivery, YYYY-MM-DD.
+        #[arg(long)]
+        deadline: String,
+        /// The kabupaten/kota expected to deliver, comma separated (every loaded one when
+        /// absent).
+        #[arg(long, value_delimiter = ',')]
+        expect: Vec<Kode>,
+    },
+    /// List the rounds.
+    List,
+    /// Close a round: no more uploads.
+    Close {
+        /// The period, YYYY-MM.
+        period: Period,
+    },
 }
 
 #[derive(Subcommand, Debug)]

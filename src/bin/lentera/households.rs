@@ -21,15 +21,24 @@ pub async fn run(store: &dyn Store, cfg: &StoreConfig, cmd: HouseholdsCommand) -
         HouseholdsCommand::Batches => {
             let batches = store.batches().await?;
             println!(
-                "{:>5}  {:<8} {:<7} {:>10} {:>10} {:>9} {:>8}  {:<24} file",
-                "batch", "source", "period", "rows", "households", "rejected", "dupl.", "imported"
+                "{:>5}  {:<8} {:<7} {:<12} {:>10} {:>10} {:>9} {:>8}  {:<24} file",
+                "batch",
+                "source",
+                "period",
+                "status",
+                "rows",
+                "households",
+                "rejected",
+                "dupl.",
+                "imported"
             );
             for b in &batches {
                 println!(
-                    "{:>5}  {:<8} {:<7} {:>10} {:>10} {:>9} {:>8}  {:<24} {}",
+                    "{:>5}  {:<8} {:<7} {:<12} {:>10} {:>10} {:>9} {:>8}  {:<24} {}",
                     b.id,
                     b.source.as_str(),
                     b.period.to_string(),
+                    b.state.status.as_str(),
                     b.counts.rows_read,
                     b.counts.households,
                     b.counts.rows_rejected,
@@ -176,6 +185,8 @@ async fn import(store: &dyn Store, cfg: &StoreConfig, args: HouseholdImportArgs)
     let opts = HouseholdImportOptions {
         file: args.read.options(),
         period: args.period,
+        state: Default::default(),
+        file_name: None,
     };
     let started = std::time::Instant::now();
     let geocoder = store_geocoder(store).await?;

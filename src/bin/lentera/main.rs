@@ -12,6 +12,7 @@ mod geocode;
 mod households;
 mod indicators;
 mod regions;
+mod rounds;
 mod serve;
 mod shared;
 
@@ -87,12 +88,13 @@ async fn run(cli: Cli) -> Result<()> {
         }
         Command::Indicators(args) => indicators::run(store.as_ref(), args).await,
         Command::Export(args) => export::run(&store, args).await,
-        Command::Serve(args) => serve::serve_store(store, &args).await,
+        Command::Serve(args) => serve::serve_store(store, &cfg, &args).await,
         Command::Demo(args) => serve::demo(store, &cfg, args).await,
         Command::Users(cmd) => accounts::users(store.as_ref(), cmd).await,
         Command::Tokens(cmd) => accounts::tokens(store.as_ref(), cmd).await,
         Command::Audit(args) => accounts::audit(store.as_ref(), args).await,
         Command::Backup { output } => accounts::backup(store.as_ref(), &output).await,
         Command::Restore { file } => accounts::restore(store.as_ref(), &file).await,
+        Command::Rounds(cmd) => rounds::run(store.as_ref(), cmd).await,
     }
 }

@@ -7,26 +7,34 @@ use anyhow::{bail, Context, Result};
 
 use crate::args::{DemoArgs, ServeArgs};
 use lentera::app::load_demo_households;
-use lentera::demo::{synthetic_province, DATASET_SYNTHETIC};
+use lentera::demo::{synthetic_province, DATASET_SYNTHETIC, DEMO_SECRET};
 use lentera::ingest::households::privacy::Secret;
 use lentera::model::{NewUser, Password, Role, UserName};
 use lentera::region::Kode;
 use lentera::server::auth::AuthConfig;
+use lentera::server::batches::UploadOptions;
 use lentera::server::{Live, ServerOptions};
 use lentera::store::{ImportRecord, Store, StoreConfig};
 
 /// Runs `lentera serve`: outside the demo the server holds household data, so it runs only
 /// with a secret.
-pub async fn serve_store(store: Arc<dyn Store>, args: &ServeArgs) -> Result<()> {
+pub async fn serve_store(store: Arc<dyn Store>, cfg: &StoreConfig, args: &ServeArgs) -> Result<()> {
     let demo = store.get_meta("dataset").await?.as_deref() == Some(DATASET_SYNTHETIC);
-    if !demo {
-        Secret::from_env()?;
-    }
-    serve(store, args).await
+    let secret = if demo {
+        Secret::new(DEMO_SECRET.as_bytes().to_vec())?
+    } else {
+        Secret::from_env()?
+    };
+    serve(store, cfg, args, secret).await
 }
 
 /// Serves `store` until Ctrl-C.
-async fn serve(store: Arc<dyn Store>, args: &ServeArgs) -> Result<()> {
+async fn serve(
+    store: Arc<dyn Store>,
+    cfg: &StoreConfig,
+    args: &ServeArgs,
+    secret: Secret,
+) -> Result<()> {
     let addr = SocketAddr::new(args.bind, args.port);
     let started = std::time::Instant::now();
     let live = Live::load(store)
@@ -50,6 +58,11 @@ async fn serve(store: Arc<dyn Store>, args: &ServeArgs) -> Result<()> {
         tile_cache_bytes: args.tile_cache_mib.saturating_mul(1 << 20),
         grace: std::time::Duration::from_secs_f64(args.grace_secs.clamp(0.0, 3600.0)),
         web_dir: args.web_dir.clone(),
+        uploads: UploadOptions {
+            dir: cfg.data_dir.join("uploads"),
+            max_bytes: args.max_upload_mib.saturating_mul(1 << 20),
+            secret: Some(secret),
+        },
     };
     lentera::server::serve(live, addr, refresh, options)
         .await
@@ -105,7 +118,8 @@ pub async fn demo(store: Arc<dyn Store>, cfg: &StoreConfig, args: DemoArgs) -> R
         return Ok(());
     }
     println!("Open http://{}:{}/", args.serve.bind, args.serve.port);
-    serve(store, &args.serve).await
+    let secret = Secret::new(DEMO_SECRET.as_bytes().to_vec())?;
+    serve(store, cfg, &args.serve, secret).await
 }
 
 /// The demo's accounts: an admin and an operator of the first synthetic kabupaten, created

@@ -667,7 +667,11 @@ fn rounds_are_opened_listed_and_closed_from_the_command_line() {
     let dir = tempfile::tempdir().unwrap();
     let kaltim = common::kaltim();
     let out = common::lentera(dir.path(), &["regions", "import", kaltim.to_str().unwrap()]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let out = common::lentera(
         dir.path(),
         &["rounds", "open", "2026-03", "--deadline", "2026-02-30"],
@@ -677,20 +681,42 @@ fn rounds_are_opened_listed_and_closed_from_the_command_line() {
     assert!(err.contains("YYYY-MM-DD"), "{err}");
     let out = common::lentera(
         dir.path(),
-        &["rounds", "open", "2026-03", "--deadline", "2026-04-30", "--expect", "64.99"],
+        &[
+            "rounds",
+            "open",
+            "2026-03",
+            "--deadline",
+            "2026-04-30",
+            "--expect",
+            "64.99",
+        ],
     );
     assert!(String::from_utf8_lossy(&out.stderr).contains("64.99 is not a loaded"));
     let out = common::lentera(
         dir.path(),
-        &["rounds", "open", "2026-03", "--deadline", "2026-04-30", "--expect", "64.01,64.72"],
+        &[
+            "rounds",
+            "open",
+            "2026-03",
+            "--deadline",
+            "2026-04-30",
+            "--expect",
+            "64.01,64.72",
+        ],
     );
     let text = String::from_utf8_lossy(&out.stdout);
-    assert!(text.contains("open until 2026-04-30 for 2 kabupaten/kota"), "{text}");
+    assert!(
+        text.contains("open until 2026-04-30 for 2 kabupaten/kota"),
+        "{text}"
+    );
     let out = common::lentera(dir.path(), &["rounds", "close", "2026-03"]);
     assert!(out.status.success());
     let out = common::lentera(dir.path(), &["rounds", "list"]);
     let text = String::from_utf8_lossy(&out.stdout);
-    assert!(text.contains("2026-03") && text.contains("closed"), "{text}");
+    assert!(
+        text.contains("2026-03") && text.contains("closed"),
+        "{text}"
+    );
     let out = common::lentera(dir.path(), &["audit", "--action", "round_open"]);
     assert!(String::from_utf8_lossy(&out.stdout).contains("lentera rounds open"));
 }

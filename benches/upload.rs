@@ -182,6 +182,7 @@ async fn main() {
                 dir: dir.path().join("uploads"),
                 max_bytes: 1 << 30,
                 secret: Some(Secret::new(SECRET).unwrap()),
+                ..UploadOptions::default()
             },
             ..Default::default()
         },

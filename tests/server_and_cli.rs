@@ -374,7 +374,13 @@ fn demo_command_serves_the_api() {
     let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_lentera"))
         .arg("--data-dir")
         .arg(tmp.path())
-        .args(["demo", "--port", &port.to_string()])
+        .args([
+            "demo",
+            "--port",
+            &port.to_string(),
+            "--header-timeout-secs",
+            "1",
+        ])
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::null())
         .spawn()
@@ -389,6 +395,22 @@ fn demo_command_serves_the_api() {
         std::thread::sleep(Duration::from_millis(100));
     }
     let regions = http_get(port, "/api/regions?level=kabupaten");
+    // A client that trickles its headers is dropped after the header timeout; a head past
+    // 64 KiB is refused; the server goes on serving.
+    let mut slow = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    slow.set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    write!(slow, "GET /healthz HTTP/1.1\r\nHost: loc").unwrap();
+    let started = Instant::now();
+    let mut rest = Vec::new();
+    let _ = slow.read_to_end(&mut rest);
+    let dropped_after = started.elapsed();
+    let huge = http_get_with(
+        port,
+        "/healthz",
+        &format!("X-Pad: {}\r\n", "a".repeat(70_000)),
+    );
+    let after = http_get(port, "/healthz");
     // A household tile read by the demo admin's token, then SIGTERM at once: the server
     // stops cleanly and the read, still batched for the audit trail, is written first.
     let token = std::process::Command::new(env!("CARGO_BIN_EXE_lentera"))
@@ -421,6 +443,18 @@ fn demo_command_serves_the_api() {
     };
     let _ = child.wait();
     let health = health.expect("the demo server answers /healthz");
+    assert!(
+        dropped_after < Duration::from_secs(5),
+        "a slow client is dropped after the header timeout ({dropped_after:?}): {}",
+        String::from_utf8_lossy(&rest)
+    );
+    assert!(
+        !String::from_utf8_lossy(&rest).contains("200 OK"),
+        "the slow request was not served"
+    );
+    let huge = huge.unwrap_or_default();
+    assert!(huge.starts_with("HTTP/1.1 431"), "{huge}");
+    assert!(after.is_some_and(|a| a.starts_with("HTTP/1.1 200")));
     assert!(health.starts_with("HTTP/1.1 200"), "{health}");
     assert!(health.contains("\"dataset\":\"synthetic\""), "{health}");
     assert!(regions.unwrap().contains("\"kode\":\"99.71\""));
@@ -463,4 +497,67 @@ fn serve_needs_a_secret_outside_the_demo() {
         .unwrap();
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("LENTERA_SECRET is not set"));
+}
+
+#[test]
+fn a_configuration_file_sets_options_and_logs_can_be_json() {
+    use std::io::BufRead;
+    let tmp = tempfile::tempdir().unwrap();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let config = tmp.path().join("lentera.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "data-dir = \"{}\"\nport = {port}\nlog-format = \"json\"\nheader-timeout-secs = 5\n",
+            tmp.path().join("store").display()
+        ),
+    )
+    .unwrap();
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_lentera"))
+        .args(["--config", config.to_str().unwrap(), "demo"])
+        .env_remove("DATABASE_URL")
+        .env_remove("LENTERA_PORT")
+        .env_remove("LENTERA_DATA_DIR")
+        .env_remove("LENTERA_LOG_FORMAT")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stderr = child.stderr.take().unwrap();
+    let mut listening = None;
+    for line in std::io::BufReader::new(stderr).lines() {
+        let line = line.unwrap();
+        let v: serde_json::Value =
+            serde_json::from_str(&line).unwrap_or_else(|e| panic!("not JSON ({e}): {line}"));
+        if v["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("listening"))
+        {
+            listening = Some(v);
+            break;
+        }
+    }
+    let health = http_get(port, "/healthz");
+    let _ = child.kill();
+    let _ = child.wait();
+    let listening = listening.expect("the server logs where it listens");
+    assert_eq!(listening["level"], "INFO");
+    assert!(listening["message"]
+        .as_str()
+        .unwrap()
+        .contains(&port.to_string()));
+    assert!(health.unwrap().starts_with("HTTP/1.1 200"));
+    assert!(tmp.path().join("store").join("lentera.sqlite").exists());
+    // A mistyped setting is refused in words.
+    std::fs::write(&config, "prot = 8080\n").unwrap();
+    let out = common::lentera(
+        tmp.path(),
+        &["--config", config.to_str().unwrap(), "regions", "list"],
+    );
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("unknown setting `prot`"));
 }

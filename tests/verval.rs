@@ -69,6 +69,7 @@ async fn server(store: Arc<dyn Store>, max_bytes: u64) -> Server {
                 dir: uploads.clone(),
                 max_bytes,
                 secret: Some(Secret::new(SECRET).unwrap()),
+                stall: std::time::Duration::from_millis(500),
             },
             ..Default::default()
         },
@@ -504,6 +505,22 @@ async fn uploads_past_the_limit_or_broken_off_leave_nothing_behind() {
     assert_eq!(got.status, StatusCode::BAD_REQUEST, "{}", got.text());
     assert_eq!(s.uploads_left(), 0);
     assert!(store.batches().await.unwrap().is_empty());
+
+    // A transfer that stops sending: given up after the stall limit.
+    let stalled = futures_util::StreamExt::chain(
+        futures_util::stream::iter(vec![Ok::<_, std::io::Error>(axum::body::Bytes::from(
+            bytes[..1000].to_vec(),
+        ))]),
+        futures_util::stream::pending(),
+    );
+    let req = Request::post("/api/batches?period=2026-03")
+        .header(header::AUTHORIZATION, format!("Bearer {SAMARINDA}"))
+        .body(Body::from_stream(stalled))
+        .unwrap();
+    let got = common::send(&s.app, req).await;
+    assert_eq!(got.status, StatusCode::REQUEST_TIMEOUT, "{}", got.text());
+    assert!(got.text().contains("stalled"));
+    assert_eq!(s.uploads_left(), 0);
 
     // A multipart upload by an admin counts at once.
     let boundary = "lenteraBoundary7";

@@ -52,6 +52,9 @@ pub struct UploadOptions {
     pub max_bytes: u64,
     /// The installation secret that NIK/KK are hashed with; uploads are refused without it.
     pub secret: Option<Secret>,
+    /// Longest pause between two parts of an upload's body before it is given up (`408`):
+    /// a stalled transfer does not hold its connection and temporary file.
+    pub stall: std::time::Duration,
 }
 
 impl std::fmt::Debug for UploadOptions {
@@ -60,6 +63,7 @@ impl std::fmt::Debug for UploadOptions {
             .field("dir", &self.dir)
             .field("max_bytes", &self.max_bytes)
             .field("secret", &self.secret.as_ref().map(|_| "…"))
+            .field("stall", &self.stall)
             .finish()
     }
 }
@@ -70,6 +74,7 @@ impl Default for UploadOptions {
             dir: std::env::temp_dir(),
             max_bytes: DEFAULT_MAX_UPLOAD_MIB * 1024 * 1024,
             secret: None,
+            stall: std::time::Duration::from_secs(60),
         }
     }
 }
@@ -368,7 +373,10 @@ pub async fn upload(
             if field.file_name().is_some() || field.name() == Some("file") {
                 let name = field.file_name().map(str::to_string);
                 let stream = field.map(|c| c.map_err(|e| e.to_string()));
-                found = Some((receive(stream, writer, max, &progress).await, name));
+                found = Some((
+                    receive(stream, writer, max, uploads.options.stall, &progress).await,
+                    name,
+                ));
                 break;
             }
         }
@@ -380,11 +388,20 @@ pub async fn upload(
             .into_body()
             .into_data_stream()
             .map(|c| c.map_err(|e| e.to_string()));
-        (receive(stream, writer, max, &progress).await, None)
+        (
+            receive(stream, writer, max, uploads.options.stall, &progress).await,
+            None,
+        )
     };
     let written = match received {
         Ok(n) => n,
         Err(ReceiveError::TooLarge) => return Err(too_large()),
+        Err(ReceiveError::Stalled) => {
+            return Err(ApiError::Timeout(format!(
+                "the upload stalled: nothing arrived for {} s; nothing was kept",
+                uploads.options.stall.as_secs()
+            )))
+        }
         Err(ReceiveError::Broken(e)) => {
             return Err(ApiError::bad_request(format!(
                 "the upload broke off before the end of the file ({e}); nothing was kept"
@@ -553,6 +570,7 @@ fn estimate_rows(path: &std::path::Path, size: u64) -> u64 {
 
 enum ReceiveError {
     TooLarge,
+    Stalled,
     Broken(String),
     Disk(std::io::Error),
 }
@@ -562,13 +580,18 @@ async fn receive<S>(
     mut stream: S,
     mut out: tokio::fs::File,
     max: u64,
+    stall: std::time::Duration,
     progress: &Progress,
 ) -> Result<u64, ReceiveError>
 where
     S: futures_util::Stream<Item = Result<axum::body::Bytes, String>> + Unpin,
 {
     let mut written = 0u64;
-    while let Some(chunk) = stream.next().await {
+    loop {
+        let Ok(next) = tokio::time::timeout(stall, stream.next()).await else {
+            return Err(ReceiveError::Stalled);
+        };
+        let Some(chunk) = next else { break };
         let chunk = chunk.map_err(ReceiveError::Broken)?;
         written += chunk.len() as u64;
         if written > max {

@@ -31,6 +31,9 @@ pub enum ApiError {
     /// a file already uploaded).
     #[error("{0}")]
     Conflict(String),
+    /// The client stopped sending mid-request.
+    #[error("{0}")]
+    Timeout(String),
     /// The body is larger than the server takes.
     #[error("{0}")]
     PayloadTooLarge(String),
@@ -66,6 +69,7 @@ impl ApiError {
             ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
             ApiError::Conflict(_) => StatusCode::CONFLICT,
+            ApiError::Timeout(_) => StatusCode::REQUEST_TIMEOUT,
             ApiError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::TooManyRequests(_) => StatusCode::TOO_MANY_REQUESTS,
             ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,

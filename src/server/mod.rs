@@ -24,7 +24,6 @@ pub mod templates;
 pub mod tiles;
 pub mod web;
 
-use std::future::IntoFuture;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
@@ -77,6 +76,8 @@ pub struct ServerOptions {
     pub grace: Duration,
     /// Uploads of household files.
     pub uploads: batches::UploadOptions,
+    /// Longest wait for a request's headers (slow clients are dropped).
+    pub header_timeout: Duration,
 }
 
 impl Default for ServerOptions {
@@ -87,6 +88,7 @@ impl Default for ServerOptions {
             web_dir: web::web_dir_from_env(),
             grace: Duration::from_secs(30),
             uploads: batches::UploadOptions::default(),
+            header_timeout: Duration::from_secs(15),
         }
     }
 }
@@ -237,24 +239,23 @@ pub async fn serve(
     let refresher = live.spawn_refresher(refresh);
     live.warm_tiles();
     let grace = options.grace;
+    let header_timeout = options.header_timeout;
     let state = AppState::new(live, options);
     // Read MapLibre now: the first map does not wait for it, and a missing install is logged.
     state.vendor.is_complete();
     let app = router_over(state.clone());
     let (stopping, mut stop) = tokio::sync::watch::channel(false);
-    let served = axum::serve(
-        listener,
-        app.into_make_service_with_connect_info::<SocketAddr>(),
-    )
-    .with_graceful_shutdown(async move {
+    let limits = ConnectionLimits { header_timeout };
+    let accepting = accept_loop(listener, app, limits, stopping.subscribe());
+    let signal = async move {
         stop_signal().await;
         tracing::info!(
             grace_secs = grace.as_secs(),
             "stopping: no new connections; finishing requests in flight"
         );
         let _ = stopping.send(true);
-    })
-    .into_future();
+    };
+    let served = async move { tokio::join!(accepting, signal).0 };
     // Requests in flight get the grace period; then the server stops regardless.
     let overdue = async move {
         let _ = stop.wait_for(|s| *s).await;
@@ -272,6 +273,86 @@ pub async fn serve(
     state.audit.flush().await;
     tracing::info!("stopped");
     served
+}
+
+/// What a connection may take before it is dropped.
+#[derive(Debug, Clone, Copy)]
+struct ConnectionLimits {
+    /// Longest wait for a request's headers once a connection is open or idle between
+    /// requests: a client that trickles its headers (slowloris) does not hold a connection.
+    header_timeout: Duration,
+}
+
+/// Most bytes of a request's head (request line and headers); past it the answer is `431`.
+const MAX_HEAD_BYTES: usize = 64 * 1024;
+
+/// Accepts connections until `stop` turns true, serving each with hyper's HTTP/1 under
+/// `limits` (axum's own `serve` has no header timeout), each request carrying the client's
+/// address as `ConnectInfo`; then asks every connection to finish its request in flight and
+/// waits for them.
+async fn accept_loop(
+    listener: tokio::net::TcpListener,
+    app: Router,
+    limits: ConnectionLimits,
+    mut stop: tokio::sync::watch::Receiver<bool>,
+) -> std::io::Result<()> {
+    use hyper_util::rt::{TokioIo, TokioTimer};
+    use tower::ServiceExt;
+    // Every connection task holds a receiver; the loop waits until all are dropped.
+    let (closed_tx, closed_rx) = tokio::sync::watch::channel(());
+    loop {
+        let (stream, addr) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(a) => a,
+                Err(e) => {
+                    // Out of file descriptors and the like: wait a moment, keep serving.
+                    tracing::warn!(error = %e, "cannot accept a connection");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+            _ = stop.wait_for(|s| *s) => break,
+        };
+        let app = app.clone();
+        let mut stop = stop.clone();
+        let closed = closed_rx.clone();
+        tokio::spawn(async move {
+            let service = hyper::service::service_fn(
+                move |mut req: hyper::Request<hyper::body::Incoming>| {
+                    req.extensions_mut()
+                        .insert(axum::extract::ConnectInfo(addr));
+                    app.clone().oneshot(req.map(axum::body::Body::new))
+                },
+            );
+            let mut builder = hyper::server::conn::http1::Builder::new();
+            builder
+                .timer(TokioTimer::new())
+                .header_read_timeout(limits.header_timeout)
+                .max_buf_size(MAX_HEAD_BYTES);
+            let conn = builder.serve_connection(TokioIo::new(stream), service);
+            let mut conn = std::pin::pin!(conn);
+            let stopping = tokio::select! {
+                r = conn.as_mut() => {
+                    if let Err(e) = r {
+                        tracing::debug!(error = %e, "connection ended with an error");
+                    }
+                    false
+                }
+                _ = stop.wait_for(|s| *s) => true,
+            };
+            if stopping {
+                // The request in flight finishes; the connection takes no other.
+                conn.as_mut().graceful_shutdown();
+                if let Err(e) = conn.await {
+                    tracing::debug!(error = %e, "connection ended with an error");
+                }
+            }
+            drop(closed);
+        });
+    }
+    drop(closed_rx);
+    closed_tx.closed().await;
+    Ok(())
 }
 
 /// Ctrl-C, or SIGTERM (systemd, container runtimes) where there is one.

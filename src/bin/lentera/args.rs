@@ -41,8 +41,25 @@ pub struct Cli {
     /// More log output (-v: debug, -vv: trace).
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
     pub verbose: u8,
+    /// Log lines as text, or as one JSON object per line (for journald, Loki, Elasticsearch).
+    #[arg(long, global = true, env = "LENTERA_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
+    /// Settings from a TOML file: `long-option = value` lines (e.g. `port = 8080`,
+    /// `data-dir = "/var/lib/lentera"`, `private = true`, `secret = "…"`); the command line and
+    /// the environment take precedence.
+    #[arg(long, global = true, env = "LENTERA_CONFIG")]
+    pub config: Option<PathBuf>,
     #[command(subcommand)]
     pub command: Command,
+}
+
+/// How log lines are written.
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LogFormat {
+    /// Human-readable lines.
+    Text,
+    /// One JSON object per line.
+    Json,
 }
 
 #[derive(Subcommand, Debug)]
@@ -475,6 +492,11 @@ pub struct ServeArgs {
     /// Ctrl-C; new connections are refused meanwhile.
     #[arg(long, default_value_t = 30.0, env = "LENTERA_GRACE_SECS")]
     pub grace_secs: f64,
+    /// Seconds a client may take to send a request's headers (and a kept-alive connection may
+    /// stay idle); slower clients are disconnected, so they cannot hold the server's
+    /// connections.
+    #[arg(long, default_value_t = 15.0, env = "LENTERA_HEADER_TIMEOUT_SECS")]
+    pub header_timeout_secs: f64,
     /// MiB of encoded vector tiles kept in memory.
     #[arg(long, default_value_t = 256, env = "LENTERA_TILE_CACHE_MIB")]
     pub tile_cache_mib: u64,

@@ -6,6 +6,7 @@
 
 mod accounts;
 mod args;
+mod config;
 mod export;
 mod generate;
 mod geocode;
@@ -31,6 +32,12 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 /// Runs the command line and turns errors into a one-line message and exit code 1.
 fn main() -> ExitCode {
+    // Before the arguments are parsed and before any thread starts: a configuration file's
+    // settings become defaults through the options' environment variables.
+    if let Err(e) = config::apply(std::env::args_os()) {
+        eprintln!("error: {e}");
+        return ExitCode::FAILURE;
+    }
     let cli = Cli::parse();
     init_tracing(&cli);
     let runtime = match tokio::runtime::Runtime::new() {
@@ -67,10 +74,13 @@ fn init_tracing(cli: &Cli) {
     };
     let filter = tracing_subscriber::EnvFilter::try_from_env("LENTERA_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
-    let _ = tracing_subscriber::fmt()
+    let logs = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .try_init();
+        .with_writer(std::io::stderr);
+    let _ = match cli.log_format {
+        args::LogFormat::Text => logs.try_init(),
+        args::LogFormat::Json => logs.json().flatten_event(true).try_init(),
+    };
 }
 
 async fn run(cli: Cli) -> Result<()> {

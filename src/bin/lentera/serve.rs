@@ -62,7 +62,11 @@ async fn serve(
             dir: cfg.data_dir.join("uploads"),
             max_bytes: args.max_upload_mib.saturating_mul(1 << 20),
             secret: Some(secret),
+            ..UploadOptions::default()
         },
+        header_timeout: std::time::Duration::from_secs_f64(
+            args.header_timeout_secs.clamp(1.0, 3600.0),
+        ),
     };
     lentera::server::serve(live, addr, refresh, options)
         .await

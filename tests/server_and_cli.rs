@@ -541,7 +541,15 @@ fn a_configuration_file_sets_options_and_logs_can_be_json() {
             break;
         }
     }
-    let health = http_get(port, "/healthz");
+    // The line is written once the port is bound; requests are taken a moment later.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let health = loop {
+        match http_get(port, "/healthz") {
+            Some(h) => break Some(h),
+            None if Instant::now() < deadline => std::thread::sleep(Duration::from_millis(100)),
+            None => break None,
+        }
+    };
     let _ = child.kill();
     let _ = child.wait();
     let listening = listening.expect("the server logs where it listens");

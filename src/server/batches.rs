@@ -128,6 +128,39 @@ impl Uploads {
     }
 }
 
+/// The name every upload's temporary file starts with.
+const UPLOAD_PREFIX: &str = "lentera-upload-";
+
+/// Removes the temporary files of uploads that a crashed or killed server left in `dir`
+/// (they may hold personal data); run before a server starts taking uploads. Each file
+/// names the process that received it (`lentera-upload-PID-…`): files of a process still
+/// running (another server sharing the directory) are left alone. Returns how many were
+/// removed.
+pub fn remove_stale_uploads(dir: &std::path::Path) -> std::io::Result<usize> {
+    let entries = match std::fs::read_dir(dir) {
+        Ok(e) => e,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(0),
+        Err(e) => return Err(e),
+    };
+    let mut removed = 0;
+    for entry in entries {
+        let entry = entry?;
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let Some(rest) = name.strip_prefix(UPLOAD_PREFIX) else {
+            continue;
+        };
+        let pid = rest.split('-').next().and_then(|p| p.parse::<u32>().ok());
+        let running = pid.is_some_and(|p| {
+            p != std::process::id() && std::path::Path::new(&format!("/proc/{p}")).exists()
+        });
+        if !running {
+            std::fs::remove_file(entry.path())?;
+            removed += 1;
+        }
+    }
+    Ok(removed)
+}
+
 /// Forgets an upload's progress when its request ends, however it ends.
 struct Tracked<'a> {
     uploads: &'a Uploads,
@@ -352,7 +385,7 @@ pub async fn upload(
     std::fs::create_dir_all(&uploads.options.dir).map_err(ApiError::internal)?;
     // Deleted when dropped: after the import, or at once when the transfer fails.
     let file = tempfile::Builder::new()
-        .prefix("lentera-upload-")
+        .prefix(&format!("{UPLOAD_PREFIX}{}-", std::process::id()))
         .tempfile_in(&uploads.options.dir)
         .map_err(ApiError::internal)?;
     let writer = tokio::fs::File::from_std(file.reopen().map_err(ApiError::internal)?);

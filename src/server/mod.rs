@@ -240,6 +240,14 @@ pub async fn serve(
     live.warm_tiles();
     let grace = options.grace;
     let header_timeout = options.header_timeout;
+    match batches::remove_stale_uploads(&options.uploads.dir) {
+        Ok(0) => {}
+        Ok(n) => tracing::warn!(
+            files = n,
+            "removed uploads left by a server that did not stop cleanly"
+        ),
+        Err(e) => tracing::warn!(error = %e, "cannot clear the upload directory"),
+    }
     let state = AppState::new(live, options);
     // Read MapLibre now: the first map does not wait for it, and a missing install is logged.
     state.vendor.is_complete();

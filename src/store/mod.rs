@@ -34,7 +34,10 @@ pub use sqlite::SqliteStore;
 pub enum StoreError {
     /// SQLite failed.
     #[error("SQLite store: {0}")]
-    Sqlite(#[from] rusqlite::Error),
+    Sqlite(rusqlite::Error),
+    /// The disk holding the store is full; the write was rolled back.
+    #[error("the disk holding the store is full: nothing of this change was kept; free space in the data directory (or give it a larger disk) and try again")]
+    DiskFull,
     /// PostgreSQL failed.
     #[error("PostGIS store: {0}")]
     Postgres(#[from] tokio_postgres::Error),
@@ -73,6 +76,15 @@ pub enum StoreError {
     /// The importer finished a batch without saying the file's SHA-256.
     #[error("the import ended without the file's SHA-256; nothing of it was kept")]
     NoFileHash,
+}
+
+impl From<rusqlite::Error> for StoreError {
+    fn from(e: rusqlite::Error) -> StoreError {
+        match e.sqlite_error_code() {
+            Some(rusqlite::ErrorCode::DiskFull) => StoreError::DiskFull,
+            _ => StoreError::Sqlite(e),
+        }
+    }
 }
 
 /// A unique stand-in for the SHA-256 of a batch whose file is still being hashed, replaced

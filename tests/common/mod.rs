@@ -181,20 +181,7 @@ fn start_cluster() -> Result<Cluster, String> {
     }
     let port = free_port();
     let sock = dir.to_string_lossy().into_owned();
-    let opts = format!(
-        "-p {port} -k {sock} -c listen_addresses=127.0.0.1 -c fsync=off \
-         -c synchronous_commit=off -c full_page_writes=off -c jit=off"
-    );
-    let log = dir.join("postgres.log").to_string_lossy().into_owned();
-    let out = pg_command(
-        &bin,
-        "pg_ctl",
-        &["-D", &d, "-o", &opts, "-l", &log, "-w", "start"],
-    )?;
-    if !out.status.success() {
-        let log_text = std::fs::read_to_string(&log).unwrap_or_default();
-        return Err(format!("pg_ctl start failed: {log_text}"));
-    }
+    pg_start(&bin, &dir, port)?;
     // Watchdog: stop the cluster and remove its files once this test process is gone.
     let pg_ctl = bin.join("pg_ctl").to_string_lossy().into_owned();
     let script = format!(
@@ -218,6 +205,54 @@ fn start_cluster() -> Result<Cluster, String> {
         port,
         socket_dir: dir,
     })
+}
+
+/// Starts the cluster in `dir` on `port`.
+fn pg_start(bin: &Path, dir: &Path, port: u16) -> Result<(), String> {
+    let sock = dir.to_string_lossy().into_owned();
+    let d = dir.join("data").to_string_lossy().into_owned();
+    let opts = format!(
+        "-p {port} -k {sock} -c listen_addresses=127.0.0.1 -c fsync=off \
+         -c synchronous_commit=off -c full_page_writes=off -c jit=off"
+    );
+    let log = dir.join("postgres.log").to_string_lossy().into_owned();
+    let out = pg_command(
+        bin,
+        "pg_ctl",
+        &["-D", &d, "-o", &opts, "-l", &log, "-w", "start"],
+    )?;
+    if !out.status.success() {
+        let log_text = std::fs::read_to_string(&log).unwrap_or_default();
+        return Err(format!("pg_ctl start failed: {log_text}"));
+    }
+    Ok(())
+}
+
+/// Stops the throwaway cluster of this test process (fast shutdown: connections are cut) or
+/// starts it again on the same port: for fault tests, which run in a test binary of their
+/// own so that no other test meets the stopped cluster.
+#[allow(dead_code)]
+pub fn postgis_running(running: bool) {
+    let cluster = CLUSTER
+        .get()
+        .and_then(|c| c.as_ref().ok())
+        .expect("the throwaway cluster was started (fresh_postgis_url)");
+    let bin = pg_bin_dir().unwrap();
+    if running {
+        pg_start(&bin, &cluster.socket_dir, cluster.port).unwrap();
+    } else {
+        let d = cluster
+            .socket_dir
+            .join("data")
+            .to_string_lossy()
+            .into_owned();
+        let out = pg_command(&bin, "pg_ctl", &["-D", &d, "-m", "fast", "-w", "stop"]).unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
 }
 
 /// A URL to a fresh, empty database in the throwaway cluster.

@@ -209,3 +209,55 @@ fn a_file_without_location_columns_is_refused_in_one_message() {
         "no location column",
     );
 }
+
+#[test]
+fn deeply_nested_geojson_is_refused_in_words() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    // Properties and coordinates nested 100,000 deep: a recursive reader without a limit
+    // would overflow its stack.
+    let deep =
+        |open: &str, close: &str| format!("{}1{}", open.repeat(100_000), close.repeat(100_000));
+    for (name, feature) in [
+        (
+            "sifat.geojson",
+            format!(
+                r#"{{"type":"Feature","properties":{{"kode":"64.01","nama":"A","x":{}}},"geometry":null}}"#,
+                deep("[", "]")
+            ),
+        ),
+        (
+            "koordinat.geojson",
+            format!(
+                r#"{{"type":"Feature","properties":{{"kode":"64.01","nama":"A"}},"geometry":{{"type":"Polygon","coordinates":{}}}}}"#,
+                deep("[", "]")
+            ),
+        ),
+    ] {
+        let path = dir.path().join(name);
+        std::fs::write(
+            &path,
+            format!(r#"{{"type":"FeatureCollection","features":[{feature}]}}"#),
+        )
+        .unwrap();
+        let started = Instant::now();
+        let out = lentera(
+            &data,
+            &[
+                "regions",
+                "import",
+                path.to_str().unwrap(),
+                "--level",
+                "kabupaten",
+            ],
+        );
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success(), "{name} was accepted");
+        assert!(
+            err.starts_with("error: "),
+            "{name}: one error line, no crash: {err}"
+        );
+        assert!(err.contains("recursion limit"), "{name}: {err}");
+        assert!(started.elapsed() < Duration::from_secs(2));
+    }
+}

@@ -13,28 +13,13 @@ mod common;
 
 use std::time::Instant;
 
-use common::{peak_rss_mib, reset_peak_rss};
+use common::{peak_rss_mib, reset_peak_rss, Discard};
 
 use lentera::app::{import_households, HouseholdImport, HouseholdImportOptions};
 use lentera::ingest::households::privacy::Secret;
 use lentera::ingest::households::{FileOptions, HouseholdFile};
-use lentera::model::{BatchCounts, BatchSink, Household, Reject, SourceFormat};
+use lentera::model::SourceFormat;
 
-/// A sink that drops what it is handed: the stages without the store.
-struct Discard;
-
-impl BatchSink for Discard {
-    type Error = std::convert::Infallible;
-    fn file_hash(&mut self, _: &str) -> Result<(), Self::Error> {
-        Ok(())
-    }
-    fn chunk(&mut self, _: Vec<Household>, _: Vec<Reject>) -> Result<(), Self::Error> {
-        Ok(())
-    }
-    fn finish(&mut self, _: BatchCounts) -> Result<(), Self::Error> {
-        Ok(())
-    }
-}
 use lentera::store::{SqliteStore, Store};
 
 /// CPU seconds (user + system) used so far by the whole process.

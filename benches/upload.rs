@@ -20,7 +20,7 @@ use std::time::Instant;
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-use common::{peak_rss_mib, reset_peak_rss, rss_mib};
+use common::{peak_rss_mib, reset_peak_rss, rss_mib, Discard};
 use lentera::app::{import_households, store_geocoder, HouseholdImportOptions};
 use lentera::ingest::households::privacy::Secret;
 use lentera::model::{Role, SourceFormat};
@@ -71,26 +71,6 @@ fn json_of(body: &str) -> serde_json::Value {
     serde_json::from_str(&body[start..end]).unwrap_or(serde_json::Value::Null)
 }
 
-/// A sink that drops what it is handed: the stages without the store.
-struct Discard;
-
-impl lentera::model::BatchSink for Discard {
-    type Error = std::convert::Infallible;
-    fn file_hash(&mut self, _: &str) -> Result<(), Self::Error> {
-        Ok(())
-    }
-    fn chunk(
-        &mut self,
-        _: Vec<lentera::model::Household>,
-        _: Vec<lentera::model::Reject>,
-    ) -> Result<(), Self::Error> {
-        Ok(())
-    }
-    fn finish(&mut self, _: lentera::model::BatchCounts) -> Result<(), Self::Error> {
-        Ok(())
-    }
-}
-
 #[tokio::main]
 async fn main() {
     let rows: usize = std::env::args()
@@ -132,7 +112,7 @@ async fn main() {
         lentera::ingest::households::HouseholdFile::open(&file, &Default::default()).unwrap();
     let (g, sec) = (geocoder.clone(), secret.clone());
     tokio::task::spawn_blocking(move || {
-        let mut sink: Discard = Discard;
+        let mut sink = Discard;
         opened.feed(sec, g.as_deref(), &mut sink).unwrap();
     })
     .await

@@ -259,11 +259,7 @@ fn http(port: u16, head: &str, body: &[u8]) -> Option<String> {
 fn a_server_killed_mid_upload_restarts_on_the_last_committed_state() {
     let tmp = tempfile::tempdir().unwrap();
     let data = tmp.path().join("data");
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let port = common::free_port();
     let lentera = |args: &[&str]| common::lentera(&data, args);
     let demo = Demo::start(&data, port);
     let token = lentera(&["tokens", "create", "demo.admin"]);

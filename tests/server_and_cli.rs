@@ -366,11 +366,7 @@ fn http_get_with(port: u16, path: &str, headers: &str) -> Option<String> {
 #[test]
 fn demo_command_serves_the_api() {
     let tmp = tempfile::tempdir().unwrap();
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let port = common::free_port();
     let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_lentera"))
         .arg("--data-dir")
         .arg(tmp.path())
@@ -503,11 +499,7 @@ fn serve_needs_a_secret_outside_the_demo() {
 fn a_configuration_file_sets_options_and_logs_can_be_json() {
     use std::io::BufRead;
     let tmp = tempfile::tempdir().unwrap();
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let port = common::free_port();
     let config = tmp.path().join("lentera.toml");
     std::fs::write(
         &config,

@@ -118,7 +118,9 @@ fn pg_command(bin: &Path, tool: &str, args: &[&str]) -> Result<Output, String> {
         .map_err(|e| format!("cannot run {tool}: {e}"))
 }
 
-fn free_port() -> u16 {
+/// A local TCP port free at the time of asking (for a server a test starts).
+#[allow(dead_code)]
+pub fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())
         .map(|a| a.port())
@@ -674,4 +676,25 @@ pub fn exact_router(live: lentera::server::Live) -> axum::Router {
             ..Default::default()
         },
     )
+}
+
+/// A sink that drops what it is handed: an import's stages without a store.
+#[allow(dead_code)]
+pub struct Discard;
+
+impl lentera::model::BatchSink for Discard {
+    type Error = std::convert::Infallible;
+    fn file_hash(&mut self, _: &str) -> Result<(), Self::Error> {
+        Ok(())
+    }
+    fn chunk(
+        &mut self,
+        _: Vec<lentera::model::Household>,
+        _: Vec<lentera::model::Reject>,
+    ) -> Result<(), Self::Error> {
+        Ok(())
+    }
+    fn finish(&mut self, _: lentera::model::BatchCounts) -> Result<(), Self::Error> {
+        Ok(())
+    }
 }

@@ -519,10 +519,18 @@ fn a_configuration_file_sets_options_and_logs_can_be_json() {
         .stderr(std::process::Stdio::piped())
         .spawn()
         .unwrap();
+    // Every line is read (on a thread, so the log stream stays open while the test runs).
     let stderr = child.stderr.take().unwrap();
+    let (lines, received) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in std::io::BufReader::new(stderr).lines() {
+            if lines.send(line.unwrap()).is_err() {
+                break;
+            }
+        }
+    });
     let mut listening = None;
-    for line in std::io::BufReader::new(stderr).lines() {
-        let line = line.unwrap();
+    while let Ok(line) = received.recv_timeout(Duration::from_secs(60)) {
         let v: serde_json::Value =
             serde_json::from_str(&line).unwrap_or_else(|e| panic!("not JSON ({e}): {line}"));
         if v["message"]
@@ -560,4 +568,45 @@ fn a_configuration_file_sets_options_and_logs_can_be_json() {
     );
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("unknown setting `prot`"));
+}
+
+#[test]
+fn the_server_outlives_its_log_stream() {
+    // A supervisor or log reader that goes away closes stderr: log lines are dropped, and
+    // the server goes on serving instead of dying on the first line it cannot write.
+    let tmp = tempfile::tempdir().unwrap();
+    let port = common::free_port();
+    let empty_web = tmp.path().join("web");
+    std::fs::create_dir_all(&empty_web).unwrap();
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_lentera"))
+        .arg("--data-dir")
+        .arg(tmp.path())
+        .args(["demo", "--port", &port.to_string()])
+        // No MapLibre: the server logs a warning after it starts listening.
+        .env("LENTERA_WEB_DIR", &empty_web)
+        .env_remove("DATABASE_URL")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stderr.take());
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let health = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            panic!("the server stopped when its log stream closed: {status}");
+        }
+        match http_get(port, "/healthz") {
+            Some(h) => break Some(h),
+            None if Instant::now() < deadline => std::thread::sleep(Duration::from_millis(100)),
+            None => break None,
+        }
+    };
+    // Requests log lines too: still serving after them.
+    let again = http_get(port, "/api/regions?level=kabupaten");
+    let alive = child.try_wait().unwrap().is_none();
+    let _ = child.kill();
+    let _ = child.wait();
+    assert!(health.is_some_and(|h| h.starts_with("HTTP/1.1 200")));
+    assert!(again.is_some_and(|h| h.starts_with("HTTP/1.1 200")));
+    assert!(alive, "the server is still running");
 }

@@ -74,9 +74,13 @@ fn init_tracing(cli: &Cli) {
     };
     let filter = tracing_subscriber::EnvFilter::try_from_env("LENTERA_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+    // A log line that cannot be written (stderr closed by a supervisor or a pipe reader that
+    // went away) is dropped: reporting it would panic on the same closed stream and take the
+    // server down with it.
     let logs = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr);
+        .with_writer(std::io::stderr)
+        .log_internal_errors(false);
     let _ = match cli.log_format {
         args::LogFormat::Text => logs.try_init(),
         args::LogFormat::Json => logs.json().flatten_event(true).try_init(),

@@ -804,6 +804,8 @@
     batch_import: 'impor', batch_remove: 'hapus batch', batch_correct: 'koreksi', user_add: 'pengguna baru',
     batch_submit: 'batch diserahkan', batch_accept: 'batch diterima', batch_return: 'batch dikembalikan',
     round_open: 'putaran dibuka', round_close: 'putaran ditutup',
+    program_add: 'program baru', program_remove: 'program dihapus', program_list: 'daftar penerima diunggah',
+    target_save: 'daftar sasaran disimpan',
     user_change: 'ubah pengguna', token_create: 'token baru', token_revoke: 'token dicabut',
   };
   async function loadAudit() {

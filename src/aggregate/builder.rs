@@ -7,6 +7,7 @@ use serde::Serialize;
 
 use super::count::{coverage, roll_up, roll_up_denominators, Counter};
 use super::points::{group_by_unit, point_index};
+use super::programs::ProgramIndex;
 use super::record::{
     key_prefix, BatchMeta, BatchReport, HouseholdRecord, BIT_DESA_GONE, BIT_DUPLICATE, BIT_EXTREME,
     BIT_EXTREME_STATED, BIT_SCALE_TEN, MEMBERS_UNKNOWN, NO_UNIT,
@@ -15,7 +16,9 @@ use super::snapshot::{PeriodIndicators, Snapshot, Unit};
 use super::sources::sources_by_unit;
 use super::DEFAULT_CELLS_PER_DESA;
 use crate::index::DesaGrid;
-use crate::model::{Denominators, DesilScale, Flag, HouseholdFacts, Period, Quality};
+use crate::model::{
+    Denominators, DesilScale, Flag, HouseholdFacts, Member, Period, ProgramInfo, Quality,
+};
 use crate::region::{province_name, Kode, Level, Region};
 
 /// Builds a [`Snapshot`]: units first, then households one by one, then [`finish`].
@@ -30,6 +33,7 @@ pub struct SnapshotBuilder {
     batch_index: HashMap<i64, u16>,
     records: Vec<HouseholdRecord>,
     denominators: HashMap<Kode, Denominators>,
+    programs: ProgramIndex,
     grid_seconds: f64,
 }
 
@@ -107,6 +111,7 @@ impl SnapshotBuilder {
             batch_index,
             records: Vec::new(),
             denominators: HashMap::new(),
+            programs: ProgramIndex::default(),
             grid_seconds: started.elapsed().as_secs_f64(),
         }
     }
@@ -114,6 +119,13 @@ impl SnapshotBuilder {
     /// Sets the denominators (households and population per unit code).
     pub fn denominators(mut self, d: HashMap<Kode, Denominators>) -> SnapshotBuilder {
         self.denominators = d;
+        self
+    }
+
+    /// Sets the regional programmes and their lists (set before any household is added):
+    /// each household is matched to the lists of its period as it is added.
+    pub fn programs(mut self, lists: Vec<(ProgramInfo, Vec<Member>)>) -> SnapshotBuilder {
+        self.programs = ProgramIndex::new(lists);
         self
     }
 
@@ -156,6 +168,10 @@ impl SnapshotBuilder {
         }
         if f.desa.is_some() && unit == NO_UNIT {
             bits |= BIT_DESA_GONE;
+        }
+        if self.programs.matches_households() {
+            let period = self.batches[usize::from(batch)].period;
+            self.programs.push(period, f.nik_key, f.kk_key);
         }
         self.records.push(HouseholdRecord {
             kk: key_prefix(f.kk_key),
@@ -202,7 +218,19 @@ impl SnapshotBuilder {
         let (mut counts, tallies) = counter.count_all(&mut self.records, threads);
         let counted = started.elapsed().as_secs_f64();
         let sources = sources_by_unit(&self.records, &self.units);
-        let groups = group_by_unit(&mut self.records, self.units.len());
+        let groups = group_by_unit(
+            &mut self.records,
+            &mut self.programs.of_record,
+            self.units.len(),
+        );
+        self.programs.tally(
+            &self.records,
+            &self.units,
+            &self.index,
+            &periods,
+            &batch_period,
+            &mut counts,
+        );
         let point_index = point_index(&self.records, &groups);
         let indexed = started.elapsed().as_secs_f64() - counted;
         let reports = self
@@ -222,9 +250,11 @@ impl SnapshotBuilder {
         let periods = periods
             .into_iter()
             .zip(counts.iter_mut())
-            .map(|(period, counts)| {
+            .enumerate()
+            .map(|(i, (period, counts))| {
                 roll_up(counts, &parents);
                 let covered = coverage(&self.units, counts);
+                self.programs.finish_counts(i, counts);
                 PeriodIndicators::new(period, std::mem::take(counts), covered)
             })
             .collect();
@@ -250,6 +280,7 @@ impl SnapshotBuilder {
             groups,
             point_index,
             sources,
+            programs: self.programs,
             matchings: Default::default(),
         }
     }

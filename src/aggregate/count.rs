@@ -111,34 +111,69 @@ impl Counter<'_> {
     /// (`point_elsewhere`). A point on a shared edge, or where overlapping outlines both
     /// contain it, belongs to the chosen desa.
     fn place(&self, r: &HouseholdRecord, report: &mut BatchTally) -> Option<(u32, bool)> {
-        let quality = (r.quality > 0).then(|| Quality::ALL[usize::from(r.quality - 1)]);
-        if !quality.is_some_and(|q| q.has_desa() || q.is_area()) {
-            return None;
-        }
-        let mut located = NO_UNIT;
-        let mut holds_chosen = false;
-        if r.has_point() {
-            self.grid
-                .containing(f64::from(r.lon), f64::from(r.lat), |id| {
-                    let u = self.desa_units[id as usize];
-                    holds_chosen |= u == r.unit;
-                    if located == NO_UNIT {
-                        located = u;
-                    }
-                });
-        }
-        if r.unit != NO_UNIT {
-            let elsewhere = self.units[r.unit as usize].info.level == Level::Desa
-                && located != NO_UNIT
-                && !holds_chosen;
-            return Some((r.unit, elsewhere));
-        }
-        if r.bits & BIT_DESA_GONE != 0 && located != NO_UNIT {
-            report.relocated += 1;
-            return Some((located, false));
-        }
-        None
+        let placed = place(
+            self.units,
+            self.grid,
+            self.desa_units,
+            r.quality(),
+            r.unit,
+            r.bits & BIT_DESA_GONE != 0,
+            r.has_point().then_some((r.lon, r.lat)),
+        )?;
+        report.relocated += u64::from(placed.relocated);
+        Some((placed.unit, placed.elsewhere))
     }
+}
+
+/// Where a household is counted ([`Counter::place`]'s rule).
+pub(super) struct Placed {
+    /// The unit.
+    pub(super) unit: u32,
+    /// Its point lies in another desa than the chosen one.
+    pub(super) elsewhere: bool,
+    /// Its chosen desa is gone and its point's desa counts it.
+    pub(super) relocated: bool,
+}
+
+/// The unit a household placed with `quality` in `unit` (`NO_UNIT` when its choice is not
+/// among the units; `desa_gone` when that choice was a desa) and with `point` is counted in.
+pub(super) fn place(
+    units: &[Unit],
+    grid: &DesaGrid,
+    desa_units: &[u32],
+    quality: Option<Quality>,
+    unit: u32,
+    desa_gone: bool,
+    point: Option<(f32, f32)>,
+) -> Option<Placed> {
+    if !quality.is_some_and(|q| q.has_desa() || q.is_area()) {
+        return None;
+    }
+    let mut located = NO_UNIT;
+    let mut holds_chosen = false;
+    if let Some((lon, lat)) = point {
+        grid.containing(f64::from(lon), f64::from(lat), |id| {
+            let u = desa_units[id as usize];
+            holds_chosen |= u == unit;
+            if located == NO_UNIT {
+                located = u;
+            }
+        });
+    }
+    if unit != NO_UNIT {
+        let elsewhere =
+            units[unit as usize].info.level == Level::Desa && located != NO_UNIT && !holds_chosen;
+        return Some(Placed {
+            unit,
+            elsewhere,
+            relocated: false,
+        });
+    }
+    (desa_gone && located != NO_UNIT).then_some(Placed {
+        unit: located,
+        elsewhere: false,
+        relocated: true,
+    })
 }
 
 /// Adds every unit's counts into its ancestors' (units are sorted parents first).

@@ -8,9 +8,11 @@ mod builder;
 mod count;
 pub mod indicators;
 mod points;
+mod programs;
 mod record;
 mod snapshot;
 mod sources;
+mod targeting;
 mod transitions;
 
 use crate::model::BatchInfo;
@@ -19,9 +21,11 @@ pub use builder::{BuildTimings, SnapshotBuilder};
 pub use indicators::{
     Change, Count, Counts, Described, Field, Indicator, Rate, Side, Stated, UnknownIndicator,
 };
+pub use programs::{Measure, ProgramIndex, ProgramTally};
 pub use record::{BatchMeta, BatchReport, BatchTally, HouseholdRecord};
 pub use snapshot::{Disclosure, PeriodIndicators, Snapshot, Unit};
 pub use sources::SourceShare;
+pub use targeting::{Criteria, FollowUp, FollowUpUnit, RankedUnit, Ranking, Target, TargetError};
 pub use transitions::{Flow, Transitions};
 
 /// Grid cells per desa, on average (4 bytes each).

@@ -11,7 +11,14 @@ use super::record::HouseholdRecord;
 /// households counted nowhere). Records mostly arrive grouped already (exports are sorted by
 /// region), so few swaps happen. Hand-written: the standard sorts need `n log n` comparisons
 /// or a second buffer as large as the records.
-pub(super) fn group_by_unit(records: &mut [HouseholdRecord], n_units: usize) -> Vec<usize> {
+///
+/// `companion`, when not empty, holds one value per record and is reordered with them.
+pub(super) fn group_by_unit(
+    records: &mut [HouseholdRecord],
+    companion: &mut [u16],
+    n_units: usize,
+) -> Vec<usize> {
+    let paired = companion.len() == records.len();
     let key = |r: &HouseholdRecord| (r.unit as usize).min(n_units);
     let mut starts = vec![0usize; n_units + 2];
     for r in records.iter() {
@@ -29,6 +36,9 @@ pub(super) fn group_by_unit(records: &mut [HouseholdRecord], n_units: usize) -> 
                 next[group] += 1;
             } else {
                 records.swap(i, next[k]);
+                if paired {
+                    companion.swap(i, next[k]);
+                }
                 next[k] += 1;
             }
         }

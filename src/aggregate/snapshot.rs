@@ -10,6 +10,7 @@ use rstar::{RTree, AABB};
 
 use super::builder::{BuildTimings, SnapshotBuilder};
 use super::indicators::{Count, Counts};
+use super::programs::ProgramIndex;
 use super::record::{BatchReport, HouseholdRecord};
 use super::sources::{SourceShare, UnitSources};
 use super::transitions::MatchingCache;
@@ -126,6 +127,7 @@ pub struct Snapshot {
     pub(super) groups: Vec<usize>,
     pub(super) point_index: RTree<GeomWithData<Rectangle<[f32; 2]>, u32>>,
     pub(super) sources: UnitSources,
+    pub(super) programs: ProgramIndex,
     /// Households matched across pairs of periods, as requests asked for them.
     pub(super) matchings: MatchingCache,
     /// How long the build took.
@@ -136,6 +138,11 @@ impl Snapshot {
     /// An empty snapshot (no regions, no households).
     pub fn empty() -> Snapshot {
         SnapshotBuilder::new(Vec::new(), Vec::new()).finish(0, None, 1)
+    }
+
+    /// The regional programmes and what their lists reach.
+    pub fn programs(&self) -> &ProgramIndex {
+        &self.programs
     }
 
     /// All units, sorted by code.

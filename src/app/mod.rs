@@ -6,6 +6,7 @@
 mod boundaries;
 mod demo;
 mod households;
+mod programs;
 mod snapshot;
 
 pub use boundaries::{import_boundaries, BoundaryImportError, ImportOutcome};
@@ -14,4 +15,5 @@ pub use households::{
     import_households, store_geocoder, HouseholdImport, HouseholdImportError,
     HouseholdImportOptions,
 };
+pub use programs::{upload_program_list, ListReport, ListUpload, ProgramListError, REPORT_ROWS};
 pub use snapshot::load_snapshot;

@@ -25,6 +25,15 @@ pub async fn load_snapshot(store: &dyn Store, threads: usize) -> Result<Snapshot
     let counted_ids: HashSet<i64> = counted.iter().map(|b| b.id).collect();
     let batches = counted.into_iter().map(BatchMeta::from).collect();
     let denominators = store.denominators().await?;
+    let mut programs = Vec::new();
+    for p in store.programs().await? {
+        let members = if p.list.is_some() {
+            store.program_members(p.id).await?
+        } else {
+            Vec::new()
+        };
+        programs.push((p, members));
+    }
     let mut facts = store.household_facts().await?;
     if !waiting.is_empty() {
         facts.retain(|f| counted_ids.contains(&f.batch_id));
@@ -37,7 +46,9 @@ pub async fn load_snapshot(store: &dyn Store, threads: usize) -> Result<Snapshot
         }
     }
     tokio::task::spawn_blocking(move || {
-        let mut builder = SnapshotBuilder::new(regions, batches).denominators(denominators);
+        let mut builder = SnapshotBuilder::new(regions, batches)
+            .denominators(denominators)
+            .programs(programs);
         builder.reserve(facts.len());
         for f in &facts {
             builder.push(f);

@@ -68,6 +68,14 @@ pub enum AuditAction {
     RoundOpen,
     /// A verval round closed.
     RoundClose,
+    /// A programme registered.
+    ProgramAdd,
+    /// A programme removed with its list.
+    ProgramRemove,
+    /// A programme's list of beneficiaries or places uploaded (replacing the previous one).
+    ProgramList,
+    /// A target list saved.
+    TargetSave,
 }
 
 impl AuditAction {

@@ -10,6 +10,7 @@ pub mod facts;
 pub mod geocode;
 pub mod household;
 pub mod period;
+pub mod program;
 pub mod round;
 pub mod sheet;
 
@@ -30,4 +31,8 @@ pub use household::{
     SourceFormat, Text, UnknownFormat,
 };
 pub use period::{BadPeriod, Period};
+pub use program::{
+    BadProgram, Coverage, DesilRange, ListInfo, Member, NewProgram, ProgramInfo, ProgramKind,
+    TargetList, TargetMember,
+};
 pub use round::{BadRound, Round};

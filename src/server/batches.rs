@@ -103,8 +103,9 @@ impl Default for Uploads {
 const PHASE_RECEIVING: u8 = 0;
 const PHASE_IMPORTING: u8 = 1;
 
+/// How far one upload has come.
 #[derive(Debug, Default)]
-struct Progress {
+pub(super) struct Progress {
     owner: String,
     phase: AtomicU8,
     received: AtomicU64,
@@ -121,6 +122,11 @@ impl Uploads {
             running: Mutex::default(),
             imports: tokio::sync::Semaphore::new(CONCURRENT_IMPORTS),
         }
+    }
+
+    /// The secret NIK and KK of uploaded files are hashed with (`None`: uploads are off).
+    pub fn secret(&self) -> Option<&Secret> {
+        self.options.secret.as_ref()
     }
 
     fn running(&self) -> std::sync::MutexGuard<'_, HashMap<String, Arc<Progress>>> {
@@ -350,22 +356,7 @@ pub async fn upload(
             )));
         }
     }
-    let max = uploads.options.max_bytes;
-    let too_large = || {
-        ApiError::PayloadTooLarge(format!(
-            "the file is larger than this server's upload limit of {} MiB: split it (e.g. per \
-             kecamatan) or ask the administrator to raise --max-upload-mib",
-            max / (1024 * 1024)
-        ))
-    };
-    let declared = request
-        .headers()
-        .get(header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<u64>().ok());
-    if declared.is_some_and(|n| n > max + 64 * 1024) {
-        return Err(too_large());
-    }
+    let declared = declared_length(request.headers());
     let progress = Arc::new(Progress {
         owner: acting.name.clone(),
         ..Progress::default()
@@ -381,70 +372,7 @@ pub async fn upload(
             .store(declared.unwrap_or_default(), Ordering::Relaxed);
         uploads.running().insert(id.clone(), progress.clone());
     }
-
-    std::fs::create_dir_all(&uploads.options.dir).map_err(ApiError::internal)?;
-    // Deleted when dropped: after the import, or at once when the transfer fails.
-    let file = tempfile::Builder::new()
-        .prefix(&format!("{UPLOAD_PREFIX}{}-", std::process::id()))
-        .tempfile_in(&uploads.options.dir)
-        .map_err(ApiError::internal)?;
-    let writer = tokio::fs::File::from_std(file.reopen().map_err(ApiError::internal)?);
-    let is_multipart = request
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.starts_with("multipart/form-data"));
-    let (received, part_name) = if is_multipart {
-        let unreadable = |e: axum::extract::multipart::MultipartError| {
-            ApiError::bad_request(format!("the multipart body is unreadable: {e}"))
-        };
-        let mut form = Multipart::from_request(request, &st)
-            .await
-            .map_err(|e| ApiError::bad_request(format!("the multipart body is unreadable: {e}")))?;
-        let mut found = None;
-        while let Some(field) = form.next_field().await.map_err(unreadable)? {
-            if field.file_name().is_some() || field.name() == Some("file") {
-                let name = field.file_name().map(str::to_string);
-                let stream = field.map(|c| c.map_err(|e| e.to_string()));
-                found = Some((
-                    receive(stream, writer, max, uploads.options.stall, &progress).await,
-                    name,
-                ));
-                break;
-            }
-        }
-        found.ok_or_else(|| {
-            ApiError::bad_request("the multipart body has no file part (a part named `file`)")
-        })?
-    } else {
-        let stream = request
-            .into_body()
-            .into_data_stream()
-            .map(|c| c.map_err(|e| e.to_string()));
-        (
-            receive(stream, writer, max, uploads.options.stall, &progress).await,
-            None,
-        )
-    };
-    let written = match received {
-        Ok(n) => n,
-        Err(ReceiveError::TooLarge) => return Err(too_large()),
-        Err(ReceiveError::Stalled) => {
-            return Err(ApiError::Timeout(format!(
-                "the upload stalled: nothing arrived for {} s; nothing was kept",
-                uploads.options.stall.as_secs()
-            )))
-        }
-        Err(ReceiveError::Broken(e)) => {
-            return Err(ApiError::bad_request(format!(
-                "the upload broke off before the end of the file ({e}); nothing was kept"
-            )))
-        }
-        Err(ReceiveError::Disk(e)) => return Err(ApiError::internal(e)),
-    };
-    if written == 0 {
-        return Err(ApiError::bad_request("the uploaded file is empty"));
-    }
+    let (file, written, part_name) = spool(&st, request, &progress).await?;
     progress.total.store(written, Ordering::Relaxed);
     progress
         .rows_estimate
@@ -558,6 +486,102 @@ pub async fn upload(
         },
     }))
     .into_response())
+}
+
+/// Receives a request's file (the body itself, or the `file` part of a multipart form) into a
+/// temporary file of the upload directory, under the server's size limit and stall timeout;
+/// returns it (deleted when dropped), its size and the name the form gave it.
+pub(super) async fn spool(
+    st: &AppState,
+    request: Request,
+    progress: &Progress,
+) -> Result<(tempfile::NamedTempFile, u64, Option<String>), ApiError> {
+    let uploads = st.uploads.clone();
+    let max = uploads.options.max_bytes;
+    let too_large = || {
+        ApiError::PayloadTooLarge(format!(
+            "the file is larger than this server's upload limit of {} MiB: split it (e.g. per \
+             kecamatan) or ask the administrator to raise --max-upload-mib",
+            max / (1024 * 1024)
+        ))
+    };
+    let declared = declared_length(request.headers());
+    if declared.is_some_and(|n| n > max + 64 * 1024) {
+        return Err(too_large());
+    }
+
+    std::fs::create_dir_all(&uploads.options.dir).map_err(ApiError::internal)?;
+    // Deleted when dropped: after the import, or at once when the transfer fails.
+    let file = tempfile::Builder::new()
+        .prefix(&format!("{UPLOAD_PREFIX}{}-", std::process::id()))
+        .tempfile_in(&uploads.options.dir)
+        .map_err(ApiError::internal)?;
+    let writer = tokio::fs::File::from_std(file.reopen().map_err(ApiError::internal)?);
+    let is_multipart = request
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("multipart/form-data"));
+    let (received, part_name) = if is_multipart {
+        let unreadable = |e: axum::extract::multipart::MultipartError| {
+            ApiError::bad_request(format!("the multipart body is unreadable: {e}"))
+        };
+        let mut form = Multipart::from_request(request, st)
+            .await
+            .map_err(|e| ApiError::bad_request(format!("the multipart body is unreadable: {e}")))?;
+        let mut found = None;
+        while let Some(field) = form.next_field().await.map_err(unreadable)? {
+            if field.file_name().is_some() || field.name() == Some("file") {
+                let name = field.file_name().map(str::to_string);
+                let stream = field.map(|c| c.map_err(|e| e.to_string()));
+                found = Some((
+                    receive(stream, writer, max, uploads.options.stall, progress).await,
+                    name,
+                ));
+                break;
+            }
+        }
+        found.ok_or_else(|| {
+            ApiError::bad_request("the multipart body has no file part (a part named `file`)")
+        })?
+    } else {
+        let stream = request
+            .into_body()
+            .into_data_stream()
+            .map(|c| c.map_err(|e| e.to_string()));
+        (
+            receive(stream, writer, max, uploads.options.stall, progress).await,
+            None,
+        )
+    };
+    let written = match received {
+        Ok(n) => n,
+        Err(ReceiveError::TooLarge) => return Err(too_large()),
+        Err(ReceiveError::Stalled) => {
+            return Err(ApiError::Timeout(format!(
+                "the upload stalled: nothing arrived for {} s; nothing was kept",
+                uploads.options.stall.as_secs()
+            )))
+        }
+        Err(ReceiveError::Broken(e)) => {
+            return Err(ApiError::bad_request(format!(
+                "the upload broke off before the end of the file ({e}); nothing was kept"
+            )))
+        }
+        Err(ReceiveError::Disk(e)) => return Err(ApiError::internal(e)),
+    };
+    if written == 0 {
+        return Err(ApiError::bad_request("the uploaded file is empty"));
+    }
+    Ok((file, written, part_name))
+}
+
+/// The length a request declares for its body.
+fn declared_length(headers: &HeaderMap) -> Option<u64> {
+    headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok())
 }
 
 /// The id a page gave its upload, when it is a plausible one.

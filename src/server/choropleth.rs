@@ -16,7 +16,7 @@ use crate::aggregate::indicators::Side;
 use crate::aggregate::indicators::DEFAULT_MIN_HOUSEHOLDS;
 use crate::aggregate::Disclosure;
 use crate::aggregate::{
-    Flow, Indicator, PeriodIndicators, Snapshot, Transitions, UnknownIndicator,
+    Flow, Indicator, Measure, PeriodIndicators, Snapshot, Transitions, UnknownIndicator,
 };
 use crate::choropleth::{
     classify, classify_change, labels, Classes, ClassifyError, Method, Palette, Side as ChangeSide,
@@ -45,7 +45,17 @@ pub enum Shown {
     },
     /// Households of a flow (`transition_entered`), as `/api/transitions` counts them.
     Flow(Flow),
+    /// A figure of one regional programme (`program_3_uncovered`), in its list's period.
+    Program {
+        /// The programme's id.
+        id: i64,
+        /// The figure.
+        measure: Measure,
+    },
 }
+
+/// The prefix of a programme figure's name.
+const PROGRAM_PREFIX: &str = "program_";
 
 /// The prefix of a flow's name.
 const FLOW_PREFIX: &str = "transition_";
@@ -55,6 +65,17 @@ impl FromStr for Shown {
 
     /// Parses `desil_1`, `desil_1_change`, `desil_1_change_rel` or `transition_entered`.
     fn from_str(name: &str) -> Result<Shown, String> {
+        if let Some((id, measure)) = name
+            .strip_prefix(PROGRAM_PREFIX)
+            .and_then(|rest| rest.split_once('_'))
+        {
+            if let Ok(id) = id.parse::<i64>() {
+                return Ok(Shown::Program {
+                    id,
+                    measure: measure.parse()?,
+                });
+            }
+        }
         if let Some(flow) = name.strip_prefix(FLOW_PREFIX) {
             return flow.parse().map(Shown::Flow).map_err(|_| {
                 let names: Vec<String> = Flow::ALL
@@ -101,6 +122,7 @@ impl Shown {
                 relative: false,
             } if !i.is_share() => ValueKind::Count,
             Shown::Flow(_) => ValueKind::Count,
+            Shown::Program { measure, .. } if !measure.is_share() => ValueKind::Count,
             _ => ValueKind::Share,
         }
     }
@@ -118,6 +140,7 @@ impl Shown {
                 relative: true,
             } => format!("{indicator}_change_rel"),
             Shown::Flow(f) => format!("{FLOW_PREFIX}{}", f.name()),
+            Shown::Program { id, measure } => format!("{PROGRAM_PREFIX}{id}_{}", measure.name()),
         }
     }
 
@@ -125,13 +148,13 @@ impl Shown {
     pub fn indicator(&self) -> Option<Indicator> {
         match self {
             Shown::Value(i) | Shown::Change { indicator: i, .. } => Some(*i),
-            Shown::Flow(_) => None,
+            Shown::Flow(_) | Shown::Program { .. } => None,
         }
     }
 
     /// Whether it needs a base period.
     pub fn needs_base(&self) -> bool {
-        !matches!(self, Shown::Value(_))
+        !matches!(self, Shown::Value(_) | Shown::Program { .. })
     }
 
     /// Whether it is a change, which diverges around zero.
@@ -236,7 +259,23 @@ impl<'a> Selection<'a> {
         disclosure: Disclosure,
     ) -> Result<Selection<'a>, ApiError> {
         let shown = params.indicator.unwrap_or_default();
-        let (period, base) = periods(snap, params.period, params.base, disclosure)?;
+        // A programme's figures are of its list's period.
+        let list_period = match shown {
+            Shown::Program { id, .. } => Some(
+                snap.programs()
+                    .by_id(id)
+                    .ok_or_else(|| {
+                        ApiError::not_found(format!("programme {id} is not registered"))
+                    })?
+                    .1
+                    .list_period()
+                    .ok_or_else(|| {
+                        ApiError::not_found(format!("programme {id} has no list uploaded yet"))
+                    })?,
+            ),
+            _ => None,
+        };
+        let (period, base) = periods(snap, params.period.or(list_period), params.base, disclosure)?;
         if shown.needs_base() && base.is_none() {
             return Err(ApiError::bad_request(format!(
                 "{} needs a base period: base=YYYY-MM",
@@ -295,6 +334,11 @@ impl<'a> Selection<'a> {
                 self.base.as_ref()?.counts(u)?;
                 Some(flows?[u as usize].get(f) as f64)
             }
+            Shown::Program { id, measure } => {
+                let (_, tally) = self.snap.programs().by_id(id)?;
+                let same = self.period.as_ref()?.period == tally.list_period()?;
+                tally.value(measure, u, counts.filter(|_| same))
+            }
         }
     }
 
@@ -327,6 +371,13 @@ impl<'a> Selection<'a> {
                 (Shown::Value(i), Some(now), _) => i.missing_reason(side(now), den),
                 (Shown::Change { indicator, .. }, Some(now), Some(base)) => {
                     indicator.change(side(now), side(base), den).reason
+                }
+                (Shown::Program { .. }, Some(now), _) if self.value(u, None).is_none() => {
+                    Some(if now.counts(u).is_none() {
+                        format!("Tidak ada data periode {} di wilayah ini", now.period)
+                    } else {
+                        "Tidak ada data: sumber data tidak mencantumkan desil".to_string()
+                    })
                 }
                 _ => None,
             };

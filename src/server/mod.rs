@@ -15,10 +15,12 @@ pub mod live;
 pub mod metrics;
 pub mod ogc;
 pub mod openapi;
+pub mod programs;
 pub mod query;
 pub mod rounds;
 pub mod session;
 pub mod sources;
+pub mod table;
 pub mod targets;
 pub mod templates;
 pub mod tiles;
@@ -156,6 +158,20 @@ pub fn router_over(state: AppState) -> Router {
             get(batches::rejects).post(batches::step),
         )
         .route("/api/uploads/{id}", get(batches::progress))
+        .route("/api/programs", get(programs::list).post(programs::add))
+        .route(
+            "/api/programs/{id}",
+            get(programs::one).delete(programs::remove),
+        )
+        .route("/api/programs/{id}/list", post(programs::upload_list))
+        .route("/api/programs/{id}/coverage", get(programs::coverage))
+        .route("/api/targeting", get(programs::targeting))
+        .route("/api/targeting/households", get(programs::target_list))
+        .route(
+            "/api/target-lists",
+            get(programs::saved).post(programs::save),
+        )
+        .route("/api/target-lists/{id}/compare", get(programs::compare))
         .route("/api/rounds", get(rounds::list).post(rounds::open))
         .route("/api/rounds/{period}", get(rounds::status))
         .route("/api/rounds/{period}/close", post(rounds::close))

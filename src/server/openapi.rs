@@ -279,7 +279,7 @@ pub fn document() -> Value {
             },
             "/api/audit": { "get": {
                 "summary": "The audit trail, for admins: logins, token and user changes, imports, removals, corrections and every household-data read, each record chained to the one before by SHA-256",
-                "parameters": [ param("since", "From this date or time."), param("user", "One user's records."), param("action", "One action (login, login_failed, logout, user_add, user_change, token_create, token_revoke, batch_import, batch_remove, batch_correct, household_read, backup, restore, batch_submit, batch_accept, batch_return, round_open, round_close)."), param("after", "Records after this id."), param("limit", "1–5000 (default 200).") ],
+                "parameters": [ param("since", "From this date or time."), param("user", "One user's records."), param("action", "One action (login, login_failed, logout, user_add, user_change, token_create, token_revoke, batch_import, batch_remove, batch_correct, household_read, backup, restore, batch_submit, batch_accept, batch_return, round_open, round_close, program_add, program_remove, program_list, target_save)."), param("after", "Records after this id."), param("limit", "1–5000 (default 200).") ],
                 "security": [ { "bearer": [] } ],
                 "responses": { "200": { "description": "Records, oldest first." }, "401": { "description": "Not logged in." }, "403": { "description": "Not an admin." } }
             }},

@@ -2,13 +2,13 @@
 //! RAT/RPKD planning meeting works from.
 
 use axum::extract::State;
-use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde::{Deserialize, Serialize};
 
 use super::choropleth::{selection_query, Selection, SelectionParams, Shown};
 use super::query::{parsed, ApiQuery, Bounded};
+use super::table::{number, Table, TableFormat};
 use super::{ApiError, AppState};
 use crate::aggregate::{Count, Described, Indicator};
 use crate::model::Period;
@@ -110,59 +110,20 @@ fn headers(indicator: &str) -> Vec<String> {
 }
 
 fn cells(t: &Target) -> Vec<String> {
-    let num = |v: f64| {
-        if v.fract() == 0.0 {
-            format!("{v:.0}")
-        } else {
-            v.to_string()
-        }
-    };
     let mut row = vec![
         t.rank.to_string(),
         t.kode.clone(),
         t.nama.clone(),
         t.kecamatan.clone().unwrap_or_default(),
         t.kabupaten.clone().unwrap_or_default(),
-        num(t.value),
+        number(t.value),
     ];
     row.extend(
         t.figures
             .iter()
-            .map(|(_, v)| v.map(num).unwrap_or_default()),
+            .map(|(_, v)| v.map(number).unwrap_or_default()),
     );
     row
-}
-
-fn to_csv(indicator: &str, targets: &[Target]) -> Result<Vec<u8>, csv::Error> {
-    let mut w = crate::model::sheet::SheetCsv::from_writer(Vec::new());
-    w.write_record(headers(indicator))?;
-    for t in targets {
-        w.write_record(cells(t))?;
-    }
-    w.into_inner().map_err(csv::Error::from)
-}
-
-fn to_xlsx(indicator: &str, targets: &[Target]) -> Result<Vec<u8>, rust_xlsxwriter::XlsxError> {
-    let mut book = rust_xlsxwriter::Workbook::new();
-    let bold = rust_xlsxwriter::Format::new().set_bold();
-    let sheet = book.add_worksheet();
-    sheet.set_name("Sasaran")?;
-    for (c, h) in headers(indicator).iter().enumerate() {
-        sheet.write_string_with_format(0, c as u16, h, &bold)?;
-    }
-    for (r, t) in targets.iter().enumerate() {
-        let r = r as u32 + 1;
-        let row = cells(t);
-        for (c, v) in row.iter().enumerate() {
-            match v.parse::<f64>() {
-                Ok(n) if c != 1 => sheet.write_number(r, c as u16, n)?,
-                _ => sheet.write_string(r, c as u16, v)?,
-            };
-        }
-    }
-    sheet.set_freeze_panes(1, 0)?;
-    sheet.autofit();
-    book.save_to_buffer()
 }
 
 /// The order of a ranking.
@@ -176,25 +137,12 @@ pub enum Order {
     Asc,
 }
 
-/// The formats of a ranking.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum TargetFormat {
-    /// JSON.
-    #[default]
-    Json,
-    /// CSV.
-    Csv,
-    /// An Excel workbook.
-    Xlsx,
-}
-
 selection_query! {
     /// The query of `/api/targets`.
     TargetsQuery {
         top: Option<Bounded<1, MAX_TOP>>,
         order: Option<Order>,
-        format: Option<TargetFormat>,
+        format: Option<TableFormat>,
     }
 }
 
@@ -222,9 +170,8 @@ pub async fn targets(
         name,
         parent_kode.map(|k| format!("-{k}")).unwrap_or_default()
     );
-    let disposition = |ext: &str| format!("attachment; filename=\"{file}.{ext}\"");
     match q.format.unwrap_or_default() {
-        TargetFormat::Json => Ok(Json(serde_json::json!({
+        TableFormat::Json => Ok(Json(serde_json::json!({
             "level": sel.level,
             "indicator": name,
             "period": sel.period.as_ref().map(|p| p.period),
@@ -232,31 +179,12 @@ pub async fn targets(
             "targets": list,
         }))
         .into_response()),
-        TargetFormat::Csv => {
-            let bytes = to_csv(name, &list).map_err(ApiError::internal)?;
-            Ok((
-                [
-                    (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_string()),
-                    (header::CONTENT_DISPOSITION, disposition("csv")),
-                ],
-                bytes,
-            )
-                .into_response())
+        format => Table {
+            sheet: "Sasaran",
+            headers: headers(name),
+            rows: list.iter().map(cells).collect(),
+            text_columns: vec![1],
         }
-        TargetFormat::Xlsx => {
-            let bytes = to_xlsx(name, &list).map_err(ApiError::internal)?;
-            Ok((
-                [
-                    (
-                        header::CONTENT_TYPE,
-                        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-                            .to_string(),
-                    ),
-                    (header::CONTENT_DISPOSITION, disposition("xlsx")),
-                ],
-                bytes,
-            )
-                .into_response())
-        }
+        .download(format, &file),
     }
 }

@@ -459,6 +459,73 @@ pub const MIGRATIONS: &[Migration] = &[
         );
     ",
     },
+    Migration {
+        version: 8,
+        name: "regional programmes with their lists; saved target lists",
+        sqlite: "
+        CREATE TABLE programs (
+            id         INTEGER PRIMARY KEY,
+            name       TEXT NOT NULL,
+            agency     TEXT NOT NULL,
+            year       INTEGER NOT NULL,
+            kind       TEXT NOT NULL,
+            desil      TEXT,
+            budget     INTEGER,
+            unit_cost  INTEGER,
+            created_by TEXT NOT NULL,
+            created_at TEXT NOT NULL,
+            list       TEXT,
+            members    TEXT
+        );
+        CREATE TABLE target_lists (
+            id         INTEGER PRIMARY KEY,
+            name       TEXT NOT NULL,
+            period     TEXT NOT NULL,
+            criteria   TEXT NOT NULL,
+            created_by TEXT NOT NULL,
+            created_at TEXT NOT NULL,
+            households INTEGER NOT NULL,
+            members    TEXT NOT NULL
+        );
+        CREATE TRIGGER generation_programs_insert AFTER INSERT ON programs BEGIN
+            UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key = 'generation';
+        END;
+        CREATE TRIGGER generation_programs_update AFTER UPDATE ON programs BEGIN
+            UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key = 'generation';
+        END;
+        CREATE TRIGGER generation_programs_delete AFTER DELETE ON programs BEGIN
+            UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key = 'generation';
+        END;
+    ",
+        postgres: "
+        CREATE TABLE programs (
+            id         BIGSERIAL PRIMARY KEY,
+            name       TEXT NOT NULL,
+            agency     TEXT NOT NULL,
+            year       BIGINT NOT NULL,
+            kind       TEXT NOT NULL,
+            desil      TEXT,
+            budget     BIGINT,
+            unit_cost  BIGINT,
+            created_by TEXT NOT NULL,
+            created_at TEXT NOT NULL,
+            list       TEXT,
+            members    TEXT
+        );
+        CREATE TABLE target_lists (
+            id         BIGSERIAL PRIMARY KEY,
+            name       TEXT NOT NULL,
+            period     TEXT NOT NULL,
+            criteria   TEXT NOT NULL,
+            created_by TEXT NOT NULL,
+            created_at TEXT NOT NULL,
+            households BIGINT NOT NULL,
+            members    TEXT NOT NULL
+        );
+        CREATE TRIGGER generation_programs AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON programs
+            FOR EACH STATEMENT EXECUTE FUNCTION lentera_bump_generation();
+    ",
+    },
 ];
 
 /// The newest version this build knows.

@@ -20,8 +20,9 @@ use serde::Serialize;
 
 use crate::model::{
     Account, AuditEntry, AuditFilter, AuditRecord, BatchInfo, BatchSink, BatchState, Denominators,
-    Household, HouseholdFacts, NewBatch, NewToken, NewUser, Period, Reject, Round, SessionInfo,
-    StoredHousehold, TokenInfo, User, UserChange, UserName,
+    Household, HouseholdFacts, ListInfo, Member, NewBatch, NewProgram, NewToken, NewUser, Period,
+    ProgramInfo, Reject, Round, SessionInfo, StoredHousehold, TargetList, TargetMember, TokenInfo,
+    User, UserChange, UserName,
 };
 use crate::region::crosswalk::CrosswalkEntry;
 use crate::region::{Jenis, Kode, Level, Region, RegionInfo};
@@ -370,6 +371,45 @@ pub trait Store: Send + Sync {
         by: &str,
         at: &str,
     ) -> Result<Option<Round>, StoreError>;
+
+    /// Registers a programme (by, at).
+    async fn add_program(
+        &self,
+        program: &NewProgram,
+        by: &str,
+        at: &str,
+    ) -> Result<ProgramInfo, StoreError>;
+
+    /// Every programme, newest year first, then by name.
+    async fn programs(&self) -> Result<Vec<ProgramInfo>, StoreError>;
+
+    /// Removes a programme and its list; `None` when there is none.
+    async fn remove_program(&self, id: i64) -> Result<Option<ProgramInfo>, StoreError>;
+
+    /// Replaces the list of programme `id` (in one write, moving the generation on); `None`
+    /// when there is no such programme.
+    async fn set_program_list(
+        &self,
+        id: i64,
+        list: &ListInfo,
+        members: &[Member],
+    ) -> Result<Option<ProgramInfo>, StoreError>;
+
+    /// The rows of programme `id`'s list (empty without one).
+    async fn program_members(&self, id: i64) -> Result<Vec<Member>, StoreError>;
+
+    /// Saves a target list with its households; returns it with its id.
+    async fn save_target_list(
+        &self,
+        list: &TargetList,
+        members: &[TargetMember],
+    ) -> Result<TargetList, StoreError>;
+
+    /// Every saved target list, newest first.
+    async fn target_lists(&self) -> Result<Vec<TargetList>, StoreError>;
+
+    /// The households of target list `id` (`None`: no such list).
+    async fn target_members(&self, id: i64) -> Result<Option<Vec<TargetMember>>, StoreError>;
 
     /// Writes a consistent copy of the whole store to `path` (a new file) while the store is
     /// in use: SQLite's online backup, or `pg_dump` for PostGIS.

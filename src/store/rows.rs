@@ -10,8 +10,9 @@ use strum::{EnumCount, IntoStaticStr, VariantArray};
 use super::StoreError;
 use crate::model::{
     AttrName, AuditEntry, AuditFilter, AuditRecord, BatchCounts, BatchInfo, BatchState,
-    Denominators, DesilScale, Flags, Geocode, Household, IdHash, Programs, Round, SessionInfo, Sex,
-    StoredHousehold, Text, TokenInfo, User, UserName,
+    Denominators, DesilScale, Flags, Geocode, Household, IdHash, ListInfo, NewProgram, ProgramInfo,
+    Programs, Round, SessionInfo, Sex, StoredHousehold, TargetList, Text, TokenInfo, User,
+    UserName,
 };
 use crate::region::crosswalk::{BpsKode, CrosswalkEntry};
 use crate::region::{Kode, Level, Region, RegionInfo};
@@ -646,4 +647,94 @@ pub(super) fn expected_text(round: &Round) -> String {
         .map(ToString::to_string)
         .collect::<Vec<_>>()
         .join(",")
+}
+
+/// The columns [`program_from`] reads.
+pub(super) const PROGRAM_COLUMNS: &str =
+    "id, name, agency, year, kind, desil, budget, unit_cost, created_by, created_at, list";
+
+/// The order programmes are listed in.
+pub(super) const PROGRAM_ORDER: &str = "ORDER BY year DESC, name, id";
+
+/// A programme from [`PROGRAM_COLUMNS`].
+pub(super) fn program_from(r: &impl Cells) -> Result<ProgramInfo, StoreError> {
+    let amount = |i: usize| -> Result<Option<u64>, StoreError> {
+        r.int(i)?
+            .map(|v| u64::try_from(v).map_err(corrupt))
+            .transpose()
+    };
+    Ok(ProgramInfo {
+        id: r
+            .int(0)?
+            .ok_or_else(|| corrupt("a programme without an id"))?,
+        program: NewProgram {
+            name: r.required_text(1)?,
+            agency: r.required_text(2)?,
+            year: r
+                .int(3)?
+                .and_then(|y| i32::try_from(y).ok())
+                .ok_or_else(|| corrupt("a programme without a year"))?,
+            kind: r.required_text(4)?.parse().map_err(corrupt)?,
+            desil: r.text(5)?.map(|d| d.parse().map_err(corrupt)).transpose()?,
+            budget: amount(6)?,
+            unit_cost: amount(7)?,
+        },
+        created_by: r.required_text(8)?,
+        created_at: r.required_text(9)?,
+        list: r
+            .text(10)?
+            .map(|l| serde_json::from_str::<ListInfo>(&l).map_err(corrupt))
+            .transpose()?,
+    })
+}
+
+/// A programme's values to write: kind, desil, budget and unit cost as stored.
+pub(super) fn program_values(
+    p: &NewProgram,
+) -> (&'static str, Option<String>, Option<i64>, Option<i64>) {
+    let amount = |v: Option<u64>| v.map(|v| i64::try_from(v).unwrap_or(i64::MAX));
+    (
+        p.kind.as_str(),
+        p.desil.map(|d| d.to_string()),
+        amount(p.budget),
+        amount(p.unit_cost),
+    )
+}
+
+/// A list's description as stored.
+pub(super) fn list_text(list: &ListInfo) -> Result<String, StoreError> {
+    serde_json::to_string(list).map_err(corrupt)
+}
+
+/// A list's rows as stored: one compact JSON array (a list is always written and read whole).
+pub(super) fn members_text<T: serde::Serialize>(members: &[T]) -> Result<String, StoreError> {
+    serde_json::to_string(members).map_err(corrupt)
+}
+
+/// A list's rows from their stored text (none: empty).
+pub(super) fn members_from<T: serde::de::DeserializeOwned>(
+    text: Option<String>,
+) -> Result<Vec<T>, StoreError> {
+    text.map_or(Ok(Vec::new()), |t| {
+        serde_json::from_str(&t).map_err(corrupt)
+    })
+}
+
+/// The columns [`target_from`] reads.
+pub(super) const TARGET_COLUMNS: &str =
+    "id, name, period, criteria, created_by, created_at, households";
+
+/// A saved target list from [`TARGET_COLUMNS`].
+pub(super) fn target_from(r: &impl Cells) -> Result<TargetList, StoreError> {
+    Ok(TargetList {
+        id: r
+            .int(0)?
+            .ok_or_else(|| corrupt("a target list without an id"))?,
+        name: r.required_text(1)?,
+        period: r.required_text(2)?.parse().map_err(corrupt)?,
+        criteria: r.required_text(3)?,
+        created_by: r.required_text(4)?,
+        created_at: r.required_text(5)?,
+        households: r.int(6)?.unwrap_or(0).max(0) as u64,
+    })
 }

@@ -330,6 +330,66 @@ pub enum Count {
         props(label = "Desil 1 dengan status PKH", short = "Desil 1 berstatus PKH")
     )]
     Desil1PkhKnown,
+    /// Households eligible for a regional programme.
+    #[strum(
+        message = "Households whose desil lies in the range of at least one regional programme with a beneficiary list for the period (see /api/programs); null where no such list exists or no counted household states a desil.",
+        props(
+            label = "Rumah tangga sasaran program daerah",
+            short = "Sasaran program daerah"
+        )
+    )]
+    ProgramEligible,
+    /// Eligible households a regional programme reaches.
+    #[strum(
+        message = "Eligible households receiving at least one regional programme.",
+        props(
+            label = "Sasaran yang menerima program daerah",
+            short = "Sasaran terjangkau"
+        )
+    )]
+    ProgramCovered,
+    /// Eligible households no regional programme reaches.
+    #[strum(
+        message = "Eligible households receiving no regional programme.",
+        props(
+            label = "Sasaran belum menerima program daerah",
+            short = "Sasaran belum terjangkau"
+        )
+    )]
+    ProgramUncovered,
+    /// Eligible households no programme at all reaches.
+    #[strum(
+        message = "Eligible households receiving no regional programme and, by their source's programme status, no national programme either (households whose source states no programme status are not counted here).",
+        props(
+            label = "Sasaran tanpa program daerah maupun nasional",
+            short = "Sasaran tanpa bantuan apa pun"
+        )
+    )]
+    ProgramUncoveredAny,
+    /// Beneficiaries of regional programmes.
+    #[strum(
+        message = "Households of the BNBA receiving at least one regional programme, whatever their desil.",
+        props(label = "Penerima program daerah", short = "Penerima program daerah")
+    )]
+    ProgramBeneficiaries,
+    /// Beneficiaries outside the programme's desil range, or not in the BNBA.
+    #[strum(
+        message = "Leakage: beneficiaries of a regional programme whose desil lies outside its range, plus list rows matching no household of the BNBA whose row names this unit's code.",
+        props(
+            label = "Penerima di luar sasaran (kebocoran)",
+            short = "Di luar sasaran"
+        )
+    )]
+    ProgramLeakage,
+    /// Households receiving two programmes or more.
+    #[strum(
+        message = "Households receiving two or more programmes: regional ones, or national ones as their source states them.",
+        props(
+            label = "Penerima lebih dari satu program",
+            short = "Tumpang tindih program"
+        )
+    )]
+    ProgramOverlap,
     /// Households placed by their GPS point.
     #[strum(
         message = "Households placed by their own GPS point.",
@@ -438,6 +498,15 @@ impl Count {
             Count::Desil1NoPkh => Stated::of(&[Field::Desil, Field::Program(Program::Pkh)]),
             _ if (Count::Pkh as usize..=Count::Kur as usize).contains(&i) => {
                 Stated::of(&[Field::Program(Program::ALL[i - Count::Pkh as usize])])
+            }
+            Count::ProgramEligible | Count::ProgramCovered | Count::ProgramUncovered => {
+                Stated::of(&[Field::Desil, Field::RegionalPrograms])
+            }
+            Count::ProgramUncoveredAny => {
+                Stated::of(&[Field::Desil, Field::RegionalPrograms, Field::Programs])
+            }
+            Count::ProgramBeneficiaries | Count::ProgramLeakage | Count::ProgramOverlap => {
+                Stated::of(&[Field::RegionalPrograms])
             }
             _ => Stated::NONE,
         }

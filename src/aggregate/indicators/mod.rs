@@ -163,6 +163,9 @@ pub enum Field {
     Programs,
     /// One programme.
     Program(Program),
+    /// The lists of the regional programmes (a period has them when at least one household
+    /// programme's list is matched to it).
+    RegionalPrograms,
 }
 
 impl Field {
@@ -178,6 +181,7 @@ impl Field {
         ]
         .into_iter()
         .chain(Program::ALL.iter().map(|&p| Field::Program(p)))
+        .chain([Field::RegionalPrograms])
     }
 
     fn bit(self) -> u16 {
@@ -189,6 +193,7 @@ impl Field {
             Field::ExtremePoor => 1 << 4,
             Field::Programs => 1 << 5,
             Field::Program(p) => 1 << (6 + p as u16),
+            Field::RegionalPrograms => 1 << 15,
         }
     }
 
@@ -202,6 +207,7 @@ impl Field {
             Field::ExtremePoor => "extreme_poor",
             Field::Programs => "programs",
             Field::Program(p) => p.as_str(),
+            Field::RegionalPrograms => "regional_programs",
         }
     }
 
@@ -215,6 +221,7 @@ impl Field {
             Field::ExtremePoor => "status miskin ekstrem",
             Field::Programs => "status bantuan",
             Field::Program(p) => p.label(),
+            Field::RegionalPrograms => "daftar penerima program daerah",
         }
     }
 }
@@ -259,8 +266,8 @@ impl Stated {
 
     /// The single programmes in the set (without [`Field::Programs`] or any other field).
     pub fn programs(self) -> Stated {
-        // Programme bits start at bit 6 (`Field::bit`).
-        Stated(self.0 & !((1 << 6) - 1))
+        // Programme bits are bits 6 to 14 (`Field::bit`).
+        Stated(self.0 & !((1 << 6) - 1) & !(1 << 15))
     }
 
     /// The fields in the set, in [`Field::all`] order.

@@ -106,6 +106,15 @@ pub enum Rate {
         )
     )]
     FlaggedShare,
+    /// Eligible households no regional programme reaches.
+    #[strum(
+        message = "Share of the households eligible for a regional programme that no regional programme reaches.",
+        props(
+            label = "Porsi sasaran belum menerima program daerah",
+            short = "Porsi sasaran belum terjangkau"
+        )
+    )]
+    ProgramUncoveredShare,
 }
 
 impl Described for Rate {}
@@ -125,6 +134,7 @@ impl Rate {
             Rate::Desil1NoProgramShare => Count::Desil1NoProgram,
             Rate::Desil1NoPkhShare => Count::Desil1NoPkh,
             Rate::FlaggedShare => Count::Flagged,
+            Rate::ProgramUncoveredShare => Count::ProgramUncovered,
         }
     }
 
@@ -139,6 +149,7 @@ impl Rate {
             Rate::Desil1NoProgramShare => Denominator::Count(Count::Desil1ProgramKnown),
             Rate::Desil1NoPkhShare => Denominator::Count(Count::Desil1PkhKnown),
             Rate::FlaggedShare => Denominator::Count(Count::Households),
+            Rate::ProgramUncoveredShare => Denominator::Count(Count::ProgramEligible),
         }
     }
 

@@ -162,6 +162,16 @@ lentera rounds open 2026-03 --deadline 2026-04-30 --expect 64.01,64.72\n  \
 lentera rounds list\n  lentera rounds close 2026-03"
     )]
     Rounds(RoundsCommand),
+    /// Regional programmes: register them, upload their lists, see what they reach.
+    #[command(
+        subcommand,
+        after_help = "A household programme's list names its beneficiaries by NIK or KK number (hashed under LENTERA_SECRET as they are read, never stored in clear) and is matched to the households of a period; a location programme's list names region codes with amounts. Coverage, gaps and the targeting builder are in the web page's \"Program\" view and at /api/programs.\n\n\
+Examples:\n  lentera programs add \"Bedah Rumah\" --agency \"Dinas Perumahan\" --year 2026 --desil 1-4 \
+--budget 5000000000 --unit-cost 20000000\n  \
+lentera programs beneficiaries 1 penerima.xlsx --period 2026-03 --report tidak-cocok.csv\n  \
+lentera programs list\n  lentera programs remove 1"
+    )]
+    Programs(ProgramsCommand),
     /// Generate the synthetic demo province into the store and serve it.
     #[command(
         after_help = "Examples:\n  lentera demo\n  lentera demo --port 9000\n  \
@@ -530,6 +540,53 @@ pub enum RoundsCommand {
     Close {
         /// The period, YYYY-MM.
         period: Period,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum ProgramsCommand {
+    /// Register a programme.
+    Add {
+        /// Its name.
+        name: String,
+        /// The agency running it.
+        #[arg(long)]
+        agency: String,
+        /// Budget year.
+        #[arg(long)]
+        year: i32,
+        /// Whom it reaches: households (a list of NIK/KK) or locations (region codes).
+        #[arg(long, default_value = "household")]
+        kind: lentera::model::ProgramKind,
+        /// The desil range it is meant for, e.g. 1-4 (every desil when absent).
+        #[arg(long)]
+        desil: Option<lentera::model::DesilRange>,
+        /// Budget in rupiah.
+        #[arg(long)]
+        budget: Option<u64>,
+        /// Cost per household or place in rupiah.
+        #[arg(long)]
+        unit_cost: Option<u64>,
+    },
+    /// List the programmes with their lists.
+    List,
+    /// Remove a programme and its list.
+    Remove {
+        /// The programme's id.
+        id: i64,
+    },
+    /// Upload a programme's list (CSV or XLSX), replacing the one before.
+    Beneficiaries {
+        /// The programme's id.
+        id: i64,
+        /// The file.
+        file: PathBuf,
+        /// The period whose households it is matched to, YYYY-MM.
+        #[arg(long)]
+        period: Period,
+        /// Write the rows refused or matching no household (NIK and KK masked) to this CSV.
+        #[arg(long)]
+        report: Option<PathBuf>,
     },
 }
 

@@ -12,6 +12,7 @@ mod generate;
 mod geocode;
 mod households;
 mod indicators;
+mod programs;
 mod regions;
 mod rounds;
 mod serve;
@@ -110,5 +111,6 @@ async fn run(cli: Cli) -> Result<()> {
         Command::Backup { output } => accounts::backup(store.as_ref(), &output).await,
         Command::Restore { file } => accounts::restore(store.as_ref(), &file).await,
         Command::Rounds(cmd) => rounds::run(store.as_ref(), cmd).await,
+        Command::Programs(cmd) => programs::run(store.as_ref(), cmd).await,
     }
 }

@@ -19,13 +19,19 @@ use lentera::store::{ImportRecord, Store, StoreConfig};
 /// Runs `lentera serve`: outside the demo the server holds household data, so it runs only
 /// with a secret.
 pub async fn serve_store(store: Arc<dyn Store>, cfg: &StoreConfig, args: &ServeArgs) -> Result<()> {
+    let secret = store_secret(store.as_ref()).await?;
+    serve(store, cfg, args, secret).await
+}
+
+/// The secret identity numbers are hashed with in `store`: the demo's own for the synthetic
+/// province, else `LENTERA_SECRET`.
+pub async fn store_secret(store: &dyn Store) -> Result<Secret> {
     let demo = store.get_meta("dataset").await?.as_deref() == Some(DATASET_SYNTHETIC);
-    let secret = if demo {
+    Ok(if demo {
         Secret::new(DEMO_SECRET.as_bytes().to_vec())?
     } else {
         Secret::from_env()?
-    };
-    serve(store, cfg, args, secret).await
+    })
 }
 
 /// Serves `store` until Ctrl-C.

@@ -5,6 +5,7 @@
 
 mod accounts;
 mod batch;
+mod programs;
 
 use std::collections::HashMap;
 use std::str::FromStr;
@@ -370,6 +371,58 @@ impl Store for PostgisStore {
         limit: usize,
     ) -> Result<Vec<AuditRecord>, StoreError> {
         self.pg_audit(filter, after_id, limit).await
+    }
+
+    async fn add_program(
+        &self,
+        program: &crate::model::NewProgram,
+        by: &str,
+        at: &str,
+    ) -> Result<crate::model::ProgramInfo, StoreError> {
+        self.add_program_row(program, by, at).await
+    }
+
+    async fn programs(&self) -> Result<Vec<crate::model::ProgramInfo>, StoreError> {
+        self.program_rows().await
+    }
+
+    async fn remove_program(
+        &self,
+        id: i64,
+    ) -> Result<Option<crate::model::ProgramInfo>, StoreError> {
+        self.remove_program_row(id).await
+    }
+
+    async fn set_program_list(
+        &self,
+        id: i64,
+        list: &crate::model::ListInfo,
+        members: &[crate::model::Member],
+    ) -> Result<Option<crate::model::ProgramInfo>, StoreError> {
+        self.set_program_list_row(id, list, members).await
+    }
+
+    async fn program_members(&self, id: i64) -> Result<Vec<crate::model::Member>, StoreError> {
+        self.program_member_rows(id).await
+    }
+
+    async fn save_target_list(
+        &self,
+        list: &crate::model::TargetList,
+        members: &[crate::model::TargetMember],
+    ) -> Result<crate::model::TargetList, StoreError> {
+        self.save_target_row(list, members).await
+    }
+
+    async fn target_lists(&self) -> Result<Vec<crate::model::TargetList>, StoreError> {
+        self.target_rows().await
+    }
+
+    async fn target_members(
+        &self,
+        id: i64,
+    ) -> Result<Option<Vec<crate::model::TargetMember>>, StoreError> {
+        self.target_member_rows(id).await
     }
 
     async fn backup(&self, path: &std::path::Path) -> Result<(), StoreError> {

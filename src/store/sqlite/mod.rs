@@ -9,6 +9,7 @@ mod chunks;
 mod columns;
 mod households;
 mod migrate;
+mod programs;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -542,6 +543,64 @@ impl Store for SqliteStore {
         let filter = filter.clone();
         self.run(move |c| accounts::audit(c, &filter, after_id, limit))
             .await
+    }
+
+    async fn add_program(
+        &self,
+        program: &crate::model::NewProgram,
+        by: &str,
+        at: &str,
+    ) -> Result<crate::model::ProgramInfo, StoreError> {
+        let (p, by, at) = (program.clone(), by.to_string(), at.to_string());
+        self.run(move |c| programs::add_program(c, &p, &by, &at))
+            .await
+    }
+
+    async fn programs(&self) -> Result<Vec<crate::model::ProgramInfo>, StoreError> {
+        self.run(programs::programs).await
+    }
+
+    async fn remove_program(
+        &self,
+        id: i64,
+    ) -> Result<Option<crate::model::ProgramInfo>, StoreError> {
+        self.run(move |c| programs::remove_program(c, id)).await
+    }
+
+    async fn set_program_list(
+        &self,
+        id: i64,
+        list: &crate::model::ListInfo,
+        members: &[crate::model::Member],
+    ) -> Result<Option<crate::model::ProgramInfo>, StoreError> {
+        let (list, members) = (list.clone(), members.to_vec());
+        self.run(move |c| programs::set_program_list(c, id, &list, &members))
+            .await
+    }
+
+    async fn program_members(&self, id: i64) -> Result<Vec<crate::model::Member>, StoreError> {
+        self.run(move |c| programs::program_members(c, id)).await
+    }
+
+    async fn save_target_list(
+        &self,
+        list: &crate::model::TargetList,
+        members: &[crate::model::TargetMember],
+    ) -> Result<crate::model::TargetList, StoreError> {
+        let (list, members) = (list.clone(), members.to_vec());
+        self.run(move |c| programs::save_target_list(c, &list, &members))
+            .await
+    }
+
+    async fn target_lists(&self) -> Result<Vec<crate::model::TargetList>, StoreError> {
+        self.run(programs::target_lists).await
+    }
+
+    async fn target_members(
+        &self,
+        id: i64,
+    ) -> Result<Option<Vec<crate::model::TargetMember>>, StoreError> {
+        self.run(move |c| programs::target_members(c, id)).await
     }
 
     async fn backup(&self, path: &Path) -> Result<(), StoreError> {

@@ -652,7 +652,7 @@ mod tests {
         unique.sort();
         unique.dedup();
         assert_eq!(unique.len(), names.len());
-        assert_eq!(Count::COUNT, 49);
+        assert_eq!(Count::COUNT, 56);
         for i in Indicator::all() {
             assert!(!i.about().is_empty(), "{i} has no description");
             assert_ne!(i.label(), i.name(), "{i} has no label");

@@ -189,6 +189,74 @@ async fn the_verval_round_works_in_chromium() {
     .unwrap();
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_target_list_is_built_in_the_program_view() {
+    tokio::task::spawn_blocking(npm_ci).await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let (store, regions) =
+        common::kaltim_sqlite(dir.path(), &[(SourceFormat::P3ke, 6_000, 51, "2026-03")]).await;
+    let admin = account(store.as_ref(), "admin.prov", Role::Admin, "").await;
+    // The beneficiary list: every third household of the imported file, and three numbers
+    // the BNBA does not hold.
+    let households = dir.path().join("p3ke.csv");
+    common::write_generated(&regions, SourceFormat::P3ke, 6_000, 51, &households);
+    let mut reader = csv::Reader::from_path(&households).unwrap();
+    let nik = reader
+        .headers()
+        .unwrap()
+        .iter()
+        .position(|h| h == "NIK")
+        .unwrap();
+    let mut list = String::from("NIK;Nama\n");
+    for (i, rec) in reader.records().enumerate() {
+        if i % 3 == 0 {
+            list.push_str(&format!("'{};PENERIMA {i}\n", &rec.unwrap()[nik]));
+        }
+    }
+    for i in 1..=3 {
+        list.push_str(&format!("647201550190000{i};BUKAN BNBA\n"));
+    }
+    let list_file = dir.path().join("penerima-bedah-rumah.csv");
+    std::fs::write(&list_file, list).unwrap();
+    let live = Live::load(store).await.unwrap();
+    let _refresher = live.spawn_refresher(Duration::from_millis(500));
+    let base = serve(
+        live,
+        ServerOptions {
+            web_dir: web_dir(),
+            uploads: lentera::server::batches::UploadOptions {
+                dir: dir.path().join("uploads"),
+                secret: Some(
+                    lentera::ingest::households::privacy::Secret::new(
+                        "generated-households-secret-0123456789",
+                    )
+                    .unwrap(),
+                ),
+                ..Default::default()
+            },
+            ..Default::default()
+        },
+    )
+    .await;
+    let out = artifacts("web-programs");
+    tokio::task::spawn_blocking(move || {
+        run_node(
+            "programs.mjs",
+            &[
+                &base,
+                out.to_str().unwrap(),
+                &admin,
+                list_file.to_str().unwrap(),
+                "2026-03",
+                "64.72",
+            ],
+            "kaltim",
+        );
+    })
+    .await
+    .unwrap();
+}
+
 /// Adds a user with a known password; returns `name:password:scope` for the browser checks.
 async fn account(store: &dyn lentera::store::Store, name: &str, role: Role, scope: &str) -> String {
     let password = format!("sandi-{name}-2026");

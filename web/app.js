@@ -798,7 +798,18 @@
     loadTargets();
     if (state.selected) selectUnit(state.selected, { zoom: false });
   }
-  Object.assign(lentera, { api, setStatus, showError, refreshFigures });
+  // Another script's figure shown on the map (a programme's coverage): named in the legend and
+  // the indicator list, then shown for `period` like any indicator.
+  function showFigure(name, label, kind, period) {
+    FIELDS.set(name, { name, label, kind });
+    const ind = $('indikator');
+    if (![...ind.options].some((o) => o.value === name)) ind.add(new Option(label, name));
+    ind.value = name;
+    if (period && [...$('periode').options].some((o) => o.value === period)) $('periode').value = period;
+    $('pembanding').value = '';
+    onControlChange();
+  }
+  Object.assign(lentera, { api, setStatus, showError, refreshFigures, showFigure });
   const ACTION_NAMES = {
     household_read: 'akses data RT', login: 'masuk', login_failed: 'gagal masuk', logout: 'keluar',
     batch_import: 'impor', batch_remove: 'hapus batch', batch_correct: 'koreksi', user_add: 'pengguna baru',

@@ -463,7 +463,7 @@ pub fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
 fn open_on_private(path: &str) -> bool {
     matches!(
         path,
-        "/" | "/app.js" | "/verval.js" | "/app.css" | "/api/session" | "/healthz"
+        "/" | "/app.js" | "/verval.js" | "/programs.js" | "/app.css" | "/api/session" | "/healthz"
     ) || path.starts_with("/vendor/")
 }
 

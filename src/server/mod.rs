@@ -128,6 +128,7 @@ pub fn router_over(state: AppState) -> Router {
         .route("/", get(web::index))
         .route("/app.js", get(web::script))
         .route("/verval.js", get(web::verval_script))
+        .route("/programs.js", get(web::programs_script))
         .route("/app.css", get(web::style))
         .route("/vendor/{file}", get(web::vendor))
         .route("/api/search", get(web::search))

@@ -131,6 +131,14 @@ pub async fn verval_script() -> Response {
     )
 }
 
+/// `GET /programs.js`: programmes and targeting in the page.
+pub async fn programs_script() -> Response {
+    asset(
+        "text/javascript; charset=utf-8",
+        include_str!("../../web/programs.js"),
+    )
+}
+
 /// `GET /app.css`.
 pub async fn style() -> Response {
     asset("text/css; charset=utf-8", include_str!("../../web/app.css"))

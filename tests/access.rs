@@ -229,6 +229,7 @@ impl World {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Kind {
     Public,
+    LoggedIn,
     Households,
     AdminOnly,
 }
@@ -242,6 +243,14 @@ fn routes(w: &World) -> Vec<(&'static str, String, Kind)> {
         ("/", "/".into(), Public),
         ("/app.js", "/app.js".into(), Public),
         ("/app.css", "/app.css".into(), Public),
+        ("/programs.js", "/programs.js".into(), Public),
+        ("/api/programs", "/api/programs".into(), LoggedIn),
+        (
+            "/api/targeting",
+            "/api/targeting?desil_max=2&not_covered=any&area=64.72".into(),
+            LoggedIn,
+        ),
+        ("/api/target-lists", "/api/target-lists".into(), LoggedIn),
         ("/healthz", "/healthz".into(), Public),
         ("/api/session", "/api/session".into(), Public),
         ("/api/openapi.json", "/api/openapi.json".into(), Public),
@@ -364,6 +373,10 @@ fn expected(who: Who, kind: Kind, route: &str) -> StatusCode {
     }
     match kind {
         Kind::Public => S::OK,
+        Kind::LoggedIn => match who {
+            Who::Anonymous => S::UNAUTHORIZED,
+            _ => S::OK,
+        },
         Kind::AdminOnly => match who {
             Who::Anonymous => S::UNAUTHORIZED,
             Who::Admin => S::OK,
@@ -444,7 +457,10 @@ async fn matrix(
                 String::from_utf8_lossy(&body[..body.len().min(300)])
             );
             table.insert((route.to_string(), who), status);
-            if matches!(who, Who::Anonymous | Who::Viewer) && route != "/app.js" {
+            if matches!(who, Who::Anonymous | Who::Viewer)
+                && route != "/app.js"
+                && route != "/programs.js"
+            {
                 let text = String::from_utf8_lossy(&body);
                 for f in HOUSEHOLD_FIELDS {
                     assert!(!text.contains(f), "{route} shows `{f}` to {who:?}");

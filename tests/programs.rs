@@ -614,6 +614,14 @@ async fn programmes_and_targets(store: Arc<dyn Store>) {
     ] {
         assert!(actions.iter().any(|x| x == a), "{a} audited");
     }
+    let (_, doc) = s.get("/api/openapi.json", VIEWER).await;
+    for path in [
+        "/api/programs/{id}/list",
+        "/api/targeting",
+        "/api/target-lists/{id}/compare",
+    ] {
+        assert!(doc["paths"][path].is_object(), "{path} is documented");
+    }
     // Anonymous callers see no programme.
     let got = common::send(
         &s.app,
@@ -635,4 +643,113 @@ async fn programmes_and_targets_on_postgis() {
     let url = common::fresh_postgis_url().await;
     let store: Arc<dyn Store> = Arc::new(PostgisStore::connect(&url).await.unwrap());
     programmes_and_targets(store).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_command_line_registers_a_programme_and_reports_its_list() {
+    let dir = tempfile::tempdir().unwrap();
+    let (store, regions) =
+        common::kaltim_sqlite(dir.path(), &[(SourceFormat::P3ke, 1_200, 81, PERIOD)]).await;
+    drop(store);
+    let file = dir.path().join("p3ke.csv");
+    common::write_generated(&regions, SourceFormat::P3ke, 1_200, 81, &file);
+    let mut reader = csv::Reader::from_path(&file).unwrap();
+    let nik = reader
+        .headers()
+        .unwrap()
+        .iter()
+        .position(|h| h == "NIK")
+        .unwrap();
+    let mut list = String::from("NIK,NAMA\n");
+    for rec in reader.records().step_by(2) {
+        list.push_str(&format!("'{},X\n", &rec.unwrap()[nik]));
+    }
+    list.push_str("6472015501900009,BUKAN BNBA\n12345,SALAH\n");
+    let list_file = dir.path().join("penerima.csv");
+    std::fs::write(&list_file, list).unwrap();
+    let run = |args: &[&str]| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_lentera"))
+            .arg("--data-dir")
+            .arg(dir.path())
+            .args(args)
+            .env("LENTERA_SECRET", "generated-households-secret-0123456789")
+            .env_remove("DATABASE_URL")
+            .output()
+            .unwrap()
+    };
+    let out = run(&[
+        "programs",
+        "add",
+        "Bantuan Lansia",
+        "--agency",
+        "Dinas Sosial",
+        "--year",
+        "2026",
+        "--desil",
+        "1-3",
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("Programme 1 registered"));
+    let bad = run(&[
+        "programs", "add", "X", "--agency", "Y", "--year", "2026", "--desil", "4-1",
+    ]);
+    assert!(!bad.status.success());
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("desil range `4-1`"));
+    let report = dir.path().join("laporan.csv");
+    let out = run(&[
+        "programs",
+        "beneficiaries",
+        "1",
+        list_file.to_str().unwrap(),
+        "--period",
+        PERIOD,
+        "--report",
+        report.to_str().unwrap(),
+    ]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        text.contains("602 rows read: 601 kept, 0 repeated, 1 refused"),
+        "{text}"
+    );
+    assert!(
+        text.contains("600 rows match a household of 2026-03; 1 match none"),
+        "{text}"
+    );
+    let report = std::fs::read_to_string(&report).unwrap();
+    assert!(report.contains("647201********09"), "{report}");
+    assert!(
+        !report.contains("6472015501900009"),
+        "numbers are masked: {report}"
+    );
+    assert!(report.contains("NIK harus 16 digit"), "{report}");
+    let out = run(&["programs", "list"]);
+    assert!(String::from_utf8_lossy(&out.stdout).contains("601 rows for 2026-03 (penerima.csv)"));
+    let wrong = run(&[
+        "programs",
+        "beneficiaries",
+        "1",
+        list_file.to_str().unwrap(),
+        "--period",
+        "2019-01",
+    ]);
+    assert!(!wrong.status.success());
+    assert!(
+        String::from_utf8_lossy(&wrong.stderr).contains("no accepted households of period 2019-01")
+    );
+    let out = run(&["programs", "remove", "1"]);
+    assert!(out.status.success());
+    let out = run(&["audit", "--format", "csv"]);
+    let audit = String::from_utf8_lossy(&out.stdout);
+    for a in ["program_add", "program_list", "program_remove"] {
+        assert!(audit.contains(a), "{a}: {audit}");
+    }
 }

@@ -103,7 +103,7 @@ pub fn document() -> Value {
     let min_households = param("min_households", "Rates over fewer households are flagged \"terlalu sedikit data\" (default 10; 0 trusts every rate).");
     let error = json!({ "$ref": "#/components/schemas/Error" });
     let json_of = |schema: Value| json!({ "application/json": { "schema": schema } });
-    json!({
+    let mut doc = json!({
         "openapi": "3.1.0",
         "info": {
             "title": "Lentera API",
@@ -316,5 +316,33 @@ pub fn document() -> Value {
             "UnitIndicators": unit_indicators_schema(),
             "Error": { "type": "object", "properties": { "error": { "type": "string" } }, "required": ["error"] }
         }}
+    });
+    if let (Some(paths), Value::Object(more)) = (doc["paths"].as_object_mut(), program_paths()) {
+        paths.extend(more);
+    }
+    doc
+}
+/// The paths of programmes and targeting (a document of their own: one `json!` of the
+/// whole API would pass the macro's recursion limit).
+fn program_paths() -> Value {
+    let param = |name: &str, description: &str| json!({ "name": name, "in": "query", "required": false, "schema": { "type": "string" }, "description": description });
+    json!({
+            "/api/programs": {
+                "get": { "summary": "Regional programmes with what the snapshot matched of their lists (logged in)", "security": [ { "bearer": [] } ], "responses": { "200": { "description": "Programmes" } } },
+                "post": { "summary": "Register a programme (admins, analysts): name, agency, year, kind (household|location), desil (`1-4`), budget, unit_cost", "security": [ { "bearer": [] } ], "responses": { "201": { "description": "The programme" }, "400": { "description": "A field is wrong, said in words." } } }
+            },
+            "/api/programs/{id}": {
+                "get": { "summary": "One programme", "security": [ { "bearer": [] } ], "responses": { "200": { "description": "The programme" }, "404": { "description": "No such programme." } } },
+                "delete": { "summary": "Remove a programme and its list (admins, analysts)", "security": [ { "bearer": [] } ], "responses": { "200": { "description": "The programme removed" } } }
+            },
+            "/api/programs/{id}/list": { "post": { "summary": "Upload a programme's list (admins, analysts) as the body or the `file` part of a multipart form, CSV or XLSX: NIK or KK per row for a household programme (hashed as read, never stored in clear), region codes and amounts for a location programme; `period=` is the period whose households it is matched to. Replaces the list before; answers rows read, kept, refused (with reasons), matched, and the rows matching no household with NIK and KK masked", "security": [ { "bearer": [] } ], "parameters": [ param("period", "YYYY-MM."), param("name", "The file's name.") ], "responses": { "200": { "description": "The list's report" }, "400": { "description": "The file or the period cannot be used, said in words." }, "413": { "description": "Past the upload limit." } } } },
+            "/api/programs/{id}/coverage": { "get": { "summary": "A programme's figures per unit in its list's period (eligible, covered, uncovered, uncovered_share, leakage, overlap, beneficiaries; places and amount for a location programme), most uncovered first; the same figures are choropleth indicators named `program_{id}_{figure}`", "security": [ { "bearer": [] } ], "parameters": [ param("level", "desa (default), kecamatan, kabupaten."), param("parent", "Only units inside this one."), param("format", "json (default), csv, xlsx.") ], "responses": { "200": { "description": "Coverage per unit" } } } },
+            "/api/targeting": { "get": { "summary": "The targeting builder: units ranked by the households the criteria target (desil up to desil_max, not reached by not_covered: a programme id, regional, any or a national programme such as pkh; inside area), units under min_households left out, ranked by count or share, with a quota (budget / unit_cost, or quota) taken down the ranking", "security": [ { "bearer": [] } ], "parameters": [ param("period", "YYYY-MM (default the latest)."), param("desil_max", "1–10 (default 1)."), param("not_covered", "Programme id, regional, any, or a national programme."), param("area", "A region code."), param("level", "desa (default), kecamatan, kabupaten."), param("min_households", "Default 1."), param("rank_by", "count (default) or share."), param("budget", "Rupiah."), param("unit_cost", "Rupiah per household."), param("quota", "Households."), param("format", "json (default), csv, xlsx.") ], "responses": { "200": { "description": "The ranking" } } } },
+            "/api/targeting/households": { "get": { "summary": "The households of a target (NIK and KK masked, name, address, desil, unit, programmes received), each unit giving the quota's share lowest desil first; for roles that read household data, inside their scope (a limited scope needs area=), analysts with purpose=; audited", "security": [ { "bearer": [] } ], "parameters": [ param("format", "csv (default) or xlsx."), param("purpose", "What the list is for (analysts).") ], "responses": { "200": { "description": "The household list" }, "403": { "description": "The role may not read households there." } } } },
+            "/api/target-lists": {
+                "get": { "summary": "Saved target lists", "security": [ { "bearer": [] } ], "responses": { "200": { "description": "Lists" } } },
+                "post": { "summary": "Save a target list ({name, criteria: the targeting query string}): its households' keys, unit and desil, no names or numbers; household rules as /api/targeting/households", "security": [ { "bearer": [] } ], "responses": { "201": { "description": "The list" } } }
+            },
+            "/api/target-lists/{id}/compare": { "get": { "summary": "What became of a saved list's households in a period: still listed, left desil 1, moved, reached by a programme, no longer listed (totals and per unit)", "security": [ { "bearer": [] } ], "parameters": [ param("period", "YYYY-MM (default the latest).") ], "responses": { "200": { "description": "The follow-up" } } } }
     })
 }

@@ -76,17 +76,7 @@ async fn main() {
     );
 
     // The list: 90 % of its rows name households of the file, the rest match nothing.
-    let mut reader = csv::Reader::from_path(&file).unwrap();
-    let nik = reader
-        .headers()
-        .unwrap()
-        .iter()
-        .position(|h| h == "NIK")
-        .unwrap();
-    let niks: Vec<String> = reader
-        .records()
-        .map(|r| r.unwrap()[nik].to_string())
-        .collect();
+    let niks = common::generated_niks(&file);
     let known = list_rows * 9 / 10;
     let step = (niks.len() / known.max(1)).max(1);
     let mut list = String::from("NIK;NAMA;ALAMAT\n");

@@ -85,14 +85,7 @@ async fn server(store: Arc<dyn Store>, max_bytes: u64) -> Server {
 
 impl Server {
     async fn call(&self, method: Method, uri: &str, token: &str, body: Body) -> common::Fetched {
-        let req = Request::builder()
-            .method(method)
-            .uri(uri)
-            .header(header::AUTHORIZATION, format!("Bearer {token}"))
-            .header(header::CONTENT_TYPE, "application/json")
-            .body(body)
-            .unwrap();
-        common::send(&self.app, req).await
+        common::call_with_token(&self.app, method, uri, token, body).await
     }
 
     async fn json(
@@ -102,14 +95,7 @@ impl Server {
         token: &str,
         body: Value,
     ) -> (StatusCode, Value) {
-        let body = if body.is_null() {
-            Body::empty()
-        } else {
-            Body::from(body.to_string())
-        };
-        let got = self.call(method, uri, token, body).await;
-        let v = serde_json::from_slice(&got.body).unwrap_or(Value::Null);
-        (got.status, v)
+        common::json_with_token(&self.app, method, uri, token, body).await
     }
 
     async fn get(&self, uri: &str, token: &str) -> (StatusCode, Value) {

@@ -152,24 +152,7 @@ async fn the_verval_round_works_in_chromium() {
     common::write_generated(&regions, SourceFormat::Verval, 2_500, 43, &file);
     let live = Live::load(store).await.unwrap();
     let _refresher = live.spawn_refresher(Duration::from_millis(500));
-    let base = serve(
-        live,
-        ServerOptions {
-            web_dir: web_dir(),
-            uploads: lentera::server::batches::UploadOptions {
-                dir: dir.path().join("uploads"),
-                secret: Some(
-                    lentera::ingest::households::privacy::Secret::new(
-                        "generated-households-secret-0123456789",
-                    )
-                    .unwrap(),
-                ),
-                ..Default::default()
-            },
-            ..Default::default()
-        },
-    )
-    .await;
+    let base = serve(live, with_uploads(dir.path())).await;
     let out = artifacts("web-verval");
     tokio::task::spawn_blocking(move || {
         run_node(
@@ -200,18 +183,13 @@ async fn a_target_list_is_built_in_the_program_view() {
     // the BNBA does not hold.
     let households = dir.path().join("p3ke.csv");
     common::write_generated(&regions, SourceFormat::P3ke, 6_000, 51, &households);
-    let mut reader = csv::Reader::from_path(&households).unwrap();
-    let nik = reader
-        .headers()
-        .unwrap()
-        .iter()
-        .position(|h| h == "NIK")
-        .unwrap();
     let mut list = String::from("NIK;Nama\n");
-    for (i, rec) in reader.records().enumerate() {
-        if i % 3 == 0 {
-            list.push_str(&format!("'{};PENERIMA {i}\n", &rec.unwrap()[nik]));
-        }
+    for (i, nik) in common::generated_niks(&households)
+        .iter()
+        .enumerate()
+        .step_by(3)
+    {
+        list.push_str(&format!("'{nik};PENERIMA {i}\n"));
     }
     for i in 1..=3 {
         list.push_str(&format!("647201550190000{i};BUKAN BNBA\n"));
@@ -220,24 +198,7 @@ async fn a_target_list_is_built_in_the_program_view() {
     std::fs::write(&list_file, list).unwrap();
     let live = Live::load(store).await.unwrap();
     let _refresher = live.spawn_refresher(Duration::from_millis(500));
-    let base = serve(
-        live,
-        ServerOptions {
-            web_dir: web_dir(),
-            uploads: lentera::server::batches::UploadOptions {
-                dir: dir.path().join("uploads"),
-                secret: Some(
-                    lentera::ingest::households::privacy::Secret::new(
-                        "generated-households-secret-0123456789",
-                    )
-                    .unwrap(),
-                ),
-                ..Default::default()
-            },
-            ..Default::default()
-        },
-    )
-    .await;
+    let base = serve(live, with_uploads(dir.path())).await;
     let out = artifacts("web-programs");
     tokio::task::spawn_blocking(move || {
         run_node(
@@ -255,6 +216,25 @@ async fn a_target_list_is_built_in_the_program_view() {
     })
     .await
     .unwrap();
+}
+
+/// The page's options with uploads into `dir/uploads`, hashed with the generated households'
+/// secret.
+fn with_uploads(dir: &Path) -> ServerOptions {
+    ServerOptions {
+        web_dir: web_dir(),
+        uploads: lentera::server::batches::UploadOptions {
+            dir: dir.join("uploads"),
+            secret: Some(
+                lentera::ingest::households::privacy::Secret::new(
+                    "generated-households-secret-0123456789",
+                )
+                .unwrap(),
+            ),
+            ..Default::default()
+        },
+        ..Default::default()
+    }
 }
 
 /// Adds a user with a known password; returns `name:password:scope` for the browser checks.

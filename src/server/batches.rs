@@ -596,7 +596,7 @@ fn upload_id(headers: &HeaderMap) -> Option<String> {
 }
 
 /// A file name fit to keep: no directories, no control characters, at most 200 characters.
-fn clean_name(name: Option<&str>) -> String {
+pub(super) fn clean_name(name: Option<&str>) -> String {
     let base = name
         .unwrap_or("unggahan")
         .rsplit(['/', '\\'])

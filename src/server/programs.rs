@@ -16,7 +16,7 @@ use serde::Deserialize;
 use serde_json::json;
 
 use super::auth::{Caller, HouseholdAccess};
-use super::batches::{spool, Progress};
+use super::batches::{clean_name, spool, Progress};
 use super::query::{parsed, ApiQuery};
 use super::table::{number, Table, TableFormat};
 use super::{ApiError, AppState};
@@ -49,6 +49,18 @@ fn manager(caller: &Caller) -> Result<String, ApiError> {
         _ => Err(ApiError::Forbidden(
             "only admins and analysts manage programmes and their lists".into(),
         )),
+    }
+}
+
+/// `period`, or the latest period with data.
+fn period_or_latest(snap: &Snapshot, period: Option<Period>) -> Result<Period, ApiError> {
+    match period {
+        Some(p) => Ok(p),
+        None => snap
+            .periods()
+            .last()
+            .map(|p| p.period)
+            .ok_or_else(|| ApiError::not_found("no households are loaded")),
     }
 }
 
@@ -212,20 +224,14 @@ pub async fn upload_list(
     let by = manager(&caller)?;
     let program = find(&st, id).await?;
     let snap = st.live.snapshot();
-    let period = match q.period {
-        Some(p) => p,
-        None if program.program.kind == ProgramKind::Location => snap
-            .periods()
-            .last()
-            .map(|p| p.period)
-            .ok_or_else(|| ApiError::bad_request("period= is required (YYYY-MM)"))?,
-        None => {
-            return Err(ApiError::bad_request(
-                "period= is required: the period whose households the list is matched to \
-                 (YYYY-MM)",
-            ))
-        }
-    };
+    // A household list is matched to a period named on purpose; a list of places may take the
+    // latest.
+    if q.period.is_none() && program.program.kind == ProgramKind::Household {
+        return Err(ApiError::bad_request(
+            "period= is required: the period whose households the list is matched to (YYYY-MM)",
+        ));
+    }
+    let period = period_or_latest(&snap, q.period)?;
     let secret: Secret = st.uploads.secret().cloned().ok_or_else(|| {
         ApiError::Conflict(
             "uploads are switched off: the server runs without LENTERA_SECRET, which NIK and \
@@ -235,20 +241,7 @@ pub async fn upload_list(
     })?;
     let progress = Progress::default();
     let (file, _, part_name) = spool(&st, request, &progress).await?;
-    let file_name = q
-        .name
-        .or(part_name)
-        .map(|n| {
-            n.rsplit(['/', '\\'])
-                .next()
-                .unwrap_or_default()
-                .chars()
-                .filter(|c| !c.is_control())
-                .take(200)
-                .collect::<String>()
-        })
-        .filter(|n| !n.trim().is_empty())
-        .unwrap_or_else(|| "daftar".into());
+    let file_name = clean_name(q.name.as_deref().or(part_name.as_deref()));
     let upload = ListUpload {
         program: id,
         path: file.path(),
@@ -439,14 +432,7 @@ pub struct TargetQuery {
 impl TargetQuery {
     /// The criteria over `snap`.
     fn criteria(&self, snap: &Snapshot) -> Result<Criteria, ApiError> {
-        let period = match self.period {
-            Some(p) => p,
-            None => snap
-                .periods()
-                .last()
-                .map(|p| p.period)
-                .ok_or_else(|| ApiError::not_found("no households are loaded"))?,
-        };
+        let period = period_or_latest(snap, self.period)?;
         let desil_max = self.desil_max.unwrap_or(1);
         if !(1..=10).contains(&desil_max) {
             return Err(ApiError::bad_request("desil_max must be 1 to 10"));
@@ -826,14 +812,7 @@ pub async fn compare(
         .await?
         .ok_or_else(|| ApiError::not_found(format!("target list {id} does not exist")))?;
     let snap = st.live.snapshot();
-    let period = match q.period {
-        Some(p) => p,
-        None => snap
-            .periods()
-            .last()
-            .map(|p| p.period)
-            .ok_or_else(|| ApiError::not_found("no households are loaded"))?,
-    };
+    let period = period_or_latest(&snap, q.period)?;
     if snap.period(Some(period)).is_none() {
         return Err(ApiError::not_found(format!(
             "no households of period {period} are loaded"

@@ -698,3 +698,58 @@ impl lentera::model::BatchSink for Discard {
         Ok(())
     }
 }
+
+/// `method uri` on `app` with a bearer `token` and a JSON content type.
+#[allow(dead_code)]
+pub async fn call_with_token(
+    app: &axum::Router,
+    method: axum::http::Method,
+    uri: &str,
+    token: &str,
+    body: axum::body::Body,
+) -> Fetched {
+    let req = axum::http::Request::builder()
+        .method(method)
+        .uri(uri)
+        .header(axum::http::header::AUTHORIZATION, format!("Bearer {token}"))
+        .header(axum::http::header::CONTENT_TYPE, "application/json")
+        .body(body)
+        .unwrap();
+    send(app, req).await
+}
+
+/// `method uri` on `app` with a bearer `token` and a JSON body (none for null); the status
+/// and the JSON answer (null when the answer is not JSON).
+#[allow(dead_code)]
+pub async fn json_with_token(
+    app: &axum::Router,
+    method: axum::http::Method,
+    uri: &str,
+    token: &str,
+    body: serde_json::Value,
+) -> (axum::http::StatusCode, serde_json::Value) {
+    let body = if body.is_null() {
+        axum::body::Body::empty()
+    } else {
+        axum::body::Body::from(body.to_string())
+    };
+    let got = call_with_token(app, method, uri, token, body).await;
+    let v = serde_json::from_slice(&got.body).unwrap_or(serde_json::Value::Null);
+    (got.status, v)
+}
+
+/// The NIK column of a generated P3KE file, in file order.
+#[allow(dead_code)]
+pub fn generated_niks(path: &Path) -> Vec<String> {
+    let mut reader = csv::Reader::from_path(path).unwrap();
+    let nik = reader
+        .headers()
+        .unwrap()
+        .iter()
+        .position(|h| h == "NIK")
+        .unwrap();
+    reader
+        .records()
+        .map(|r| r.unwrap()[nik].to_string())
+        .collect()
+}

@@ -230,6 +230,7 @@ impl World {
 enum Kind {
     Public,
     LoggedIn,
+    Exact,
     Households,
     AdminOnly,
 }
@@ -248,7 +249,7 @@ fn routes(w: &World) -> Vec<(&'static str, String, Kind)> {
         (
             "/api/targeting",
             "/api/targeting?desil_max=2&not_covered=any&area=64.72".into(),
-            LoggedIn,
+            Exact,
         ),
         ("/api/target-lists", "/api/target-lists".into(), LoggedIn),
         ("/healthz", "/healthz".into(), Public),
@@ -375,6 +376,11 @@ fn expected(who: Who, kind: Kind, route: &str) -> StatusCode {
         Kind::Public => S::OK,
         Kind::LoggedIn => match who {
             Who::Anonymous => S::UNAUTHORIZED,
+            _ => S::OK,
+        },
+        Kind::Exact => match who {
+            Who::Anonymous => S::UNAUTHORIZED,
+            Who::Viewer => S::FORBIDDEN,
             _ => S::OK,
         },
         Kind::AdminOnly => match who {

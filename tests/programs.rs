@@ -27,6 +27,7 @@ use lentera::store::{PostgisStore, SqliteStore, Store};
 
 const ADMIN: &str = "lt_test_programs_admin_0123456789abcdef";
 const ANALYST: &str = "lt_test_programs_analyst_0123456789abcd";
+const PROVINCE: &str = "lt_test_programs_province_0123456789ab";
 const VIEWER: &str = "lt_test_programs_viewer_0123456789abcde";
 const PASER: &str = "lt_test_programs_paser_0123456789abcdef";
 const PERIOD: &str = "2026-03";
@@ -46,6 +47,14 @@ impl Server {
             Role::Analyst,
             &[SAMARINDA],
             ANALYST,
+        )
+        .await;
+        common::user_with_token(
+            store.as_ref(),
+            "bappeda.prov",
+            Role::Analyst,
+            &["64"],
+            PROVINCE,
         )
         .await;
         common::user_with_token(store.as_ref(), "tamu", Role::Viewer, &[], VIEWER).await;
@@ -269,7 +278,11 @@ async fn programmes_and_targets(store: Arc<dyn Store>) {
         StatusCode::FORBIDDEN,
         "operators do not manage programmes"
     );
-    let (st, report) = upload(bedah_id, ANALYST, list_csv(&bedah_list, &fake)).await;
+    // An analyst of one kota would learn whether numbers elsewhere are in the BNBA.
+    let (st, e) = upload(bedah_id, ANALYST, list_csv(&bedah_list, &fake)).await;
+    assert_eq!(st, StatusCode::FORBIDDEN, "{e}");
+    assert!(e["error"].as_str().unwrap().contains("whole area"), "{e}");
+    let (st, report) = upload(bedah_id, PROVINCE, list_csv(&bedah_list, &fake)).await;
     assert_eq!(st, StatusCode::OK, "{report}");
     assert_eq!(report["rows_read"], bedah_list.len() + 5);
     assert_eq!(report["matched"], bedah_list.len());
@@ -413,7 +426,9 @@ async fn programmes_and_targets(store: Arc<dyn Store>) {
     let criteria = format!(
         "period={PERIOD}&desil_max=2&not_covered={bedah_id}&area={SAMARINDA}&level=desa&min_households=5&budget=600000000&unit_cost=20000000"
     );
-    let (st, t) = s.get(&format!("/api/targeting?{criteria}"), VIEWER).await;
+    let (st, _) = s.get(&format!("/api/targeting?{criteria}"), VIEWER).await;
+    assert_eq!(st, StatusCode::FORBIDDEN, "viewers see small counts hidden");
+    let (st, t) = s.get(&format!("/api/targeting?{criteria}"), ANALYST).await;
     assert_eq!(st, StatusCode::OK, "{t}");
     let mut per_desa: BTreeMap<Kode, (u64, u64)> = BTreeMap::new();
     for h in &households {
@@ -548,7 +563,7 @@ async fn programmes_and_targets(store: Arc<dyn Store>) {
     let (st, cmp) = s
         .get(
             &format!("/api/target-lists/{}/compare?period={PERIOD}", saved["id"]),
-            VIEWER,
+            ANALYST,
         )
         .await;
     assert_eq!(st, StatusCode::OK, "{cmp}");

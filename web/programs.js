@@ -36,6 +36,11 @@
     $('program').hidden = !session;
     if (!session) return;
     $('program-kelola').hidden = !manages();
+    // Targeting counts single households per desa: viewers see aggregates with small counts
+    // hidden, so the builder is not theirs.
+    const targets = session.role !== 'viewer';
+    for (const id of ['form-sasaran', 'sasaran-tabel']) $(id).hidden = !targets;
+    $('sasaran-ringkas').textContent = targets ? '' : 'Penyusunan sasaran tersedia untuk admin, operator dan analis.';
     if (!$('program-tahun').value) $('program-tahun').value = String(new Date().getFullYear());
     if (!$('program-periode').value) $('program-periode').value = $('periode').value || '';
     if (!$('sasaran-wilayah').value && session.scope && session.scope.length === 1) $('sasaran-wilayah').value = session.scope[0];

@@ -52,6 +52,47 @@ fn manager(caller: &Caller) -> Result<String, ApiError> {
     }
 }
 
+/// The caller, when its role sees small counts exactly: rankings and follow-ups count the
+/// households of single desa, which viewers see only suppressed.
+fn sees_small_counts(caller: &Caller) -> Result<(), ApiError> {
+    let p = logged_in(caller)?;
+    if p.role.sees_small_counts() {
+        Ok(())
+    } else {
+        Err(ApiError::Forbidden(format!(
+            "the role {} sees only aggregates with small counts hidden; targeting counts \
+             single households per desa",
+            p.role
+        )))
+    }
+}
+
+/// A household list is matched against every household of its period, and its report says
+/// which rows match: the uploader must be allowed to read households everywhere the data
+/// is (an admin, or an analyst whose scope covers every loaded kabupaten/kota), or the
+/// upload would tell whether a number outside their area is in the BNBA.
+fn reads_everywhere(caller: &Caller, snap: &Snapshot) -> Result<(), ApiError> {
+    let p = logged_in(caller)?;
+    let everywhere = match p.household_scope() {
+        Some(Scope::All) => true,
+        Some(scope) => snap
+            .units()
+            .iter()
+            .filter(|u| u.info.level == Level::Kabupaten)
+            .all(|u| scope.allows(u.info.kode)),
+        None => false,
+    };
+    if everywhere {
+        Ok(())
+    } else {
+        Err(ApiError::Forbidden(
+            "a beneficiary list is matched against the households of the whole area: only an \
+             admin, or an analyst whose scope covers every kabupaten/kota, may upload one"
+                .into(),
+        ))
+    }
+}
+
 /// `period`, or the latest period with data.
 fn period_or_latest(snap: &Snapshot, period: Option<Period>) -> Result<Period, ApiError> {
     match period {
@@ -224,6 +265,9 @@ pub async fn upload_list(
     let by = manager(&caller)?;
     let program = find(&st, id).await?;
     let snap = st.live.snapshot();
+    if program.program.kind == ProgramKind::Household {
+        reads_everywhere(&caller, &snap)?;
+    }
     // A household list is matched to a period named on purpose; a list of places may take the
     // latest.
     if q.period.is_none() && program.program.kind == ProgramKind::Household {
@@ -525,7 +569,7 @@ pub async fn targeting(
     caller: Caller,
     ApiQuery(q): ApiQuery<TargetQuery>,
 ) -> Result<Response, ApiError> {
-    logged_in(&caller)?;
+    sees_small_counts(&caller)?;
     let snap = st.live.snapshot();
     let criteria = q.criteria(&snap)?;
     let format = q.format.unwrap_or_default();
@@ -799,7 +843,7 @@ pub async fn compare(
     Path(id): Path<i64>,
     ApiQuery(q): ApiQuery<CompareQuery>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
-    logged_in(&caller)?;
+    sees_small_counts(&caller)?;
     let store = st.live.store();
     let list = store
         .target_lists()

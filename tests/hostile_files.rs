@@ -261,3 +261,59 @@ fn deeply_nested_geojson_is_refused_in_words() {
         assert!(started.elapsed() < Duration::from_secs(2));
     }
 }
+
+#[test]
+fn programme_lists_are_read_under_the_same_limits() {
+    use lentera::ingest::households::privacy::Secret;
+    use lentera::ingest::programs::read_program_list;
+    use lentera::model::ProgramKind;
+    let dir = tempfile::tempdir().unwrap();
+    let secret = Secret::new("hostile-programme-lists-0123456789").unwrap();
+    let flood = vec![b'a'; 256 << 20];
+    let bomb = dir.path().join("penerima.xlsx");
+    zip_of(
+        &bomb,
+        &[
+            ("[Content_Types].xml", b"<Types/>"),
+            ("xl/sharedStrings.xml", &flood),
+        ],
+    );
+    let binary = dir.path().join("penerima.csv");
+    std::fs::write(&binary, [0u8; 4096]).unwrap();
+    let empty = dir.path().join("kosong.csv");
+    std::fs::write(&empty, b"").unwrap();
+    // A cell of 10 MiB and a NIK of a million digits: the row is refused, the rest read.
+    let wide = dir.path().join("lebar.csv");
+    std::fs::write(
+        &wide,
+        format!(
+            "NIK;NAMA\n6472014107850001;A\n{};B\n6472014107850002;{}\n",
+            "9".repeat(1_000_000),
+            "x".repeat(10 << 20)
+        ),
+    )
+    .unwrap();
+    for (file, expect) in [
+        (&bomb, "compression bomb"),
+        (&binary, "binary"),
+        (&empty, "empty"),
+    ] {
+        let started = Instant::now();
+        let e = read_program_list(file, ProgramKind::Household, &secret)
+            .err()
+            .unwrap_or_else(|| panic!("{} was accepted", file.display()))
+            .to_string();
+        assert!(e.contains(expect), "{}: {e}", file.display());
+        assert!(started.elapsed() < Duration::from_secs(2));
+    }
+    let read = read_program_list(&wide, ProgramKind::Household, &secret).unwrap();
+    assert_eq!(read.rows_read, 3);
+    assert_eq!(read.members.len(), 2);
+    assert_eq!(read.refused.len(), 1);
+    assert!(
+        read.refused[0].alasan.contains("16 digit"),
+        "{:?}",
+        read.refused
+    );
+    assert!(read.echo.iter().all(|e| e.nama.chars().count() <= 200));
+}

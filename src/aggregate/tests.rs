@@ -330,3 +330,99 @@ fn a_household_record_stays_small_and_keeps_its_keys() {
     assert_eq!(key_prefix(Some(0)), [1, 0, 0, 0, 0]);
     assert_eq!(key_prefix(Some(0x0102_0304_0506_0708)), [8, 7, 6, 5, 4]);
 }
+
+#[test]
+fn programme_lists_match_by_nik_or_kk_within_their_period() {
+    use crate::model::{ListInfo, Member, NewProgram, ProgramInfo, ProgramKind};
+    let regions = synthetic_province(7);
+    let desa = desa_of(&regions);
+    let (a, b) = (desa[0], desa[1]);
+    let program = |id: i64, desil: &str, period: &str| ProgramInfo {
+        id,
+        program: NewProgram {
+            name: format!("P{id}"),
+            agency: "Dinas".into(),
+            year: 2026,
+            kind: ProgramKind::Household,
+            desil: Some(desil.parse().unwrap()),
+            budget: None,
+            unit_cost: None,
+        },
+        created_by: String::new(),
+        created_at: String::new(),
+        list: Some(ListInfo {
+            period: period_of(period),
+            file_name: String::new(),
+            rows_read: 0,
+            rows_kept: 0,
+            rows_refused: 0,
+            uploaded_by: String::new(),
+            uploaded_at: String::new(),
+        }),
+    };
+    let member = |row: u64, nik: Option<i64>, kk: Option<i64>, kode: Option<Kode>| Member {
+        row,
+        nik_key: nik,
+        kk_key: kk,
+        kode,
+        amount: None,
+    };
+    let household =
+        |batch: i64, desa: &crate::region::Region, desil: u8, nik: i64, kk: i64| HouseholdFacts {
+            nik_key: Some(nik),
+            kk_key: Some(kk),
+            ..placed(batch, desa.kode, inside_point(desa), desil)
+        };
+    let lists = vec![
+        (
+            program(1, "1-2", "2026-03"),
+            vec![
+                member(2, Some(11), None, None),  // household 1 by NIK, desil 1
+                member(3, None, Some(202), None), // household 2 by KK, desil 3: leakage
+                member(4, Some(999), None, Some(b.kode)), // nobody: leakage in b
+                member(5, Some(888), None, None), // nobody, no code
+                member(6, Some(31), None, None),  // household 3 is of 2025-09 only
+            ],
+        ),
+        (
+            program(2, "1-4", "2026-03"),
+            vec![member(2, None, Some(101), None)], // household 1 again: overlap
+        ),
+    ];
+    let mut builder = SnapshotBuilder::new(
+        regions.clone(),
+        vec![batch(1, "2026-03"), batch(2, "2025-09")],
+    )
+    .programs(lists);
+    builder.push(&household(1, a, 1, 11, 101));
+    builder.push(&household(1, a, 3, 12, 202));
+    builder.push(&household(1, a, 2, 13, 303));
+    builder.push(&household(2, a, 1, 31, 401));
+    let snap = builder.finish(1, None, 2);
+    let (_, p1) = snap.programs().by_id(1).unwrap();
+    assert_eq!(p1.rows_matched, 2);
+    assert_eq!(p1.unmatched, vec![4, 5, 6]);
+    assert_eq!(p1.unmatched_placed, 1);
+    let period = snap.period(Some(period_of("2026-03"))).unwrap();
+    let ua = snap.unit_index(a.kode).unwrap();
+    let ub = snap.unit_index(b.kode).unwrap();
+    let v = |t: &ProgramTally, m: Measure, u: u32| t.value(m, u, period.counts(u));
+    assert_eq!(v(p1, Measure::Eligible, ua), Some(2.0));
+    assert_eq!(v(p1, Measure::Covered, ua), Some(1.0));
+    assert_eq!(v(p1, Measure::Uncovered, ua), Some(1.0));
+    assert_eq!(v(p1, Measure::Leakage, ua), Some(1.0));
+    assert_eq!(v(p1, Measure::Overlap, ua), Some(1.0));
+    assert_eq!(v(p1, Measure::Leakage, ub), Some(1.0));
+    let c = period.counts(ua).unwrap();
+    assert_eq!(c[Count::ProgramEligible], 3, "desil 1–4 is the union");
+    assert_eq!(c[Count::ProgramCovered], 2);
+    assert_eq!(c[Count::ProgramUncovered], 1);
+    assert_eq!(c[Count::ProgramBeneficiaries], 2);
+    assert_eq!(c[Count::ProgramOverlap], 1);
+    assert_eq!(c[Count::ProgramLeakage], 1);
+    assert_eq!(Count::ProgramEligible.value(Some(c)), Some(3));
+    // The period without lists has no programme figures: "no data", not 0.
+    let older = snap.period(Some(period_of("2025-09"))).unwrap();
+    assert_eq!(Count::ProgramEligible.value(older.counts(ua)), None);
+    assert_eq!(Count::Desil1.value(older.counts(ua)), Some(1));
+}

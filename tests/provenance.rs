@@ -40,6 +40,17 @@ fn needs(name: &str) -> Vec<&'static str> {
         "desil_1_no_program" | "desil_1_no_program_share" => vec!["desil", "programs"],
         "desil_1_no_pkh" | "desil_1_no_pkh_share" => vec!["desil", "pkh"],
         n if programs.contains(&n) => vec![programs.iter().copied().find(|p| *p == n).unwrap()],
+        // Regional programmes' figures rest on their lists, which no household file states.
+        "program_eligible"
+        | "program_covered"
+        | "program_uncovered"
+        | "program_uncovered_share" => {
+            vec!["desil", "regional_programs"]
+        }
+        "program_uncovered_any" => vec!["desil", "regional_programs", "programs"],
+        "program_beneficiaries" | "program_leakage" | "program_overlap" => {
+            vec!["regional_programs"]
+        }
         _ => Vec::new(),
     }
 }

@@ -236,14 +236,41 @@
   });
 
   // ---- saved lists ----------------------------------------------------------------------
+  let saved = [];
   async function loadSaved() {
-    let lists = [];
-    try { lists = (await call('GET', '/api/target-lists')).lists; } catch (_) { return; }
-    $('daftar-tersimpan').innerHTML = lists.length
-      ? lists.map((l) => `<li>${esc(l.name)} · ${esc(l.period)} · ${angka.format(l.households)} RT <button type="button" class="btn" data-banding="${l.id}">Bandingkan dengan periode terpilih</button></li>`).join('')
+    try { saved = (await call('GET', '/api/target-lists')).lists; } catch (_) { return; }
+    $('daftar-tersimpan').innerHTML = saved.length
+      ? saved.map((l) => `<li>${esc(l.name)} · ${esc(l.period)} · ${angka.format(l.households)} RT` +
+        (session && session.role !== 'viewer'
+          ? ` <button type="button" class="btn" data-buka="${l.id}">Buka</button> <button type="button" class="btn" data-banding="${l.id}">Bandingkan dengan periode terpilih</button>`
+          : '') + '</li>').join('')
       : '<li class="kecil">Belum ada daftar tersimpan.</li>';
   }
+  // A saved list's criteria back in the builder, ranked again on its own period.
+  function reopen(list) {
+    const q = new URLSearchParams(list.criteria);
+    const set = (id, key, fallback) => { $(id).value = q.get(key) || fallback; };
+    set('sasaran-desil', 'desil_max', '1');
+    set('sasaran-tingkat', 'level', 'desa');
+    set('sasaran-min', 'min_households', '1');
+    set('sasaran-urut', 'rank_by', 'count');
+    set('sasaran-wilayah', 'area', '');
+    set('sasaran-anggaran', 'budget', '');
+    set('sasaran-biaya', 'unit_cost', '');
+    const belum = q.get('not_covered') || '';
+    if (belum && ![...$('sasaran-belum').options].some((o) => o.value === belum)) $('sasaran-belum').add(new Option('program ' + belum, belum));
+    $('sasaran-belum').value = belum;
+    if (q.get('period') && [...$('periode').options].some((o) => o.value === q.get('period'))) $('periode').value = q.get('period');
+    $('sasaran-nama').value = list.name;
+    $('form-sasaran').requestSubmit();
+  }
   $('daftar-tersimpan').addEventListener('click', async (e) => {
+    const open = e.target.dataset && e.target.dataset.buka;
+    if (open) {
+      const list = saved.find((l) => String(l.id) === open);
+      if (list) reopen(list);
+      return;
+    }
     const id = e.target.dataset && e.target.dataset.banding;
     if (!id) return;
     const period = $('periode').value;

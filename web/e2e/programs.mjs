@@ -81,6 +81,16 @@ await run(async (page) => {
   await page.click('#daftar-tersimpan [data-banding]');
   await waitFor(page, 'the comparison', () => document.querySelector('#banding').textContent.includes('masih terdaftar'));
   check((await page.textContent('#banding')).includes('30 dari 30 masih terdaftar'), 'every household of the list is still listed in its own period');
+
+  // Reopen it: the builder takes its criteria back and ranks again.
+  await page.fill('#sasaran-anggaran', '');
+  await page.selectOption('#sasaran-desil', '5');
+  await page.evaluate(() => { document.querySelector('#sasaran-ringkas').textContent = ''; });
+  await page.click('#daftar-tersimpan [data-buka]');
+  await waitFor(page, 'the reopened ranking', () => document.querySelector('#sasaran-ringkas').textContent.includes('kuota'));
+  check(await page.inputValue('#sasaran-desil') === '2' && await page.inputValue('#sasaran-anggaran') === '600000000',
+    'the saved criteria are back in the builder');
+  check((await page.textContent('#sasaran-ringkas')).includes('kuota 30 rumah tangga'), 'the reopened list ranks as saved');
   await page.locator('#program').scrollIntoViewIfNeeded();
   await page.screenshot({ path: join(artifacts, 'program-sasaran.png'), fullPage: true });
 });

@@ -315,6 +315,12 @@ const MAX_HEAD_BYTES: usize = 64 * 1024;
 /// `limits` (axum's own `serve` has no header timeout), each request carrying the client's
 /// address as `ConnectInfo`; then asks every connection to finish its request in flight and
 /// waits for them.
+/// Until `stop` turns true (or its sender is gone). Returns nothing, so the borrow of the
+/// watched value never lives in a `select!` (it would make the serving future not `Send`).
+async fn stopped(stop: &mut tokio::sync::watch::Receiver<bool>) {
+    let _ = stop.wait_for(|s| *s).await;
+}
+
 async fn accept_loop(
     listener: tokio::net::TcpListener,
     app: Router,
@@ -336,7 +342,7 @@ async fn accept_loop(
                     continue;
                 }
             },
-            _ = stop.wait_for(|s| *s) => break,
+            () = stopped(&mut stop) => break,
         };
         let app = app.clone();
         let mut stop = stop.clone();
@@ -363,7 +369,7 @@ async fn accept_loop(
                     }
                     false
                 }
-                _ = stop.wait_for(|s| *s) => true,
+                () = stopped(&mut stop) => true,
             };
             if stopping {
                 // The request in flight finishes; the connection takes no other.

@@ -202,6 +202,14 @@ impl Snapshot {
         out
     }
 
+    /// The name of `u`'s ancestor at `level` (not `u` itself), when one is loaded.
+    pub fn ancestor_name(&self, u: u32, level: crate::region::Level) -> Option<&str> {
+        self.parents(u)
+            .into_iter()
+            .find(|&p| self.unit(p).info.level == level)
+            .map(|p| self.unit(p).info.nama.as_str())
+    }
+
     /// The periods with data, oldest first.
     pub fn periods(&self) -> &[PeriodIndicators] {
         &self.periods

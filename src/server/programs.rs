@@ -374,10 +374,12 @@ pub async fn coverage(
         })
         .collect();
     // The gap list: most uncovered (or most places) first, ties to the lower code.
-    let key = |v: &[Option<f64>]| match tally.info.program.kind {
-        ProgramKind::Household => v[2],
-        ProgramKind::Location => v[0],
+    let first = match tally.info.program.kind {
+        ProgramKind::Household => Measure::Uncovered,
+        ProgramKind::Location => Measure::Places,
     };
+    let at = measures.iter().position(|&m| m == first).unwrap_or(0);
+    let key = |v: &[Option<f64>]| v[at];
     rows.sort_by(|a, b| {
         key(&b.1)
             .unwrap_or(-1.0)
@@ -537,12 +539,9 @@ fn ranking_table(snap: &Snapshot, r: &Ranking) -> Table {
             .iter()
             .map(|u| {
                 let parent_name = |level: Level| {
-                    u.kode
-                        .ancestor(level)
-                        .filter(|k| *k != u.kode)
-                        .and_then(|k| snap.unit_index(k))
-                        .map(|i| snap.unit(i).info.nama.clone())
+                    snap.ancestor_name(u.unit, level)
                         .unwrap_or_default()
+                        .to_string()
                 };
                 vec![
                     u.rank.to_string(),

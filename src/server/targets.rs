@@ -67,12 +67,7 @@ pub fn rank(sel: &Selection<'_>, ascending: bool, top: usize) -> Vec<Target> {
         by_value.then(a.0.cmp(&b.0))
     });
     scored.truncate(top);
-    let name_at = |u: u32, level: Level| {
-        snap.parents(u)
-            .into_iter()
-            .find(|&p| snap.unit(p).info.level == level)
-            .map(|p| snap.unit(p).info.nama.clone())
-    };
+    let name_at = |u: u32, level: Level| snap.ancestor_name(u, level).map(str::to_string);
     scored
         .into_iter()
         .enumerate()

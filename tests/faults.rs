@@ -1,6 +1,6 @@
 //! Faults while serving: PostGIS stopped under a running server (store-backed requests answer
 //! 503 in words, the map keeps serving from memory, everything recovers without a restart
-//! once PostGIS is back). In a test binary of its own: it stops the process's throwaway
+//! once PostGIS is back); the disk of either store filling up during an import. In a test binary of its own: it stops the process's throwaway
 //! cluster.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
@@ -20,8 +20,12 @@ use lentera::store::{PostgisStore, Store};
 
 const ADMIN: &str = "lt_test_faults_admin_0123456789abcdef";
 
+/// Held by each test that uses the throwaway cluster: one of them stops it.
+static CLUSTER: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn postgis_stopped_and_back_while_serving() {
+    let _cluster = CLUSTER.lock().await;
     let url = common::fresh_postgis_url().await;
     let store: Arc<dyn Store> = Arc::new(PostgisStore::connect(&url).await.unwrap());
     let regions = common::load_kaltim(store.as_ref()).await;
@@ -144,20 +148,21 @@ impl Drop for Mounted {
     }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_full_disk_during_an_import_leaves_the_store_as_it_was() {
+/// The store on a disk too small for a 300,000-household import: the import fails in words,
+/// the store is as before, and a small import fits again once `make_room` has run (nothing
+/// for SQLite, whose rollback gives the room back; PostgreSQL keeps the failed rows' pages,
+/// and cannot even open a connection to a database whose disk is full, until an
+/// administrator frees space). `settle` runs after the first small import (PostgreSQL's
+/// autovacuum visits a table after its first inserts).
+async fn fill_the_disk(
+    store: Arc<dyn Store>,
+    work: &std::path::Path,
+    settle: Option<&tokio_postgres::Client>,
+    make_room: impl FnOnce(),
+) {
     use lentera::app::{import_households, store_geocoder, HouseholdImportOptions};
     use lentera::ingest::households::privacy::Secret;
-    use lentera::store::SqliteStore;
-    let work = tempfile::tempdir().unwrap();
-    let disk = work.path().join("disk");
-    std::fs::create_dir_all(&disk).unwrap();
-    if !mount_tmpfs(&disk, 12) {
-        return;
-    }
-    let _mounted = Mounted(disk.clone());
     let regions = lentera::demo::synthetic_province(lentera::demo::DEFAULT_SEED);
-    let store: Arc<dyn Store> = Arc::new(SqliteStore::open_dir(&disk).await.unwrap());
     store
         .replace_regions(&regions, &Default::default())
         .await
@@ -170,16 +175,19 @@ async fn a_full_disk_during_an_import_leaves_the_store_as_it_was() {
         state: Default::default(),
         file_name: None,
     };
-    let small = work.path().join("small.csv");
+    let small = work.join("small.csv");
     common::write_generated(&regions, SourceFormat::Dtsen, 500, 1, &small);
     import_households(store.as_ref(), &small, &opts, &secret, geocoder.clone())
         .await
         .unwrap();
+    if let Some(client) = settle {
+        client.batch_execute("VACUUM").await.unwrap();
+    }
     let before = store.batches().await.unwrap();
     let households_before = store.household_facts().await.unwrap().len();
 
     // A file far larger than the disk's room.
-    let big = work.path().join("big.csv");
+    let big = work.join("big.csv");
     common::write_generated(&regions, SourceFormat::Dtsen, 300_000, 2, &big);
     let err = import_households(store.as_ref(), &big, &opts, &secret, geocoder.clone())
         .await
@@ -190,6 +198,7 @@ async fn a_full_disk_during_an_import_leaves_the_store_as_it_was() {
         text.contains("the disk holding the store is full"),
         "the error says the disk is full: {text}"
     );
+    make_room();
     assert_eq!(store.batches().await.unwrap(), before, "no batch recorded");
     assert_eq!(
         store.household_facts().await.unwrap().len(),
@@ -198,12 +207,89 @@ async fn a_full_disk_during_an_import_leaves_the_store_as_it_was() {
 
     // The store goes on working: the live snapshot loads, and a small import fits again.
     Live::load(store.clone()).await.unwrap();
-    let again = work.path().join("again.csv");
+    let again = work.join("again.csv");
     common::write_generated(&regions, SourceFormat::Dtsen, 200, 3, &again);
     import_households(store.as_ref(), &again, &opts, &secret, geocoder)
         .await
         .unwrap();
     assert_eq!(store.batches().await.unwrap().len(), before.len() + 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_full_disk_during_an_import_leaves_the_store_as_it_was() {
+    use lentera::store::SqliteStore;
+    let work = tempfile::tempdir().unwrap();
+    let disk = work.path().join("disk");
+    std::fs::create_dir_all(&disk).unwrap();
+    if !mount_tmpfs(&disk, 12) {
+        return;
+    }
+    let _mounted = Mounted(disk.clone());
+    let store: Arc<dyn Store> = Arc::new(SqliteStore::open_dir(&disk).await.unwrap());
+    fill_the_disk(store, work.path(), None, || {}).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_full_postgis_disk_during_an_import_leaves_the_store_as_it_was() {
+    let _cluster = CLUSTER.lock().await;
+    let work = tempfile::tempdir().unwrap();
+    let disk = work.path().join("pgdisk");
+    std::fs::create_dir_all(&disk).unwrap();
+    // The PostGIS extension's own tables take about 8 MiB of it.
+    if !mount_tmpfs(&disk, 40) {
+        return;
+    }
+    let mounted = Mounted(disk.clone());
+    let chown = std::process::Command::new("chown")
+        .args(["postgres:postgres"])
+        .arg(&disk)
+        .status();
+    if !chown.is_ok_and(|s| s.success()) {
+        eprintln!("skipped: the tmpfs cannot be given to the postgres user");
+        return;
+    }
+    // A database whose every table lives in a tablespace on the small disk.
+    let url = common::fresh_postgis_url().await;
+    let (client, conn) = tokio_postgres::connect(&url, tokio_postgres::NoTls)
+        .await
+        .unwrap();
+    let task = tokio::spawn(conn);
+    client
+        .batch_execute(&format!(
+            "CREATE TABLESPACE kecil LOCATION '{}'",
+            disk.display()
+        ))
+        .await
+        .unwrap();
+    client
+        .batch_execute("CREATE DATABASE lentera_disk_full TABLESPACE kecil")
+        .await
+        .unwrap();
+    let small_url = format!("{}/lentera_disk_full", url.rsplit_once('/').unwrap().0);
+    let store: Arc<dyn Store> = Arc::new(PostgisStore::connect(&small_url).await.unwrap());
+    let (settle, settle_conn) = tokio_postgres::connect(&small_url, tokio_postgres::NoTls)
+        .await
+        .unwrap();
+    let settle_task = tokio::spawn(settle_conn);
+    let grow = || {
+        let grown = std::process::Command::new("mount")
+            .args(["-o", "remount,size=120m"])
+            .arg(&disk)
+            .status();
+        assert!(grown.is_ok_and(|s| s.success()), "the tmpfs grows");
+    };
+    fill_the_disk(store.clone(), work.path(), Some(&settle), grow).await;
+    drop((store, settle));
+    let _ = settle_task.await;
+    // Leave the cluster without the tablespace, so that the disk can go.
+    client
+        .batch_execute("DROP DATABASE lentera_disk_full WITH (FORCE)")
+        .await
+        .unwrap();
+    client.batch_execute("DROP TABLESPACE kecil").await.unwrap();
+    drop(client);
+    let _ = task.await;
+    drop(mounted);
 }
 
 /// A `lentera demo` server on `port` over `data_dir`, killed when dropped.

@@ -317,3 +317,101 @@ fn programme_lists_are_read_under_the_same_limits() {
     );
     assert!(read.echo.iter().all(|e| e.nama.chars().count() <= 200));
 }
+
+#[test]
+fn an_import_past_its_memory_budget_stops_in_words_and_keeps_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let (data, _) = fixture(dir.path());
+    let big = dir.path().join("besar.csv");
+    let out = lentera(
+        &data,
+        &[
+            "generate",
+            "households",
+            "--format",
+            "p3ke",
+            "--count",
+            "60000",
+            "--seed",
+            "2",
+            "-o",
+            big.to_str().unwrap(),
+        ],
+    );
+    assert!(out.status.success());
+    // The process grows by more than 1 MiB while 60,000 rows are read and checked.
+    let out = lentera(
+        &data,
+        &[
+            "households",
+            "import",
+            big.to_str().unwrap(),
+            "--period",
+            "2025-06",
+            "--max-import-mib",
+            "1",
+        ],
+    );
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "the import went through: {err}");
+    assert!(
+        err.contains("more than the import memory budget of 1 MiB")
+            && err.contains("nothing was imported")
+            && err.contains("--max-import-mib"),
+        "{err}"
+    );
+    let batches =
+        String::from_utf8_lossy(&lentera(&data, &["households", "batches"]).stderr).into_owned();
+    assert!(batches.contains("0 batches"), "{batches}");
+
+    // A workbook whose string table alone is larger than the budget is refused before calamine
+    // reads it.
+    let book = dir.path().join("banyak-teks.xlsx");
+    let mut wb = rust_xlsxwriter::Workbook::new();
+    let sheet = wb.add_worksheet();
+    for i in 0..400_000u32 {
+        sheet
+            .write_string(
+                i / 4,
+                (i % 4) as u16,
+                format!("Nama {i} {}", i.wrapping_mul(2_654_435_761)),
+            )
+            .unwrap();
+    }
+    wb.save(&book).unwrap();
+    let started = Instant::now();
+    let out = lentera(
+        &data,
+        &[
+            "households",
+            "import",
+            book.to_str().unwrap(),
+            "--period",
+            "2025-06",
+            "--max-import-mib",
+            "8",
+        ],
+    );
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(
+        err.contains("table of shared strings alone needs")
+            && err.contains("more than the import memory budget of 8 MiB"),
+        "{err}"
+    );
+    assert!(started.elapsed() < Duration::from_secs(5));
+    // With the default budget the same workbook is read (and refused for its lack of a
+    // household header, which is what it lacks).
+    let out = lentera(
+        &data,
+        &[
+            "households",
+            "import",
+            book.to_str().unwrap(),
+            "--period",
+            "2025-06",
+        ],
+    );
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("no header row"), "{err}");
+}

@@ -70,6 +70,7 @@ async fn server(store: Arc<dyn Store>, max_bytes: u64) -> Server {
                 max_bytes,
                 secret: Some(Secret::new(SECRET).unwrap()),
                 stall: std::time::Duration::from_millis(500),
+                ..UploadOptions::default()
             },
             ..Default::default()
         },

@@ -97,9 +97,16 @@ pub async fn import_households(
     let mut writer = store.begin_batch(batch).await?;
     let secret = secret.clone();
     let written = tokio::task::spawn_blocking(move || {
-        let produced = file.feed(secret, geocoder.as_deref(), &mut *writer)?;
+        let produced = match file.feed(secret, geocoder.as_deref(), &mut *writer) {
+            Ok(produced) => produced,
+            Err(e) => {
+                writer.abandon();
+                return Err(e);
+            }
+        };
         if produced.counts.rows_read == 0 {
-            // Nothing to keep: the writer is dropped and its transaction rolled back.
+            // Nothing to keep: the writer's transaction is rolled back.
+            writer.abandon();
             return Ok((produced, None));
         }
         let batch = writer.commit().map_err(FeedError::Sink)?;

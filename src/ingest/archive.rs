@@ -124,7 +124,8 @@ pub fn check_zip<R: Read + Seek>(reader: R, limits: &ZipLimits) -> Result<(), Ar
 /// Inflates a workbook's shared-string table (`xl/sharedStrings.xml`, if any) once without
 /// keeping it: refuses a table that inflates past its declared size, or whose `<sst
 /// uniqueCount>` declares more strings than its bytes can hold (each takes at least `<si/>`).
-pub fn check_shared_strings<R: Read + Seek>(reader: R) -> Result<(), ArchiveError> {
+/// Returns the table's size inflated (0 without a table).
+pub fn check_shared_strings<R: Read + Seek>(reader: R) -> Result<u64, ArchiveError> {
     let mut archive =
         zip::ZipArchive::new(reader).map_err(|e| ArchiveError::Damaged(e.to_string()))?;
     let index = (0..archive.len()).find(|&i| {
@@ -133,7 +134,7 @@ pub fn check_shared_strings<R: Read + Seek>(reader: R) -> Result<(), ArchiveErro
             .is_some_and(|n| n.is_ok_and(|n| n.eq_ignore_ascii_case("xl/sharedStrings.xml")))
     });
     let Some(index) = index else {
-        return Ok(());
+        return Ok(0);
     };
     let entry = archive
         .by_index(index)
@@ -163,7 +164,7 @@ pub fn check_shared_strings<R: Read + Seek>(reader: R) -> Result<(), ArchiveErro
             });
         }
     }
-    Ok(())
+    Ok(inflated)
 }
 
 /// The `uniqueCount` (or `count`) an `<sst …>` start tag at the head of the table declares.
@@ -238,8 +239,8 @@ mod tests {
         let fine = br#"<sst uniqueCount="2"><si><t>a</t></si><si><t>b</t></si></sst>"#;
         assert_eq!(
             check_shared_strings(Cursor::new(&zip_of(&[("xl/sharedStrings.xml", fine)]))),
-            Ok(())
+            Ok(fine.len() as u64)
         );
-        assert_eq!(check_shared_strings(Cursor::new(&normal)), Ok(()));
+        assert_eq!(check_shared_strings(Cursor::new(&normal)), Ok(0));
     }
 }

@@ -11,6 +11,7 @@ use std::path::Path;
 
 use serde::Serialize;
 
+use super::budget::MemoryBudget;
 use super::households::privacy::{mask, Secret};
 use super::households::reader::{open_table, trim_cell, ReadError, Row, HEADER_SCAN_ROWS};
 use super::households::validate::{check_identity, IdKind};
@@ -155,7 +156,8 @@ pub fn read_program_list(
             Columns::find(&header, kind).is_some()
         })
     };
-    let (stream, _) = open_table(path, None, &looks_right)?;
+    let budget = MemoryBudget::mib(MemoryBudget::DEFAULT_MIB);
+    let (stream, _) = open_table(path, None, &looks_right, budget)?;
     let mut columns: Option<Columns> = None;
     let mut out = ListRead::default();
     let mut seen: HashSet<i64> = HashSet::new();

@@ -27,6 +27,7 @@ use super::error::ApiError;
 use super::query::{parsed, ApiQuery};
 use super::AppState;
 use crate::app::{import_households, store_geocoder, HouseholdImport, HouseholdImportOptions};
+use crate::ingest::budget::MemoryBudget;
 use crate::ingest::households::privacy::Secret;
 use crate::ingest::households::{FileOptions, OUTSIDE_SCOPE};
 use crate::model::sheet::SheetCsv;
@@ -55,6 +56,8 @@ pub struct UploadOptions {
     /// Longest pause between two parts of an upload's body before it is given up (`408`):
     /// a stalled transfer does not hold its connection and temporary file.
     pub stall: std::time::Duration,
+    /// How much one upload's import may grow the server ([`MemoryBudget`]).
+    pub memory: Option<MemoryBudget>,
 }
 
 impl std::fmt::Debug for UploadOptions {
@@ -64,6 +67,7 @@ impl std::fmt::Debug for UploadOptions {
             .field("max_bytes", &self.max_bytes)
             .field("secret", &self.secret.as_ref().map(|_| "…"))
             .field("stall", &self.stall)
+            .field("memory", &self.memory)
             .finish()
     }
 }
@@ -75,6 +79,7 @@ impl Default for UploadOptions {
             max_bytes: DEFAULT_MAX_UPLOAD_MIB * 1024 * 1024,
             secret: None,
             stall: std::time::Duration::from_secs(60),
+            memory: MemoryBudget::mib(MemoryBudget::DEFAULT_MIB),
         }
     }
 }
@@ -419,6 +424,7 @@ pub async fn upload(
             sheet: q.sheet.clone(),
             within,
             rows_done: Some(progress.rows.clone()),
+            memory: uploads.options.memory,
             ..FileOptions::default()
         },
         period,

@@ -37,8 +37,9 @@ pub enum ApiError {
     /// The body is larger than the server takes.
     #[error("{0}")]
     PayloadTooLarge(String),
-    /// The store failed (logged; the client is told only that it is not available).
-    #[error("the data store is not available")]
+    /// The store failed (logged; the client is told only that it is not available, or that
+    /// its disk is full and nothing of the change was kept).
+    #[error("{}", unavailable_words(.0))]
     Unavailable(#[from] StoreError),
     /// Something else failed inside the server (logged, never shown).
     #[error("internal error")]
@@ -72,9 +73,21 @@ impl ApiError {
             ApiError::Timeout(_) => StatusCode::REQUEST_TIMEOUT,
             ApiError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::TooManyRequests(_) => StatusCode::TOO_MANY_REQUESTS,
+            ApiError::Unavailable(StoreError::DiskFull) => StatusCode::INSUFFICIENT_STORAGE,
             ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
+    }
+}
+
+/// What a client is told of a store failure: no detail, except that a full disk kept nothing.
+fn unavailable_words(e: &StoreError) -> &'static str {
+    match e {
+        StoreError::DiskFull => {
+            "the disk holding the data store is full: nothing of this change was kept; ask the \
+             administrator to free space, then send it again"
+        }
+        _ => "the data store is not available",
     }
 }
 
@@ -108,5 +121,14 @@ mod tests {
         let r = ApiError::Unauthorized("needs a token".into()).into_response();
         assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
         assert_eq!(r.headers()[header::WWW_AUTHENTICATE], "Bearer");
+    }
+
+    #[test]
+    fn a_full_disk_is_said_as_such() {
+        let e = ApiError::from(StoreError::DiskFull);
+        assert_eq!(e.status(), StatusCode::INSUFFICIENT_STORAGE);
+        assert!(e
+            .to_string()
+            .contains("disk holding the data store is full"));
     }
 }

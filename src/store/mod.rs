@@ -29,6 +29,13 @@ use crate::region::{Jenis, Kode, Level, Region, RegionInfo};
 
 pub use postgis::PostgisStore;
 pub use sqlite::SqliteStore;
+/// The embedded store's household chunks and identity-key lists, decoded and encoded: a store
+/// file or a backup may be damaged or forged, and these decoders answer such bytes with an
+/// error in words (they are fuzzed for it).
+pub use sqlite::{
+    decode_chunk as decode_household_chunk, decode_keys as decode_identity_keys,
+    encode_chunk as encode_household_chunk,
+};
 
 /// Errors of either store, with the backend's own error kept as the source.
 #[derive(Debug, thiserror::Error)]
@@ -37,11 +44,11 @@ pub enum StoreError {
     #[error("SQLite store: {0}")]
     Sqlite(rusqlite::Error),
     /// The disk holding the store is full; the write was rolled back.
-    #[error("the disk holding the store is full: nothing of this change was kept; free space in the data directory (or give it a larger disk) and try again")]
+    #[error("the disk holding the store is full: nothing of this change was kept; free space on the disk of the data directory (or of the PostgreSQL server), or give it a larger disk, and try again")]
     DiskFull,
     /// PostgreSQL failed.
     #[error("PostGIS store: {0}")]
-    Postgres(#[from] tokio_postgres::Error),
+    Postgres(tokio_postgres::Error),
     /// No connection could be had from the pool.
     #[error("PostGIS store: cannot get a connection: {0}")]
     Pool(String),
@@ -85,6 +92,17 @@ impl From<rusqlite::Error> for StoreError {
             Some(rusqlite::ErrorCode::DiskFull) => StoreError::DiskFull,
             _ => StoreError::Sqlite(e),
         }
+    }
+}
+
+impl From<tokio_postgres::Error> for StoreError {
+    fn from(e: tokio_postgres::Error) -> StoreError {
+        // 53100 disk_full: PostgreSQL could not extend a table, an index or its WAL; the
+        // statement (and so the batch's transaction) failed and left nothing.
+        if e.code() == Some(&tokio_postgres::error::SqlState::DISK_FULL) {
+            return StoreError::DiskFull;
+        }
+        StoreError::Postgres(e)
     }
 }
 
@@ -439,6 +457,11 @@ pub trait BatchWriter: BatchSink<Error = StoreError> + Send {
     /// Commits the batch and returns it as stored ([`StoreError::Interrupted`] before
     /// [`BatchSink::finish`]).
     fn commit(self: Box<Self>) -> Result<BatchInfo, StoreError>;
+
+    /// Gives the batch up: nothing of it is kept, and the room its rows took is made
+    /// reusable before this returns (after a full disk, the next import must fit again).
+    /// Dropping a writer gives it up too, without waiting for the room.
+    fn abandon(self: Box<Self>) {}
 }
 
 /// Where [`Store::stream_households`] sends its chunks.

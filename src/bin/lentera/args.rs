@@ -7,6 +7,7 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand};
 
 use lentera::export::{Format, TableFormat};
+use lentera::ingest::budget::MemoryBudget;
 use lentera::ingest::households::FileOptions;
 use lentera::model::{AuditAction, Period, Role, SourceFormat, UserName};
 use lentera::region::{Kode, Level};
@@ -300,6 +301,11 @@ pub struct FileArgs {
     /// Sheet of a workbook (the first sheet with a household header when omitted).
     #[arg(long)]
     pub sheet: Option<String>,
+    /// MiB by which the import may grow this process (the file's repeats, the index of earlier
+    /// batches, a workbook's strings); past it the import stops in words and keeps nothing.
+    /// 0: no limit.
+    #[arg(long, default_value_t = MemoryBudget::DEFAULT_MIB, env = "LENTERA_MAX_IMPORT_MIB")]
+    pub max_import_mib: u64,
 }
 
 impl FileArgs {
@@ -310,6 +316,7 @@ impl FileArgs {
             mapping: self.mapping.clone(),
             sheet: self.sheet.clone(),
             progress: true,
+            memory: MemoryBudget::mib(self.max_import_mib),
             ..FileOptions::default()
         }
     }
@@ -514,6 +521,10 @@ pub struct ServeArgs {
     /// `POST /api/batches`, MiB; larger uploads get `413` and leave nothing behind.
     #[arg(long, default_value_t = lentera::server::batches::DEFAULT_MAX_UPLOAD_MIB, env = "LENTERA_MAX_UPLOAD_MIB")]
     pub max_upload_mib: u64,
+    /// MiB by which one upload's import may grow the server (see `households import`); past
+    /// it the upload is refused in words and nothing is kept. 0: no limit.
+    #[arg(long, default_value_t = MemoryBudget::DEFAULT_MIB, env = "LENTERA_MAX_IMPORT_MIB")]
+    pub max_import_mib: u64,
     /// Directory holding the web map's npm packages (`npm ci` there installs MapLibre).
     #[arg(long, env = "LENTERA_WEB_DIR", default_value = lentera::server::web::DEFAULT_WEB_DIR)]
     pub web_dir: PathBuf,

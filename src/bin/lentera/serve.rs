@@ -68,6 +68,7 @@ async fn serve(
             dir: cfg.data_dir.join("uploads"),
             max_bytes: args.max_upload_mib.saturating_mul(1 << 20),
             secret: Some(secret),
+            memory: lentera::ingest::budget::MemoryBudget::mib(args.max_import_mib),
             ..UploadOptions::default()
         },
         header_timeout: std::time::Duration::from_secs_f64(

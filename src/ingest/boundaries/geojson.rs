@@ -16,8 +16,74 @@ const WGS84_NAMES: [&str; 6] = [
     "urn:ogc:def:crs:epsg:6.6:4326",
 ];
 
-/// Reads every feature of a GeoJSON text.
+/// How large a GeoJSON boundary file may be. A GeoJSON text is parsed whole, and its
+/// coordinates take two to three times the text's bytes in memory: a file past these limits is
+/// refused (or a feature past them refused alone) before it can exhaust the machine.
+#[derive(Debug, Clone, Copy)]
+pub struct GeoJsonLimits {
+    /// Bytes of the file.
+    pub max_bytes: u64,
+    /// Features of the file.
+    pub max_features: usize,
+    /// Positions (vertices) of one feature's geometry.
+    pub max_positions: usize,
+}
+
+/// The limits of `lentera regions import`: the desa of all Indonesia (84,000 features) or a
+/// province at full survey resolution fit; the nation at full resolution is a GeoPackage's
+/// job.
+pub const LIMITS: GeoJsonLimits = GeoJsonLimits {
+    max_bytes: 1 << 30,
+    max_features: 500_000,
+    max_positions: 5_000_000,
+};
+
+/// Refuses a GeoJSON file larger than `limits` allow, before it is read.
+pub fn check_size(name: &str, bytes: u64, limits: &GeoJsonLimits) -> Result<(), BoundaryError> {
+    if bytes > limits.max_bytes {
+        return Err(BoundaryError::Format {
+            source_name: name.to_string(),
+            message: format!(
+                "the GeoJSON file is {} MiB, more than the {} MiB a GeoJSON boundary file may \
+                 be (it is read whole, and would take several times that in memory): split it \
+                 per province, or convert it to GeoPackage (`ogr2ogr -f GPKG batas.gpkg {name}`)",
+                bytes.div_ceil(1 << 20),
+                limits.max_bytes >> 20
+            ),
+        });
+    }
+    Ok(())
+}
+
+/// Positions in a geometry, counted without converting it.
+fn positions(value: &geojson::GeometryValue) -> usize {
+    use geojson::GeometryValue as V;
+    match value {
+        V::Point { .. } => 1,
+        V::MultiPoint { coordinates } | V::LineString { coordinates } => coordinates.len(),
+        V::MultiLineString { coordinates } | V::Polygon { coordinates } => {
+            coordinates.iter().map(Vec::len).sum()
+        }
+        V::MultiPolygon { coordinates } => coordinates.iter().flatten().map(Vec::len).sum(),
+        V::GeometryCollection { geometries } => {
+            geometries.iter().map(|g| positions(&g.value)).sum()
+        }
+    }
+}
+
+/// Reads every feature of a GeoJSON text under the import's [`LIMITS`].
 pub fn read(name: &str, text: &str) -> Result<SourceLayer, BoundaryError> {
+    read_within(name, text, &LIMITS)
+}
+
+/// Reads every feature of a GeoJSON text; a feature with more positions than `limits` allow
+/// is refused alone, a file with more features refused whole.
+pub fn read_within(
+    name: &str,
+    text: &str,
+    limits: &GeoJsonLimits,
+) -> Result<SourceLayer, BoundaryError> {
+    check_size(name, text.len() as u64, limits)?;
     let fail = |message: String| BoundaryError::Format {
         source_name: name.to_string(),
         message,
@@ -42,12 +108,26 @@ pub fn read(name: &str, text: &str) -> Result<SourceLayer, BoundaryError> {
             ))
         }
     };
+    if features.len() > limits.max_features {
+        return Err(fail(format!(
+            "{} features, more than the {} a GeoJSON boundary file may hold: split it per \
+             province, or convert it to GeoPackage",
+            features.len(),
+            limits.max_features
+        )));
+    }
     let features = features
         .into_iter()
         .enumerate()
         .map(|(i, f)| {
             let geometry = match &f.geometry {
                 None => Err("feature has no geometry".to_string()),
+                Some(g) if positions(&g.value) > limits.max_positions => Err(format!(
+                    "the geometry has {} points, more than the {} one boundary may have; \
+                     simplify it (e.g. `ogr2ogr -simplify 0.0001`)",
+                    positions(&g.value),
+                    limits.max_positions
+                )),
                 Some(g) => geo::Geometry::<f64>::try_from(&g.value)
                     .map_err(|e| format!("unreadable geometry: {e}"))
                     .and_then(crate::geometry::polygonal),
@@ -81,5 +161,63 @@ fn check_crs(name: &str, crs: Option<&Value>) -> Result<(), BoundaryError> {
             source_name: name.to_string(),
             crs: crs_name.to_string(),
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    const SMALL: GeoJsonLimits = GeoJsonLimits {
+        max_bytes: 2_000,
+        max_features: 2,
+        max_positions: 5,
+    };
+
+    fn feature(kode: &str, ring: &str) -> String {
+        format!(
+            r#"{{"type":"Feature","properties":{{"kode":"{kode}","nama":"A"}},"geometry":{{"type":"Polygon","coordinates":[[{ring}]]}}}}"#
+        )
+    }
+
+    fn collection(features: &[String]) -> String {
+        format!(
+            r#"{{"type":"FeatureCollection","features":[{}]}}"#,
+            features.join(",")
+        )
+    }
+
+    #[test]
+    fn a_feature_with_too_many_points_is_refused_alone() {
+        let square = "[0,0],[1,0],[1,1],[0,0]";
+        let jagged = "[0,0],[1,0],[1,0.5],[1,1],[0.5,1],[0,0]";
+        let text = collection(&[feature("64.01", square), feature("64.02", jagged)]);
+        let layer = read_within("batas.geojson", &text, &SMALL).unwrap();
+        assert!(layer.features[0].geometry.is_ok());
+        let err = layer.features[1].geometry.as_ref().unwrap_err();
+        assert!(err.contains("6 points, more than the 5"), "{err}");
+    }
+
+    #[test]
+    fn too_many_features_or_bytes_refuse_the_file_in_words() {
+        let square = "[0,0],[1,0],[1,1],[0,0]";
+        let three = collection(&[
+            feature("64.01", square),
+            feature("64.02", square),
+            feature("64.03", square),
+        ]);
+        let err = read_within("batas.geojson", &three, &SMALL)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("3 features, more than the 2"), "{err}");
+        let big = collection(&[feature("64.01", &[square; 100].join(","))]);
+        let err = read_within("batas.geojson", &big, &SMALL)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("GeoPackage") && err.contains("split it"),
+            "{err}"
+        );
     }
 }

@@ -232,6 +232,10 @@ pub fn read_file(path: &Path) -> Result<(Vec<SourceLayer>, Vec<String>), Boundar
     };
     match kind {
         "geojson" => {
+            let size = std::fs::metadata(path)
+                .map_err(|e| BoundaryError::io(path, e))?
+                .len();
+            geojson::check_size(&display_name(path), size, &geojson::LIMITS)?;
             let bytes = std::fs::read(path).map_err(|e| BoundaryError::io(path, e))?;
             let text = String::from_utf8(bytes).map_err(|_| BoundaryError::Format {
                 source_name: display_name(path),

@@ -27,6 +27,7 @@ use produce::{mapping_threads, Piece, Producer};
 use reader::{open_table, InputInfo, ReadError, Row, RowStream, HEADER_SCAN_ROWS};
 
 use crate::geocode::Geocoder;
+use crate::ingest::budget::MemoryBudget;
 use crate::model::{BatchCounts, BatchSink, GeocodeSummary, SourceFormat};
 
 /// Chunks mapped ahead of the sink.
@@ -75,6 +76,9 @@ pub struct FileOptions {
     /// Rows read so far, kept up to date for a caller that shows progress elsewhere (the web
     /// page's import bar).
     pub rows_done: Option<std::sync::Arc<std::sync::atomic::AtomicU64>>,
+    /// How much the process may grow while the file is imported ([`MemoryBudget`]); no limit
+    /// when `None`.
+    pub memory: Option<MemoryBudget>,
 }
 
 /// The reason a row is refused when its household lies outside the uploader's area.
@@ -154,6 +158,7 @@ pub struct HouseholdFile {
     progress: bool,
     within: Option<crate::model::Scope>,
     rows_done: Option<std::sync::Arc<std::sync::atomic::AtomicU64>>,
+    memory: Option<MemoryBudget>,
 }
 
 /// The thread hashing a file (SHA-256, hex) while its rows are read.
@@ -188,7 +193,7 @@ impl HouseholdFile {
         };
         let (format_hint, custom_ref) = (opts.format, custom.as_ref());
         let probe = |rows: &[Row]| find_header(rows, format_hint, custom_ref).is_some();
-        let (stream, input) = open_table(path, opts.sheet.as_deref(), &probe)?;
+        let (stream, input) = open_table(path, opts.sheet.as_deref(), &probe, opts.memory)?;
 
         let mut head: Vec<Row> = Vec::new();
         let found = loop {
@@ -233,6 +238,7 @@ impl HouseholdFile {
             progress: opts.progress,
             within: opts.within.clone(),
             rows_done: opts.rows_done.clone(),
+            memory: opts.memory,
         })
     }
 
@@ -286,6 +292,7 @@ impl HouseholdFile {
                 p.hashing = self.hashing;
                 p.within = self.within;
                 p.rows_done = self.rows_done;
+                p.memory = self.memory.map(|m| (self.file_name.clone(), m.watch()));
                 p.run(self.pending, self.stream)
             });
             let mut refused = None;

@@ -124,6 +124,8 @@ pub(super) struct Producer<'g> {
     pub(super) within: Option<Scope>,
     /// Rows read so far, for a caller's progress display.
     pub(super) rows_done: Option<Arc<AtomicU64>>,
+    /// The file's name and the watch of its memory budget, checked after every chunk.
+    pub(super) memory: Option<(String, crate::ingest::budget::BudgetWatch)>,
     /// Rows refused as outside `within`.
     outside_area: u64,
 }
@@ -253,6 +255,7 @@ impl<'g> Producer<'g> {
             hashing: None,
             within: None,
             rows_done: None,
+            memory: None,
             outside_area: 0,
         }
     }
@@ -268,6 +271,12 @@ impl<'g> Producer<'g> {
             self.rows(&rows);
             stream.recycle(rows);
             self.forward_hash(false)?;
+            if let Some((name, watch)) = &self.memory {
+                watch.check().map_err(|why| ReadError::Memory {
+                    name: name.clone(),
+                    why,
+                })?;
+            }
             if !self.open {
                 return Ok(self.produced());
             }

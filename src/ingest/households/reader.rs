@@ -11,6 +11,7 @@ use std::sync::mpsc::{channel, sync_channel, Receiver, Sender, SyncSender};
 use calamine::{DataRef, Reader as _, Xlsx};
 
 use crate::ingest::archive::{check_shared_strings, check_zip, DEFAULT_LIMITS};
+use crate::ingest::budget::{MemoryBudget, OverBudget};
 
 /// The cells of a row as text: one buffer with field bounds (two allocations a row instead of
 /// one per cell).
@@ -21,6 +22,11 @@ pub type Row = (u64, Cells);
 
 /// Rows per chunk sent from the reader thread.
 const CHUNK_ROWS: usize = 2048;
+/// Text per chunk: a chunk is sent early once its cells hold this much, so that the chunks in
+/// flight stay a few tens of MiB even when every cell is as long as a cell can be.
+const CHUNK_BYTES: usize = 4 << 20;
+/// Columns a workbook can have (`A` to `XFD`).
+const MAX_COLUMNS: usize = 16_384;
 /// Chunks buffered between the reader thread and the importer.
 const CHUNKS_IN_FLIGHT: usize = 8;
 /// Rows read from each sheet when looking for the header.
@@ -69,6 +75,14 @@ pub enum ReadError {
         name: String,
         /// Why.
         why: crate::ingest::archive::ArchiveError,
+    },
+    /// Reading the file would take more memory than the import may use.
+    #[error("{name}: {why}")]
+    Memory {
+        /// File name.
+        name: String,
+        /// What needed how much.
+        why: OverBudget,
     },
     /// The requested sheet does not exist.
     #[error("{name}: no sheet named `{sheet}`; sheets: {available}")]
@@ -140,6 +154,8 @@ pub struct RowSink {
     tx: SyncSender<Result<Vec<Row>, ReadError>>,
     back: Receiver<Vec<Row>>,
     chunk: Vec<Row>,
+    /// Bytes of text in `chunk`.
+    chunk_bytes: usize,
     spare: Vec<csv::ByteRecord>,
     empty: Vec<Vec<Row>>,
     open: bool,
@@ -148,8 +164,10 @@ pub struct RowSink {
 impl RowSink {
     /// Adds a row; `false` once the importer has stopped listening.
     pub fn emit(&mut self, row: Row) -> bool {
+        self.chunk_bytes += row.1.as_byte_record().as_slice().len();
         self.chunk.push(row);
-        if self.chunk.len() == CHUNK_ROWS {
+        if self.chunk.len() == CHUNK_ROWS || self.chunk_bytes >= CHUNK_BYTES {
+            self.chunk_bytes = 0;
             let next = self
                 .empty
                 .pop()
@@ -189,11 +207,13 @@ fn name_of(path: &Path) -> String {
 }
 
 /// Opens a household table. For a workbook, `sheet` picks the sheet; without it the first
-/// sheet whose first rows satisfy `looks_right` is read.
+/// sheet whose first rows satisfy `looks_right` is read. A workbook whose string table alone
+/// would take more than `budget` is refused before it is read.
 pub fn open_table(
     path: &Path,
     sheet: Option<&str>,
     looks_right: &dyn Fn(&[Row]) -> bool,
+    budget: Option<MemoryBudget>,
 ) -> Result<(RowStream, InputInfo), ReadError> {
     let name = name_of(path);
     let io = |source| ReadError::Io {
@@ -210,7 +230,7 @@ pub fn open_table(
         return Err(ReadError::Empty(name));
     }
     if head.starts_with(b"PK\x03\x04") {
-        return open_xlsx(path, sheet, looks_right);
+        return open_xlsx(path, sheet, looks_right, budget);
     }
     // Binary content is full of NUL bytes; a text file with a NUL in one cell (a damaged
     // export) is read, and that row is refused.
@@ -248,6 +268,7 @@ where
             tx,
             back,
             chunk: Vec::with_capacity(CHUNK_ROWS),
+            chunk_bytes: 0,
             spare: Vec::new(),
             empty: Vec::new(),
             open: true,
@@ -419,6 +440,15 @@ fn stream_sheet(
         }
         let (_, row) = current.get_or_insert_with(|| (r, Vec::new()));
         let c = c as usize;
+        if c >= MAX_COLUMNS {
+            return Err(ReadError::Xlsx {
+                name: name.to_string(),
+                message: format!(
+                    "row {} has a cell beyond column XFD, the last column a workbook can have",
+                    u64::from(r) + 1
+                ),
+            });
+        }
         if row.len() <= c {
             row.resize(c + 1, String::new());
         }
@@ -434,6 +464,7 @@ fn open_xlsx(
     path: &Path,
     sheet: Option<&str>,
     looks_right: &dyn Fn(&[Row]) -> bool,
+    budget: Option<MemoryBudget>,
 ) -> Result<(RowStream, InputInfo), ReadError> {
     let name = name_of(path);
     let owned_path = path.to_path_buf();
@@ -460,7 +491,20 @@ fn open_xlsx(
     };
     let file = || File::open(path).map(BufReader::new).map_err(io_err);
     check_zip(file()?, &DEFAULT_LIMITS).map_err(archive_err)?;
-    check_shared_strings(file()?).map_err(archive_err)?;
+    let strings = check_shared_strings(file()?).map_err(archive_err)?;
+    if let Some(budget) = budget {
+        // calamine keeps every shared string as a `String`: the text and a few words each,
+        // about twice the table's XML.
+        budget
+            .allows(
+                strings.saturating_mul(2),
+                "the workbook's table of shared strings alone needs",
+            )
+            .map_err(|why| ReadError::Memory {
+                name: name.clone(),
+                why,
+            })?;
+    }
     let mut wb = open(&name)?;
     let sheets = wb.sheet_names();
     let chosen = match sheet {

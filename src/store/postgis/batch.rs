@@ -243,6 +243,26 @@ impl BatchWriter for PostgisBatchWriter {
         self.committed = true;
         Ok(info)
     }
+
+    fn abandon(mut self: Box<Self>) {
+        let Some(client) = self.client.take() else {
+            return;
+        };
+        // The rows copied so far are dead once the transaction is rolled back, but PostgreSQL
+        // reuses their room only after a vacuum (which also gives the empty end of the table
+        // back to the disk): without one, an import that filled the disk leaves it full.
+        let runtime = self.runtime.clone();
+        let cleaned = runtime.block_on(async {
+            client.batch_execute("ROLLBACK").await?;
+            client
+                .batch_execute("VACUUM households, household_rejects, household_batches")
+                .await
+        });
+        if let Err(e) = cleaned {
+            tracing::warn!(error = %e, "cleaning up after an abandoned batch failed");
+            drop(Object::take(client));
+        }
+    }
 }
 
 impl Drop for PostgisBatchWriter {

@@ -73,7 +73,7 @@ impl PostgisStore {
 
     async fn client(&self) -> Result<deadpool_postgres::Object, StoreError> {
         self.pool.get().await.map_err(|e| match e {
-            deadpool_postgres::PoolError::Backend(pg) => StoreError::Postgres(pg),
+            deadpool_postgres::PoolError::Backend(pg) => pg.into(),
             other => StoreError::Pool(other.to_string()),
         })
     }

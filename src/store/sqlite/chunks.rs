@@ -93,10 +93,7 @@ pub fn decode_chunk(data: &[u8]) -> Result<Vec<Household>, StoreError> {
     use super::columns::corrupt;
     match data.split_first_chunk::<4>() {
         Some((mark, rest)) if *mark == LAYOUT_MARK => match rest.split_first() {
-            Some((&COLUMN_LAYOUT, packed)) => {
-                let raw = lz4_flex::decompress_size_prepended(packed).map_err(corrupt)?;
-                super::columns::read_columns(&raw)
-            }
+            Some((&COLUMN_LAYOUT, packed)) => super::columns::read_columns(&unpack(packed)?),
             Some((layout, _)) => Err(corrupt(format_args!(
                 "layout {layout} is newer than this Lentera knows"
             ))),
@@ -106,10 +103,28 @@ pub fn decode_chunk(data: &[u8]) -> Result<Vec<Household>, StoreError> {
     }
 }
 
+/// LZ4 data behind its uncompressed size. The decoder reserves the size it is told before it
+/// reads a byte, so a damaged or forged size (up to 4 GiB) is checked first: LZ4 cannot
+/// expand its input more than 255-fold.
+fn unpack(data: &[u8]) -> Result<Vec<u8>, StoreError> {
+    use super::columns::corrupt;
+    let Some((size, packed)) = data.split_first_chunk::<4>() else {
+        return Err(corrupt("the chunk is shorter than its size"));
+    };
+    let size = u32::from_le_bytes(*size) as usize;
+    if size > packed.len().saturating_mul(255).saturating_add(16) {
+        return Err(corrupt(format_args!(
+            "the chunk says it holds {size} bytes, more than its {} compressed bytes can",
+            packed.len()
+        )));
+    }
+    lz4_flex::decompress_size_prepended(data).map_err(corrupt)
+}
+
 /// Decodes a chunk of the first layout.
 fn decode_row_chunk(data: &[u8]) -> Result<Vec<Household>, StoreError> {
     use super::columns::corrupt;
-    let raw = lz4_flex::decompress_size_prepended(data).map_err(corrupt)?;
+    let raw = unpack(data)?;
     let repr: RowChunk = postcard::from_bytes(&raw).map_err(corrupt)?;
     if repr.attrs.len() != repr.households.len() {
         return Err(corrupt("attribute and household counts differ"));
@@ -237,6 +252,20 @@ pub fn link_period(batches: &[(i64, Vec<KeyEntry>)]) -> (Vec<(i64, u32, i64)>, P
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_forged_size_is_refused_before_anything_is_reserved() {
+        for layout in [&[0u8, 0, 0, 0, COLUMN_LAYOUT][..], &[][..]] {
+            let mut forged = layout.to_vec();
+            forged.extend_from_slice(&u32::MAX.to_le_bytes());
+            forged.extend_from_slice(b"\x10abc");
+            let err = decode_chunk(&forged).unwrap_err().to_string();
+            assert!(
+                err.contains("more than its 4 compressed bytes can"),
+                "{err}"
+            );
+        }
+    }
 
     fn entry(tag: u8, b: u8, index: u32) -> KeyEntry {
         KeyEntry {

@@ -6,6 +6,7 @@
 mod accounts;
 mod batch;
 mod chunks;
+pub use chunks::{decode_chunk, decode_keys, encode_chunk};
 mod columns;
 mod households;
 mod migrate;

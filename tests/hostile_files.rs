@@ -4,6 +4,8 @@
 //! nothing stored.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+// Each refusal says how long it took and how much memory.
+#![allow(clippy::print_stderr)]
 
 mod common;
 
@@ -119,16 +121,54 @@ fn a_broken_cell_refuses_its_row_and_keeps_the_rest() {
     );
 }
 
-/// Runs `args`; it must fail within 2 s with `expect` in its one error line, and leave no
-/// batch behind.
+/// Runs `lentera args` and watches its peak resident memory (`VmHWM`, read every
+/// millisecond until it ends); returns the output and the peak in MiB.
+fn lentera_measured(data: &Path, args: &[&str]) -> (std::process::Output, f64) {
+    let child = std::process::Command::new(env!("CARGO_BIN_EXE_lentera"))
+        .arg("--data-dir")
+        .arg(data)
+        .args(args)
+        .env("LENTERA_SECRET", SECRET)
+        .env_remove("DATABASE_URL")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let status = format!("/proc/{}/status", child.id());
+    let watcher = std::thread::spawn(move || {
+        let mut peak_kib = 0u64;
+        while let Ok(text) = std::fs::read_to_string(&status) {
+            let Some(line) = text.lines().find(|l| l.starts_with("VmHWM:")) else {
+                break;
+            };
+            let kib: u64 = line
+                .trim_start_matches("VmHWM:")
+                .trim()
+                .trim_end_matches("kB")
+                .trim()
+                .parse()
+                .unwrap_or(0);
+            peak_kib = peak_kib.max(kib);
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        peak_kib as f64 / 1024.0
+    });
+    let out = child.wait_with_output().unwrap();
+    (out, watcher.join().unwrap())
+}
+
+/// Runs `args`; it must fail within 2 s and 200 MiB with `expect` in its one error line, and
+/// leave no batch behind.
 fn refused(data: &Path, args: &[&str], expect: &str) {
     let started = Instant::now();
-    let out = lentera(data, args);
+    let (out, peak_mib) = lentera_measured(data, args);
     let took = started.elapsed();
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(!out.status.success(), "{args:?} was accepted");
     assert_eq!(err.matches(expect).count(), 1, "{args:?}: said once: {err}");
     assert!(took < Duration::from_secs(2), "{args:?} took {took:?}");
+    assert!(peak_mib < 200.0, "{args:?} took {peak_mib:.0} MiB");
+    eprintln!("{expect}: refused in {took:.2?}, peak {peak_mib:.0} MiB");
     let batches =
         String::from_utf8_lossy(&lentera(data, &["households", "batches"]).stderr).into_owned();
     assert!(batches.contains("0 batches"), "{batches}");

@@ -31,6 +31,7 @@ fn npm_ci() {
         let installed = [
             "maplibre-gl/dist/maplibre-gl.js",
             "playwright-core/package.json",
+            "pmtiles/package.json",
         ]
         .iter()
         .all(|f| dir.join("node_modules").join(f).exists());
@@ -477,4 +478,118 @@ async fn the_search_finds_units_by_name_variant_and_code() {
     std::io::Read::read_to_string(&mut flate2::read::GzDecoder::new(&gz[..]), &mut plain).unwrap();
     assert_eq!(plain, script);
     assert!(gz.len() < script.len() / 5);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_pmtiles_archive_holds_the_tiles_the_server_serves() {
+    use lentera::tiles::mercator::tiles_covering;
+    tokio::task::spawn_blocking(npm_ci).await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("store");
+    let (store, _) =
+        common::kaltim_sqlite(&data, &[(SourceFormat::P3ke, 4_000, 51, "2025-03")]).await;
+    let archive = dir.path().join("kaltim.pmtiles");
+    let out = common::lentera(
+        &data,
+        &[
+            "export",
+            "pmtiles",
+            "--maxzoom",
+            "12",
+            "-o",
+            archive.to_str().unwrap(),
+        ],
+    );
+    let said = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        out.status.success(),
+        "{said}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(said.contains("up to zoom 12"), "{said}");
+    // The server anonymous visitors see: the same figures, small units hidden the same way.
+    let live = Live::load(store).await.unwrap();
+    let base = serve(live.clone(), ServerOptions::default()).await;
+    // Tiles over Samarinda, Balikpapan and a corner of the Makassar Strait, at every zoom the
+    // archive holds from 4 up, and one outside the province.
+    let mut samples = Vec::new();
+    for (lon, lat) in [(117.15, -0.50), (116.85, -1.24), (118.4, -1.6)] {
+        for z in 4..=12u8 {
+            let (x, y, _, _) = tiles_covering([lon, lat, lon, lat], z);
+            samples.push(format!("{z}/{x}/{y}"));
+        }
+    }
+    samples.push("9/300/200".into());
+    let archive_path = archive.to_str().unwrap().to_string();
+    let json = tokio::task::spawn_blocking(move || {
+        npm_ci();
+        let out = Command::new("node")
+            .arg(web_dir().join("e2e").join("pmtiles.mjs"))
+            .args([&archive_path, &base, &samples.join(",")])
+            .output()
+            .expect("node runs");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        serde_json::from_slice::<serde_json::Value>(&out.stdout).unwrap()
+    })
+    .await
+    .unwrap();
+    let header = &json["header"];
+    assert_eq!(header["specVersion"], 3);
+    assert_eq!(header["tileType"], 1, "MVT");
+    assert_eq!(header["tileCompression"], 2, "gzip");
+    assert_eq!(header["clustered"], true);
+    assert_eq!(
+        (header["minZoom"].as_u64(), header["maxZoom"].as_u64()),
+        (Some(0), Some(12))
+    );
+    assert!(header["numTileContents"].as_u64() < header["numAddressedTiles"].as_u64());
+    let layers: Vec<&str> = json["metadata"]["vector_layers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(layers, ["kabupaten", "kecamatan", "desa"]);
+    assert_eq!(json["metadata"]["lentera:period"], "2025-03");
+    let results = json["results"].as_array().unwrap();
+    for r in results {
+        assert_eq!(r["equal"], true, "{r}");
+    }
+    let filled = results
+        .iter()
+        .filter(|r| r["archived"].as_u64() > Some(0))
+        .count();
+    assert!(
+        filled >= 20,
+        "{filled} of the samples hold tiles: {results:?}"
+    );
+    assert!(
+        results.iter().any(|r| r["archived"] == 0),
+        "an empty tile among them"
+    );
+
+    // The page draws the archive instead of the server's tiles.
+    let page_base = serve(
+        live,
+        ServerOptions {
+            web_dir: web_dir(),
+            ..Default::default()
+        },
+    )
+    .await;
+    let out = artifacts("web-pmtiles");
+    let archive_path = archive.to_str().unwrap().to_string();
+    tokio::task::spawn_blocking(move || {
+        run_node(
+            "pmtiles.page.mjs",
+            &[&page_base, &archive_path, out.to_str().unwrap()],
+            "kaltim",
+        );
+    })
+    .await
+    .unwrap();
 }

@@ -81,6 +81,9 @@
     // Who is logged in (GET /api/session); null for an anonymous visitor.
     session: null,
     showHouseholds: true,
+    // A PMTiles archive written by `lentera export pmtiles` whose tiles are drawn instead of
+    // the server's (?pmtiles=URL; the host must answer HTTP range requests).
+    archive: params.get('pmtiles') || '',
   };
   if (!(state.classes >= 3 && state.classes <= 9)) state.classes = 5;
 
@@ -96,6 +99,7 @@
     if (state.targetLevel !== 'desa') p.set('daftar', state.targetLevel);
     if (state.top !== 10) p.set('jumlah', String(state.top));
     if (state.minHouseholds !== 10) p.set('min_rt', String(state.minHouseholds));
+    if (state.archive) p.set('pmtiles', state.archive);
     history.replaceState(null, '', '?' + p.toString() + location.hash);
   }
 
@@ -180,6 +184,8 @@
 
   // Boundary tiles carry the figures of one period: the period shown.
   function tileUrl(level) {
+    // An archive holds every level in each tile, for its one period.
+    if (state.archive) return 'pmtiles://' + new URL(state.archive, location.href).href + '/{z}/{x}/{y}';
     const p = state.period ? '?period=' + encodeURIComponent(state.period) : '';
     return location.origin + '/tiles/' + level + '/{z}/{x}/{y}.mvt' + p;
   }
@@ -894,6 +900,8 @@
     if (!state.period && periods.length) state.period = periods[periods.length - 1].period;
     per.value = state.period;
     base.value = state.base;
+    // The archive's tiles carry the figures of its own period only.
+    per.disabled = Boolean(state.archive);
   }
   function onControlChange() {
     const periodBefore = state.period;
@@ -942,9 +950,34 @@
     if (state.private && !s) throw new Error('PRIVATE');
     return Promise.all([
       api('/healthz'), api('/api/periods'), api('/api/fields'),
-      ...LEVELS.map((l) => api('/tiles/' + l + '.json')),
+      ...(state.archive ? openArchive() : LEVELS.map((l) => api('/tiles/' + l + '.json'))),
     ]);
   });
+  // Opens the PMTiles archive: MapLibre reads its tiles through the `pmtiles://` protocol, and
+  // its metadata stands in for the server's TileJSON (and sets the period shown).
+  function openArchive() {
+    if (typeof pmtiles === 'undefined') {
+      return [Promise.reject(new Error('pustaka pmtiles tidak termuat (jalankan npm ci di web/)'))];
+    }
+    const url = new URL(state.archive, location.href).href;
+    const protocol = new pmtiles.Protocol();
+    maplibregl.addProtocol('pmtiles', protocol.tile);
+    const archive = new pmtiles.PMTiles(url);
+    protocol.add(archive);
+    const described = Promise.all([archive.getHeader(), archive.getMetadata()]).then(([h, m]) => {
+      if (m['lentera:period']) state.period = m['lentera:period'];
+      lentera.archive = { header: h, metadata: m };
+      return { header: h, metadata: m };
+    });
+    return LEVELS.map((level) => described.then(({ header, metadata }) => {
+      const layer = (metadata.vector_layers || []).find((l) => l.id === level);
+      if (!layer) throw new Error('arsip PMTiles tidak memuat lapisan ' + level);
+      return {
+        minzoom: layer.minzoom, maxzoom: Math.min(layer.maxzoom, header.maxZoom),
+        bounds: [header.minLon, header.minLat, header.maxLon, header.maxLat],
+      };
+    }));
+  }
   boot.then(([, periods, fields]) => {
     setFields(fields.fields, fields.flows);
     mark('data');
@@ -973,7 +1006,7 @@
         $('nama-pengguna').focus();
         return;
       }
-      showError('Server tidak dapat dihubungi', e);
+      showError(state.archive ? 'Arsip PMTiles tidak dapat dibuka' : 'Server tidak dapat dihubungi', e);
       return;
     }
     $('label-sintetis').hidden = health.dataset !== 'synthetic';
@@ -1005,6 +1038,10 @@
     }
     saveUrl();
     await showChoropleth();
+    if (state.archive) {
+      $('label-arsip').textContent = 'Batas wilayah dan angka peta dari arsip PMTiles ' + state.archive.split('/').pop() + ' (periode ' + state.period + ')';
+      $('label-arsip').hidden = false;
+    }
     loadTargets();
     if (state.selected) selectUnit(state.selected, { zoom: false });
     renderSession();

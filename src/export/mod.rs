@@ -3,6 +3,7 @@
 //! period and indicator thresholds.
 
 mod households;
+pub mod pmtiles;
 mod table;
 
 pub use households::{

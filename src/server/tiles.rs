@@ -299,49 +299,6 @@ pub(crate) fn base_url(headers: &HeaderMap) -> String {
     format!("{proto}://{host}")
 }
 
-/// The fields of a layer, as TileJSON's `vector_layers` lists them.
-fn layer_fields(layer: Layer) -> Value {
-    let mut fields = serde_json::Map::new();
-    if layer.is_private() {
-        for (k, v) in [
-            ("cluster", "Boolean: true for a cluster of households"),
-            ("point_count", "Number: households in a cluster"),
-            ("desil_1", "Number: desil-1 households in a cluster"),
-            ("desil", "Number: the household's desil (single points)"),
-            (
-                "quality",
-                "String: how the household was placed (gps, code, name_exact…)",
-            ),
-            ("pkh", "Boolean: receives PKH, where the source states it"),
-        ] {
-            fields.insert(k.into(), v.into());
-        }
-        return Value::Object(fields);
-    }
-    for (k, v) in [
-        ("kode", "String: Kemendagri code"),
-        ("nama", "String: name"),
-        (
-            "jenis",
-            "String: kabupaten, kota, kecamatan, desa or kelurahan",
-        ),
-        ("parent", "String: code of the parent unit"),
-        (
-            "has_data",
-            "Boolean: false where no source of the period covers the unit",
-        ),
-    ] {
-        fields.insert(k.into(), v.into());
-    }
-    for indicator in TILE_INDICATORS {
-        fields.insert(
-            indicator.name().into(),
-            "Number (absent where there is no data; see /api/openapi.json)".into(),
-        );
-    }
-    Value::Object(fields)
-}
-
 /// `GET /tiles/{layer}.json`: TileJSON 3.0.
 pub async fn tilejson(
     State(st): State<AppState>,
@@ -379,7 +336,7 @@ pub async fn tilejson(
         "center": center,
         "vector_layers": [{
             "id": layer.as_str(),
-            "fields": layer_fields(layer),
+            "fields": layer.fields(),
             "minzoom": minzoom,
             "maxzoom": maxzoom,
         }],

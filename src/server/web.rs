@@ -31,7 +31,8 @@ struct Asset {
     gzip: Bytes,
 }
 
-/// MapLibre's files as served: each read from the web directory on its first request and kept;
+/// MapLibre's files (and the PMTiles reader's) as served: each read from the web directory on
+/// its first request and kept;
 /// one not found yet is looked for again on the next request, so `npm ci` after the server
 /// started is enough.
 #[derive(Debug, Clone)]
@@ -39,18 +40,20 @@ pub struct Vendor(Arc<VendorFiles>);
 
 #[derive(Debug)]
 struct VendorFiles {
-    dist: PathBuf,
+    modules: PathBuf,
     script: OnceLock<Asset>,
     style: OnceLock<Asset>,
+    pmtiles: OnceLock<Asset>,
 }
 
 impl Vendor {
-    /// MapLibre's files in `web_dir/node_modules/maplibre-gl/dist`.
+    /// The npm packages in `web_dir/node_modules`.
     pub fn new(web_dir: &Path) -> Vendor {
         Vendor(Arc::new(VendorFiles {
-            dist: web_dir.join("node_modules/maplibre-gl/dist"),
+            modules: web_dir.join("node_modules"),
             script: OnceLock::new(),
             style: OnceLock::new(),
+            pmtiles: OnceLock::new(),
         }))
     }
 
@@ -59,15 +62,15 @@ impl Vendor {
         if let Some(asset) = slot.get() {
             return Some(asset);
         }
-        match std::fs::read(self.0.dist.join(name)) {
+        match std::fs::read(self.0.modules.join(name)) {
             Ok(b) => Some(slot.get_or_init(|| Asset {
                 gzip: Bytes::from(super::tiles::gzip(&b)),
                 raw: Bytes::from(b),
             })),
             Err(e) => {
                 tracing::warn!(
-                    "MapLibre GL JS not found in {} ({e}): run `npm ci --prefix web`",
-                    self.0.dist.display()
+                    "{name} not found in {} ({e}): run `npm ci --prefix web`",
+                    self.0.modules.display()
                 );
                 None
             }
@@ -81,11 +84,15 @@ impl Vendor {
     }
 
     fn script(&self) -> Option<&Asset> {
-        self.get(&self.0.script, "maplibre-gl.js")
+        self.get(&self.0.script, "maplibre-gl/dist/maplibre-gl.js")
     }
 
     fn style(&self) -> Option<&Asset> {
-        self.get(&self.0.style, "maplibre-gl.css")
+        self.get(&self.0.style, "maplibre-gl/dist/maplibre-gl.css")
+    }
+
+    fn pmtiles(&self) -> Option<&Asset> {
+        self.get(&self.0.pmtiles, "pmtiles/dist/pmtiles.js")
     }
 }
 
@@ -144,7 +151,7 @@ pub async fn style() -> Response {
     asset("text/css; charset=utf-8", include_str!("../../web/app.css"))
 }
 
-/// `GET /vendor/maplibre-gl.js` and `/vendor/maplibre-gl.css`.
+/// `GET /vendor/maplibre-gl.js`, `/vendor/maplibre-gl.css` and `/vendor/pmtiles.js`.
 pub async fn vendor(
     State(st): State<AppState>,
     axum::extract::Path(file): axum::extract::Path<String>,
@@ -153,6 +160,7 @@ pub async fn vendor(
     let (bytes, content_type) = match file.as_str() {
         "maplibre-gl.js" => (st.vendor.script(), "text/javascript; charset=utf-8"),
         "maplibre-gl.css" => (st.vendor.style(), "text/css; charset=utf-8"),
+        "pmtiles.js" => (st.vendor.pmtiles(), "text/javascript; charset=utf-8"),
         _ => return ApiError::not_found("no such file").into_response(),
     };
     match bytes {

@@ -100,6 +100,49 @@ impl Layer {
     pub fn is_private(&self) -> bool {
         *self == Layer::Households
     }
+
+    /// The fields of a layer, as TileJSON's `vector_layers` lists them.
+    pub fn fields(self) -> serde_json::Value {
+        let mut fields = serde_json::Map::new();
+        if self.is_private() {
+            for (k, v) in [
+                ("cluster", "Boolean: true for a cluster of households"),
+                ("point_count", "Number: households in a cluster"),
+                ("desil_1", "Number: desil-1 households in a cluster"),
+                ("desil", "Number: the household's desil (single points)"),
+                (
+                    "quality",
+                    "String: how the household was placed (gps, code, name_exact…)",
+                ),
+                ("pkh", "Boolean: receives PKH, where the source states it"),
+            ] {
+                fields.insert(k.into(), v.into());
+            }
+            return serde_json::Value::Object(fields);
+        }
+        for (k, v) in [
+            ("kode", "String: Kemendagri code"),
+            ("nama", "String: name"),
+            (
+                "jenis",
+                "String: kabupaten, kota, kecamatan, desa or kelurahan",
+            ),
+            ("parent", "String: code of the parent unit"),
+            (
+                "has_data",
+                "Boolean: false where no source of the period covers the unit",
+            ),
+        ] {
+            fields.insert(k.into(), v.into());
+        }
+        for indicator in TILE_INDICATORS {
+            fields.insert(
+                indicator.name().into(),
+                "Number (absent where there is no data; see /api/openapi.json)".into(),
+            );
+        }
+        serde_json::Value::Object(fields)
+    }
 }
 
 /// Indicators carried by boundary features (null ones are left out: no data).

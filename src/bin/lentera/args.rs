@@ -4,7 +4,7 @@
 use std::net::IpAddr;
 use std::path::PathBuf;
 
-use clap::{Args, Parser, Subcommand};
+use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use lentera::export::{Format, TableFormat};
 use lentera::ingest::budget::MemoryBudget;
@@ -444,11 +444,40 @@ pub struct UnitSelection {
     pub period: Option<Period>,
 }
 
+/// What `lentera export` writes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ExportFormat {
+    /// GeoJSON FeatureCollection (RFC 7946).
+    Geojson,
+    /// CSV with a WKT outline (or a point inside each unit).
+    Csv,
+    /// An Excel workbook with a point inside each unit.
+    Xlsx,
+    /// GeoPackage 1.3.
+    Gpkg,
+    /// A PMTiles v3 archive of the boundary layers' vector tiles, as the server serves them
+    /// to anonymous visitors: a public map for any static web host, or offline.
+    Pmtiles,
+}
+
+impl ExportFormat {
+    /// The unit export format, `None` for PMTiles.
+    pub fn units(self) -> Option<Format> {
+        match self {
+            ExportFormat::Geojson => Some(Format::Geojson),
+            ExportFormat::Csv => Some(Format::Csv),
+            ExportFormat::Xlsx => Some(Format::Xlsx),
+            ExportFormat::Gpkg => Some(Format::Gpkg),
+            ExportFormat::Pmtiles => None,
+        }
+    }
+}
+
 #[derive(Args, Debug)]
 pub struct ExportArgs {
     /// Format.
     #[arg(value_enum)]
-    pub format: Format,
+    pub format: ExportFormat,
     #[command(flatten)]
     pub units: UnitSelection,
     /// CSV: a point inside each unit (lon, lat) instead of WKT.
@@ -459,9 +488,25 @@ pub struct ExportArgs {
     /// those entitled can read it.
     #[arg(long, conflicts_with_all = ["level", "point"])]
     pub households: bool,
+    /// PMTiles: the boundary layers, comma-separated.
+    #[arg(long, value_delimiter = ',', default_value = "kabupaten,kecamatan,desa", value_parser = parse_layer)]
+    pub layers: Vec<lentera::tiles::Layer>,
+    /// PMTiles: the deepest zoom written (MapLibre draws deeper zooms from it).
+    #[arg(long, default_value_t = 12, value_parser = clap::value_parser!(u8).range(0..=16))]
+    pub maxzoom: u8,
+    /// PMTiles: units with 1 up to this many households carry no figures (as anonymous
+    /// visitors see them; 0 shows every figure, for a file that stays inside the office).
+    #[arg(long, default_value_t = 4)]
+    pub suppress_below: u64,
     /// Output file.
     #[arg(short, long)]
     pub output: PathBuf,
+}
+
+fn parse_layer(s: &str) -> Result<lentera::tiles::Layer, String> {
+    s.trim()
+        .parse()
+        .map_err(|_| format!("`{s}` is not a layer (kabupaten, kecamatan, desa)"))
 }
 
 #[derive(Args, Debug)]

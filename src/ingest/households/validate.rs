@@ -172,9 +172,12 @@ pub fn parse_date(raw: &str) -> Result<Text, String> {
     }
     let words: Vec<String> = s.split_whitespace().map(|w| w.to_lowercase()).collect();
     if words.len() == 3 {
+        // The month's first three letters (counted as characters: a typed month may hold any
+        // letter, and a byte count could cut one in half).
+        let prefix: String = words[1].chars().take(3).collect();
         let month = MONTHS
             .iter()
-            .position(|m| m.starts_with(&words[1][..words[1].len().min(3)]) && words[1].len() >= 3);
+            .position(|m| prefix.chars().count() == 3 && m.starts_with(&prefix));
         if let (Some(d), Some(m), Some(y)) = (num(&words[0]), month, num(&words[2])) {
             return iso(y as i32, m as u32 + 1, d);
         }
@@ -306,6 +309,11 @@ mod tests {
     #[test]
     fn dates() {
         assert_eq!(parse_date("1985-07-01").unwrap(), "1985-07-01");
+        assert_eq!(parse_date("12 Januari 1980").unwrap(), "1980-01-12");
+        assert_eq!(parse_date("3 agu 1999").unwrap(), "1999-08-03");
+        // A month of multi-byte letters is refused, not cut in the middle of a letter.
+        assert!(parse_date("12 M\u{e9}\u{e9} 1980").is_err());
+        assert!(parse_date("1 \u{1e3e}a 2000").is_err());
         assert_eq!(parse_date("01-07-1985").unwrap(), "1985-07-01");
         assert_eq!(parse_date("01/07/1985").unwrap(), "1985-07-01");
         assert_eq!(parse_date("1985-07-01 00:00:00").unwrap(), "1985-07-01");

@@ -99,15 +99,32 @@ impl Live {
         })
     }
 
-    /// Checks the store every `every` and refreshes the snapshot when it changed (imports
-    /// from the CLI, corrections, new boundaries or denominators).
+    /// Checks the store every `every`, and at once when the store announces a change made
+    /// by another process ([`Store::changes`]: another server over the same PostGIS, the
+    /// command line), and refreshes the snapshot when it changed (imports, corrections, new
+    /// boundaries or denominators).
     pub fn spawn_refresher(&self, every: Duration) -> tokio::task::JoinHandle<()> {
         let live = self.clone();
+        let mut changes = self.store.changes();
         tokio::spawn(async move {
             let mut tick = tokio::time::interval(every);
             tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
             loop {
-                tick.tick().await;
+                let announced = async {
+                    match changes.as_mut() {
+                        Some(rx) => {
+                            if rx.changed().await.is_err() {
+                                // The listener ended: polling only from now on.
+                                std::future::pending::<()>().await;
+                            }
+                        }
+                        None => std::future::pending::<()>().await,
+                    }
+                };
+                tokio::select! {
+                    _ = tick.tick() => {}
+                    () = announced => {}
+                }
                 if let Err(e) = live.refresh().await {
                     tracing::warn!(error = %e, "cannot refresh the snapshot; serving the previous one");
                 }

@@ -526,6 +526,22 @@ pub const MIGRATIONS: &[Migration] = &[
             FOR EACH STATEMENT EXECUTE FUNCTION lentera_bump_generation();
     ",
     },
+    Migration {
+        version: 9,
+        name: "a new generation is announced to every listening server (PostgreSQL NOTIFY)",
+        // One process reads the embedded store: nothing to announce.
+        sqlite: "SELECT 1;",
+        postgres: "
+        CREATE OR REPLACE FUNCTION lentera_bump_generation() RETURNS trigger LANGUAGE plpgsql AS $$
+        BEGIN
+            UPDATE meta SET value = (value::bigint + 1)::text WHERE key = 'generation';
+            -- Delivered when the transaction commits, once however many statements bumped it.
+            PERFORM pg_notify('lentera_generation', '');
+            RETURN NULL;
+        END
+        $$;
+    ",
+    },
 ];
 
 /// The newest version this build knows.

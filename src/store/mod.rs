@@ -447,6 +447,15 @@ pub trait Store: Send + Sync {
             .parse()
             .map_err(|_| StoreError::Corrupt(format!("generation `{value}` is not a number")))
     }
+
+    /// Announcements that the generation may have moved, as soon as another process (a
+    /// second server, the command line) commits a change; `None` where the store cannot
+    /// announce (the embedded store, read by one process: polling [`Store::generation`]
+    /// sees its changes). A reader still polls: an announcement can be missed while the
+    /// connection that listens is being made again.
+    fn changes(&self) -> Option<tokio::sync::watch::Receiver<u64>> {
+        None
+    }
 }
 
 /// A household batch being written: a [`BatchSink`] over one store transaction. Nothing of

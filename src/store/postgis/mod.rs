@@ -39,11 +39,17 @@ const MIGRATION_LOCK: i64 = 0x004c_454e_5445_5241;
 /// Connections kept by the pool.
 const POOL_SIZE: usize = 8;
 
+/// The channel on which the generation trigger announces a change (migration 9).
+const CHANGES_CHANNEL: &str = "lentera_generation";
+
 /// The PostGIS store.
 pub struct PostgisStore {
     pool: Pool,
     /// The connection string, for `pg_dump` and `pg_restore`.
     url: String,
+    /// Announcements of committed changes, listened for from the first call of
+    /// [`Store::changes`] on.
+    changes: std::sync::OnceLock<tokio::sync::watch::Receiver<u64>>,
 }
 
 impl PostgisStore {
@@ -66,6 +72,7 @@ impl PostgisStore {
         let store = PostgisStore {
             pool,
             url: url.to_string(),
+            changes: std::sync::OnceLock::new(),
         };
         store.migrate().await?;
         Ok(store)
@@ -121,8 +128,70 @@ impl PostgisStore {
     }
 }
 
+/// Listens on a connection of its own for the generation trigger's announcements and counts
+/// them into `tx`, connecting again (and counting one, as a change may have been missed) when
+/// the connection breaks; ends when no one watches any more.
+async fn listen_for_changes(url: String, tx: tokio::sync::watch::Sender<u64>) {
+    let mut first = true;
+    while !tx.is_closed() {
+        match tokio_postgres::connect(&url, NoTls).await {
+            Ok((client, mut connection)) => {
+                let listening = async {
+                    client
+                        .batch_execute(&format!("LISTEN {CHANGES_CHANNEL}"))
+                        .await?;
+                    if !first {
+                        // Listening again: a change may have been committed meanwhile.
+                        tx.send_modify(|n| *n += 1);
+                    }
+                    Ok::<_, tokio_postgres::Error>(())
+                };
+                // The LISTEN runs while the connection is driven below.
+                let driven = async {
+                    loop {
+                        match std::future::poll_fn(|cx| connection.poll_message(cx)).await {
+                            Some(Ok(tokio_postgres::AsyncMessage::Notification(_))) => {
+                                tx.send_modify(|n| *n += 1);
+                            }
+                            Some(Ok(_)) => {}
+                            Some(Err(e)) => return e.to_string(),
+                            None => return "the connection closed".to_string(),
+                        }
+                        if tx.is_closed() {
+                            return String::new();
+                        }
+                    }
+                };
+                let (listened, why) = tokio::join!(listening, driven);
+                if let Err(e) = listened {
+                    tracing::warn!(error = %e, "cannot listen for changes; polling only");
+                } else if !why.is_empty() {
+                    tracing::warn!(why, "stopped listening for changes; connecting again");
+                }
+                drop(client);
+            }
+            Err(e) => tracing::warn!(error = %e, "cannot connect to listen for changes"),
+        }
+        first = false;
+        tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+    }
+}
+
 #[async_trait]
 impl Store for PostgisStore {
+    fn changes(&self) -> Option<tokio::sync::watch::Receiver<u64>> {
+        let runtime = tokio::runtime::Handle::try_current().ok()?;
+        Some(
+            self.changes
+                .get_or_init(|| {
+                    let (tx, rx) = tokio::sync::watch::channel(0);
+                    runtime.spawn(listen_for_changes(self.url.clone(), tx));
+                    rx
+                })
+                .clone(),
+        )
+    }
+
     fn backend(&self) -> &'static str {
         "postgis"
     }

@@ -379,21 +379,26 @@ fn an_import_past_its_memory_budget_stops_in_words_and_keeps_nothing() {
         ],
     );
     assert!(out.status.success());
+    // Imports `file` under a budget of `mib` MiB, which must refuse it; returns what it said.
+    let over_budget = |file: &Path, mib: &str| {
+        let out = lentera(
+            &data,
+            &[
+                "households",
+                "import",
+                file.to_str().unwrap(),
+                "--period",
+                "2025-06",
+                "--max-import-mib",
+                mib,
+            ],
+        );
+        let err = String::from_utf8_lossy(&out.stderr).into_owned();
+        assert!(!out.status.success(), "the import went through: {err}");
+        err
+    };
     // The process grows by more than 1 MiB while 60,000 rows are read and checked.
-    let out = lentera(
-        &data,
-        &[
-            "households",
-            "import",
-            big.to_str().unwrap(),
-            "--period",
-            "2025-06",
-            "--max-import-mib",
-            "1",
-        ],
-    );
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert!(!out.status.success(), "the import went through: {err}");
+    let err = over_budget(&big, "1");
     assert!(
         err.contains("more than the import memory budget of 1 MiB")
             && err.contains("nothing was imported")
@@ -420,20 +425,7 @@ fn an_import_past_its_memory_budget_stops_in_words_and_keeps_nothing() {
     }
     wb.save(&book).unwrap();
     let started = Instant::now();
-    let out = lentera(
-        &data,
-        &[
-            "households",
-            "import",
-            book.to_str().unwrap(),
-            "--period",
-            "2025-06",
-            "--max-import-mib",
-            "8",
-        ],
-    );
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert!(!out.status.success());
+    let err = over_budget(&book, "8");
     assert!(
         err.contains("table of shared strings alone needs")
             && err.contains("more than the import memory budget of 8 MiB"),

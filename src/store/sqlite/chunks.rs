@@ -90,6 +90,28 @@ pub fn encode_chunk(households: &[Household]) -> Result<Vec<u8>, StoreError> {
 /// Decodes a chunk written by [`encode_chunk`] (or by an earlier Lentera in the first
 /// layout).
 pub fn decode_chunk(data: &[u8]) -> Result<Vec<Household>, StoreError> {
+    plausible(decode_layout(data)?)
+}
+
+/// Refuses decoded households with a coordinate that is not a number (infinite or NaN), which
+/// no import stores (a GPS cell off the globe is kept as typed, and flagged): a damaged or
+/// forged chunk, whose points would poison the map's index and tiles.
+fn plausible(households: Vec<Household>) -> Result<Vec<Household>, StoreError> {
+    for h in &households {
+        let point = h.geocode.as_ref().and_then(|g| g.point);
+        let numbers = [h.lon, h.lat, point.map(|p| p.0), point.map(|p| p.1)];
+        if numbers.iter().flatten().any(|v| !v.is_finite()) {
+            return Err(super::columns::corrupt(format_args!(
+                "row {} holds a coordinate that is not a number",
+                h.source_row
+            )));
+        }
+    }
+    Ok(households)
+}
+
+/// Decodes either layout.
+fn decode_layout(data: &[u8]) -> Result<Vec<Household>, StoreError> {
     use super::columns::corrupt;
     match data.split_first_chunk::<4>() {
         Some((mark, rest)) if *mark == LAYOUT_MARK => match rest.split_first() {
@@ -252,6 +274,16 @@ pub fn link_period(batches: &[(i64, Vec<KeyEntry>)]) -> (Vec<(i64, u32, i64)>, P
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_coordinate_that_is_not_a_number_is_refused() {
+        let mut households = varied_households();
+        let good = decode_chunk(&encode_chunk(&households).unwrap()).unwrap();
+        assert_eq!(good, households);
+        households[0].lon = Some(f64::NAN);
+        let err = decode_chunk(&encode_chunk(&households).unwrap()).unwrap_err();
+        assert!(err.to_string().contains("not a number"), "{err}");
+    }
 
     #[test]
     fn a_forged_size_is_refused_before_anything_is_reserved() {

@@ -55,16 +55,25 @@ pub fn check_size(name: &str, bytes: u64, limits: &GeoJsonLimits) -> Result<(), 
     Ok(())
 }
 
-/// Positions in a geometry, counted without converting it.
-fn positions(value: &geojson::GeometryValue) -> usize {
+/// The positions of a geometry, counted without converting it; an error in words for a
+/// position of fewer than two numbers (RFC 7946 asks for at least two, and the conversion to
+/// geometry types would index past its end).
+fn positions(value: &geojson::GeometryValue) -> Result<usize, String> {
     use geojson::GeometryValue as V;
+    let all = |ps: &[geojson::Position]| match ps.iter().position(|p| p.len() < 2) {
+        Some(i) => Err(format!(
+            "position {} has {} number(s); a position needs a longitude and a latitude",
+            i + 1,
+            ps[i].len()
+        )),
+        None => Ok(ps.len()),
+    };
+    let rings = |rs: &[Vec<geojson::Position>]| rs.iter().map(|r| all(r)).sum::<Result<usize, _>>();
     match value {
-        V::Point { .. } => 1,
-        V::MultiPoint { coordinates } | V::LineString { coordinates } => coordinates.len(),
-        V::MultiLineString { coordinates } | V::Polygon { coordinates } => {
-            coordinates.iter().map(Vec::len).sum()
-        }
-        V::MultiPolygon { coordinates } => coordinates.iter().flatten().map(Vec::len).sum(),
+        V::Point { coordinates } => all(std::slice::from_ref(coordinates)),
+        V::MultiPoint { coordinates } | V::LineString { coordinates } => all(coordinates),
+        V::MultiLineString { coordinates } | V::Polygon { coordinates } => rings(coordinates),
+        V::MultiPolygon { coordinates } => coordinates.iter().map(|p| rings(p)).sum(),
         V::GeometryCollection { geometries } => {
             geometries.iter().map(|g| positions(&g.value)).sum()
         }
@@ -122,15 +131,17 @@ pub fn read_within(
         .map(|(i, f)| {
             let geometry = match &f.geometry {
                 None => Err("feature has no geometry".to_string()),
-                Some(g) if positions(&g.value) > limits.max_positions => Err(format!(
-                    "the geometry has {} points, more than the {} one boundary may have; \
-                     simplify it (e.g. `ogr2ogr -simplify 0.0001`)",
-                    positions(&g.value),
-                    limits.max_positions
-                )),
-                Some(g) => geo::Geometry::<f64>::try_from(&g.value)
-                    .map_err(|e| format!("unreadable geometry: {e}"))
-                    .and_then(crate::geometry::polygonal),
+                Some(g) => match positions(&g.value) {
+                    Err(e) => Err(format!("unreadable geometry: {e}")),
+                    Ok(n) if n > limits.max_positions => Err(format!(
+                        "the geometry has {n} points, more than the {} one boundary may have; \
+                         simplify it (e.g. `ogr2ogr -simplify 0.0001`)",
+                        limits.max_positions
+                    )),
+                    Ok(_) => geo::Geometry::<f64>::try_from(&g.value)
+                        .map_err(|e| format!("unreadable geometry: {e}"))
+                        .and_then(crate::geometry::polygonal),
+                },
             };
             RawFeature {
                 number: i + 1,
@@ -197,6 +208,18 @@ mod tests {
         assert!(layer.features[0].geometry.is_ok());
         let err = layer.features[1].geometry.as_ref().unwrap_err();
         assert!(err.contains("6 points, more than the 5"), "{err}");
+    }
+
+    #[test]
+    fn a_position_of_one_number_refuses_its_feature() {
+        let text = collection(&[
+            feature("64.01", "[0,0],[1,0],[1,1],[0,0]"),
+            feature("64.02", "[0,0],[1],[1,1],[0,0]"),
+        ]);
+        let layer = read_within("batas.geojson", &text, &LIMITS).unwrap();
+        assert!(layer.features[0].geometry.is_ok());
+        let err = layer.features[1].geometry.as_ref().unwrap_err();
+        assert!(err.contains("position 2 has 1 number(s)"), "{err}");
     }
 
     #[test]

@@ -31,16 +31,43 @@ pub const TARGETS: [(&str, Target); 7] = [
     ("http_request", http_request),
 ];
 
-/// A file of this process holding `data`, rewritten for each input.
-fn input_file(data: &[u8], suffix: &str) -> PathBuf {
-    let path = std::env::temp_dir().join(format!(
+/// Where the targets keep their files: the test build's own scratch directory when replayed
+/// by `cargo test` (gone with `target/`), the system's otherwise.
+fn scratch() -> PathBuf {
+    option_env!("CARGO_TARGET_TMPDIR").map_or_else(std::env::temp_dir, PathBuf::from)
+}
+
+/// A file holding one input, removed when dropped.
+struct InputFile(PathBuf);
+
+impl Drop for InputFile {
+    fn drop(&mut self) {
+        // With what SQLite leaves beside a file it opened as a GeoPackage.
+        for suffix in ["", "-wal", "-shm", "-journal"] {
+            let mut name = self.0.clone().into_os_string();
+            name.push(suffix);
+            let _ = std::fs::remove_file(name);
+        }
+    }
+}
+
+impl std::ops::Deref for InputFile {
+    type Target = std::path::Path;
+    fn deref(&self) -> &std::path::Path {
+        &self.0
+    }
+}
+
+/// A file of this thread holding `data`.
+fn input_file(data: &[u8], suffix: &str) -> InputFile {
+    let path = scratch().join(format!(
         "lentera-fuzz-{}-{:?}{suffix}",
         std::process::id(),
         std::thread::current().id()
     ));
     let mut f = std::fs::File::create(&path).unwrap();
     f.write_all(data).unwrap();
-    path
+    InputFile(path)
 }
 
 fn secret() -> Secret {
@@ -233,7 +260,7 @@ fn server() -> &'static Server {
             .enable_all()
             .build()
             .unwrap();
-        let dir = tempfile::tempdir().unwrap();
+        let dir = tempfile::tempdir_in(scratch()).unwrap();
         let app = runtime.block_on(async {
             let store: Arc<dyn Store> = Arc::new(
                 SqliteStore::open_dir(&dir.path().join("store"))

@@ -131,20 +131,38 @@ pub fn write_pmtiles<W: Write + Seek>(
         .metadata(metadata.to_string())
         .create(out)?;
 
-    // Every tile of the covered range, in tile-id order (zoom by zoom, along the Hilbert
-    // curve), so that the archive is clustered.
-    let mut coords: Vec<(u64, TileCoord)> = Vec::new();
+    // The tiles that units of the layers drawn at each zoom touch (each unit's box, one tile
+    // wider for the tile buffer) — not the whole box of the data, whose open sea between
+    // islands would be rendered only to be left out — in tile-id order (zoom by zoom, along
+    // the Hilbert curve), so that the archive is clustered.
+    let mut ids = std::collections::BTreeSet::new();
     for z in min_zoom..=opts.max_zoom {
-        let (x0, y0, x1, y1) = tiles_covering(bounds, z);
-        for x in x0..=x1 {
-            for y in y0..=y1 {
-                let coord = TileCoord::new(u32::from(z), x, y)?;
-                let id = pmtiles::TileCoord::new(z, x, y)?;
-                coords.push((pmtiles::TileId::from(id).value(), coord));
+        let levels: Vec<_> = opts
+            .layers
+            .iter()
+            .filter(|l| (l.zooms().0..=l.zooms().1).contains(&z))
+            .filter_map(|l| l.level())
+            .collect();
+        let last = (1u32 << z) - 1;
+        for unit in snap.units() {
+            let (Some(bbox), true) = (unit.info.bbox, levels.contains(&unit.info.level)) else {
+                continue;
+            };
+            let (x0, y0, x1, y1) = tiles_covering(bbox, z);
+            for x in x0.saturating_sub(1)..=(x1 + 1).min(last) {
+                for y in y0.saturating_sub(1)..=(y1 + 1).min(last) {
+                    ids.insert(pmtiles::TileId::from(pmtiles::TileCoord::new(z, x, y)?).value());
+                }
             }
         }
     }
-    coords.sort_unstable_by_key(|(id, _)| *id);
+    let coords = ids
+        .into_iter()
+        .map(|id| {
+            let c = pmtiles::TileCoord::from(pmtiles::TileId::new(id)?);
+            Ok((id, TileCoord::new(u32::from(c.z()), c.x(), c.y())?))
+        })
+        .collect::<Result<Vec<(u64, TileCoord)>, PmtilesError>>()?;
 
     let mut summary = PmtilesSummary::default();
     let mut seen = std::collections::HashSet::new();

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Starts Lentera's demo: a synthetic province with synthetic households, served with the web
 # map on http://127.0.0.1:8080/ (extra arguments go to `lentera demo`, e.g. --port 9000).
-# Installs the web map's npm packages (MapLibre GL JS, pinned by web/package-lock.json) first;
+# Installs the web map's npm packages (MapLibre GL JS and the PMTiles reader, pinned by
+# web/package-lock.json) first, and again when one of them is missing;
 # installs npm itself with apt when it is missing and the script runs as root.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -16,7 +17,7 @@ if ! command -v npm >/dev/null 2>&1; then
     exit 1
   fi
 fi
-if [ ! -f web/node_modules/maplibre-gl/dist/maplibre-gl.js ]; then
+if [ ! -f web/node_modules/maplibre-gl/dist/maplibre-gl.js ] || [ ! -f web/node_modules/pmtiles/dist/pmtiles.js ]; then
   npm ci --prefix web --no-audit --no-fund
 fi
 exec cargo run --release -- demo "$@"

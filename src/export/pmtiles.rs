@@ -175,7 +175,7 @@ pub fn write_pmtiles<W: Write + Seek>(
                 continue;
             }
             summary.tiles += 1;
-            if seen.insert(xxhash(&data)) {
+            if seen.insert(digest(&data)) {
                 summary.distinct += 1;
             }
             let id = pmtiles::TileCoord::new(coord.z(), coord.x(), coord.y())?;
@@ -218,7 +218,7 @@ fn render_batch(
 }
 
 /// A 64-bit digest of a tile, to count distinct contents.
-fn xxhash(data: &[u8]) -> u64 {
+fn digest(data: &[u8]) -> u64 {
     use std::hash::BuildHasher;
     foldhash::fast::FixedState::default().hash_one(data)
 }

@@ -404,7 +404,7 @@ fn demo_command_serves_the_api() {
     let huge = http_get_with(
         port,
         "/healthz",
-        &format!("X-Pad: {}\r\n", "a".repeat(70_000)),
+        &format!("X-Pad: {}\r\n", "a".repeat(300_000)),
     );
     let after = http_get(port, "/healthz");
     // A household tile read by the demo admin's token, then SIGTERM at once: the server

@@ -11,6 +11,7 @@ pub mod choropleth;
 pub mod error;
 pub mod export;
 pub mod indicators;
+mod linger;
 pub mod live;
 pub mod metrics;
 pub mod ogc;
@@ -360,7 +361,8 @@ async fn accept_loop(
                 .timer(TokioTimer::new())
                 .header_read_timeout(limits.header_timeout)
                 .max_buf_size(MAX_HEAD_BYTES);
-            let conn = builder.serve_connection(TokioIo::new(stream), service);
+            let conn =
+                builder.serve_connection(TokioIo::new(linger::Lingering::new(stream)), service);
             let mut conn = std::pin::pin!(conn);
             let stopping = tokio::select! {
                 r = conn.as_mut() => {

@@ -165,7 +165,17 @@
     // Milliseconds from the script's start to each step of the first render.
     timings: {},
     ready: false,
+    // Requests made for the logged-in user: logging out waits for them, so none of them
+    // reaches the server after its session has ended (it would be refused with 401).
+    userFetch: (url, init) => {
+      const p = fetch(url, init);
+      userRequests.add(p);
+      const done = () => userRequests.delete(p);
+      p.then(done, done);
+      return p;
+    },
   };
+  const userRequests = new Set();
   const mark = (name) => { if (!(name in lentera.timings)) lentera.timings[name] = Math.round(performance.now() - started); };
   window.lentera = lentera;
 
@@ -785,6 +795,7 @@
     // one's purpose.
     removeHouseholdLayer();
     $('tujuan').value = '';
+    await Promise.allSettled([...userRequests]);
     await fetch('/api/session', { method: 'DELETE', headers: { 'X-CSRF-Token': (state.session && state.session.csrf) || '' } });
     state.session = null;
     if (state.private) { location.reload(); return; }

@@ -16,12 +16,15 @@
   let session = null;
   let programs = [];
   let lastCriteria = '';
+  // The session the lists were loaded for: the page announces the session again on every
+  // change of purpose or layer, which needs no reload.
+  let loadedFor = '';
 
   function csrf() { return { 'X-CSRF-Token': (session && session.csrf) || '' }; }
   async function call(method, url, body, raw) {
     const headers = Object.assign({}, csrf());
     if (!raw) headers['Content-Type'] = 'application/json';
-    const r = await fetch(url, { method, headers, body: raw ? body : body === undefined ? undefined : JSON.stringify(body) });
+    const r = await L.userFetch(url, { method, headers, body: raw ? body : body === undefined ? undefined : JSON.stringify(body) });
     let data = null;
     try { data = await r.json(); } catch (_) { /* not JSON */ }
     if (!r.ok) throw new Error((data && data.error) || 'HTTP ' + r.status);
@@ -34,7 +37,7 @@
   document.addEventListener('lentera:sesi', (e) => {
     session = e.detail;
     $('program').hidden = !session;
-    if (!session) return;
+    if (!session) { loadedFor = ''; return; }
     $('program-kelola').hidden = !manages();
     // Targeting counts single households per desa: viewers see aggregates with small counts
     // hidden, so the builder is not theirs.
@@ -44,6 +47,9 @@
     if (!$('program-tahun').value) $('program-tahun').value = String(new Date().getFullYear());
     if (!$('program-periode').value) $('program-periode').value = $('periode').value || '';
     if (!$('sasaran-wilayah').value && session.scope && session.scope.length === 1) $('sasaran-wilayah').value = session.scope[0];
+    const key = session.username + '|' + session.csrf;
+    if (key === loadedFor) return;
+    loadedFor = key;
     loadPrograms();
     loadSaved();
   });

@@ -41,7 +41,7 @@
 
   function csrf() { return { 'X-CSRF-Token': (session && session.csrf) || '' }; }
   async function call(method, url, body) {
-    const r = await fetch(url, {
+    const r = await L.userFetch(url, {
       method,
       headers: Object.assign({ 'Content-Type': 'application/json' }, csrf()),
       body: body === undefined ? undefined : JSON.stringify(body),
@@ -54,13 +54,19 @@
   function say(text, isError) { L.setStatus(text, isError); if (!isError) setTimeout(() => L.setStatus(''), 4000); }
 
   // ---- session and rounds ---------------------------------------------------------------
+  let loadedFor = '';
   const takesPart = (s) => s && (s.role === 'admin' || s.role === 'operator');
   document.addEventListener('lentera:sesi', (e) => {
     session = e.detail;
     $('verval').hidden = !session;
     $('form-putaran').hidden = !(session && session.role === 'admin');
     $('bagian-unggah').hidden = !takesPart(session);
-    if (!session) { closeReview(); closeStatus(); return; }
+    if (!session) { loadedFor = ''; closeReview(); closeStatus(); return; }
+    // The page announces the session again on every change of purpose or layer: the rounds
+    // are loaded once per session.
+    const key = session.username + '|' + session.csrf;
+    if (key === loadedFor) return;
+    loadedFor = key;
     loadRounds();
     if (takesPart(session)) loadBatches();
   });
@@ -138,7 +144,7 @@
       text.textContent = 'Berkas terkirim; mengimpor dan menempatkan rumah tangga…';
       poll = setInterval(async () => {
         try {
-          const p = await (await fetch('/api/uploads/' + id, { cache: 'no-store' })).json();
+          const p = await (await L.userFetch('/api/uploads/' + id, { cache: 'no-store' })).json();
           if (p.phase === 'mengimpor') {
             if (p.rows_estimate > 0) imported.value = Math.min(0.99, p.rows / p.rows_estimate);
             text.textContent = `Mengimpor: ${angka.format(p.rows)} baris dibaca` +

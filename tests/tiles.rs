@@ -507,3 +507,111 @@ async fn tiles_follow_a_new_snapshot_and_bad_requests_get_clear_errors() {
             .ends_with(&format!("/tiles/{source}.json")));
     }
 }
+
+/// The tile pyramid drawn when a snapshot arrives serves the very tiles (bytes, ETag,
+/// encoding, status) that are drawn on demand without it, and only to the readers it was
+/// drawn for: a reader who sees exact small counts, or asks for another period, is drawn
+/// for as before.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn prerendered_tiles_are_the_tiles_drawn_on_demand() {
+    let w = world().await;
+    // A second server over the same store that pre-renders its tiles, as `lentera serve` does.
+    let options = ServerOptions::default();
+    let live = Live::load(w.store.clone()).await.unwrap();
+    live.prerender(options.prerender());
+    live.prepare_tiles().await.unwrap();
+    let pyramid = live.pyramid().expect("a pyramid for the Kaltim snapshot");
+    assert_eq!(pyramid.generation(), live.snapshot().generation);
+    assert!(live.tiles_prepared());
+    // Kabupaten and kecamatan to their deepest zoom, desa to zoom 14 at least (deeper desa
+    // zooms pass the default budget and are drawn on demand).
+    let deepest = pyramid.deepest();
+    assert_eq!(deepest[..2], [Some(9), Some(12)]);
+    assert!(deepest[2] >= Some(14), "{deepest:?}");
+    let app = router_with(live.clone(), options);
+    let health = common::get_json(&app, "/healthz").await.1;
+    assert_eq!(health["tiles"]["prepared"], true);
+    assert_eq!(health["tiles"]["prerendered"], pyramid.len());
+    assert!(health["tiles"]["prerendered_mib"].as_f64().unwrap() > 0.0);
+
+    let snap = live.snapshot();
+    let latest = snap.period(None).unwrap().period.to_string();
+    let mut uris = Vec::new();
+    let mut held = 0;
+    for (layer, deepest) in [Layer::Kabupaten, Layer::Kecamatan, Layer::Desa]
+        .into_iter()
+        .zip(deepest)
+    {
+        let (min, max) = layer.zooms();
+        for z in min..=max {
+            let touched = lentera::tiles::touched_tiles(&snap, &[layer.level().unwrap()], z);
+            // Every tile of the coarse zooms, a spread of the deep ones.
+            let step = (touched.len() / 40).max(1);
+            for t in touched.iter().step_by(step) {
+                uris.push(format!(
+                    "/tiles/{}/{z}/{}/{}.mvt",
+                    layer.as_str(),
+                    t.x(),
+                    t.y()
+                ));
+                held += usize::from(Some(z) <= deepest);
+            }
+        }
+        // A tile with no unit in it (drawn on demand: the pyramid holds the tiles units touch).
+        uris.push(format!("/tiles/{}/{max}/0/0.mvt", layer.as_str()));
+    }
+    for uri in &uris {
+        for (query, auth) in [
+            ("", None),
+            (format!("?period={latest}").as_str(), None),
+            ("", Some(bearer(TOKEN_ALL))),
+        ] {
+            for gzip in [true, false] {
+                let uri = format!("{uri}{query}");
+                let mut headers = Vec::new();
+                if gzip {
+                    headers.push((header::ACCEPT_ENCODING, "gzip, deflate"));
+                }
+                if let Some(a) = &auth {
+                    headers.push((header::AUTHORIZATION, a.as_str()));
+                }
+                let drawn = common::fetch(&w.app, &uri, &headers).await;
+                let held = common::fetch(&app, &uri, &headers).await;
+                assert_eq!(held.status, drawn.status, "{uri}");
+                assert_eq!(held.body, drawn.body, "{uri} (gzip: {gzip})");
+                for h in [
+                    header::ETAG,
+                    header::CONTENT_ENCODING,
+                    header::CACHE_CONTROL,
+                ] {
+                    assert_eq!(held.headers.get(&h), drawn.headers.get(&h), "{h} of {uri}");
+                }
+            }
+        }
+    }
+    assert!(
+        uris.len() > 500 && held > 400,
+        "{} tiles compared",
+        uris.len()
+    );
+    // The pyramid answered the anonymous requests, the cache nothing of them: only the
+    // admin's tiles (exact counts) were drawn and cached by the pre-rendering server.
+    let admin = bearer(TOKEN_ALL);
+    let metrics = common::fetch(&app, "/metrics", &[(header::AUTHORIZATION, admin.as_str())]).await;
+    let metrics = String::from_utf8(metrics.body.to_vec()).unwrap();
+    let count = |result: &str| -> f64 {
+        metrics
+            .lines()
+            .find(|l| {
+                l.starts_with("lentera_tile_cache_requests_total")
+                    && l.contains(&format!("result=\"{result}\""))
+            })
+            .and_then(|l| l.rsplit(' ').next())
+            .map_or(0.0, |v| v.parse().unwrap())
+    };
+    assert!(
+        count("pyramid") >= (held * 4) as f64,
+        "{held} held of {}: {metrics}",
+        uris.len()
+    );
+}

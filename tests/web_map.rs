@@ -98,7 +98,7 @@ async fn the_map_works_over_kaltim_in_chromium() {
     let admin = account(store.as_ref(), "admin.prov", Role::Admin, "").await;
     let live = Live::load(store).await.unwrap();
     // As `lentera serve` does: the first view's tiles are prepared while the server starts.
-    live.warm_tiles().await.unwrap();
+    live.prepare_tiles().await.unwrap();
     let base = serve(
         live,
         ServerOptions {

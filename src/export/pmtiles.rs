@@ -10,8 +10,7 @@ use serde_json::json;
 
 use crate::aggregate::PeriodIndicators;
 use crate::model::Scope;
-use crate::tiles::mercator::tiles_covering;
-use crate::tiles::{Layer, TileCoord, TileError, TileSet};
+use crate::tiles::{par_map, touched_tiles, Layer, TileCoord, TileError, TileSet};
 
 /// Tiles rendered at once (on all cores) before they are added in order.
 const BATCH: usize = 256;
@@ -131,10 +130,8 @@ pub fn write_pmtiles<W: Write + Seek>(
         .metadata(metadata.to_string())
         .create(out)?;
 
-    // The tiles that units of the layers drawn at each zoom touch (each unit's box, one tile
-    // wider for the tile buffer) — not the whole box of the data, whose open sea between
-    // islands would be rendered only to be left out — in tile-id order (zoom by zoom, along
-    // the Hilbert curve), so that the archive is clustered.
+    // The tiles that units of the layers drawn at each zoom touch, in tile-id order (zoom by
+    // zoom, along the Hilbert curve), so that the archive is clustered.
     let mut ids = std::collections::BTreeSet::new();
     for z in min_zoom..=opts.max_zoom {
         let levels: Vec<_> = opts
@@ -143,17 +140,8 @@ pub fn write_pmtiles<W: Write + Seek>(
             .filter(|l| (l.zooms().0..=l.zooms().1).contains(&z))
             .filter_map(|l| l.level())
             .collect();
-        let last = (1u32 << z) - 1;
-        for unit in snap.units() {
-            let (Some(bbox), true) = (unit.info.bbox, levels.contains(&unit.info.level)) else {
-                continue;
-            };
-            let (x0, y0, x1, y1) = tiles_covering(bbox, z);
-            for x in x0.saturating_sub(1)..=(x1 + 1).min(last) {
-                for y in y0.saturating_sub(1)..=(y1 + 1).min(last) {
-                    ids.insert(pmtiles::TileId::from(pmtiles::TileCoord::new(z, x, y)?).value());
-                }
-            }
+        for c in touched_tiles(snap, &levels, z) {
+            ids.insert(pmtiles::TileId::from(pmtiles::TileCoord::new(z, c.x(), c.y())?).value());
         }
     }
     let coords = ids
@@ -168,7 +156,9 @@ pub fn write_pmtiles<W: Write + Seek>(
     let mut seen = std::collections::HashSet::new();
     let workers = std::thread::available_parallelism().map_or(1, usize::from);
     for batch in coords.chunks(BATCH) {
-        let rendered = render_batch(tiles, &opts.layers, period, batch, workers)?;
+        let rendered = par_map(batch, workers, |(_, c)| {
+            archive_tile(tiles, &opts.layers, *c, period)
+        })?;
         for ((_, coord), data) in batch.iter().zip(rendered) {
             if data.is_empty() {
                 summary.empty += 1;
@@ -184,37 +174,6 @@ pub fn write_pmtiles<W: Write + Seek>(
     }
     writer.finalize()?;
     Ok(summary)
-}
-
-/// Renders `batch` on `workers` threads, in the batch's order.
-fn render_batch(
-    tiles: &TileSet,
-    layers: &[Layer],
-    period: Option<&PeriodIndicators>,
-    batch: &[(u64, TileCoord)],
-    workers: usize,
-) -> Result<Vec<Vec<u8>>, TileError> {
-    let per = batch.len().div_ceil(workers.max(1)).max(1);
-    std::thread::scope(|s| {
-        let parts: Vec<_> = batch
-            .chunks(per)
-            .map(|part| {
-                s.spawn(move || {
-                    part.iter()
-                        .map(|(_, c)| archive_tile(tiles, layers, *c, period))
-                        .collect::<Result<Vec<_>, _>>()
-                })
-            })
-            .collect();
-        let mut out = Vec::with_capacity(batch.len());
-        for part in parts {
-            match part.join() {
-                Ok(rendered) => out.extend(rendered?),
-                Err(panic) => std::panic::resume_unwind(panic),
-            }
-        }
-        Ok(out)
-    })
 }
 
 /// A 64-bit digest of a tile, to count distinct contents.

@@ -3,12 +3,14 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use arc_swap::ArcSwap;
+use arc_swap::{ArcSwap, ArcSwapOption};
 
 use crate::aggregate::Snapshot;
 use crate::app::load_snapshot;
 use crate::store::{Store, StoreError};
 use crate::tiles::TileSet;
+
+use super::pyramid::{Prerender, Pyramid};
 
 /// The store and the current snapshot built from it. Cloning shares both.
 #[derive(Clone)]
@@ -19,6 +21,13 @@ pub struct Live {
     threads: usize,
     /// When the current snapshot was swapped in.
     swapped_at: Arc<std::sync::Mutex<std::time::Instant>>,
+    /// What is pre-rendered for each snapshot (nothing until [`Live::prerender`]).
+    prerender: Arc<std::sync::OnceLock<Prerender>>,
+    /// The pre-rendered tiles, of the current snapshot or (until the new one is ready) of
+    /// an older one, which serves nothing.
+    pyramid: Arc<ArcSwapOption<Pyramid>>,
+    /// The generation whose tiles are prepared (outlines, and the pyramid when on).
+    prepared: Arc<std::sync::atomic::AtomicU64>,
 }
 
 impl Live {
@@ -32,7 +41,27 @@ impl Live {
             rebuilding: Arc::new(tokio::sync::Mutex::new(())),
             threads,
             swapped_at: Arc::new(std::sync::Mutex::new(std::time::Instant::now())),
+            prerender: Arc::default(),
+            pyramid: Arc::default(),
+            prepared: Arc::new(std::sync::atomic::AtomicU64::new(u64::MAX)),
         })
+    }
+
+    /// Pre-renders the public tiles of every snapshot from now on as `config` says (once;
+    /// later calls change nothing).
+    pub fn prerender(&self, config: Prerender) {
+        let _ = self.prerender.set(config);
+    }
+
+    /// The pre-rendered tiles, if any (check their generation against the snapshot read).
+    pub fn pyramid(&self) -> Option<Arc<Pyramid>> {
+        self.pyramid.load_full()
+    }
+
+    /// Whether the current snapshot's tiles are prepared (see [`Live::prepare_tiles`]).
+    pub fn tiles_prepared(&self) -> bool {
+        self.prepared.load(std::sync::atomic::Ordering::Acquire)
+            == self.current.load().snapshot().generation
     }
 
     /// How long the current snapshot has been served.
@@ -85,16 +114,50 @@ impl Live {
             .map_err(|e| StoreError::Task(e.to_string()))?;
         self.current.store(tiles);
         *self.swapped_at.lock().unwrap_or_else(|p| p.into_inner()) = std::time::Instant::now();
+        if self.prerender.get().is_some_and(|p| p.budget > 0) {
+            drop(self.prepare_tiles());
+        } else {
+            let generation = self.current.load().snapshot().generation;
+            self.prepared
+                .store(generation, std::sync::atomic::Ordering::Release);
+        }
         Ok(true)
     }
 
-    /// Prepares the current tiles for a first view on a blocking thread (see
-    /// [`TileSet::warm`]); requests are served meanwhile.
-    pub fn warm_tiles(&self) -> tokio::task::JoinHandle<()> {
-        let tiles = self.tiles();
+    /// Prepares the current tiles on blocking threads while requests are served: the
+    /// outlines of a first view (see [`TileSet::warm`]), then the pyramid when
+    /// [`Live::prerender`] asked for one (given up if a newer snapshot arrives meanwhile).
+    pub fn prepare_tiles(&self) -> tokio::task::JoinHandle<()> {
+        let live = self.clone();
         tokio::task::spawn_blocking(move || {
+            let tiles = live.tiles();
+            let generation = tiles.snapshot().generation;
             let started = std::time::Instant::now();
             tiles.warm();
+            let still_current = || live.current.load().snapshot().generation == generation;
+            if let Some(&config) = live.prerender.get() {
+                match Pyramid::build(&tiles, config, live.threads, still_current) {
+                    Ok(Some(pyramid)) => {
+                        tracing::info!(
+                            generation,
+                            tiles = pyramid.len(),
+                            mib = pyramid.bytes() as f64 / f64::from(1 << 20),
+                            seconds = started.elapsed().as_secs_f64(),
+                            "tiles pre-rendered"
+                        );
+                        live.pyramid.store(Some(Arc::new(pyramid)));
+                    }
+                    Ok(None) => live.pyramid.store(None),
+                    Err(e) => {
+                        tracing::warn!(error = %e, "cannot pre-render the tiles; drawing them on demand");
+                        live.pyramid.store(None);
+                    }
+                }
+            }
+            if still_current() {
+                live.prepared
+                    .store(generation, std::sync::atomic::Ordering::Release);
+            }
             tracing::info!(seconds = started.elapsed().as_secs_f64(), "tiles prepared");
         })
     }

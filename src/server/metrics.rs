@@ -41,20 +41,59 @@ fn handle() -> Option<&'static PrometheusHandle> {
         .as_ref()
 }
 
+/// The counters (one per status class, 1xx–5xx) and the latency histogram of one route.
+struct RouteMetrics {
+    requests: [metrics::Counter; 5],
+    latency: metrics::Histogram,
+}
+
+impl RouteMetrics {
+    fn new(route: &str) -> RouteMetrics {
+        RouteMetrics {
+            requests: ["1xx", "2xx", "3xx", "4xx", "5xx"].map(|status| {
+                metrics::counter!("lentera_http_requests_total", "route" => route.to_string(), "status" => status)
+            }),
+            latency: metrics::histogram!("lentera_http_request_duration_seconds", "route" => route.to_string()),
+        }
+    }
+}
+
+/// The metrics of `route`, registered on its first request: a lookup in the recorder's
+/// registry builds and hashes the labels each time, which costs as much as serving a cached
+/// tile; a route is a fixed pattern (`/tiles/{layer}/{z}/{x}/{file}`), so the map stays small.
+/// Each is kept for the life of the process (leaked once per route: no reference count to
+/// bump per request).
+fn route_metrics(route: &str) -> &'static RouteMetrics {
+    type Routes = std::collections::HashMap<Box<str>, &'static RouteMetrics>;
+    static ROUTES: OnceLock<std::sync::RwLock<Routes>> = OnceLock::new();
+    let routes = ROUTES.get_or_init(Default::default);
+    if let Some(m) = routes
+        .read()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .get(route)
+    {
+        return m;
+    }
+    routes
+        .write()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .entry(route.into())
+        .or_insert_with(|| Box::leak(Box::new(RouteMetrics::new(route))))
+}
+
 /// Counts every routed request and its latency by route and status class.
 pub async fn track(req: Request, next: Next) -> Response {
     handle();
-    let route = req
-        .extensions()
-        .get::<MatchedPath>()
-        .map_or_else(|| "other".to_string(), |m| m.as_str().to_string());
+    let route = route_metrics(
+        req.extensions()
+            .get::<MatchedPath>()
+            .map_or("other", MatchedPath::as_str),
+    );
     let started = Instant::now();
     let response = next.run(req).await;
-    let status = format!("{}xx", response.status().as_u16() / 100);
-    metrics::counter!("lentera_http_requests_total", "route" => route.clone(), "status" => status)
-        .increment(1);
-    metrics::histogram!("lentera_http_request_duration_seconds", "route" => route)
-        .record(started.elapsed().as_secs_f64());
+    let class = usize::from(response.status().as_u16() / 100).clamp(1, 5) - 1;
+    route.requests[class].increment(1);
+    route.latency.record(started.elapsed().as_secs_f64());
     response
 }
 

@@ -17,6 +17,7 @@ pub mod metrics;
 pub mod ogc;
 pub mod openapi;
 pub mod programs;
+pub mod pyramid;
 pub mod query;
 pub mod rounds;
 pub mod session;
@@ -47,9 +48,21 @@ use query::{parsed, ApiQuery};
 pub use error::ApiError;
 pub use live::Live;
 
-/// Shared state of the handlers.
+/// Shared state of the handlers: one reference-counted pointer, since every request clones it
+/// several times (each extractor and middleware that reads state) and a clone of a dozen
+/// shared pointers, contended across cores, was a tenth of what a cached tile costs.
 #[derive(Clone)]
-pub struct AppState {
+pub struct AppState(Arc<SharedState>);
+
+impl std::ops::Deref for AppState {
+    type Target = SharedState;
+    fn deref(&self) -> &SharedState {
+        &self.0
+    }
+}
+
+/// What [`AppState`] shares.
+pub struct SharedState {
     /// The store and its current snapshot.
     pub live: Live,
     /// Encoded tiles, keyed by snapshot generation (a new snapshot never meets old tiles).
@@ -73,6 +86,8 @@ pub struct ServerOptions {
     pub auth: auth::AuthConfig,
     /// Bytes of encoded tiles kept in memory.
     pub tile_cache_bytes: u64,
+    /// Most public boundary tiles pre-rendered per snapshot ([`pyramid`]); 0: none.
+    pub prerender_tiles: usize,
     /// The web directory holding `node_modules/maplibre-gl` (see [`web::web_dir_from_env`]).
     pub web_dir: std::path::PathBuf,
     /// After SIGTERM or Ctrl-C, how long requests in flight may take to finish.
@@ -88,10 +103,24 @@ impl Default for ServerOptions {
         ServerOptions {
             auth: auth::AuthConfig::default(),
             tile_cache_bytes: tiles::DEFAULT_CACHE_BYTES,
+            prerender_tiles: pyramid::DEFAULT_PRERENDER_TILES,
             web_dir: web::web_dir_from_env(),
             grace: Duration::from_secs(30),
             uploads: batches::UploadOptions::default(),
             header_timeout: Duration::from_secs(15),
+        }
+    }
+}
+
+impl ServerOptions {
+    /// What the server pre-renders: the public tiles, as a reader without an account sees
+    /// them (pass it to [`Live::prerender`]).
+    pub fn prerender(&self) -> pyramid::Prerender {
+        pyramid::Prerender {
+            budget: self.prerender_tiles,
+            disclosure: crate::aggregate::Disclosure {
+                suppress_upto: self.auth.suppress_upto,
+            },
         }
     }
 }
@@ -105,15 +134,21 @@ impl AppState {
     /// The handlers' state over a live snapshot with `options` (starts the audit writer:
     /// call inside a tokio runtime).
     pub fn new(live: Live, options: ServerOptions) -> AppState {
-        AppState {
-            audit: audit::AuditLog::start(live.store().clone()),
+        let audit = audit::AuditLog::start(live.store().clone());
+        AppState::with_audit(live, options, audit)
+    }
+
+    /// As [`AppState::new`], with the audit trail written by `audit`.
+    pub fn with_audit(live: Live, options: ServerOptions, audit: audit::AuditLog) -> AppState {
+        AppState(Arc::new(SharedState {
+            audit,
             live,
             tile_cache: tiles::tile_cache(options.tile_cache_bytes),
             auth: Arc::new(auth::Auth::new(options.auth)),
             vendor: web::Vendor::new(&options.web_dir),
             uploads: Arc::new(batches::Uploads::new(options.uploads)),
             batch_stats: moka::sync::Cache::new(256),
-        }
+        }))
     }
 }
 
@@ -255,7 +290,8 @@ pub async fn serve(
     let listener = tokio::net::TcpListener::bind(addr).await?;
     tracing::info!("Lentera listening on http://{}", listener.local_addr()?);
     let refresher = live.spawn_refresher(refresh);
-    live.warm_tiles();
+    live.prerender(options.prerender());
+    live.prepare_tiles();
     let grace = options.grace;
     let header_timeout = options.header_timeout;
     match batches::remove_stale_uploads(&options.uploads.dir) {
@@ -407,6 +443,10 @@ async fn stop_signal() {
 async fn healthz(State(st): State<AppState>) -> Response {
     let store = st.live.store();
     let snapshot = st.live.snapshot();
+    let pyramid = st
+        .live
+        .pyramid()
+        .filter(|p| p.generation() == snapshot.generation);
     let report = async {
         Ok::<_, StoreError>(json!({
             "status": "ok",
@@ -418,6 +458,11 @@ async fn healthz(State(st): State<AppState>) -> Response {
                 "generation": snapshot.generation,
                 "households": snapshot.households().len(),
                 "periods": snapshot.periods().iter().map(|p| p.period).collect::<Vec<_>>(),
+            },
+            "tiles": {
+                "prepared": st.live.tiles_prepared(),
+                "prerendered": pyramid.as_ref().map_or(0, |p| p.len()),
+                "prerendered_mib": pyramid.as_ref().map_or(0.0, |p| p.bytes() as f64 / f64::from(1 << 20)),
             },
         }))
     };

@@ -2,18 +2,16 @@
 //! vector tiles from the current snapshot, cached by snapshot generation, the household layer
 //! for API tokens only.
 
-use std::collections::HashMap;
 use std::io::{Read, Write};
 
 use axum::body::Bytes;
 use axum::extract::{FromRequestParts, Path, State};
 use axum::http::request::Parts;
-use axum::http::{header, HeaderMap, StatusCode};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde::Deserialize;
 use serde_json::{json, Value};
-use sha2::{Digest, Sha256};
 
 use super::auth::{Caller, HouseholdAccess};
 use super::choropleth::{ClassCount, Shown, DEFAULT_CLASSES};
@@ -53,18 +51,33 @@ pub fn tile_cache(bytes: u64) -> TileCache {
 }
 
 /// A tile address from the path, `{z}/{x}/{y}.mvt` (or `.pbf`), checked: `400` in words for
-/// one the pyramid does not have.
-pub struct TileAddress(pub TileCoord);
+/// one the pyramid does not have; with the layer's name where the route has one.
+pub struct TileAddress {
+    /// The tile.
+    pub tile: TileCoord,
+    /// The `{layer}` segment, if the route has it.
+    pub layer: Option<String>,
+}
+
+/// The segments of a tile route (read once per request, without a map).
+#[derive(Deserialize)]
+struct TileSegments {
+    layer: Option<String>,
+    z: String,
+    x: String,
+    file: String,
+}
 
 impl<S: Send + Sync> FromRequestParts<S> for TileAddress {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
-        let Path(params) = Path::<HashMap<String, String>>::from_request_parts(parts, state)
+        let Path(seg) = Path::<TileSegments>::from_request_parts(parts, state)
             .await
             .map_err(|e| ApiError::bad_request(e.body_text()))?;
-        let number = |key: &str, text: Option<&str>| {
-            text.filter(|t| !t.is_empty() && t.bytes().all(|b| b.is_ascii_digit()))
+        let number = |key: &str, text: &str| {
+            Some(text)
+                .filter(|t| !t.is_empty() && t.bytes().all(|b| b.is_ascii_digit()))
                 .and_then(|t| t.parse::<u32>().ok())
                 .ok_or_else(|| {
                     ApiError::bad_request(format!(
@@ -72,17 +85,19 @@ impl<S: Send + Sync> FromRequestParts<S> for TileAddress {
                     ))
                 })
         };
-        let z = number("zoom", params.get("z").map(String::as_str))?;
-        let x = number("column", params.get("x").map(String::as_str))?;
-        let file = params.get("file").map(String::as_str).unwrap_or_default();
-        let y = file
+        let z = number("zoom", &seg.z)?;
+        let x = number("column", &seg.x)?;
+        let y = seg
+            .file
             .strip_suffix(".mvt")
-            .or_else(|| file.strip_suffix(".pbf"))
+            .or_else(|| seg.file.strip_suffix(".pbf"))
             .ok_or_else(|| ApiError::bad_request("the tile must be named {y}.mvt"))?;
-        let y = number("row", Some(y))?;
-        TileCoord::new(z, x, y)
-            .map(TileAddress)
-            .map_err(|e| ApiError::bad_request(e.to_string()))
+        let y = number("row", y)?;
+        let tile = TileCoord::new(z, x, y).map_err(|e| ApiError::bad_request(e.to_string()))?;
+        Ok(TileAddress {
+            tile,
+            layer: seg.layer,
+        })
     }
 }
 
@@ -98,13 +113,12 @@ pub struct TileQuery {
 /// `GET /tiles/{layer}/{z}/{x}/{y}.mvt` for the boundary layers.
 pub async fn tile(
     State(st): State<AppState>,
-    Path(params): Path<HashMap<String, String>>,
-    TileAddress(tile): TileAddress,
+    TileAddress { tile, layer }: TileAddress,
     ApiQuery(q): ApiQuery<TileQuery>,
     caller: Caller,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    let name = params.get("layer").map(String::as_str).unwrap_or_default();
+    let name = layer.as_deref().unwrap_or_default();
     let layer = name.parse::<Layer>().map_err(|_| {
         ApiError::bad_request(TileError::UnknownLayer(name.to_string()).to_string())
     })?;
@@ -123,7 +137,7 @@ pub async fn tile(
 /// household points of their scope (each tile served is recorded in the audit trail).
 pub async fn household_tile(
     State(st): State<AppState>,
-    TileAddress(tile): TileAddress,
+    TileAddress { tile, .. }: TileAddress,
     ApiQuery(q): ApiQuery<TileQuery>,
     access: HouseholdAccess,
     headers: HeaderMap,
@@ -157,54 +171,69 @@ async fn tile_response(
     access: TileAccess,
     headers: &HeaderMap,
 ) -> Result<Response, ApiError> {
-    let scope = access.scope.clone();
-    let disclosure = access.disclosure;
     let tiles = st.live.tiles();
-    let snap = tiles.snapshot().clone();
+    let snap = tiles.snapshot();
     // An explicit period must have data; none means the latest (the key keeps `None`).
     if let Some(p) = period {
-        period_of(&snap, Some(p))?;
+        period_of(snap, Some(p))?;
     }
     let key = TileKey {
         generation: snap.generation,
         layer,
         tile,
         period,
-        scope,
-        disclosure,
+        scope: access.scope,
+        disclosure: access.disclosure,
     };
     let etag = etag_of(&key);
-    let cache_control = if layer.is_private() {
+    let cache_control = HeaderValue::from_static(if layer.is_private() {
         "private, no-store"
     } else if access.shared {
         "public, max-age=60, must-revalidate"
     } else {
         "private, max-age=60, must-revalidate"
-    };
+    });
     if headers
         .get(header::IF_NONE_MATCH)
         .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.split(',').any(|t| t.trim() == etag))
+        .is_some_and(|v| v.split(',').any(|t| t.trim().as_bytes() == etag.as_bytes()))
     {
-        return Ok((
-            StatusCode::NOT_MODIFIED,
-            [
-                (header::ETAG, etag),
-                (header::CACHE_CONTROL, cache_control.into()),
-            ],
-        )
-            .into_response());
+        let mut res = StatusCode::NOT_MODIFIED.into_response();
+        res.headers_mut().insert(header::ETAG, etag);
+        res.headers_mut()
+            .insert(header::CACHE_CONTROL, cache_control);
+        return Ok(res);
     }
-    let cached = st.tile_cache.get(&key);
-    metrics::counter!(
-        "lentera_tile_cache_requests_total",
-        "result" => if cached.is_some() { "hit" } else { "miss" }
-    )
-    .increment(1);
-    let (gz, households) = match cached {
-        Some(cached) => cached,
+    // The pyramid drawn ahead, then the cache, then drawing it now.
+    let pyramid = (!layer.is_private())
+        .then(|| st.live.pyramid())
+        .flatten()
+        .and_then(|p| {
+            p.get(
+                key.generation,
+                layer,
+                tile,
+                period,
+                &key.scope,
+                key.disclosure,
+            )
+            .map(|gz| (gz.clone(), 0))
+        });
+    let source = if pyramid.is_some() {
+        TileSource::Pyramid
+    } else {
+        TileSource::Cache
+    };
+    let found = pyramid.or_else(|| st.tile_cache.get(&key));
+    tile_counter(match (&found, source) {
+        (None, _) => TileSource::Drawn,
+        (Some(_), s) => s,
+    });
+    let (gz, households) = match found {
+        Some(found) => found,
         None => {
             let render_key = key.clone();
+            let tiles = tiles.clone();
             let bytes = tokio::task::spawn_blocking(move || {
                 let period = tiles
                     .snapshot()
@@ -229,34 +258,65 @@ async fn tile_response(
     if let Some(reader) = &access.reader {
         reader.record(households);
     }
-    let common = [
-        (header::ETAG, etag),
-        (header::CACHE_CONTROL, cache_control.to_string()),
-        (
-            header::VARY,
-            "Accept-Encoding, Authorization, Cookie".to_string(),
-        ),
-    ];
-    if gz.is_empty() {
-        return Ok((StatusCode::NO_CONTENT, common).into_response());
-    }
-    let content_type = (
-        header::CONTENT_TYPE,
-        "application/vnd.mapbox-vector-tile".to_string(),
-    );
-    if accepts_gzip(headers) {
-        let encoding = (header::CONTENT_ENCODING, "gzip".to_string());
-        Ok((common, [content_type, encoding], gz).into_response())
+    let content = !gz.is_empty();
+    let gzipped = content && accepts_gzip(headers);
+    let mut res = if !content {
+        StatusCode::NO_CONTENT.into_response()
+    } else if gzipped {
+        Response::new(axum::body::Body::from(gz))
     } else {
         let raw = gunzip(&gz).map_err(ApiError::internal)?;
-        Ok((common, [content_type], raw).into_response())
+        Response::new(axum::body::Body::from(raw))
+    };
+    let h = res.headers_mut();
+    h.insert(header::ETAG, etag);
+    h.insert(header::CACHE_CONTROL, cache_control);
+    h.insert(
+        header::VARY,
+        HeaderValue::from_static("Accept-Encoding, Authorization, Cookie"),
+    );
+    if content {
+        h.insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/vnd.mapbox-vector-tile"),
+        );
+        if gzipped {
+            h.insert(header::CONTENT_ENCODING, HeaderValue::from_static("gzip"));
+        }
     }
+    Ok(res)
 }
 
-fn etag_of(key: &TileKey) -> String {
-    let text = format!("{key:?}");
-    let digest = Sha256::digest(text.as_bytes());
-    format!("\"{}\"", hex::encode(&digest[..12]))
+/// Where a tile served came from.
+#[derive(Debug, Clone, Copy)]
+enum TileSource {
+    Pyramid,
+    Cache,
+    Drawn,
+}
+
+/// Counts a tile served by where it came from (`lentera_tile_cache_requests_total`). The
+/// counters are looked up once: a tile served from memory costs a few hundred nanoseconds,
+/// which a registry lookup per request would double.
+fn tile_counter(source: TileSource) {
+    static COUNTERS: std::sync::OnceLock<[metrics::Counter; 3]> = std::sync::OnceLock::new();
+    // Registered after the recorder is installed (the metrics middleware installs it before
+    // any handler runs).
+    let counters = COUNTERS.get_or_init(|| {
+        ["pyramid", "hit", "miss"]
+            .map(|r| metrics::counter!("lentera_tile_cache_requests_total", "result" => r))
+    });
+    counters[source as usize].increment(1);
+}
+
+/// A strong ETag naming what the tile shows: its key (generation, layer, address, period,
+/// scope, disclosure) hashed with a fixed seed, so that every server over one store gives a
+/// tile the same tag.
+fn etag_of(key: &TileKey) -> HeaderValue {
+    use std::hash::BuildHasher;
+    let hash = foldhash::fast::FixedState::default().hash_one(key);
+    let text = format!("\"{hash:016x}\"");
+    HeaderValue::from_str(&text).unwrap_or_else(|_| HeaderValue::from_static("\"0\""))
 }
 
 /// Whether the client accepts a gzip-encoded body.

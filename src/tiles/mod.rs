@@ -297,6 +297,54 @@ pub struct TileSet {
     levels: [OnceLock<LevelTiles>; 3],
 }
 
+/// The tiles of zoom `z` that units of `levels` touch: each unit's box, one tile wider for
+/// the tile buffer (not the whole box of the data, whose open sea between islands holds
+/// nothing), in order of column then row.
+pub fn touched_tiles(snapshot: &Snapshot, levels: &[Level], z: u8) -> Vec<TileCoord> {
+    let last = (1u32 << z) - 1;
+    let mut cells = std::collections::BTreeSet::new();
+    for unit in snapshot.units() {
+        let (Some(bbox), true) = (unit.info.bbox, levels.contains(&unit.info.level)) else {
+            continue;
+        };
+        let (x0, y0, x1, y1) = mercator::tiles_covering(bbox, z);
+        for x in x0.saturating_sub(1)..=(x1 + 1).min(last) {
+            for y in y0.saturating_sub(1)..=(y1 + 1).min(last) {
+                cells.insert((x, y));
+            }
+        }
+    }
+    cells
+        .into_iter()
+        .map(|(x, y)| TileCoord { z, x, y })
+        .collect()
+}
+
+/// `f` of every item on `workers` threads, in the items' order; the first error stops the
+/// result (the work is CPU-bound and short, so scoped threads rather than a pool).
+pub fn par_map<I: Sync, T: Send, E: Send>(
+    items: &[I],
+    workers: usize,
+    f: impl Fn(&I) -> Result<T, E> + Sync,
+) -> Result<Vec<T>, E> {
+    let per = items.len().div_ceil(workers.max(1)).max(1);
+    let f = &f;
+    std::thread::scope(|s| {
+        let parts: Vec<_> = items
+            .chunks(per)
+            .map(|part| s.spawn(move || part.iter().map(f).collect::<Result<Vec<T>, E>>()))
+            .collect();
+        let mut out = Vec::with_capacity(items.len());
+        for part in parts {
+            match part.join() {
+                Ok(done) => out.extend(done?),
+                Err(panic) => std::panic::resume_unwind(panic),
+            }
+        }
+        Ok(out)
+    })
+}
+
 impl TileSet {
     /// Tiles over `snapshot` (nothing is prepared until a tile is asked for).
     pub fn new(snapshot: Arc<Snapshot>) -> TileSet {

@@ -562,6 +562,11 @@ pub struct ServeArgs {
     /// MiB of encoded vector tiles kept in memory.
     #[arg(long, default_value_t = 256, env = "LENTERA_TILE_CACHE_MIB")]
     pub tile_cache_mib: u64,
+    /// Most public boundary tiles drawn ahead, on all cores, whenever new data arrives, so
+    /// that no map reader waits for a tile (a province to zoom 14 is ~35,000 tiles, ~12 MiB);
+    /// coarse layers first, deeper zooms past the budget are drawn on demand. 0: none.
+    #[arg(long, default_value_t = lentera::server::pyramid::DEFAULT_PRERENDER_TILES, env = "LENTERA_PRERENDER_TILES")]
+    pub prerender_tiles: usize,
     /// Largest household file an operator or admin may upload in the page or through
     /// `POST /api/batches`, MiB; larger uploads get `413` and leave nothing behind.
     #[arg(long, default_value_t = lentera::server::batches::DEFAULT_MAX_UPLOAD_MIB, env = "LENTERA_MAX_UPLOAD_MIB")]

@@ -62,6 +62,7 @@ async fn serve(
             ..AuthConfig::default()
         },
         tile_cache_bytes: args.tile_cache_mib.saturating_mul(1 << 20),
+        prerender_tiles: args.prerender_tiles,
         grace: std::time::Duration::from_secs_f64(args.grace_secs.clamp(0.0, 3600.0)),
         web_dir: args.web_dir.clone(),
         uploads: UploadOptions {

@@ -61,10 +61,7 @@ fn best_of<T>(runs: usize, mut f: impl FnMut() -> T) -> (f64, T) {
 
 #[tokio::main]
 async fn main() {
-    let n: usize = std::env::args()
-        .skip(1)
-        .find_map(|a| a.parse().ok())
-        .unwrap_or(5_000_000);
+    let n = common::rows_arg(5_000_000);
     let regions = regions_from_files(&[common::kaltim()]).unwrap();
     let desa = common::desa_outlines(&regions);
     println!(

@@ -96,10 +96,7 @@ async fn export(store: Arc<dyn Store>, batch: i64, geojson: bool) -> (f64, u64, 
 
 #[tokio::main]
 async fn main() {
-    let rows: usize = std::env::args()
-        .skip(1)
-        .find_map(|a| a.parse().ok())
-        .unwrap_or(1_000_000);
+    let rows = common::rows_arg(1_000_000);
     let small_rows = rows / 10;
     let dir = tempfile::tempdir().unwrap();
     let sqlite = SqliteStore::open_dir(&dir.path().join("store"))

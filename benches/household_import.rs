@@ -115,10 +115,7 @@ async fn lentera_import(dir: &Path, file: &Path) -> (f64, f64, f64, HouseholdImp
 
 #[tokio::main]
 async fn main() {
-    let rows: usize = std::env::args()
-        .skip(1)
-        .find_map(|a| a.parse().ok())
-        .unwrap_or(1_000_000);
+    let rows = common::rows_arg(1_000_000);
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("p3ke.csv");
     let regions = lentera::ingest::boundaries::regions_from_files(&[common::kaltim()]).unwrap();

@@ -73,10 +73,7 @@ fn json_of(body: &str) -> serde_json::Value {
 
 #[tokio::main]
 async fn main() {
-    let rows: usize = std::env::args()
-        .skip(1)
-        .find_map(|a| a.parse().ok())
-        .unwrap_or(1_000_000);
+    let rows = common::rows_arg(1_000_000);
     let dir = tempfile::tempdir().unwrap();
     let regions = lentera::ingest::boundaries::regions_from_files(&[common::kaltim()]).unwrap();
     let file = dir.path().join("dtsen.csv");

@@ -136,21 +136,25 @@ impl Live {
             tiles.warm();
             let still_current = || live.current.load().snapshot().generation == generation;
             if let Some(&config) = live.prerender.get() {
-                match Pyramid::build(&tiles, config, live.threads, still_current) {
-                    Ok(Some(pyramid)) => {
-                        tracing::info!(
-                            generation,
-                            tiles = pyramid.len(),
-                            mib = pyramid.bytes() as f64 / f64::from(1 << 20),
-                            seconds = started.elapsed().as_secs_f64(),
-                            "tiles pre-rendered"
-                        );
-                        live.pyramid.store(Some(Arc::new(pyramid)));
-                    }
-                    Ok(None) => live.pyramid.store(None),
-                    Err(e) => {
-                        tracing::warn!(error = %e, "cannot pre-render the tiles; drawing them on demand");
-                        live.pyramid.store(None);
+                let built = Pyramid::build(&tiles, config, live.threads, still_current);
+                // A task overtaken by a newer snapshot leaves the pyramid to that one's task.
+                if still_current() {
+                    match built {
+                        Ok(Some(pyramid)) => {
+                            tracing::info!(
+                                generation,
+                                tiles = pyramid.len(),
+                                mib = pyramid.bytes() as f64 / f64::from(1 << 20),
+                                seconds = started.elapsed().as_secs_f64(),
+                                "tiles pre-rendered"
+                            );
+                            live.pyramid.store(Some(Arc::new(pyramid)));
+                        }
+                        Ok(None) => live.pyramid.store(None),
+                        Err(e) => {
+                            tracing::warn!(error = %e, "cannot pre-render the tiles; drawing them on demand");
+                            live.pyramid.store(None);
+                        }
                     }
                 }
             }

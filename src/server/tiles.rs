@@ -219,16 +219,14 @@ async fn tile_response(
             )
             .map(|gz| (gz.clone(), 0))
         });
-    let source = if pyramid.is_some() {
-        TileSource::Pyramid
-    } else {
-        TileSource::Cache
+    let (found, source) = match pyramid {
+        Some(held) => (Some(held), TileSource::Pyramid),
+        None => match st.tile_cache.get(&key) {
+            Some(cached) => (Some(cached), TileSource::Cache),
+            None => (None, TileSource::Drawn),
+        },
     };
-    let found = pyramid.or_else(|| st.tile_cache.get(&key));
-    tile_counter(match (&found, source) {
-        (None, _) => TileSource::Drawn,
-        (Some(_), s) => s,
-    });
+    tile_counter(source);
     let (gz, households) = match found {
         Some(found) => found,
         None => {

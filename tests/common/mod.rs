@@ -422,6 +422,15 @@ pub fn ogrinfo(args: &[&str], path: &Path) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
+/// The count a benchmark was given (`cargo bench --bench NAME -- COUNT`), else `default`.
+#[allow(dead_code)]
+pub fn rows_arg(default: usize) -> usize {
+    std::env::args()
+        .skip(1)
+        .find_map(|a| a.parse().ok())
+        .unwrap_or(default)
+}
+
 /// The peak resident set size of this process so far, MiB (Linux `VmHWM`).
 #[allow(dead_code)]
 pub fn peak_rss_mib() -> f64 {

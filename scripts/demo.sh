@@ -17,6 +17,10 @@ if ! command -v npm >/dev/null 2>&1; then
     exit 1
   fi
 fi
+# The map's place names are drawn from DejaVu Sans (without it the map shows no names).
+if [ ! -f /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ] && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq fonts-dejavu-core >/dev/null || true
+fi
 if [ ! -f web/node_modules/maplibre-gl/dist/maplibre-gl.js ] || [ ! -f web/node_modules/pmtiles/dist/pmtiles.js ]; then
   npm ci --prefix web --no-audit --no-fund
 fi

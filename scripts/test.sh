@@ -14,6 +14,8 @@ pg_version=${pg_version:-15}
 command -v ogr2ogr >/dev/null 2>&1 || need+=("gdal-bin")
 command -v npm >/dev/null 2>&1 || need+=("npm")
 [ -x /usr/bin/chromium ] || need+=("chromium")
+# The map's place names are drawn from DejaVu Sans.
+[ -f /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ] || need+=("fonts-dejavu-core")
 
 if [ ${#need[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then

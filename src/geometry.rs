@@ -267,6 +267,26 @@ fn tidy_polygon(p: Polygon<f64>) -> Option<Polygon<f64>> {
     Some(Polygon::new(ext, holes))
 }
 
+/// Where a unit's name goes on a map: the pole of inaccessibility (the interior point
+/// farthest from the outline, found by georust's `polylabel`) of its largest part, so that a
+/// bay-shaped desa or a kabupaten with islands is labelled on its land, not at a centroid
+/// that falls in the sea or in a neighbour. The search stops at 1/100 of the part's larger
+/// side; `None` for a unit without an outline.
+pub fn label_point(geom: &MultiPolygon<f64>) -> Option<[f64; 2]> {
+    use geo::Area;
+    let part = geom
+        .0
+        .iter()
+        .max_by(|a, b| a.unsigned_area().total_cmp(&b.unsigned_area()))?;
+    let rect = part.bounding_rect()?;
+    let tolerance = (rect.width().max(rect.height()) / 100.0).max(1e-7);
+    match polylabel::polylabel(part, &tolerance) {
+        Ok(p) if p.x().is_finite() && p.y().is_finite() => Some([p.x(), p.y()]),
+        // A degenerate ring (no area): its box's centre.
+        _ => Some([rect.center().x, rect.center().y]),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -208,7 +208,39 @@ async fn kaltim_tiles_decode_alike_in_fast_mvt_geozero_and_gdal_with_the_snapsho
     // Winding and validity from the raw commands: every polygon starts with an exterior ring
     // of positive area in tile coordinates (clockwise on screen).
     let reader = MvtReaderRef::new(&tile).unwrap();
+    // Place names: one point per desa whose label point is in the tile, inside that desa
+    // (its pole of inaccessibility), with the name a map shows.
+    let labels = reader.layers().find(|l| l.name() == "desa_label").unwrap();
+    let mut named = 0;
+    for f in labels.features() {
+        let c = f.geometry_commands();
+        assert_eq!(c[0], 9, "one MoveTo: a point");
+        let unzig = |v: u32| f64::from((v >> 1) as i32 ^ -((v & 1) as i32));
+        let (tx, ty) = (unzig(c[1]), unzig(c[2]));
+        assert!((0.0..4096.0).contains(&tx) && (0.0..4096.0).contains(&ty));
+        let n = f64::from(1u32 << 10);
+        let lon = (f64::from(x) + tx / 4096.0) / n * 360.0 - 180.0;
+        let wy = (f64::from(y) + ty / 4096.0) / n;
+        let lat = (std::f64::consts::PI * (1.0 - 2.0 * wy))
+            .sinh()
+            .atan()
+            .to_degrees();
+        let digits = f.id().unwrap().to_string();
+        let kode = Kode::parse(&digits).unwrap();
+        let unit = snap.unit(snap.unit_index(kode).unwrap());
+        use geo::Contains;
+        assert!(
+            unit.geometry.contains(&geo::Point::new(lon, lat)),
+            "the label of {kode} lies inside it"
+        );
+        named += 1;
+    }
+    assert!(named > 10, "{named} desa named in the Samarinda tile");
+    assert_eq!(decode(&tile)["desa_label"].len(), named);
     for layer in reader.layers() {
+        if layer.name() == "desa_label" {
+            continue;
+        }
         for f in layer.features() {
             let rings = raw_rings(f.geometry_commands());
             assert!(!rings.is_empty());
@@ -220,9 +252,9 @@ async fn kaltim_tiles_decode_alike_in_fast_mvt_geozero_and_gdal_with_the_snapsho
     // geozero, a second decoder.
     use geozero::mvt::Message;
     let other = geozero::mvt::Tile::decode(tile.as_slice()).unwrap();
-    assert_eq!(other.layers.len(), 1);
+    let names: Vec<&str> = other.layers.iter().map(|l| l.name.as_str()).collect();
+    assert_eq!(names, ["desa", "desa_label"]);
     let l = &other.layers[0];
-    assert_eq!(l.name, "desa");
     let kode_key = l.keys.iter().position(|k| k == "kode").unwrap() as u32;
     let mut kodes_geozero = BTreeSet::new();
     for f in &l.features {

@@ -96,6 +96,17 @@ async fn the_map_works_over_kaltim_in_chromium() {
     let operator = account(store.as_ref(), "op.samarinda", Role::Operator, "64.72").await;
     let analyst = account(store.as_ref(), "analis.bpp", Role::Analyst, "64.71").await;
     let admin = account(store.as_ref(), "admin.prov", Role::Admin, "").await;
+    // The province's target: no desil-1 household by 2026 (the trend chart draws it).
+    let goal = lentera::aggregate::goals::Goal::new(
+        lentera::aggregate::Indicator::Count(lentera::aggregate::Count::Desil1),
+        0.0,
+        2026,
+        Some(Kode::parse("64").unwrap()),
+    )
+    .unwrap();
+    lentera::app::goals::set_goal(store.as_ref(), goal)
+        .await
+        .unwrap();
     let live = Live::load(store).await.unwrap();
     // As `lentera serve` does: the first view's tiles are prepared while the server starts.
     live.prepare_tiles().await.unwrap();

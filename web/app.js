@@ -144,12 +144,14 @@
     hash: 'posisi',
     style: {
       version: 8,
+      // Place names are drawn with glyphs from this server's fonts: nothing leaves it.
+      glyphs: location.origin + '/fonts/{fontstack}/{range}.pbf',
       sources: {},
       layers: [{ id: 'latar', type: 'background', paint: { 'background-color': '#f4f1ea' } }],
     },
     center: [117, 0],
     zoom: 5,
-    // No labels or rasters to fade in: the map is ready as soon as its tiles are drawn.
+    // Nothing fades in: the map is ready as soon as its tiles are drawn.
     fadeDuration: 0,
     attributionControl: { compact: true },
   });
@@ -199,9 +201,12 @@
     const p = state.period ? '?period=' + encodeURIComponent(state.period) : '';
     return location.origin + '/tiles/' + level + '/{z}/{x}/{y}.mvt' + p;
   }
-  function addBoundaryLayers(tilejsons) {
+  // The fonts the server draws place names with (none: the map shows no names).
+  const fontsReady = fetch('/fonts.json').then((r) => (r.ok ? r.json() : null)).catch(() => null);
+  function addBoundaryLayers(tilejsons, fonts) {
     LEVELS.forEach((level, i) => {
       const tj = tilejsons[i];
+      MIN_ZOOM[level] = tj.minzoom || 0;
       map.addSource(level, {
         type: 'vector', tiles: [tileUrl(level)], minzoom: tj.minzoom, maxzoom: tj.maxzoom, bounds: tj.bounds,
       });
@@ -234,6 +239,39 @@
         paint: { 'line-color': '#1d4ed8', 'line-width': 3 },
       });
     }
+    if (fonts && fonts.regular) addNameLayers(fonts);
+  }
+  // Place names of each level, shown with the level's colours: larger units' names first
+  // (`peringkat`), a white halo so they read on any class colour, and sizes that keep a
+  // choropleth readable rather than a road map's density.
+  const NAME_SIZE = {
+    kabupaten: ['interpolate', ['linear'], ['zoom'], 5, 11, 9, 15],
+    kecamatan: ['interpolate', ['linear'], ['zoom'], 7, 10, 11, 13],
+    desa: ['interpolate', ['linear'], ['zoom'], 8, 9, 13, 12, 16, 14],
+  };
+  function addNameLayers(fonts) {
+    for (const level of LEVELS) {
+      map.addLayer({
+        id: level + '-nama', type: 'symbol', source: level, 'source-layer': level + '_label',
+        layout: {
+          visibility: 'none',
+          'text-field': ['get', 'label'],
+          'text-font': [level === 'kabupaten' ? (fonts.bold || fonts.regular) : fonts.regular],
+          'text-size': NAME_SIZE[level],
+          'symbol-sort-key': ['get', 'peringkat'],
+          'text-max-width': 7,
+          'text-padding': 3,
+          'text-letter-spacing': level === 'kabupaten' ? 0.04 : 0,
+        },
+        paint: {
+          'text-color': '#1c1c1c',
+          'text-halo-color': 'rgba(255, 255, 255, 0.92)',
+          'text-halo-width': 1.5,
+          'text-halo-blur': 0.3,
+        },
+      });
+    }
+    lentera.names = LEVELS.map((l) => l + '-nama');
   }
 
   // ---- choropleth ---------------------------------------------------------------------
@@ -263,6 +301,7 @@
     const url = choroplethUrl(level);
     for (const l of LEVELS) {
       map.setLayoutProperty(l + '-isi', 'visibility', l === level ? 'visible' : 'none');
+      if (map.getLayer(l + '-nama')) map.setLayoutProperty(l + '-nama', 'visibility', l === level ? 'visible' : 'none');
     }
     if (applied[level] === url) {
       renderLegend(lentera.choropleth[level]);
@@ -439,10 +478,149 @@
     }
     renderPanel(r);
     renderFlows(r);
+    renderTrend(kode);
+    renderHeadline(r);
     if (zoom && r.bbox) {
       map.fitBounds([[r.bbox[0], r.bbox[1]], [r.bbox[2], r.bbox[3]]], { padding: 40, duration: 600 });
     }
     loadTargets();
+  }
+
+  // ---- trend and target -----------------------------------------------------------------
+  // The indicator a trend shows: the one on the map (its level, not its change).
+  function trendIndicator() {
+    return isFlow(state.indicator) ? 'desil_1' : state.indicator;
+  }
+  const TREND_COLOURS = ['#1d4ed8', '#d97706', '#6b7280'];
+  const SVG_NS = 'http://www.w3.org/2000/svg';
+  function svg(name, attrs, text) {
+    const el = document.createElementNS(SVG_NS, name);
+    for (const [k, v] of Object.entries(attrs)) el.setAttribute(k, String(v));
+    if (text !== undefined) el.textContent = text;
+    return el;
+  }
+  async function renderTrend(kode) {
+    const indicator = trendIndicator();
+    let t;
+    try {
+      t = await api('/api/trend?' + new URLSearchParams({ kode, indicator }).toString());
+    } catch (e) {
+      $('tren').hidden = true;
+      return;
+    }
+    if (state.selected !== kode || trendIndicator() !== indicator) return;
+    lentera.trend = t;
+    drawTrend(t);
+  }
+  function drawTrend(t) {
+    const box = $('grafik-tren');
+    box.innerHTML = '';
+    $('tren').hidden = false;
+    $('judul-tren').textContent = 'Tren: ' + t.label;
+    const kind = t.kind;
+    const [W, H, L, R, T, B] = [320, 170, 46, 10, 10, 28];
+    const values = t.series.flatMap((s) => s.points.map((p) => p.value)).filter((v) => v !== null);
+    if (t.goal) values.push(t.goal.value);
+    const top = values.length ? Math.max(...values) : 0;
+    const yMax = top > 0 ? top * 1.12 : (kind === 'rate' ? 0.01 : 1);
+    const n = t.periods.length;
+    const x = (i) => L + (n <= 1 ? (W - L - R) / 2 : i * (W - L - R) / (n - 1));
+    const y = (v) => T + (H - T - B) * (1 - v / yMax);
+    for (let k = 0; k <= 4; k++) {
+      const v = yMax * k / 4;
+      box.appendChild(svg('line', { class: 'kisi', x1: L, x2: W - R, y1: y(v), y2: y(v) }));
+      box.appendChild(svg('text', { x: L - 4, y: y(v) + 3, 'text-anchor': 'end' }, format(kind === 'rate' ? v : Math.round(v), kind)));
+    }
+    box.appendChild(svg('line', { class: 'sumbu', x1: L, x2: W - R, y1: H - B, y2: H - B }));
+    t.periods.forEach((p, i) => {
+      const anchor = n > 1 && i === 0 ? 'start' : n > 1 && i === n - 1 ? 'end' : 'middle';
+      box.appendChild(svg('text', { x: x(i), y: H - B + 14, 'text-anchor': anchor }, p));
+    });
+    if (t.goal) {
+      const g = svg('line', { class: 'target', x1: L, x2: W - R, y1: y(t.goal.value), y2: y(t.goal.value) });
+      g.appendChild(svg('title', {}, 'Target ' + t.goal.year));
+      box.appendChild(g);
+      box.appendChild(svg('text', { x: W - R, y: y(t.goal.value) - 4, 'text-anchor': 'end', fill: '#c81e1e' },
+        'Target ' + t.goal.year + ': ' + format(t.goal.value, kind)));
+    }
+    const keys = $('kunci-tren');
+    keys.innerHTML = '';
+    t.series.forEach((s, si) => {
+      const colour = TREND_COLOURS[si] || '#444';
+      // Lines join neighbouring periods with values; "no data" leaves a gap.
+      let d = '';
+      s.points.forEach((p, i) => {
+        if (p.value === null) { d += ' '; return; }
+        const prev = i > 0 ? s.points[i - 1].value : null;
+        d += (prev === null || i === 0 ? 'M' : 'L') + x(i).toFixed(1) + ',' + y(p.value).toFixed(1);
+      });
+      box.appendChild(svg('path', { d: d.trim() || 'M0,0', fill: 'none', stroke: colour, 'stroke-width': si === 0 ? 2.5 : 1.5, 'stroke-dasharray': si === 2 ? '4 2' : 'none' }));
+      s.points.forEach((p, i) => {
+        if (p.value === null) return;
+        const c = svg('circle', { cx: x(i), cy: y(p.value), r: si === 0 ? 3.5 : 2.5, fill: colour });
+        c.appendChild(svg('title', {}, s.nama + ', ' + p.period + ': ' + format(p.value, kind)));
+        box.appendChild(c);
+      });
+      const li = document.createElement('li');
+      li.innerHTML = '<i></i>';
+      li.firstChild.style.background = colour;
+      li.appendChild(document.createTextNode(s.nama));
+      keys.appendChild(li);
+    });
+    const unit = t.series[0];
+    const missing = unit.points.filter((p) => p.value === null).length;
+    const notes = [];
+    if (missing) notes.push(missing + ' dari ' + n + ' periode tanpa angka untuk ' + unit.nama + ' (tidak ada data' + (unit.points.some((p) => p.suppressed) ? ' atau disembunyikan' : '') + ').');
+    if (t.kind !== 'rate') notes.push('Jumlah tidak dibandingkan dengan wilayah induk; pilih indikator persentase untuk membandingkan.');
+    if (!t.goal) notes.push('Belum ada target untuk indikator ini.');
+    $('ket-tren').textContent = notes.join(' ');
+  }
+
+  // ---- headline strip ------------------------------------------------------------------
+  // Households, desil 1 and extreme poor of the selected unit (or the province) in the period
+  // shown, with their change from the period before and the sources.
+  async function renderHeadline(selected) {
+    let r = selected;
+    if (!r) {
+      try {
+        const provinces = await api('/api/indicators?level=provinsi' + (state.period ? '&period=' + encodeURIComponent(state.period) : ''));
+        if (!provinces.length) return;
+        r = await api('/api/regions/' + encodeURIComponent(provinces[0].kode) + headlineQuery());
+      } catch (_) { return; }
+    } else if (!state.base) {
+      try { r = await api('/api/regions/' + encodeURIComponent(r.kode) + headlineQuery()); } catch (_) { /* keep it */ }
+    }
+    if (selected && state.selected !== selected.kode) return;
+    $('ringkasan').hidden = false;
+    $('ringkasan-wilayah').textContent = fullName(r.jenis, r.nama) + (r.period ? ' · ' + r.period : '');
+    for (const [field, id] of [['households', 'rt'], ['desil_1', 'd1'], ['extreme_poor', 'me']]) {
+      const v = r.suppressed ? null : r[field];
+      $('ringkasan-' + id).textContent = r.suppressed ? SUPPRESSED() : format(v, 'count');
+      const ch = r[field + '_change'];
+      const note = r.change_notes && r.change_notes[field];
+      const el = $('ringkasan-' + id + '-ubah');
+      el.className = '';
+      if (ch !== null && ch !== undefined && r.base_period) {
+        el.textContent = (ch > 0 ? '+' : '') + format(ch, 'count') + ' sejak ' + r.base_period;
+        if (ch !== 0) el.className = ch > 0 ? 'naik' : 'turun';
+      } else if (r.base_period) {
+        el.textContent = note ? 'perubahan tidak sebanding' : 'perubahan: tidak ada data';
+        el.title = note || '';
+      } else {
+        el.textContent = 'belum ada periode pembanding';
+      }
+    }
+    const sources = (r.sources || []).map((s) => String(s.source || '').toUpperCase()).filter(Boolean);
+    $('ringkasan-sumber').textContent = sources.length ? [...new Set(sources)].join(', ') : 'tidak ada data';
+  }
+  // The period shown and, as its base, the comparison chosen or else the period before it.
+  function headlineQuery() {
+    const p = new URLSearchParams();
+    if (state.period) p.set('period', state.period);
+    const earlier = [...$('periode').options].map((o) => o.value).filter((v) => v && v < state.period);
+    const base = state.base || (earlier.length ? earlier[earlier.length - 1] : '');
+    if (base) p.set('base', base);
+    return '?' + p.toString();
   }
 
   function renderPanel(r) {
@@ -941,17 +1119,27 @@
     showChoropleth();
     loadTargets();
     if (state.selected) selectUnit(state.selected, { zoom: false });
+    else renderHeadline(null);
     if (map.getSource('rumah-tangga')) addHouseholdLayer();
   }
   for (const id of ['indikator', 'tingkat', 'metode', 'kelas', 'periode', 'pembanding', 'tingkat-sasaran', 'jumlah-sasaran', 'min-rt']) {
     $(id).addEventListener('change', onControlChange);
   }
-  $('tutup-panel').addEventListener('click', () => {
+  function closePanel() {
     $('panel').hidden = true;
     state.selected = '';
     for (const l of LEVELS) map.setFilter(l + '-pilih', ['==', ['get', 'kode'], '']);
     saveUrl();
     loadTargets();
+    renderHeadline(null);
+  }
+  $('tutup-panel').addEventListener('click', closePanel);
+  // Esc closes the unit's panel (not while typing in a field, where Esc has its own use).
+  document.addEventListener('keydown', (e) => {
+    if (e.key !== 'Escape' || $('panel').hidden) return;
+    const t = e.target;
+    if (t && ['INPUT', 'SELECT', 'TEXTAREA'].includes(t.tagName)) return;
+    closePanel();
   });
 
   // ---- start --------------------------------------------------------------------------
@@ -1026,7 +1214,7 @@
       return;
     }
     fillControls(periods);
-    addBoundaryLayers(tilejsons);
+    addBoundaryLayers(tilejsons, await fontsReady);
     mark('layers');
     for (const l of LEVELS) {
       map.on('mousemove', l + '-isi', onHover);
@@ -1055,6 +1243,7 @@
     }
     loadTargets();
     if (state.selected) selectUnit(state.selected, { zoom: false });
+    else renderHeadline(null);
     renderSession();
   });
 })();

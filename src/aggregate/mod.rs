@@ -6,6 +6,7 @@
 
 mod builder;
 mod count;
+pub mod goals;
 pub mod indicators;
 mod points;
 mod programs;

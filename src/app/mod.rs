@@ -5,6 +5,7 @@
 
 mod boundaries;
 mod demo;
+pub mod goals;
 mod households;
 mod programs;
 mod snapshot;

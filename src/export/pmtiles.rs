@@ -10,7 +10,9 @@ use serde_json::json;
 
 use crate::aggregate::PeriodIndicators;
 use crate::model::Scope;
-use crate::tiles::{par_map, touched_tiles, Layer, TileCoord, TileError, TileSet};
+use crate::tiles::{
+    label_layer_name, par_map, touched_tiles, Layer, TileCoord, TileError, TileSet,
+};
 
 /// Tiles rendered at once (on all cores) before they are added in order.
 const BATCH: usize = 256;
@@ -66,7 +68,7 @@ pub fn archive_tile(
 ) -> Result<Vec<u8>, TileError> {
     let mut out = Vec::new();
     for &layer in layers {
-        let (min, max) = layer.zooms();
+        let (min, max) = tiles.zooms(layer);
         if (min..=max).contains(&coord.z()) {
             if let Some(t) = tiles.render(layer, coord, period, &Scope::All)? {
                 out.extend_from_slice(&t);
@@ -90,7 +92,7 @@ pub fn write_pmtiles<W: Write + Seek>(
     let min_zoom = opts
         .layers
         .iter()
-        .map(|l| l.zooms().0)
+        .map(|&l| tiles.zooms(l).0)
         .min()
         .filter(|&z| z <= opts.max_zoom)
         .ok_or(PmtilesError::NothingDrawn(opts.max_zoom))?;
@@ -102,13 +104,18 @@ pub fn write_pmtiles<W: Write + Seek>(
     let vector_layers: Vec<_> = opts
         .layers
         .iter()
-        .map(|l| {
-            json!({
-                "id": l.as_str(),
-                "fields": l.fields(),
-                "minzoom": l.zooms().0,
-                "maxzoom": l.zooms().1.min(opts.max_zoom),
-            })
+        .flat_map(|&l| {
+            let (min, max) = tiles.zooms(l);
+            let max = max.min(opts.max_zoom);
+            [
+                json!({ "id": l.as_str(), "fields": l.fields(), "minzoom": min, "maxzoom": max }),
+                json!({
+                    "id": label_layer_name(l),
+                    "fields": Layer::label_fields(),
+                    "minzoom": min,
+                    "maxzoom": max,
+                }),
+            ]
         })
         .collect();
     let metadata = json!({
@@ -137,7 +144,10 @@ pub fn write_pmtiles<W: Write + Seek>(
         let levels: Vec<_> = opts
             .layers
             .iter()
-            .filter(|l| (l.zooms().0..=l.zooms().1).contains(&z))
+            .filter(|&&l| {
+                let (min, max) = tiles.zooms(l);
+                (min..=max).contains(&z)
+            })
             .filter_map(|l| l.level())
             .collect();
         for c in touched_tiles(snap, &levels, z) {

@@ -76,6 +76,8 @@ pub enum AuditAction {
     ProgramList,
     /// A target list saved.
     TargetSave,
+    /// A goal set or removed.
+    GoalSet,
 }
 
 impl AuditAction {

@@ -175,6 +175,44 @@ impl RegionInfo {
             bbox,
         }
     }
+
+    /// The name a map labels the unit with: a kabupaten without its "Kabupaten"/"Kab."
+    /// prefix (the convention of Indonesian maps: "Kutai Timur", "Kota Samarinda"); other
+    /// units by their name as given.
+    pub fn short_name(&self) -> &str {
+        let nama = self.nama.trim();
+        if self.jenis == Jenis::Kabupaten {
+            for prefix in ["Kabupaten ", "KABUPATEN ", "Kab. ", "KAB. "] {
+                if let Some(rest) = nama.strip_prefix(prefix) {
+                    return rest.trim_start();
+                }
+            }
+        }
+        nama
+    }
+
+    /// The name with its kind in front, once: "Kabupaten Kutai Timur" whether the source
+    /// named it "Kutai Timur" or "Kabupaten Kutai Timur"; "Desa Sungai Siring".
+    pub fn full_name(&self) -> String {
+        let kind = match self.jenis {
+            Jenis::Provinsi => "Provinsi",
+            Jenis::Kabupaten => "Kabupaten",
+            Jenis::Kota => "Kota",
+            Jenis::Kecamatan => "Kecamatan",
+            Jenis::Desa => "Desa",
+            Jenis::Kelurahan => "Kelurahan",
+        };
+        let nama = self.short_name();
+        let starts_with_kind = nama
+            .get(..kind.len())
+            .is_some_and(|head| head.eq_ignore_ascii_case(kind))
+            && nama[kind.len()..].starts_with(' ');
+        if starts_with_kind {
+            nama.to_string()
+        } else {
+            format!("{kind} {nama}")
+        }
+    }
 }
 
 /// Kemendagri province codes and names (38 provinces since 2022).

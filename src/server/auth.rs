@@ -459,12 +459,19 @@ pub fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
 }
 
 /// Paths a private server serves without a login: the page (which shows the login form),
-/// the login itself and the health check.
+/// the login itself, the health check and the map's fonts.
 fn open_on_private(path: &str) -> bool {
     matches!(
         path,
-        "/" | "/app.js" | "/verval.js" | "/programs.js" | "/app.css" | "/api/session" | "/healthz"
+        "/" | "/app.js"
+            | "/verval.js"
+            | "/programs.js"
+            | "/app.css"
+            | "/api/session"
+            | "/healthz"
+            | "/fonts.json"
     ) || path.starts_with("/vendor/")
+        || path.starts_with("/fonts/")
 }
 
 /// Resolves the caller of every request (see the module documentation), refuses a bad

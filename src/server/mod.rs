@@ -10,6 +10,7 @@ pub mod batches;
 pub mod choropleth;
 pub mod error;
 pub mod export;
+pub mod fonts;
 pub mod indicators;
 mod linger;
 pub mod live;
@@ -26,6 +27,7 @@ pub mod table;
 pub mod targets;
 pub mod templates;
 pub mod tiles;
+pub mod trends;
 pub mod web;
 
 use std::net::SocketAddr;
@@ -77,6 +79,10 @@ pub struct SharedState {
     pub uploads: Arc<batches::Uploads>,
     /// What each batch holds, per store generation (the round status reads it often).
     pub batch_stats: moka::sync::Cache<(i64, u64), Arc<batches::BatchStats>>,
+    /// The fonts map labels are drawn with.
+    pub fonts: Arc<crate::tiles::glyphs::Fonts>,
+    /// Glyph ranges drawn so far.
+    pub glyph_cache: fonts::GlyphCache,
 }
 
 /// What the server is started with besides its store.
@@ -96,6 +102,9 @@ pub struct ServerOptions {
     pub uploads: batches::UploadOptions,
     /// Longest wait for a request's headers (slow clients are dropped).
     pub header_timeout: Duration,
+    /// Font files and directories for map labels (see
+    /// [`crate::tiles::glyphs::font_paths_from_env`]).
+    pub font_paths: Vec<std::path::PathBuf>,
 }
 
 impl Default for ServerOptions {
@@ -108,6 +117,7 @@ impl Default for ServerOptions {
             grace: Duration::from_secs(30),
             uploads: batches::UploadOptions::default(),
             header_timeout: Duration::from_secs(15),
+            font_paths: crate::tiles::glyphs::font_paths_from_env(),
         }
     }
 }
@@ -148,6 +158,8 @@ impl AppState {
             vendor: web::Vendor::new(&options.web_dir),
             uploads: Arc::new(batches::Uploads::new(options.uploads)),
             batch_stats: moka::sync::Cache::new(256),
+            fonts: Arc::new(crate::tiles::glyphs::Fonts::discover(&options.font_paths)),
+            glyph_cache: fonts::glyph_cache(),
         }))
     }
 }
@@ -224,6 +236,8 @@ pub fn router_over(state: AppState) -> Router {
         .route("/api/periods", get(indicators::periods_list))
         .route("/api/choropleth", get(choropleth::choropleth))
         .route("/api/targets", get(targets::targets))
+        .route("/api/goals", get(trends::list))
+        .route("/api/trend", get(trends::trend_of))
         .route("/api/fields", get(web::fields))
         .route("/api/export/households.csv", get(export::households_csv))
         .route(
@@ -244,6 +258,8 @@ pub fn router_over(state: AppState) -> Router {
         .route("/tiles/{layer}/{z}/{x}/{file}", get(tiles::tile))
         .route("/tiles/{name}", get(tiles::tilejson))
         .route("/style.json", get(tiles::style))
+        .route("/fonts.json", get(fonts::list))
+        .route("/fonts/{fontstack}/{range}", get(fonts::glyphs))
         .route("/ogc", get(ogc::landing))
         .route("/ogc/", get(ogc::landing))
         .route("/ogc/api", get(ogc::api))

@@ -66,7 +66,7 @@ impl Pyramid {
             .into_iter()
             .enumerate()
         {
-            let (min, max) = layer.zooms();
+            let (min, max) = tiles.zooms(layer);
             let Some(level) = layer.level() else { continue };
             for z in min..=max {
                 let at = touched_tiles(snap, &[level], z);

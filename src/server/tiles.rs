@@ -22,7 +22,7 @@ use crate::aggregate::Disclosure;
 use crate::aggregate::Snapshot;
 use crate::choropleth::{Method, Palette};
 use crate::model::{Period, Scope};
-use crate::tiles::{Layer, TileCoord, TileError, TILE_INDICATORS};
+use crate::tiles::{label_layer_name, Layer, TileCoord, TileError, TILE_INDICATORS};
 
 /// Bytes of encoded tiles kept in memory, by default.
 pub const DEFAULT_CACHE_BYTES: u64 = 256 << 20;
@@ -369,9 +369,10 @@ pub async fn tilejson(
         .ok_or_else(|| {
             ApiError::not_found("TileJSON: /tiles/{kabupaten|kecamatan|desa|households}.json")
         })?;
-    let snap = st.live.snapshot();
-    let (minzoom, maxzoom) = layer.zooms();
-    let bounds = province_bounds(&snap).unwrap_or([-180.0, -85.0, 180.0, 85.0]);
+    let tiles = st.live.tiles();
+    let snap = tiles.snapshot();
+    let (minzoom, maxzoom) = tiles.zooms(layer);
+    let bounds = province_bounds(snap).unwrap_or([-180.0, -85.0, 180.0, 85.0]);
     let center = [
         (bounds[0] + bounds[2]) / 2.0,
         (bounds[1] + bounds[3]) / 2.0,
@@ -392,12 +393,14 @@ pub async fn tilejson(
         "maxzoom": maxzoom,
         "bounds": bounds,
         "center": center,
-        "vector_layers": [{
-            "id": layer.as_str(),
-            "fields": layer.fields(),
-            "minzoom": minzoom,
-            "maxzoom": maxzoom,
-        }],
+        "vector_layers": if layer.is_private() {
+            json!([{ "id": layer.as_str(), "fields": layer.fields(), "minzoom": minzoom, "maxzoom": maxzoom }])
+        } else {
+            json!([
+                { "id": layer.as_str(), "fields": layer.fields(), "minzoom": minzoom, "maxzoom": maxzoom },
+                { "id": label_layer_name(layer), "fields": Layer::label_fields(), "minzoom": minzoom, "maxzoom": maxzoom },
+            ])
+        },
     })))
 }
 
@@ -433,7 +436,8 @@ pub async fn style(
     caller: Caller,
     headers: HeaderMap,
 ) -> Result<Json<Value>, ApiError> {
-    let snap = st.live.snapshot();
+    let tiles = st.live.tiles();
+    let snap = tiles.snapshot();
     let disclosure = caller.disclosure(&st.auth.config);
     let base = base_url(&headers);
     let shown = q.indicator.unwrap_or_default();
@@ -456,6 +460,8 @@ pub async fn style(
         "id": "latar", "type": "background", "paint": { "background-color": "#f4f1ea" }
     })];
     let mut legends = serde_json::Map::new();
+    // Place names where a font is installed (the glyphs come from this server).
+    let label_font = st.fonts.pick(&crate::tiles::glyphs::REGULAR);
     for layer in [Layer::Kabupaten, Layer::Kecamatan, Layer::Desa] {
         let name = layer.as_str();
         sources.insert(
@@ -464,7 +470,7 @@ pub async fn style(
         );
         let Some(level) = layer.level() else { continue };
         let sel = super::choropleth::Selection {
-            snap: &snap,
+            snap,
             level,
             parent: None,
             shown,
@@ -485,7 +491,7 @@ pub async fn style(
             step.push(json!(b));
             step.push(json!(colour));
         }
-        let (min, max) = layer.zooms();
+        let (min, max) = tiles.zooms(layer);
         let shown_to = match layer {
             Layer::Kabupaten => 8,
             Layer::Kecamatan => 10,
@@ -513,6 +519,28 @@ pub async fn style(
             "minzoom": min,
             "paint": { "line-color": "#555555", "line-width": match layer { Layer::Kabupaten => 1.5, Layer::Kecamatan => 1.0, _ => 0.4 } }
         }));
+        if let Some(font) = label_font {
+            layers.push(json!({
+                "id": format!("{name}-nama"),
+                "type": "symbol",
+                "source": name,
+                "source-layer": label_layer_name(layer),
+                "minzoom": min,
+                "maxzoom": shown_to.min(max + 1),
+                "layout": {
+                    "text-field": ["get", "label"],
+                    "text-font": [font],
+                    "text-size": match layer { Layer::Kabupaten => 13, Layer::Kecamatan => 12, _ => 11 },
+                    "symbol-sort-key": ["get", "peringkat"],
+                    "text-max-width": 8,
+                },
+                "paint": {
+                    "text-color": "#1f1f1f",
+                    "text-halo-color": "rgba(255, 255, 255, 0.9)",
+                    "text-halo-width": 1.4,
+                },
+            }));
+        }
         legends.insert(
             name.into(),
             json!({
@@ -527,13 +555,17 @@ pub async fn style(
             }),
         );
     }
-    Ok(Json(json!({
+    let mut style = json!({
         "version": 8,
         "name": format!("Lentera — {indicator}"),
         "metadata": { "lentera:legend": legends, "lentera:generation": snap.generation },
         "sources": sources,
         "layers": layers,
-    })))
+    });
+    if label_font.is_some() {
+        style["glyphs"] = json!(format!("{base}/fonts/{{fontstack}}/{{range}}.pbf"));
+    }
+    Ok(Json(style))
 }
 
 /// Colour of units without data.

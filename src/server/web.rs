@@ -194,12 +194,13 @@ pub async fn vendor(
 }
 
 /// The indicators the map offers, in the order its list shows them.
-pub const MAP_INDICATORS: [Indicator; 13] = [
+pub const MAP_INDICATORS: [Indicator; 14] = [
     Indicator::Count(Count::Desil1),
     Indicator::Count(Count::Desil1To4),
     Indicator::Count(Count::Households),
     Indicator::Count(Count::People),
     Indicator::Count(Count::ExtremePoor),
+    Indicator::Rate(Rate::ExtremePoorRate),
     Indicator::Rate(Rate::Desil1Rate),
     Indicator::Rate(Rate::Desil1To4Rate),
     Indicator::Count(Count::Pkh),
@@ -211,7 +212,7 @@ pub const MAP_INDICATORS: [Indicator; 13] = [
 ];
 
 /// The figures a unit's panel shows, in order.
-pub const PANEL_FIGURES: [Indicator; 15] = [
+pub const PANEL_FIGURES: [Indicator; 16] = [
     Indicator::Count(Count::Households),
     Indicator::Count(Count::People),
     Indicator::Count(Count::Desil1),
@@ -224,6 +225,7 @@ pub const PANEL_FIGURES: [Indicator; 15] = [
     Indicator::Rate(Rate::PkhCoverage),
     Indicator::Count(Count::Desil1NoPkh),
     Indicator::Count(Count::Desil1NoProgram),
+    Indicator::Rate(Rate::ExtremePoorRate),
     Indicator::Rate(Rate::Desil1Rate),
     Indicator::Rate(Rate::Desil1To4Rate),
     Indicator::Count(Count::Flagged),

@@ -8,6 +8,7 @@
 //! exterior rings clockwise in tile coordinates). Nothing is read from the store per tile.
 
 pub mod clip;
+pub mod glyphs;
 pub mod mercator;
 pub mod topology;
 
@@ -86,7 +87,8 @@ impl Layer {
         }
     }
 
-    /// The zooms the layer is drawn at (inclusive), by default.
+    /// The zooms the layer is drawn at (inclusive) when its level has more units than
+    /// [`DRAWN_AT_EVERY_ZOOM_UP_TO`]; [`TileSet::zooms`] gives a snapshot's own.
     pub fn zooms(&self) -> (u8, u8) {
         match self {
             Layer::Kabupaten => (0, 9),
@@ -142,6 +144,24 @@ impl Layer {
             );
         }
         serde_json::Value::Object(fields)
+    }
+}
+
+/// A boundary level of at most this many units (a province's desa, a few provinces'
+/// kecamatan) is drawn from zoom 0, so that choosing it shows the whole area coloured; a
+/// larger one (the country's 84,000 desa) from its layer's own minimum zoom, and the map
+/// asks to zoom in.
+pub const DRAWN_AT_EVERY_ZOOM_UP_TO: usize = 5_000;
+
+impl Layer {
+    /// The fields of a boundary layer's label layer ([`label_layer_name`]).
+    pub fn label_fields() -> serde_json::Value {
+        serde_json::json!({
+            "kode": "String: Kemendagri code",
+            "nama": "String: name",
+            "label": "String: the name a map shows (a kabupaten without \"Kabupaten\")",
+            "peringkat": "Number: rank by area in the level, 1 = largest (place names in this order)",
+        })
     }
 }
 
@@ -242,6 +262,9 @@ impl std::fmt::Display for TileCoord {
 /// One boundary level prepared for tiles.
 struct LevelTiles {
     units: Vec<u32>,
+    /// Per unit, where its name goes (world coordinates) and its rank by area (1 = the
+    /// largest), which decides whose name a crowded map shows first.
+    labels: Vec<Option<([f64; 2], u32)>>,
     topology: Topology,
     boxes: RTree<GeomWithData<Rectangle<[f64; 2]>, usize>>,
     /// Outlines simplified for each zoom, in world coordinates, built on first use.
@@ -254,6 +277,7 @@ impl LevelTiles {
             .filter(|&u| snap.unit(u).info.level == level && !snap.unit(u).geometry.0.is_empty())
             .collect();
         let outlines: Vec<_> = units.iter().map(|&u| &snap.unit(u).geometry).collect();
+        let labels = label_points(&outlines);
         let topology = Topology::new(&outlines);
         let exact = topology.simplified(0.0);
         let boxes = exact
@@ -271,6 +295,7 @@ impl LevelTiles {
             .collect();
         LevelTiles {
             units,
+            labels,
             topology,
             boxes: RTree::bulk_load(boxes),
             zooms: (0..=MAX_ZOOM).map(|_| OnceLock::new()).collect(),
@@ -291,10 +316,57 @@ impl LevelTiles {
     }
 }
 
+/// Each outline's label point in world coordinates with its rank by area, computed on all
+/// cores (a national desa layer is 84,000 searches).
+fn label_points(outlines: &[&geo::MultiPolygon<f64>]) -> Vec<Option<([f64; 2], u32)>> {
+    use geo::Area;
+    let workers = std::thread::available_parallelism().map_or(1, usize::from);
+    let found = par_map(outlines, workers, |g| {
+        Ok::<_, std::convert::Infallible>(
+            crate::geometry::label_point(g)
+                .map(|[lon, lat]| (to_world(lon, lat), g.unsigned_area())),
+        )
+    });
+    let found = match found {
+        Ok(found) => found,
+        Err(never) => match never {},
+    };
+    let mut by_area: Vec<usize> = (0..found.len()).collect();
+    by_area.sort_by(|&a, &b| {
+        let area = |i: usize| found[i].map_or(0.0, |(_, a)| a);
+        area(b).total_cmp(&area(a))
+    });
+    let mut rank = vec![0u32; found.len()];
+    for (r, i) in by_area.into_iter().enumerate() {
+        rank[i] = r as u32 + 1;
+    }
+    found
+        .into_iter()
+        .zip(rank)
+        .map(|(p, r)| p.map(|(at, _)| ([at.0, at.1], r)))
+        .collect()
+}
+
+/// The name of the label layer that goes with a boundary layer in its tiles.
+pub fn label_layer_name(layer: Layer) -> String {
+    format!("{}_label", layer.as_str())
+}
+
 /// The tiles of one snapshot.
 pub struct TileSet {
     snapshot: Arc<Snapshot>,
     levels: [OnceLock<LevelTiles>; 3],
+    /// Units with an outline per level (kabupaten, kecamatan, desa).
+    units_per_level: [usize; 3],
+}
+
+/// The index of a boundary level in a [`TileSet`]'s per-level arrays.
+fn level_index(level: Level) -> usize {
+    match level {
+        Level::Kabupaten => 0,
+        Level::Kecamatan => 1,
+        _ => 2,
+    }
 }
 
 /// The tiles of zoom `z` that units of `levels` touch: each unit's box, one tile wider for
@@ -348,9 +420,30 @@ pub fn par_map<I: Sync, T: Send, E: Send>(
 impl TileSet {
     /// Tiles over `snapshot` (nothing is prepared until a tile is asked for).
     pub fn new(snapshot: Arc<Snapshot>) -> TileSet {
+        let mut units_per_level = [0; 3];
+        for unit in snapshot.units() {
+            if unit.info.level != Level::Provinsi && !unit.geometry.0.is_empty() {
+                units_per_level[level_index(unit.info.level)] += 1;
+            }
+        }
         TileSet {
             snapshot,
             levels: Default::default(),
+            units_per_level,
+        }
+    }
+
+    /// The zooms `layer` is drawn at over this snapshot (inclusive): from zoom 0 for a level
+    /// of at most [`DRAWN_AT_EVERY_ZOOM_UP_TO`] units, otherwise [`Layer::zooms`].
+    pub fn zooms(&self, layer: Layer) -> (u8, u8) {
+        let (min, max) = layer.zooms();
+        match layer.level() {
+            Some(level)
+                if self.units_per_level[level_index(level)] <= DRAWN_AT_EVERY_ZOOM_UP_TO =>
+            {
+                (0, max)
+            }
+            _ => (min, max),
         }
     }
 
@@ -365,7 +458,7 @@ impl TileSet {
     /// once (the work is shared).
     pub fn warm(&self) {
         for layer in [Layer::Kabupaten, Layer::Kecamatan, Layer::Desa] {
-            let (min, max) = layer.zooms();
+            let (min, max) = self.zooms(layer);
             let Some(level) = layer.level() else { continue };
             let level = self.level(level);
             for z in min.max(4)..=max.min(10) {
@@ -375,12 +468,7 @@ impl TileSet {
     }
 
     fn level(&self, level: Level) -> &LevelTiles {
-        let i = match level {
-            Level::Kabupaten => 0,
-            Level::Kecamatan => 1,
-            _ => 2,
-        };
-        self.levels[i].get_or_init(|| LevelTiles::new(&self.snapshot, level))
+        self.levels[level_index(level)].get_or_init(|| LevelTiles::new(&self.snapshot, level))
     }
 
     /// Encodes tile `z/x/y` of `layer` for `period` (latest when `None`); `None` for an
@@ -406,14 +494,75 @@ impl TileSet {
     ) -> Result<(Option<Vec<u8>>, u64), TileError> {
         let (z, x, y) = (tile.z, tile.x, tile.y);
         let builder = MvtTileBuilder::new().layer(layer.as_str())?;
-        let (builder, households) = match layer.level() {
-            Some(level) => (self.boundaries(builder, level, (z, x, y), period)?, 0),
-            None => self.households(builder, (z, x, y), period, scope)?,
-        };
-        Ok((
-            (builder.num_features() > 0).then(|| builder.encode()),
-            households,
-        ))
+        match layer.level() {
+            Some(level) => {
+                let polygons = self.boundaries(builder, level, (z, x, y), period)?;
+                if polygons.num_features() == 0 {
+                    return Ok((None, 0));
+                }
+                let names = polygons.end().layer(label_layer_name(layer))?;
+                let names = self.label_features(names, level, (z, x, y))?;
+                // A layer without features is left out of the tile.
+                let tile = if names.num_features() > 0 {
+                    names.encode()
+                } else {
+                    names.end().encode()
+                };
+                Ok((Some(tile), 0))
+            }
+            None => {
+                let (builder, households) = self.households(builder, (z, x, y), period, scope)?;
+                Ok((
+                    (builder.num_features() > 0).then(|| builder.encode()),
+                    households,
+                ))
+            }
+        }
+    }
+
+    /// The names of the units whose label point lies in the tile (not in its buffer, so
+    /// that each name is in exactly one tile), with the short name a map shows (`label`)
+    /// and the unit's rank by area (`peringkat`, 1 = largest), which a style uses to place
+    /// the names of large units first.
+    fn label_features(
+        &self,
+        mut layer: MvtLayerBuilder,
+        level: Level,
+        (z, x, y): (u8, u32, u32),
+    ) -> Result<MvtLayerBuilder, TileError> {
+        let lt = self.level(level);
+        let n = f64::from(1u32 << z);
+        let (fx, fy) = (f64::from(x), f64::from(y));
+        let env = AABB::from_corners([fx / n, fy / n], [(fx + 1.0) / n, (fy + 1.0) / n]);
+        let mut hits: Vec<usize> = lt
+            .boxes
+            .locate_in_envelope_intersecting(&env)
+            .map(|g| g.data)
+            .collect();
+        hits.sort_unstable();
+        let ext = f64::from(EXTENT);
+        for i in hits {
+            let Some(([wx, wy], rank)) = lt.labels[i] else {
+                continue;
+            };
+            let (tx, ty) = ((wx * n - fx) * ext, (wy * n - fy) * ext);
+            if !(0.0..ext).contains(&tx) || !(0.0..ext).contains(&ty) {
+                continue;
+            }
+            let info = &self.snapshot.unit(lt.units[i]).info;
+            let mut f = layer.feature_of(MvtGeomType::Point);
+            f.id(info.kode.digits().parse().ok());
+            f.points([fast_mvt::MvtCoord {
+                x: tx as i32,
+                y: ty as i32,
+            }])?;
+            f.tag_string("kode", info.kode.to_string())?;
+            f.tag_string("nama", info.nama.as_str())?;
+            f.tag_string("label", info.short_name())?;
+            f.tag_uint("peringkat", u64::from(rank))?;
+            layer = f.end();
+        }
+        Ok(layer)
     }
 
     fn boundaries(

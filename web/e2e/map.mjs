@@ -50,7 +50,15 @@ const getJson = jsonGetter(base);
 
 await run(async (page, problems) => {
   const householdRequests = [];
-  page.on('request', (r) => { if (r.url().includes('/tiles/households')) householdRequests.push(r.url()); });
+  // Every request the page makes, to check that none leaves the server (labels included).
+  const elsewhere = [];
+  const glyphRequests = [];
+  page.on('request', (r) => {
+    const url = r.url();
+    if (url.includes('/tiles/households')) householdRequests.push(url);
+    if (url.includes('/fonts/')) glyphRequests.push(url);
+    if (!url.startsWith(base) && !url.startsWith('data:') && !url.startsWith('blob:')) elsewhere.push(url);
+  });
 
   // 1. The province choropleth (kabupaten/kota at the province's zoom).
   const t0 = Date.now();
@@ -65,6 +73,47 @@ await run(async (page, problems) => {
   // already show kecamatan).
   const firstLevel = await page.evaluate(() => window.lentera.shownLevel());
   await legendMatchesApi(page, firstLevel, period);
+
+  // 1b. Place names: the kabupaten/kota are named at the province's zoom, with glyphs from
+  // this server.
+  const kabupatenNames = await page.evaluate(async () => {
+    const m = window.lentera.map;
+    const layer = window.lentera.shownLevel() + '-nama';
+    for (let i = 0; i < 100; i++) {
+      const fs = m.getLayer(layer) ? m.queryRenderedFeatures({ layers: [layer] }) : [];
+      if (fs.length && m.loaded()) return fs.map((f) => f.properties.label);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    return [];
+  });
+  check(kabupatenNames.length >= 5, `the province view names its units (${kabupatenNames.length} labels: ${kabupatenNames.slice(0, 4).join(', ')}…)`);
+  if (place === 'kaltim') {
+    check(kabupatenNames.includes('Kutai Timur') && kabupatenNames.includes('Kutai Kartanegara'),
+      'Kutai Timur and Kutai Kartanegara are both named on the province map');
+  }
+  check(glyphRequests.length > 0 && glyphRequests.every((u) => u.startsWith(base + '/fonts/')), `label glyphs come from this server (${glyphRequests.length} glyph ranges)`);
+  await page.screenshot({ path: join(artifacts, '01-provinsi-nama.png') });
+
+  // 1c. "Desa/Kelurahan" at the province's zoom colours every desa (a province's 1,038 desa
+  // are drawn at every zoom).
+  await page.selectOption('#tingkat', 'desa');
+  await waitFor(page, 'desa coloured at the province zoom', () => {
+    const m = window.lentera.map;
+    return m.loaded() && window.lentera.choropleth.desa && new Set(m.queryRenderedFeatures({ layers: ['desa-isi'] }).map((f) => f.properties.kode)).size > 300;
+  });
+  const desaShown = await page.evaluate(() => new Set(window.lentera.map.queryRenderedFeatures({ layers: ['desa-isi'] }).map((f) => f.properties.kode)).size);
+  check(desaShown > 300, `choosing Desa/Kelurahan at the province's zoom colours the desa (${desaShown} on screen)`);
+  check(!(await page.textContent('#status')).includes('perbesar'), 'and does not ask to zoom in');
+  await page.screenshot({ path: join(artifacts, '01-provinsi-desa.png') });
+  await page.selectOption('#tingkat', 'otomatis');
+  await waitFor(page, 'the automatic level again', () => window.lentera.shownLevel() !== 'desa' || window.lentera.map.getZoom() >= 10);
+
+  // 1d. The headline strip gives the province's figures as /api/regions does.
+  await page.waitForSelector('#ringkasan:not([hidden])');
+  const provinces = await getJson('/api/indicators?level=provinsi&period=' + period);
+  const province = await getJson(`/api/regions/${provinces[0].kode}?period=${period}`);
+  const strip = await page.textContent('#ringkasan-rt');
+  check(strip === new Intl.NumberFormat('id-ID').format(province.households), `the headline strip shows the province's ${province.households} households (${strip})`);
 
   // 2. Zoomed in on a kota (Samarinda in Kaltim), the desa appear, coloured as the API classes them.
   const kabupaten = await getJson('/api/indicators?level=kabupaten');
@@ -90,6 +139,16 @@ await run(async (page, problems) => {
     return { agree, total: fs.length };
   }, api.units);
   check(colours.agree === colours.total, `every rendered desa has the class the API gives it (${colours.agree}/${colours.total})`);
+  const desaNames = await page.evaluate(async () => {
+    const m = window.lentera.map;
+    for (let i = 0; i < 100; i++) {
+      const fs = m.queryRenderedFeatures({ layers: ['desa-nama'] });
+      if (fs.length && m.loaded()) return fs.map((f) => f.properties.label);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    return [];
+  });
+  check(desaNames.length >= 5, `zoomed in, the desa are named (${desaNames.length} labels: ${desaNames.slice(0, 4).join(', ')}…)`);
   await page.screenshot({ path: join(artifacts, '02-samarinda-desa.png') });
 
   // 3. Clicking a desa opens its panel with its figures.
@@ -103,7 +162,7 @@ await run(async (page, problems) => {
       const lon = ring.reduce((s, c) => s + c[0], 0) / ring.length;
       const lat = ring.reduce((s, c) => s + c[1], 0) / ring.length;
       const p = m.project([lon, lat]);
-      if (p.x < 40 || p.y < 40 || p.x > canvas.width - 380 || p.y > canvas.height - 40) continue;
+      if (p.x < 40 || p.y < 130 || p.x > canvas.width - 380 || p.y > canvas.height - 40) continue;
       const hit = m.queryRenderedFeatures([p.x, p.y], { layers: ['desa-isi'] })[0];
       if (hit && hit.properties.kode === f.properties.kode) {
         return { kode: f.properties.kode, x: p.x + canvas.left, y: p.y + canvas.top };
@@ -129,10 +188,26 @@ await run(async (page, problems) => {
     const want = region[field] === null ? 'tidak ada data' : fmt.format(region[field]);
     check(figures[field] === want, `the panel shows ${field} = ${want} as /api/regions says`);
   }
+  // The unit's trend across the periods, with its parent and the province, and the target.
+  await page.waitForSelector('#tren:not([hidden])');
+  const trend = await getJson(`/api/trend?kode=${target.kode}&indicator=desil_1`);
+  const drawn = await page.$$eval('#grafik-tren circle', (cs) => cs.length);
+  const withValues = trend.series.reduce((n, s) => n + s.points.filter((p) => p.value !== null).length, 0);
+  check(drawn === withValues, `the trend chart draws the ${withValues} values /api/trend gives (${drawn} points)`);
+  const keysShown = await page.$$eval('#kunci-tren li', (lis) => lis.map((li) => li.textContent));
+  check(keysShown.length === trend.series.length && trend.series.every((s, i) => keysShown[i] === s.nama), `the chart's key names each series /api/trend gives (${keysShown.join(', ')})`);
+  if (trend.goal) {
+    const line = await page.$$eval('#grafik-tren .target', (ls) => ls.map((l) => l.getAttribute('y1')));
+    check(line.length === 1, `the target line of ${trend.goal.year} is drawn (at y ${line[0]})`);
+  }
   const crumbs = await page.textContent('#remah');
   check(region.parents.every((p) => crumbs.includes(p.nama)), `the breadcrumb lists its parents (${crumbs.trim()})`);
   await page.waitForFunction(() => !window.lentera.map.isMoving());
   await page.screenshot({ path: join(artifacts, '02-panel-desa.png') });
+  // Esc closes the panel (the search below opens another).
+  await page.keyboard.press('Escape');
+  await page.waitForSelector('#panel', { state: 'hidden' });
+  check(true, 'Esc closes the unit panel');
 
   // 4. Searching "Palaran" finds the kecamatan (in the demo: the first kecamatan of the kota).
   const kecamatan = place === 'kaltim'
@@ -195,7 +270,9 @@ await run(async (page, problems) => {
   check(true, 'a shared URL reopens the same unit');
   await shared.close();
 
-  // 8. An anonymous visitor never asks for household data (logins: accounts.mjs).
+  // 8. Nothing the page asked for left this server.
+  check(elsewhere.length === 0, `no request leaves the server (${elsewhere.slice(0, 3).join(', ') || 'none'})`);
+  // An anonymous visitor never asks for household data (logins: accounts.mjs).
   check(householdRequests.length === 0, 'without a login the household layer is never requested');
   check(!(await page.isVisible('#kontrol-rumah-tangga')), 'without a login there are no household controls');
 

@@ -71,6 +71,15 @@ pub enum Rate {
         )
     )]
     Desil1To4Rate,
+    /// Households the source marks extreme poor among all.
+    #[strum(
+        message = "Households the source itself marks as extreme poor (miskin ekstrem) as a share of all households of the unit (denominators file): the figure of the national target of no extreme poverty.",
+        props(
+            label = "Persentase miskin ekstrem dari semua rumah tangga",
+            short = "Persentase miskin ekstrem"
+        )
+    )]
+    ExtremePoorRate,
     /// PKH coverage.
     #[strum(
         message = "Share of households with a stated PKH status that receive PKH.",
@@ -130,6 +139,7 @@ impl Rate {
             Rate::PeopleRate => Count::People,
             Rate::Desil1Rate => Count::Desil1,
             Rate::Desil1To4Rate => Count::Desil1To4,
+            Rate::ExtremePoorRate => Count::ExtremePoor,
             Rate::PkhCoverage => Count::Pkh,
             Rate::Desil1NoProgramShare => Count::Desil1NoProgram,
             Rate::Desil1NoPkhShare => Count::Desil1NoPkh,
@@ -141,9 +151,10 @@ impl Rate {
     /// What it is divided by.
     pub fn denominator(self) -> Denominator {
         match self {
-            Rate::HouseholdsRate | Rate::Desil1Rate | Rate::Desil1To4Rate => {
-                Denominator::AllHouseholds
-            }
+            Rate::HouseholdsRate
+            | Rate::Desil1Rate
+            | Rate::Desil1To4Rate
+            | Rate::ExtremePoorRate => Denominator::AllHouseholds,
             Rate::PeopleRate => Denominator::Population,
             Rate::PkhCoverage => Denominator::Count(Count::PkhKnown),
             Rate::Desil1NoProgramShare => Denominator::Count(Count::Desil1ProgramKnown),

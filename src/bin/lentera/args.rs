@@ -173,6 +173,17 @@ lentera programs beneficiaries 1 penerima.xlsx --period 2026-03 --report tidak-c
 lentera programs list\n  lentera programs remove 1"
     )]
     Programs(ProgramsCommand),
+    /// Goals: the value an indicator should reach by a year, drawn as the target line of the
+    /// map's trend charts and in the printed profiles.
+    #[command(
+        subcommand,
+        after_help = "A goal set for a unit holds for every unit inside it; one without --unit \
+holds everywhere. A rate's value is a percentage.\n\n\
+Examples:\n  lentera goals set --indicator extreme_poor_rate --value 0 --year 2026 --unit 64\n  \
+lentera goals set --indicator desil_1_rate --value 2.5 --year 2027\n  \
+lentera goals list\n  lentera goals remove --indicator extreme_poor_rate --unit 64"
+    )]
+    Goals(GoalsCommand),
     /// Generate the synthetic demo province into the store and serve it.
     #[command(
         after_help = "Examples:\n  lentera demo\n  lentera demo --port 9000\n  \
@@ -578,6 +589,45 @@ pub struct ServeArgs {
     /// Directory holding the web map's npm packages (`npm ci` there installs MapLibre).
     #[arg(long, env = "LENTERA_WEB_DIR", default_value = lentera::server::web::DEFAULT_WEB_DIR)]
     pub web_dir: PathBuf,
+    /// Font files or directories the map's place names are drawn with (TrueType/OpenType;
+    /// repeat or separate with `:`). Default: DejaVu Sans (Debian `fonts-dejavu-core`) and
+    /// Noto Sans (`fonts-noto-core`) where installed. Without fonts the map shows no names.
+    #[arg(long = "fonts", env = "LENTERA_FONTS", value_delimiter = ':')]
+    pub fonts: Vec<PathBuf>,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum GoalsCommand {
+    /// Set a goal (replacing one of the same indicator, unit and year).
+    Set {
+        /// The indicator (`lentera indicators --help` and /api/fields list them), e.g.
+        /// `extreme_poor_rate`, `desil_1_rate`, `desil_1`.
+        #[arg(long)]
+        indicator: String,
+        /// The value to reach: a percentage for a rate, a number of households for a count.
+        #[arg(long)]
+        value: f64,
+        /// The year by which.
+        #[arg(long)]
+        year: u16,
+        /// The unit it is set for (and every unit inside it); everywhere when absent.
+        #[arg(long)]
+        unit: Option<Kode>,
+    },
+    /// List the goals.
+    List,
+    /// Remove the goals of an indicator for a unit (of one year with --year).
+    Remove {
+        /// The indicator.
+        #[arg(long)]
+        indicator: String,
+        /// The unit (the goals set for everywhere when absent).
+        #[arg(long)]
+        unit: Option<Kode>,
+        /// Only the goal of this year.
+        #[arg(long)]
+        year: Option<u16>,
+    },
 }
 
 #[derive(Subcommand, Debug)]

@@ -10,6 +10,7 @@ mod config;
 mod export;
 mod generate;
 mod geocode;
+mod goals;
 mod households;
 mod indicators;
 mod programs;
@@ -112,5 +113,6 @@ async fn run(cli: Cli) -> Result<()> {
         Command::Restore { file } => accounts::restore(store.as_ref(), &file).await,
         Command::Rounds(cmd) => rounds::run(store.as_ref(), cmd).await,
         Command::Programs(cmd) => programs::run(store.as_ref(), cmd).await,
+        Command::Goals(cmd) => goals::run(store.as_ref(), cmd).await,
     }
 }

@@ -65,6 +65,11 @@ async fn serve(
         prerender_tiles: args.prerender_tiles,
         grace: std::time::Duration::from_secs_f64(args.grace_secs.clamp(0.0, 3600.0)),
         web_dir: args.web_dir.clone(),
+        font_paths: if args.fonts.is_empty() {
+            lentera::tiles::glyphs::font_paths_from_env()
+        } else {
+            args.fonts.clone()
+        },
         uploads: UploadOptions {
             dir: cfg.data_dir.join("uploads"),
             max_bytes: args.max_upload_mib.saturating_mul(1 << 20),

@@ -26,6 +26,7 @@ pub mod aggregate;
 
 pub mod choropleth;
 pub mod export;
+pub mod render;
 pub mod store;
 pub mod tiles;
 

@@ -564,7 +564,17 @@ async fn a_pmtiles_archive_holds_the_tiles_the_server_serves() {
         .iter()
         .map(|l| l["id"].as_str().unwrap())
         .collect();
-    assert_eq!(layers, ["kabupaten", "kecamatan", "desa"]);
+    assert_eq!(
+        layers,
+        [
+            "kabupaten",
+            "kabupaten_label",
+            "kecamatan",
+            "kecamatan_label",
+            "desa",
+            "desa_label"
+        ]
+    );
     assert_eq!(json["metadata"]["lentera:period"], "2025-03");
     let results = json["results"].as_array().unwrap();
     for r in results {

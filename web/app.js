@@ -293,6 +293,26 @@
     }
   }
 
+  // "Unduh gambar peta": the picture /api/map.png draws of the map shown (the same classes),
+  // inside the unit selected when it lies above the level shown, at the map's proportions.
+  function updateMapImageLink() {
+    const level = shownLevel();
+    const p = new URLSearchParams({
+      level, indicator: shownIndicator(), method: state.method, classes: String(state.classes),
+      min_households: String(state.minHouseholds),
+    });
+    if (state.period) p.set('period', state.period);
+    if (state.base) p.set('base', state.base);
+    const depth = { kabupaten: 2, kecamatan: 3, desa: 4 }[level];
+    if (state.selected && state.selected.split('.').length < depth) p.set('parent', state.selected);
+    const canvas = map.getCanvas();
+    const width = 1400;
+    const height = Math.max(600, Math.min(1400, Math.round(width * canvas.clientHeight / Math.max(1, canvas.clientWidth)) + 90));
+    p.set('width', String(width));
+    p.set('height', String(height));
+    $('unduh-peta').href = '/api/map.png?' + p.toString();
+    $('unduh-peta').download = 'peta-' + level + (p.get('parent') ? '-' + p.get('parent') : '') + '.png';
+  }
   const applied = {};
   // Answers asked for before the map was ready (the first view's classes).
   const prefetched = new Map();
@@ -304,6 +324,7 @@
       if (map.getLayer(l + '-nama')) map.setLayoutProperty(l + '-nama', 'visibility', l === level ? 'visible' : 'none');
     }
     if (applied[level] === url) {
+      updateMapImageLink();
       renderLegend(lentera.choropleth[level]);
       zoomHint(level);
       return;
@@ -333,6 +354,7 @@
     match.push(c.no_data_color || NO_DATA_COLOR);
     map.setPaintProperty(level + '-isi', 'fill-color', c.colors.length || c.few ? match : NO_DATA_COLOR);
     applied[level] = url;
+    updateMapImageLink();
     renderLegend(c);
     zoomHint(level);
     mark('classes');

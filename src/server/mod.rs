@@ -14,6 +14,7 @@ pub mod fonts;
 pub mod indicators;
 mod linger;
 pub mod live;
+pub mod mapimage;
 pub mod metrics;
 pub mod ogc;
 pub mod openapi;
@@ -83,6 +84,8 @@ pub struct SharedState {
     pub fonts: Arc<crate::tiles::glyphs::Fonts>,
     /// Glyph ranges drawn so far.
     pub glyph_cache: fonts::GlyphCache,
+    /// The same fonts for the text of static maps.
+    pub map_fonts: Arc<resvg::usvg::fontdb::Database>,
 }
 
 /// What the server is started with besides its store.
@@ -160,6 +163,7 @@ impl AppState {
             batch_stats: moka::sync::Cache::new(256),
             fonts: Arc::new(crate::tiles::glyphs::Fonts::discover(&options.font_paths)),
             glyph_cache: fonts::glyph_cache(),
+            map_fonts: crate::render::font_database(&options.font_paths),
         }))
     }
 }
@@ -237,6 +241,7 @@ pub fn router_over(state: AppState) -> Router {
         .route("/api/choropleth", get(choropleth::choropleth))
         .route("/api/targets", get(targets::targets))
         .route("/api/goals", get(trends::list))
+        .route("/api/map.png", get(mapimage::map_png))
         .route("/api/trend", get(trends::trend_of))
         .route("/api/fields", get(web::fields))
         .route("/api/export/households.csv", get(export::households_csv))

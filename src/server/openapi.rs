@@ -317,6 +317,47 @@ pub fn document() -> Value {
             "Error": { "type": "object", "properties": { "error": { "type": "string" } }, "required": ["error"] }
         }}
     });
+    // Static maps, goals and trends (a second literal: one would pass the macro's recursion limit).
+    let more = json!({
+            "/api/map.png": { "get": {
+                "summary": "The choropleth as a PNG picture (title, legend with counts, sources, scale bar, north arrow, date)",
+                "parameters": [
+                    param("level", "kabupaten (default), kecamatan or desa."),
+                    param("indicator", "As /api/choropleth."),
+                    param("method", "As /api/choropleth."),
+                    param("classes", "As /api/choropleth."),
+                    param("breaks", "As /api/choropleth."),
+                    param("palette", "As /api/choropleth."),
+                    param("parent", "Only units inside this code."),
+                    param("width", "Pixels, 200–4000 (default 1200)."),
+                    param("height", "Pixels, 200–4000 (default 800)."),
+                    param("scale", "1 (default) or 2 for print."),
+                    param("title", "The title (default: the indicator and the area)."),
+                    param("labels", "true (default) or false: the units' names."),
+                    period.clone(), base.clone(), min_households.clone(),
+                ],
+                "responses": {
+                    "200": { "description": "image/png with the classes and colours of /api/choropleth for the same parameters; `X-Map-Frame: x0,y0,k,wx0,wy0` maps Web Mercator world coordinates (0–1) to pixels (x0 + (wx - wx0)·k, y0 + (wy - wy0)·k) before scale." },
+                    "400": { "description": "Bad size, scale, title or a parameter of /api/choropleth.", "content": json_of(error.clone()) }
+                }
+            }},
+            "/api/goals": { "get": {
+                "summary": "The goals set with `lentera goals set` (an indicator's target value by a year for a unit and everything inside it)",
+                "responses": { "200": { "description": "indicator, label, value (a share 0–1 for a rate), percent, year, unit (null: everywhere)." } }
+            }},
+            "/api/trend": { "get": {
+                "summary": "One indicator of a unit in every period, with its parent and province for a rate, and the goal that holds there",
+                "parameters": [ param("kode", "The unit (required)."), param("indicator", "Default desil_1.") ],
+                "responses": {
+                    "200": { "description": "`periods`, `series` (kode, nama, level, points: period, value — null for no data — and suppressed), `goal` (null when none)." },
+                    "400": { "description": "No unit named, or an unknown indicator.", "content": json_of(error.clone()) },
+                    "404": { "description": "Unknown unit.", "content": json_of(error.clone()) }
+                }
+            }}
+    });
+    if let (Some(paths), Some(more)) = (doc["paths"].as_object_mut(), more.as_object()) {
+        paths.extend(more.clone());
+    }
     if let (Some(paths), Value::Object(more)) = (doc["paths"].as_object_mut(), program_paths()) {
         paths.extend(more);
     }

@@ -80,14 +80,8 @@ impl Fonts {
             tracing::warn!("FreeType cannot start: map labels are not available");
             return fonts;
         };
-        for path in paths {
-            let mut files = Vec::new();
-            if path.is_file() {
-                files.push(path.clone());
-            } else {
-                collect_font_files(path, &mut files, 0);
-            }
-            for path in files {
+        {
+            for path in font_files(paths) {
                 let Ok(face) = lib.new_face(&path, 0) else {
                     tracing::warn!(path = %path.display(), "not a font FreeType can read; skipped");
                     continue;
@@ -181,6 +175,22 @@ impl Fonts {
         }
         Ok(combined.encode_to_vec())
     }
+}
+
+/// The font files `paths` name: files as given, directories searched (three levels deep,
+/// at most [`MAX_FILES`] files each).
+pub fn font_files(paths: &[PathBuf]) -> Vec<PathBuf> {
+    let mut files = Vec::new();
+    for path in paths {
+        if path.is_file() {
+            files.push(path.clone());
+        } else {
+            let mut found = Vec::new();
+            collect_font_files(path, &mut found, 0);
+            files.extend(found);
+        }
+    }
+    files
 }
 
 /// `0-255` → 0; the start must be a multiple of 256 and the end 255 past it.

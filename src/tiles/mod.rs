@@ -347,6 +347,19 @@ fn label_points(outlines: &[&geo::MultiPolygon<f64>]) -> Vec<Option<([f64; 2], u
         .collect()
 }
 
+/// A unit's outline at one zoom ([`TileSet::outlines`]).
+#[derive(Debug, Clone, Copy)]
+pub struct UnitOutline<'a> {
+    /// The unit (index in the snapshot).
+    pub unit: u32,
+    /// Its polygons, each a list of closed rings (exterior first), in world coordinates.
+    pub polygons: &'a [Vec<Vec<[f64; 2]>>],
+    /// Where its name goes (world coordinates).
+    pub label: Option<[f64; 2]>,
+    /// Its rank by area in the level (1 = largest).
+    pub rank: u32,
+}
+
 /// The name of the label layer that goes with a boundary layer in its tiles.
 pub fn label_layer_name(layer: Layer) -> String {
     format!("{}_label", layer.as_str())
@@ -450,6 +463,25 @@ impl TileSet {
     /// The snapshot.
     pub fn snapshot(&self) -> &Arc<Snapshot> {
         &self.snapshot
+    }
+
+    /// Every unit of `level` with its outline as the tiles draw it at zoom `z` (shared
+    /// borders simplified once, world coordinates) and its label point: what a static map
+    /// of the same units draws.
+    pub fn outlines(&self, level: Level, z: u8) -> Vec<UnitOutline<'_>> {
+        let lt = self.level(level);
+        let outlines = lt.at_zoom(z.min(MAX_ZOOM));
+        lt.units
+            .iter()
+            .zip(outlines)
+            .zip(&lt.labels)
+            .map(|((&unit, polygons), label)| UnitOutline {
+                unit,
+                polygons,
+                label: label.map(|(at, _)| at),
+                rank: label.map_or(u32::MAX, |(_, r)| r),
+            })
+            .collect()
     }
 
     /// Prepares what the first view of a province needs (each level's topology and its

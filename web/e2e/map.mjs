@@ -74,6 +74,14 @@ await run(async (page, problems) => {
   const firstLevel = await page.evaluate(() => window.lentera.shownLevel());
   await legendMatchesApi(page, firstLevel, period);
 
+  // 1a. "Unduh gambar peta" gives the PNG of the map shown.
+  const [picture] = await Promise.all([page.waitForEvent('download'), page.click('#unduh-peta')]);
+  const pictureFile = join(artifacts, 'unduh-peta.png');
+  await picture.saveAs(pictureFile);
+  const png = readFileSync(pictureFile);
+  check(png.subarray(1, 4).toString() === 'PNG' && png.length > 20000, `"Unduh gambar peta" downloads a PNG of the map (${png.length} bytes, ${picture.suggestedFilename()})`);
+  check(picture.url().includes('level=' + firstLevel) && picture.url().includes('period=' + period), 'the picture is of the level and period shown');
+
   // 1b. Place names: the kabupaten/kota are named at the province's zoom, with glyphs from
   // this server.
   const kabupatenNames = await page.evaluate(async () => {

@@ -184,6 +184,16 @@ lentera goals set --indicator desil_1_rate --value 2.5 --year 2027\n  \
 lentera goals list\n  lentera goals remove --indicator extreme_poor_rate --unit 64"
     )]
     Goals(GoalsCommand),
+    /// Draw a static map (PNG) for a report, a slide or a chat group.
+    #[command(
+        subcommand,
+        after_help = "The picture is the one GET /api/map.png gives for the same parameters \
+(the same classes and colours as the web map, aggregate figures as an anonymous reader sees \
+them), byte for byte.\n\n\
+Examples:\n  lentera render map --level desa --parent 64.72 -o peta-samarinda.png\n  \
+lentera render map --level kecamatan --indicator desil_1_rate --scale 2 -o peta-cetak.png"
+    )]
+    Render(RenderCommand),
     /// Generate the synthetic demo province into the store and serve it.
     #[command(
         after_help = "Examples:\n  lentera demo\n  lentera demo --port 9000\n  \
@@ -594,6 +604,62 @@ pub struct ServeArgs {
     /// Noto Sans (`fonts-noto-core`) where installed. Without fonts the map shows no names.
     #[arg(long = "fonts", env = "LENTERA_FONTS", value_delimiter = ':')]
     pub fonts: Vec<PathBuf>,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum RenderCommand {
+    /// A choropleth map as PNG.
+    Map(RenderMapArgs),
+}
+
+/// What `render map` draws (the parameters of `/api/map.png`).
+#[derive(Args, Debug)]
+pub struct RenderMapArgs {
+    /// Level of the units coloured: kabupaten, kecamatan or desa.
+    #[arg(long)]
+    pub level: Option<String>,
+    /// Only units inside this one (its code).
+    #[arg(long)]
+    pub parent: Option<String>,
+    /// What is coloured (an indicator, or its change `…_change` with --base).
+    #[arg(long)]
+    pub indicator: Option<String>,
+    /// The period (latest when absent).
+    #[arg(long)]
+    pub period: Option<String>,
+    /// The base period of a change.
+    #[arg(long)]
+    pub base: Option<String>,
+    /// How classes are made: ckmeans, quantile, equal_interval, pretty, manual.
+    #[arg(long)]
+    pub method: Option<String>,
+    /// Class breaks for the manual method, e.g. 10,50,100.
+    #[arg(long)]
+    pub breaks: Option<String>,
+    /// The number of classes (3–9).
+    #[arg(long)]
+    pub classes: Option<String>,
+    /// The colours (a ColorBrewer name such as YlOrRd).
+    #[arg(long)]
+    pub palette: Option<String>,
+    /// Width in pixels (200–4000, default 1200).
+    #[arg(long)]
+    pub width: Option<String>,
+    /// Height in pixels (200–4000, default 800).
+    #[arg(long)]
+    pub height: Option<String>,
+    /// 2 for print: twice the pixels, the same layout.
+    #[arg(long)]
+    pub scale: Option<String>,
+    /// The title (default: the indicator and the area).
+    #[arg(long)]
+    pub title: Option<String>,
+    /// Draw the names of the units: true or false (default true).
+    #[arg(long)]
+    pub labels: Option<String>,
+    /// Where the PNG goes.
+    #[arg(short, long)]
+    pub output: PathBuf,
 }
 
 #[derive(Subcommand, Debug)]

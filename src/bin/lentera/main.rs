@@ -15,6 +15,7 @@ mod households;
 mod indicators;
 mod programs;
 mod regions;
+mod render;
 mod rounds;
 mod serve;
 mod shared;
@@ -114,5 +115,6 @@ async fn run(cli: Cli) -> Result<()> {
         Command::Rounds(cmd) => rounds::run(store.as_ref(), cmd).await,
         Command::Programs(cmd) => programs::run(store.as_ref(), cmd).await,
         Command::Goals(cmd) => goals::run(store.as_ref(), cmd).await,
+        Command::Render(cmd) => render::run(store, cmd).await,
     }
 }

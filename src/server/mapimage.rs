@@ -1,0 +1,359 @@
+//! `GET /api/map.png`: the choropleth as a picture for a slide, a printed report or a chat
+//! group — the very classes and colours of `/api/choropleth` for the same parameters, the
+//! outlines of the parent level, names, the legend with counts and "Tidak ada data", title,
+//! period, sources, scale bar, north arrow and the date ([`crate::render`]). The same
+//! public/household rules as every other route: aggregates only, small cells hidden for
+//! whoever may not see them.
+
+use axum::extract::State;
+use axum::http::{header, HeaderValue};
+use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
+
+use super::auth::Caller;
+use super::choropleth::{
+    build, method_label, selection_query, Breaks, ClassCount, Selection, SelectionParams, Shown,
+    DEFAULT_CLASSES, FEW_COLOR, NO_DATA_LABEL,
+};
+use super::query::parsed;
+use super::query::ApiQuery;
+use super::{ApiError, AppState};
+use crate::choropleth::{Method, Palette, NO_DATA_COLOR};
+use crate::model::Period;
+use crate::region::{Kode, Level};
+use crate::render::{Area, LegendRow, MapImage, RenderError};
+use crate::tiles::mercator::to_world;
+
+/// Default picture size, pixels.
+const DEFAULT_SIZE: (u32, u32) = (1200, 800);
+/// Longest title, characters.
+const MAX_TITLE: usize = 160;
+
+selection_query! {
+    /// The query of `/api/map.png`.
+    MapQuery {
+        #[serde(default, deserialize_with = "parsed")]
+        method: Option<Method>,
+        classes: Option<ClassCount>,
+        #[serde(default, deserialize_with = "parsed")]
+        palette: Option<Palette>,
+        #[serde(default, deserialize_with = "parsed")]
+        breaks: Option<Breaks>,
+        #[serde(default, deserialize_with = "parsed")]
+        width: Option<u32>,
+        #[serde(default, deserialize_with = "parsed")]
+        height: Option<u32>,
+        #[serde(default, deserialize_with = "parsed")]
+        scale: Option<u8>,
+        title: Option<String>,
+        #[serde(default, deserialize_with = "parsed")]
+        labels: Option<bool>,
+    }
+}
+
+/// The noun of a level's units in a count ("12 desa").
+fn noun(level: Level) -> &'static str {
+    match level {
+        Level::Provinsi => "provinsi",
+        Level::Kabupaten => "kabupaten/kota",
+        Level::Kecamatan => "kecamatan",
+        Level::Desa => "desa/kelurahan",
+    }
+}
+
+/// The borders between units of different parents and around the whole selection, from
+/// the units' own simplified outlines: the parent level's boundary files rarely follow their
+/// children's borders exactly, and a kecamatan line drawn from its own file would cross
+/// desa. Shared borders are simplified once for both neighbours (the tiles' topology), so a
+/// segment two units share has the very same ends in both; a segment of one unit only, or of
+/// two with different parents, is a parent border.
+fn parent_borders(units: &[(Option<Kode>, &crate::tiles::UnitOutline<'_>)]) -> Vec<Vec<[f64; 2]>> {
+    type Key = ((u64, u64), (u64, u64));
+    /// A segment's first parent, whether it is a parent border so far, and its ends.
+    type Seen = (Option<Kode>, bool, [f64; 2], [f64; 2]);
+    let bits = |p: [f64; 2]| (p[0].to_bits(), p[1].to_bits());
+    let mut seen: std::collections::HashMap<Key, Seen> = std::collections::HashMap::new();
+    let mut order: Vec<Key> = Vec::new();
+    for (parent, o) in units {
+        for ring in o.polygons.iter().flatten() {
+            for w in ring.windows(2) {
+                let (a, b) = (bits(w[0]), bits(w[1]));
+                if a == b {
+                    continue;
+                }
+                let key = if a < b { (a, b) } else { (b, a) };
+                match seen.get_mut(&key) {
+                    // Shared with a unit of the same parent: inside the parent.
+                    Some(s) if s.0 == *parent => s.1 = false,
+                    Some(s) => s.1 = true,
+                    None => {
+                        seen.insert(key, (*parent, true, w[0], w[1]));
+                        order.push(key);
+                    }
+                }
+            }
+        }
+    }
+    order
+        .into_iter()
+        .filter_map(|k| seen.get(&k).filter(|s| s.1).map(|s| vec![s.2, s.3]))
+        .collect()
+}
+
+/// What is shown, in Bahasa Indonesia.
+fn shown_label(sel: &Selection<'_>) -> String {
+    match sel.shown {
+        Shown::Value(i) => i.label().to_string(),
+        Shown::Change {
+            indicator,
+            relative,
+        } => format!(
+            "Perubahan {}{}",
+            indicator.label().to_lowercase(),
+            if relative { " (%)" } else { "" }
+        ),
+        _ => sel.shown.name(),
+    }
+}
+
+/// `GET /api/map.png?level=&indicator=&period=&base=&parent=&method=&classes=&palette=&breaks=&width=&height=&scale=&title=&labels=`
+pub async fn map_png(
+    State(st): State<AppState>,
+    ApiQuery(q): ApiQuery<MapQuery>,
+    caller: Caller,
+) -> Result<Response, ApiError> {
+    let (width, height) = (
+        q.width.unwrap_or(DEFAULT_SIZE.0),
+        q.height.unwrap_or(DEFAULT_SIZE.1),
+    );
+    let scale = f32::from(q.scale.unwrap_or(1));
+    let size_error = || ApiError::bad_request(RenderError::Size.to_string());
+    let side = crate::render::MIN_SIDE..=crate::render::MAX_SIDE;
+    if !side.contains(&width) || !side.contains(&height) || !(scale == 1.0 || scale == 2.0) {
+        return Err(size_error());
+    }
+    if q.title
+        .as_ref()
+        .is_some_and(|t| t.chars().count() > MAX_TITLE)
+    {
+        return Err(ApiError::bad_request(format!(
+            "the title is at most {MAX_TITLE} characters"
+        )));
+    }
+    let tiles = st.live.tiles();
+    let snap = tiles.snapshot().clone();
+    let sel = Selection::new(
+        &snap,
+        q.selection(),
+        Level::Kabupaten,
+        caller.disclosure(&st.auth.config),
+    )?;
+    let method = match q.method.clone().unwrap_or(Method::Ckmeans) {
+        Method::Manual(_) => Method::Manual(q.breaks.clone().map(|b| b.0).unwrap_or_default()),
+        other => other,
+    };
+    let k = q.classes.map_or(DEFAULT_CLASSES, |c| c.0);
+    let palette = match q.palette {
+        Some(p) => p,
+        None if sel.shown.is_change() => Palette::diverging(),
+        None => Palette::sequential(),
+    };
+    let c = build(&sel, &method, k, palette).map_err(|e| ApiError::bad_request(e.to_string()))?;
+    let level = sel.level;
+    let kind = sel.shown.kind();
+
+    // Legend: the classes with their counts, then the units without a class.
+    let present = c.classified();
+    let counts = c.classes.counts(&present);
+    let mut legend: Vec<LegendRow> = c
+        .labels(kind)
+        .into_iter()
+        .zip(&c.colors)
+        .zip(counts)
+        .map(|((label, color), n)| LegendRow {
+            color: color.clone(),
+            label,
+            count: format!("{n} {}", noun(level)),
+        })
+        .collect();
+    let few = c.values.iter().filter(|(_, _, few)| *few).count();
+    let suppressed = c
+        .values
+        .iter()
+        .filter(|(u, _, _)| sel.suppressed(*u))
+        .count();
+    if few > 0 {
+        legend.push(LegendRow {
+            color: FEW_COLOR.into(),
+            label: format!(
+                "Terlalu sedikit data (< {} rumah tangga)",
+                sel.min_households
+            ),
+            count: format!("{few} {}", noun(level)),
+        });
+    }
+    if suppressed > 0 {
+        let label = sel.period.as_ref().map_or_else(String::new, |p| {
+            format!("{} rumah tangga (disembunyikan)", p.disclosure().label())
+        });
+        legend.push(LegendRow {
+            color: NO_DATA_COLOR.into(),
+            label,
+            count: format!("{suppressed} {}", noun(level)),
+        });
+    }
+    legend.push(LegendRow {
+        color: NO_DATA_COLOR.into(),
+        label: NO_DATA_LABEL.into(),
+        count: format!(
+            "{} {}",
+            c.values.len() - present.len() - few - suppressed,
+            noun(level)
+        ),
+    });
+
+    // The zoom whose simplified outlines are finer than half a pixel at this size.
+    let (mut lo, mut hi) = ([f64::MAX; 2], [f64::MIN; 2]);
+    for (u, _, _) in &c.values {
+        if let Some(b) = snap.unit(*u).info.bbox {
+            let (x0, y1) = to_world(b[0], b[1]);
+            let (x1, y0) = to_world(b[2], b[3]);
+            lo = [lo[0].min(x0), lo[1].min(y0)];
+            hi = [hi[0].max(x1), hi[1].max(y1)];
+        }
+    }
+    if lo[0] > hi[0] {
+        return Err(ApiError::not_found(RenderError::Empty.to_string()));
+    }
+    let px_per_world = (f64::from(width) * f64::from(scale) / (hi[0] - lo[0]).max(1e-12))
+        .min(f64::from(height) * f64::from(scale) / (hi[1] - lo[1]).max(1e-12));
+    let z = (px_per_world / 1024.0).log2().ceil().clamp(0.0, 14.0) as u8;
+
+    let labels = q.labels.unwrap_or(true);
+    let outlines = tiles.outlines(level, z);
+    let by_unit: std::collections::HashMap<u32, &crate::tiles::UnitOutline<'_>> =
+        outlines.iter().map(|o| (o.unit, o)).collect();
+    let mut areas: Vec<(u32, Area)> = c
+        .values
+        .iter()
+        .filter_map(|&(u, v, is_few)| {
+            let o = by_unit.get(&u)?;
+            let fill = match c.class_of(v, is_few) {
+                Some(class) => c
+                    .colors
+                    .get(class)
+                    .cloned()
+                    .unwrap_or_else(|| NO_DATA_COLOR.into()),
+                None if is_few => FEW_COLOR.into(),
+                None => NO_DATA_COLOR.into(),
+            };
+            let label = o
+                .label
+                .filter(|_| labels)
+                .map(|at| (snap.unit(u).info.short_name().to_string(), at));
+            Some((
+                o.rank,
+                Area {
+                    polygons: o.polygons.to_vec(),
+                    fill,
+                    label,
+                },
+            ))
+        })
+        .collect();
+    // Larger units first: their names win where names would overlap.
+    areas.sort_by_key(|(rank, _)| *rank);
+
+    // The parent level's borders, taken from the units' own outlines (see `parent_borders`).
+    let drawn: Vec<(Option<Kode>, &crate::tiles::UnitOutline<'_>)> = c
+        .values
+        .iter()
+        .filter_map(|(u, _, _)| Some((snap.unit(*u).info.parent, *by_unit.get(u)?)))
+        .collect();
+    let rings = parent_borders(&drawn);
+
+    let period = sel.period.as_ref().map(|p| p.period);
+    let area_name = sel.parent.map(|p| snap.unit(p).info.full_name());
+    let indicator_label = shown_label(&sel);
+    let title = q.title.clone().unwrap_or_else(|| match &area_name {
+        Some(a) => format!("{indicator_label} — {a}"),
+        None => indicator_label.clone(),
+    });
+    let mut subtitle = format!(
+        "Per {} · periode {}",
+        noun(level),
+        period.map_or_else(|| "—".to_string(), |p| p.to_string())
+    );
+    if let Some(b) = sel.base.as_ref() {
+        subtitle.push_str(&format!(" dibanding {}", b.period));
+    }
+    subtitle.push_str(&format!(
+        " · {} · {} kelas",
+        method_label(&method),
+        c.classes.len()
+    ));
+    let mut sources: Vec<String> = snap
+        .batches()
+        .iter()
+        .filter(|b| Some(b.period) == period)
+        .map(|b| b.source.as_str().to_uppercase())
+        .collect();
+    sources.sort();
+    sources.dedup();
+    let dataset = st.live.store().get_meta("dataset").await.ok().flatten();
+    let mut notes = vec![format!(
+        "Sumber: {}",
+        if sources.is_empty() {
+            "tidak ada data".to_string()
+        } else {
+            sources.join(", ")
+        }
+    )];
+    if dataset.as_deref() == Some("synthetic") {
+        notes.push("Data sintetis (demo): bukan data sebenarnya.".into());
+    }
+    let today = crate::model::account::now()
+        .chars()
+        .take(10)
+        .collect::<String>();
+    let img = MapImage {
+        width,
+        height,
+        scale,
+        title,
+        subtitle,
+        areas: areas.into_iter().map(|(_, a)| a).collect(),
+        outlines: rings,
+        legend_title: indicator_label,
+        legend,
+        notes,
+        footer: format!("Dibuat {today} dengan Lentera · angka agregat rumah tangga BNBA"),
+    };
+    let frame = crate::render::frame(&img)
+        .map_err(|e| ApiError::bad_request(e.to_string()))?
+        .map(|v| format!("{v:.9}"))
+        .join(",");
+    let fonts = st.map_fonts.clone();
+    let png = tokio::task::spawn_blocking(move || crate::render::render_png(&img, fonts))
+        .await
+        .map_err(|e| ApiError::internal(format!("map drawing stopped: {e}")))?
+        .map_err(|e| match e {
+            RenderError::Draw(_) => ApiError::internal(e),
+            _ => ApiError::bad_request(e.to_string()),
+        })?;
+    Ok((
+        [
+            (header::CONTENT_TYPE, HeaderValue::from_static("image/png")),
+            (
+                header::CACHE_CONTROL,
+                HeaderValue::from_static("private, max-age=60"),
+            ),
+            (
+                header::HeaderName::from_static("x-map-frame"),
+                HeaderValue::from_str(&frame).map_err(ApiError::internal)?,
+            ),
+        ],
+        png,
+    )
+        .into_response())
+}

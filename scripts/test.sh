@@ -12,6 +12,7 @@ pg_version=${pg_version:-15}
 [ -x "/usr/lib/postgresql/$pg_version/bin/initdb" ] || need+=("postgresql-$pg_version")
 [ -f "/usr/share/postgresql/$pg_version/extension/postgis.control" ] || need+=("postgresql-$pg_version-postgis-3")
 command -v ogr2ogr >/dev/null 2>&1 || need+=("gdal-bin")
+command -v pdftotext >/dev/null 2>&1 || need+=("poppler-utils")
 command -v npm >/dev/null 2>&1 || need+=("npm")
 [ -x /usr/bin/chromium ] || need+=("chromium")
 # The map's place names are drawn from DejaVu Sans.

@@ -51,6 +51,7 @@ async fn the_static_map_draws_each_desa_in_its_class_colour() {
         .map(|c| c.as_str().unwrap())
         .collect();
     let (mut checked, mut near_edge) = (0, 0);
+    let mut first: Option<(f64, f64, (u8, u8, u8))> = None;
     for u in choropleth["units"].as_array().unwrap() {
         let kode = Kode::parse(u["kode"].as_str().unwrap()).unwrap();
         let unit = snap.unit(snap.unit_index(kode).unwrap());
@@ -86,10 +87,24 @@ async fn the_static_map_draws_each_desa_in_its_class_colour() {
             "{kode} at pixel {px:.0},{py:.0}: class {} is {want}",
             u["class"]
         );
+        first.get_or_insert((px, py, rgb(want)));
         checked += 1;
     }
     println!("{checked} kelurahan checked by pixel, {near_edge} too narrow at this size");
     assert!(checked >= 45, "{checked} of 59 kelurahan checked");
+
+    // For print: twice the pixels, the same picture.
+    let print = common::fetch(&app, &format!("{uri}&scale=2"), &[]).await;
+    assert_eq!(print.status, StatusCode::OK);
+    let print = Pixmap::decode_png(&print.body).unwrap();
+    assert_eq!((print.width(), print.height()), (2400, 1800));
+    let (px, py, want) = first.unwrap();
+    let c = print.pixel((px * 2.0) as u32, (py * 2.0) as u32).unwrap();
+    assert_eq!(
+        (c.red(), c.green(), c.blue()),
+        want,
+        "scale=2 draws the same map"
+    );
 
     // With names: text is drawn around the largest units' label points, and the legend holds
     // every class colour.
@@ -163,4 +178,161 @@ async fn the_static_map_draws_each_desa_in_its_class_colour() {
         std::fs::read(&file).unwrap() == plain.body,
         "the CLI's PNG is the API's"
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_profile_pdf_holds_the_figures_of_the_api() {
+    let dir = tempfile::tempdir().unwrap();
+    let (store, _) = common::kaltim_sqlite(
+        dir.path(),
+        &[
+            (SourceFormat::P3ke, 12_000, 61, "2025-03"),
+            (SourceFormat::Dtsen, 12_000, 62, "2025-09"),
+        ],
+    )
+    .await;
+    let goal = lentera::aggregate::goals::Goal::new(
+        lentera::aggregate::Indicator::Count(lentera::aggregate::Count::Desil1),
+        0.0,
+        2026,
+        Some(Kode::parse("64").unwrap()),
+    )
+    .unwrap();
+    lentera::app::goals::set_goal(store.as_ref(), goal)
+        .await
+        .unwrap();
+    let app = router_with(Live::load(store).await.unwrap(), ServerOptions::default());
+    let started = std::time::Instant::now();
+    let pdf = common::fetch(&app, "/api/profile/64.08.pdf", &[]).await;
+    let took = started.elapsed();
+    assert_eq!(pdf.status, StatusCode::OK, "{}", pdf.text());
+    assert_eq!(pdf.headers["content-type"], "application/pdf");
+    println!(
+        "profile of 64.08: {} KB in {} ms",
+        pdf.body.len() / 1024,
+        took.as_millis()
+    );
+    let file = dir.path().join("profil.pdf");
+    std::fs::write(&file, &pdf.body).unwrap();
+    let out = std::process::Command::new("pdftotext")
+        .args(["-layout"])
+        .arg(&file)
+        .arg("-")
+        .output()
+        .expect("pdftotext runs (scripts/test.sh installs poppler-utils)");
+    assert!(out.status.success());
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        text.contains("Profil Kemiskinan Kabupaten Kutai Timur"),
+        "{text}"
+    );
+
+    // The headline figures are those of /api/regions/64.08.
+    let (_, region) = common::get_json(&app, "/api/regions/64.08").await;
+    let id = |v: u64| {
+        let s = v.to_string();
+        let mut out = String::new();
+        for (i, c) in s.chars().enumerate() {
+            if i > 0 && (s.len() - i) % 3 == 0 {
+                out.push('.');
+            }
+            out.push(c);
+        }
+        out
+    };
+    let lines: Vec<&str> = text.lines().collect();
+    for (label, field) in [
+        ("Rumah tangga BNBA", "households"),
+        ("Desil 1 (sangat miskin)", "desil_1"),
+        ("Desil 1–4", "desil_1_4"),
+    ] {
+        let want = id(region[field].as_u64().unwrap());
+        // The value is on the line under its label, in the label's column.
+        let (i, line) = lines
+            .iter()
+            .enumerate()
+            .find(|(_, l)| l.contains(label))
+            .unwrap_or_else(|| panic!("{label} in the profile"));
+        let column = line.find(label).unwrap();
+        let below = lines[i + 1];
+        let value: String = below
+            .get(column..)
+            .unwrap_or("")
+            .split_whitespace()
+            .next()
+            .unwrap_or("")
+            .to_string();
+        assert_eq!(
+            value, want,
+            "{label}: the profile shows {value}, the API {want}"
+        );
+    }
+
+    // The table is /api/targets of the kecamatan of 64.08.
+    let (_, targets) = common::get_json(&app, "/api/targets?level=kecamatan&parent=64.08").await;
+    let rows: Vec<(String, String)> = lines
+        .iter()
+        .filter_map(|l| {
+            let w: Vec<&str> = l.split_whitespace().collect();
+            (w.len() >= 4 && w[0].parse::<usize>().is_ok() && w[1].starts_with("64.08."))
+                .then(|| (w[0].to_string(), w[1].to_string()))
+        })
+        .collect();
+    let want: Vec<(String, String)> = targets["targets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| {
+            (
+                t["rank"].to_string(),
+                t["kode"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    assert!(!want.is_empty());
+    assert_eq!(rows, want, "the profile's table is /api/targets");
+    for t in targets["targets"].as_array().unwrap() {
+        assert!(text.contains(t["nama"].as_str().unwrap()));
+    }
+    assert!(text.contains("Target 2026"), "the trend shows the goal");
+    assert!(text.contains("Sumber data") && text.contains("DTSEN periode 2025-09"));
+
+    // poppler draws every page.
+    let prefix = dir.path().join("halaman");
+    let out = std::process::Command::new("pdftoppm")
+        .args(["-r", "40", "-png"])
+        .arg(&file)
+        .arg(&prefix)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let pages = std::fs::read_dir(dir.path())
+        .unwrap()
+        .filter(|e| {
+            e.as_ref()
+                .unwrap()
+                .file_name()
+                .to_string_lossy()
+                .starts_with("halaman")
+        })
+        .count();
+    assert!(pages >= 1, "pdftoppm drew {pages} pages");
+
+    // An unknown unit or a file that is no PDF is refused in words.
+    for bad in [
+        "/api/profile/99.99.pdf",
+        "/api/profile/64.08.docx",
+        "/api/profile/x.pdf",
+    ] {
+        let got = common::fetch(&app, bad, &[]).await;
+        assert!(
+            got.status == StatusCode::NOT_FOUND || got.status == StatusCode::BAD_REQUEST,
+            "{bad}: {}",
+            got.status
+        );
+    }
 }

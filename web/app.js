@@ -657,6 +657,8 @@
       crumbs.appendChild(document.createTextNode(' › '));
     }
     $('nama-wilayah').textContent = fullName(r.jenis, r.nama);
+    $('unduh-profil').href = '/api/profile/' + encodeURIComponent(r.kode) + '.pdf';
+    $('unduh-profil').download = 'profil-' + r.kode + '.pdf';
     $('jenis-wilayah').textContent = 'Kode ' + r.kode + (r.period ? ' · periode ' + r.period : '') +
       (r.suppressed ? ' · angka disembunyikan (' + SUPPRESSED() + ' rumah tangga)'
         : r.has_data === false ? ' · tidak ada data untuk periode ini' : '');

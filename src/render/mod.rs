@@ -8,6 +8,8 @@
 //! Hand-written SVG: it is a short text format resvg reads directly, and building it keeps
 //! the drawing (paths, halos, legend) in one readable place.
 
+pub mod pdf;
+
 use std::fmt::Write as _;
 use std::sync::Arc;
 
@@ -447,9 +449,10 @@ pub fn render_png(
     let size = tree.size().to_int_size();
     let mut pixmap = resvg::tiny_skia::Pixmap::new(size.width(), size.height())
         .ok_or_else(|| RenderError::Draw("empty picture".into()))?;
+    // The document's width and height are already `scale` times its view box.
     resvg::render(
         &tree,
-        resvg::tiny_skia::Transform::from_scale(img.scale, img.scale),
+        resvg::tiny_skia::Transform::identity(),
         &mut pixmap.as_mut(),
     );
     pixmap

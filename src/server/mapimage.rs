@@ -148,6 +148,15 @@ pub async fn map_png(
         Level::Kabupaten,
         caller.disclosure(&st.auth.config),
     )?;
+    let synthetic = st
+        .live
+        .store()
+        .get_meta("dataset")
+        .await
+        .ok()
+        .flatten()
+        .as_deref()
+        == Some("synthetic");
     let method = match q.method.clone().unwrap_or(Method::Ckmeans) {
         Method::Manual(_) => Method::Manual(q.breaks.clone().map(|b| b.0).unwrap_or_default()),
         other => other,
@@ -158,7 +167,87 @@ pub async fn map_png(
         None if sel.shown.is_change() => Palette::diverging(),
         None => Palette::sequential(),
     };
-    let c = build(&sel, &method, k, palette).map_err(|e| ApiError::bad_request(e.to_string()))?;
+    let img = picture(
+        &tiles,
+        &sel,
+        &PictureOptions {
+            method,
+            classes: k,
+            palette,
+            width,
+            height,
+            scale,
+            title: q.title.clone(),
+            labels: q.labels.unwrap_or(true),
+            synthetic,
+        },
+    )?;
+    let frame = crate::render::frame(&img)
+        .map_err(|e| ApiError::bad_request(e.to_string()))?
+        .map(|v| format!("{v:.9}"))
+        .join(",");
+    let png = draw(&st, img).await?;
+    Ok((
+        [
+            (header::CONTENT_TYPE, HeaderValue::from_static("image/png")),
+            (
+                header::CACHE_CONTROL,
+                HeaderValue::from_static("private, max-age=60"),
+            ),
+            (
+                header::HeaderName::from_static("x-map-frame"),
+                HeaderValue::from_str(&frame).map_err(ApiError::internal)?,
+            ),
+        ],
+        png,
+    )
+        .into_response())
+}
+
+/// Draws `img` to PNG off the async workers.
+pub(crate) async fn draw(st: &AppState, img: MapImage) -> Result<Vec<u8>, ApiError> {
+    let fonts = st.map_fonts.clone();
+    tokio::task::spawn_blocking(move || crate::render::render_png(&img, fonts))
+        .await
+        .map_err(|e| ApiError::internal(format!("map drawing stopped: {e}")))?
+        .map_err(|e| match e {
+            RenderError::Draw(_) => ApiError::internal(e),
+            _ => ApiError::bad_request(e.to_string()),
+        })
+}
+
+/// How a picture is drawn besides what it selects.
+pub(crate) struct PictureOptions {
+    pub method: Method,
+    pub classes: usize,
+    pub palette: Palette,
+    pub width: u32,
+    pub height: u32,
+    pub scale: f32,
+    pub title: Option<String>,
+    pub labels: bool,
+    /// Whether the data is the demo's synthetic province (said on the picture).
+    pub synthetic: bool,
+}
+
+/// The picture of the units `sel` selects, classified as `/api/choropleth` does.
+pub(crate) fn picture(
+    tiles: &crate::tiles::TileSet,
+    sel: &Selection<'_>,
+    opts: &PictureOptions,
+) -> Result<MapImage, ApiError> {
+    let snap = tiles.snapshot();
+    let PictureOptions {
+        method,
+        classes: k,
+        palette,
+        width,
+        height,
+        scale,
+        ..
+    } = opts;
+    let (width, height, scale, k) = (*width, *height, *scale, *k);
+    let c = build(sel, method, k, *palette).map_err(|e| ApiError::bad_request(e.to_string()))?;
     let level = sel.level;
     let kind = sel.shown.kind();
 
@@ -229,7 +318,7 @@ pub async fn map_png(
         .min(f64::from(height) * f64::from(scale) / (hi[1] - lo[1]).max(1e-12));
     let z = (px_per_world / 1024.0).log2().ceil().clamp(0.0, 14.0) as u8;
 
-    let labels = q.labels.unwrap_or(true);
+    let labels = opts.labels;
     let outlines = tiles.outlines(level, z);
     let by_unit: std::collections::HashMap<u32, &crate::tiles::UnitOutline<'_>> =
         outlines.iter().map(|o| (o.unit, o)).collect();
@@ -274,8 +363,8 @@ pub async fn map_png(
 
     let period = sel.period.as_ref().map(|p| p.period);
     let area_name = sel.parent.map(|p| snap.unit(p).info.full_name());
-    let indicator_label = shown_label(&sel);
-    let title = q.title.clone().unwrap_or_else(|| match &area_name {
+    let indicator_label = shown_label(sel);
+    let title = opts.title.clone().unwrap_or_else(|| match &area_name {
         Some(a) => format!("{indicator_label} — {a}"),
         None => indicator_label.clone(),
     });
@@ -289,7 +378,7 @@ pub async fn map_png(
     }
     subtitle.push_str(&format!(
         " · {} · {} kelas",
-        method_label(&method),
+        method_label(method),
         c.classes.len()
     ));
     let mut sources: Vec<String> = snap
@@ -300,7 +389,6 @@ pub async fn map_png(
         .collect();
     sources.sort();
     sources.dedup();
-    let dataset = st.live.store().get_meta("dataset").await.ok().flatten();
     let mut notes = vec![format!(
         "Sumber: {}",
         if sources.is_empty() {
@@ -309,7 +397,7 @@ pub async fn map_png(
             sources.join(", ")
         }
     )];
-    if dataset.as_deref() == Some("synthetic") {
+    if opts.synthetic {
         notes.push("Data sintetis (demo): bukan data sebenarnya.".into());
     }
     let today = crate::model::account::now()
@@ -329,31 +417,5 @@ pub async fn map_png(
         notes,
         footer: format!("Dibuat {today} dengan Lentera · angka agregat rumah tangga BNBA"),
     };
-    let frame = crate::render::frame(&img)
-        .map_err(|e| ApiError::bad_request(e.to_string()))?
-        .map(|v| format!("{v:.9}"))
-        .join(",");
-    let fonts = st.map_fonts.clone();
-    let png = tokio::task::spawn_blocking(move || crate::render::render_png(&img, fonts))
-        .await
-        .map_err(|e| ApiError::internal(format!("map drawing stopped: {e}")))?
-        .map_err(|e| match e {
-            RenderError::Draw(_) => ApiError::internal(e),
-            _ => ApiError::bad_request(e.to_string()),
-        })?;
-    Ok((
-        [
-            (header::CONTENT_TYPE, HeaderValue::from_static("image/png")),
-            (
-                header::CACHE_CONTROL,
-                HeaderValue::from_static("private, max-age=60"),
-            ),
-            (
-                header::HeaderName::from_static("x-map-frame"),
-                HeaderValue::from_str(&frame).map_err(ApiError::internal)?,
-            ),
-        ],
-        png,
-    )
-        .into_response())
+    Ok(img)
 }

@@ -18,6 +18,7 @@ pub mod mapimage;
 pub mod metrics;
 pub mod ogc;
 pub mod openapi;
+pub mod profile;
 pub mod programs;
 pub mod pyramid;
 pub mod query;
@@ -242,6 +243,7 @@ pub fn router_over(state: AppState) -> Router {
         .route("/api/targets", get(targets::targets))
         .route("/api/goals", get(trends::list))
         .route("/api/map.png", get(mapimage::map_png))
+        .route("/api/profile/{file}", get(profile::profile))
         .route("/api/trend", get(trends::trend_of))
         .route("/api/fields", get(web::fields))
         .route("/api/export/households.csv", get(export::households_csv))

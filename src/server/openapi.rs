@@ -341,6 +341,13 @@ pub fn document() -> Value {
                     "400": { "description": "Bad size, scale, title or a parameter of /api/choropleth.", "content": json_of(error.clone()) }
                 }
             }},
+            "/api/profile/{kode}.pdf": { "get": {
+                "summary": "Profil Kemiskinan: an A4 PDF of a unit (headline figures with change, map of its children, trend with goal, coverage gaps, top 20 children, sources, date)",
+                "responses": {
+                    "200": { "description": "application/pdf." },
+                    "404": { "description": "Unknown unit, or a path that is not {kode}.pdf.", "content": json_of(error.clone()) }
+                }
+            }},
             "/api/goals": { "get": {
                 "summary": "The goals set with `lentera goals set` (an indicator's target value by a year for a unit and everything inside it)",
                 "responses": { "200": { "description": "indicator, label, value (a share 0–1 for a rate), percent, year, unit (null: everywhere)." } }

@@ -113,6 +113,15 @@ impl Fonts {
         fonts
     }
 
+    /// The file of the font named `name` (the first face of a collection is what a PDF
+    /// embeds).
+    pub fn path_of(&self, name: &str) -> Option<&Path> {
+        self.faces
+            .get(name)
+            .filter(|f| !f.collection)
+            .map(|f| f.path.as_path())
+    }
+
     /// The names of the fonts found.
     pub fn names(&self) -> impl Iterator<Item = &str> {
         self.faces.keys().map(String::as_str)

@@ -196,6 +196,12 @@ await run(async (page, problems) => {
     const want = region[field] === null ? 'tidak ada data' : fmt.format(region[field]);
     check(figures[field] === want, `the panel shows ${field} = ${want} as /api/regions says`);
   }
+  // The printable profile of the unit.
+  const profileHref = await page.getAttribute('#unduh-profil', 'href');
+  check(profileHref === `/api/profile/${target.kode}.pdf`, `the panel links the unit's PDF profile (${profileHref})`);
+  const profile = await page.request.get(base + profileHref);
+  check(profile.ok() && (await profile.body()).subarray(0, 5).toString() === '%PDF-', 'the profile is a PDF');
+
   // The unit's trend across the periods, with its parent and the province, and the target.
   await page.waitForSelector('#tren:not([hidden])');
   const trend = await getJson(`/api/trend?kode=${target.kode}&indicator=desil_1`);

@@ -344,6 +344,11 @@ fn legend(svg: &mut String, img: &MapImage, x: f64, y: f64) {
     }
     y += 8.0;
     for row in &img.legend {
+        // A long label puts its count on the line below rather than under it.
+        let label_w = row.label.chars().count() as f64 * 11.5 * 0.55;
+        let count_w = row.count.chars().count() as f64 * 10.5 * 0.55;
+        let below = 27.0 + label_w + 8.0 + count_w > LEGEND_WIDTH - 14.0;
+        let count_y = if below { y + 24.5 } else { y + 11.5 };
         let _ = write!(
             svg,
             r##"<rect x="{x}" y="{y:.1}" width="20" height="14" fill="{}" stroke="#9aa5b1" stroke-width="0.6"/><text x="{:.1}" y="{:.1}" font-size="11.5" fill="#1f2933">{}</text><text x="{:.1}" y="{:.1}" font-size="10.5" text-anchor="end" fill="#52606d">{}</text>"##,
@@ -352,10 +357,10 @@ fn legend(svg: &mut String, img: &MapImage, x: f64, y: f64) {
             y + 11.5,
             esc(&row.label),
             x + LEGEND_WIDTH - 14.0,
-            y + 11.5,
+            count_y,
             esc(&row.count)
         );
-        y += 20.0;
+        y += if below { 33.0 } else { 20.0 };
     }
     y += 6.0;
     for note in &img.notes {

@@ -850,7 +850,9 @@
   async function loadTargets() {
     const p = targetParams();
     const area = p.get('parent');
-    $('wilayah-sasaran').textContent = (area ? 'Di dalam ' + area : 'Seluruh wilayah') + ', menurut ' +
+    // The area by its name (the unit open in the panel), not its code.
+    const areaName = area && state.selected === area && $('nama-wilayah').textContent ? $('nama-wilayah').textContent : area;
+    $('wilayah-sasaran').textContent = (area ? 'Di dalam ' + areaName : 'Seluruh wilayah') + ', menurut ' +
       labelOf(state.indicator).toLowerCase() + ' (terbesar dahulu).';
     const csv = new URLSearchParams(p); csv.set('format', 'csv');
     const xlsx = new URLSearchParams(p); xlsx.set('format', 'xlsx');
@@ -859,7 +861,14 @@
     const exp = new URLSearchParams();
     if (state.period) exp.set('period', state.period);
     if (area) exp.set('parent', area);
-    $('unduh-geojson').href = '/api/export/' + shownLevel() + '.geojson?' + exp.toString();
+    // The layer's units inside the area; where the area is itself of the level shown (a
+    // kabupaten selected on the kabupaten map), the units one level below it.
+    let exportLevel = shownLevel();
+    const depth = { kabupaten: 2, kecamatan: 3, desa: 4 };
+    if (area && area.split('.').length >= depth[exportLevel]) {
+      exportLevel = LEVELS[Math.min(LEVELS.length - 1, area.split('.').length - 1)];
+    }
+    $('unduh-geojson').href = '/api/export/' + exportLevel + '.geojson?' + exp.toString();
     let r;
     try {
       r = await api('/api/targets?' + p.toString());

@@ -284,6 +284,24 @@ await run(async (page, problems) => {
   check(true, 'a shared URL reopens the same unit');
   await shared.close();
 
+  // 6b. With a kabupaten selected on the kabupaten map, "Unduh lapisan (GeoJSON)" exports
+  // its units (not an empty file), and the list heading names it.
+  if (place === 'kaltim') {
+    await page.selectOption('#tingkat', 'kabupaten');
+    await page.fill('#cari', 'Kutai Timur');
+    await page.waitForSelector('#saran li');
+    await page.keyboard.press('Enter');
+    await waitFor(page, 'the panel of Kutai Timur', () => document.querySelector('#nama-wilayah').textContent.includes('Kutai Timur'));
+    await waitFor(page, 'the export link inside 64.08', () => document.querySelector('#unduh-geojson').href.includes('parent=64.08'));
+    const href = await page.getAttribute('#unduh-geojson', 'href');
+    const layer = await getJson(href);
+    check(layer.features.length > 0 && layer.features.every((f) => f.properties.kode.startsWith('64.08.')),
+      `with Kutai Timur selected the GeoJSON export holds its ${layer.features.length} units (${href})`);
+    const heading = await page.textContent('#wilayah-sasaran');
+    check(heading.includes('Kutai Timur') && !heading.includes('64.08'), `the list heading names the area (${heading})`);
+    await page.selectOption('#tingkat', 'otomatis');
+  }
+
   // 8. Nothing the page asked for left this server.
   check(elsewhere.length === 0, `no request leaves the server (${elsewhere.slice(0, 3).join(', ') || 'none'})`);
   // An anonymous visitor never asks for household data (logins: accounts.mjs).

@@ -322,6 +322,26 @@ async fn the_profile_pdf_holds_the_figures_of_the_api() {
         .count();
     assert!(pages >= 1, "pdftoppm drew {pages} pages");
 
+    // The command line writes the same document.
+    let cli = dir.path().join("profil-cli.pdf");
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_lentera"))
+        .arg("--data-dir")
+        .arg(dir.path())
+        .args(["render", "profile", "64.08", "-o"])
+        .arg(&cli)
+        .env_remove("DATABASE_URL")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        std::fs::read(&cli).unwrap() == pdf.body,
+        "the CLI's PDF is the API's"
+    );
+
     // An unknown unit or a file that is no PDF is refused in words.
     for bad in [
         "/api/profile/99.99.pdf",

@@ -191,7 +191,8 @@ lentera goals list\n  lentera goals remove --indicator extreme_poor_rate --unit 
 (the same classes and colours as the web map, aggregate figures as an anonymous reader sees \
 them), byte for byte.\n\n\
 Examples:\n  lentera render map --level desa --parent 64.72 -o peta-samarinda.png\n  \
-lentera render map --level kecamatan --indicator desil_1_rate --scale 2 -o peta-cetak.png"
+lentera render map --level kecamatan --indicator desil_1_rate --scale 2 -o peta-cetak.png\n  \
+lentera render profile 64.08 -o profil-kutai-timur.pdf"
     )]
     Render(RenderCommand),
     /// Generate the synthetic demo province into the store and serve it.
@@ -609,7 +610,15 @@ pub struct ServeArgs {
 #[derive(Subcommand, Debug)]
 pub enum RenderCommand {
     /// A choropleth map as PNG.
-    Map(RenderMapArgs),
+    Map(Box<RenderMapArgs>),
+    /// The printable profile of a unit as PDF (GET /api/profile/{kode}.pdf).
+    Profile {
+        /// The unit's code, e.g. 64.08.
+        kode: String,
+        /// Where the PDF goes.
+        #[arg(short, long)]
+        output: PathBuf,
+    },
 }
 
 /// What `render map` draws (the parameters of `/api/map.png`).

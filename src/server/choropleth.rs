@@ -508,6 +508,27 @@ selection_query! {
     }
 }
 
+/// The method (manual breaks filled in), number of classes and palette a query asks for,
+/// with the defaults: Ckmeans, [`DEFAULT_CLASSES`], sequential (diverging for a change).
+pub(crate) fn classing(
+    method: Option<Method>,
+    breaks: Option<Breaks>,
+    classes: Option<ClassCount>,
+    palette: Option<Palette>,
+    sel: &Selection<'_>,
+) -> (Method, usize, Palette) {
+    let method = match method.unwrap_or(Method::Ckmeans) {
+        Method::Manual(_) => Method::Manual(breaks.map(|b| b.0).unwrap_or_default()),
+        other => other,
+    };
+    let palette = match palette {
+        Some(p) => p,
+        None if sel.shown.is_change() => Palette::diverging(),
+        None => Palette::sequential(),
+    };
+    (method, classes.map_or(DEFAULT_CLASSES, |c| c.0), palette)
+}
+
 /// `GET /api/choropleth?level=&indicator=&method=&classes=&palette=&period=&base=&breaks=&parent=`
 pub async fn choropleth(
     State(st): State<AppState>,
@@ -521,16 +542,7 @@ pub async fn choropleth(
         Level::Kabupaten,
         caller.disclosure(&st.auth.config),
     )?;
-    let method = match q.method.unwrap_or(Method::Ckmeans) {
-        Method::Manual(_) => Method::Manual(q.breaks.map(|b| b.0).unwrap_or_default()),
-        other => other,
-    };
-    let k = q.classes.map_or(DEFAULT_CLASSES, |c| c.0);
-    let palette = match q.palette {
-        Some(p) => p,
-        None if sel.shown.is_change() => Palette::diverging(),
-        None => Palette::sequential(),
-    };
+    let (method, k, palette) = classing(q.method, q.breaks, q.classes, q.palette, &sel);
     let c = build(&sel, &method, k, palette).map_err(|e| ApiError::bad_request(e.to_string()))?;
     let present = c.classified();
     let few = c.values.iter().filter(|(_, _, few)| *few).count();

@@ -12,8 +12,8 @@ use serde::Deserialize;
 
 use super::auth::Caller;
 use super::choropleth::{
-    build, method_label, selection_query, Breaks, ClassCount, Selection, SelectionParams, Shown,
-    DEFAULT_CLASSES, FEW_COLOR, NO_DATA_LABEL,
+    build, classing, method_label, selection_query, Breaks, ClassCount, Selection, SelectionParams,
+    Shown, FEW_COLOR, NO_DATA_LABEL,
 };
 use super::query::parsed;
 use super::query::ApiQuery;
@@ -148,25 +148,14 @@ pub async fn map_png(
         Level::Kabupaten,
         caller.disclosure(&st.auth.config),
     )?;
-    let synthetic = st
-        .live
-        .store()
-        .get_meta("dataset")
-        .await
-        .ok()
-        .flatten()
-        .as_deref()
-        == Some("synthetic");
-    let method = match q.method.clone().unwrap_or(Method::Ckmeans) {
-        Method::Manual(_) => Method::Manual(q.breaks.clone().map(|b| b.0).unwrap_or_default()),
-        other => other,
-    };
-    let k = q.classes.map_or(DEFAULT_CLASSES, |c| c.0);
-    let palette = match q.palette {
-        Some(p) => p,
-        None if sel.shown.is_change() => Palette::diverging(),
-        None => Palette::sequential(),
-    };
+    let synthetic = is_synthetic(&st).await;
+    let (method, k, palette) = classing(
+        q.method.clone(),
+        q.breaks.clone(),
+        q.classes,
+        q.palette,
+        &sel,
+    );
     let img = picture(
         &tiles,
         &sel,
@@ -202,6 +191,18 @@ pub async fn map_png(
         png,
     )
         .into_response())
+}
+
+/// Whether the store holds the demo's synthetic province (pictures and documents say so).
+pub(crate) async fn is_synthetic(st: &AppState) -> bool {
+    st.live
+        .store()
+        .get_meta("dataset")
+        .await
+        .ok()
+        .flatten()
+        .as_deref()
+        == Some("synthetic")
 }
 
 /// Draws `img` to PNG off the async workers.

@@ -97,14 +97,18 @@ pub async fn profile(
         .as_ref()
         .map_or_else(String::new, |p| p.disclosure().label());
     let number = |field: &str| v[field].as_f64();
+    // A figure as the reader may see it: hidden for a unit of very few households.
+    let shown = |field: &str, kind| {
+        if suppressed {
+            hidden.clone()
+        } else {
+            count_text(number(field), kind)
+        }
+    };
     let headline = HEADLINE
         .iter()
         .map(|&(field, label, kind)| {
-            let value = if suppressed {
-                hidden.clone()
-            } else {
-                count_text(number(field), kind)
-            };
+            let value = shown(field, kind);
             let change = match (base.as_ref(), number(&format!("{field}_change"))) {
                 (None, _) => "belum ada periode pembanding".to_string(),
                 (Some(b), Some(ch)) => {
@@ -143,15 +147,7 @@ pub async fn profile(
         min_households: None,
     };
     let sel = Selection::new(&snap, params, child, disclosure)?;
-    let synthetic = st
-        .live
-        .store()
-        .get_meta("dataset")
-        .await
-        .ok()
-        .flatten()
-        .as_deref()
-        == Some("synthetic");
+    let synthetic = super::mapimage::is_synthetic(&st).await;
     let img = picture(
         &tiles,
         &sel,
@@ -262,14 +258,7 @@ pub async fn profile(
         .collect();
     let gaps = GAPS
         .iter()
-        .map(|&(field, label, kind)| {
-            let value = if suppressed {
-                hidden.clone()
-            } else {
-                count_text(number(field), kind)
-            };
-            (label.to_string(), value)
-        })
+        .map(|&(field, label, kind)| (label.to_string(), shown(field, kind)))
         .collect();
     let mut sources: Vec<String> = snap
         .batches()

@@ -445,7 +445,64 @@ async fn targets_rank_units_deterministically_and_export_csv_and_xlsx() {
     let body = resp.into_body().collect().await.unwrap().to_bytes();
     let text = String::from_utf8(body.to_vec()).unwrap();
     assert_eq!(text.lines().count(), 8, "{text}");
-    assert!(text.starts_with("peringkat,kode,nama,kecamatan,kabupaten_kota,desil_1,"));
+    // Headers a planner reads, the period on every row, and the ranked figure once.
+    let mut csv = csv::Reader::from_reader(text.as_bytes());
+    let headers: Vec<String> = csv.headers().unwrap().iter().map(str::to_string).collect();
+    assert_eq!(
+        headers,
+        [
+            "Peringkat",
+            "Kode",
+            "Nama",
+            "Kecamatan",
+            "Kabupaten/Kota",
+            "Periode",
+            "Rumah tangga desil 1 (sangat miskin)",
+            "Jumlah rumah tangga BNBA",
+            "Rumah tangga desil 1–4",
+            "Desil 1 belum menerima PKH",
+            "Jumlah jiwa",
+        ],
+        "{text}"
+    );
+    let (_, periods) = get(&app, "/api/periods").await;
+    let latest = periods.as_array().unwrap().last().unwrap()["period"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let rows: Vec<csv::StringRecord> = csv.records().map(Result::unwrap).collect();
+    let (_, seven) = get(&app, "/api/targets?level=desa&parent=99.01&top=7").await;
+    let seven = seven["targets"].as_array().unwrap();
+    assert_eq!(rows.len(), 7);
+    for (i, row) in rows.iter().enumerate() {
+        assert_eq!(&row[0], (i + 1).to_string(), "{text}");
+        assert_eq!(&row[1], seven[i]["kode"].as_str().unwrap(), "{text}");
+        assert_eq!(&row[5], latest, "every row names its period: {text}");
+    }
+    // A change names both periods; a kabupaten list has no parent columns.
+    let first = periods.as_array().unwrap()[0]["period"].as_str().unwrap();
+    let resp = app
+        .clone()
+        .oneshot(
+            Request::get(format!(
+                "/api/targets?level=kabupaten&indicator=desil_1_change&base={first}&format=csv"
+            ))
+            .body(Body::empty())
+            .unwrap(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::OK);
+    let body = resp.into_body().collect().await.unwrap().to_bytes();
+    let text = String::from_utf8(body.to_vec()).unwrap();
+    assert!(
+        text.starts_with(
+            "Peringkat,Kode,Nama,Periode,Periode pembanding,\
+             Perubahan rumah tangga desil 1 (sangat miskin),Jumlah rumah tangga BNBA,\
+             Rumah tangga desil 1 (sangat miskin),"
+        ),
+        "{text}"
+    );
 
     let resp = app
         .clone()

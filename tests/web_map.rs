@@ -1,7 +1,8 @@
 //! The web map in a real headless Chromium (playwright-core driving `/usr/bin/chromium`):
 //! over the real Kalimantan Timur boundaries with generated households, and over the demo the
-//! README's run command starts. The checks themselves are in `web/e2e/map.mjs`; screenshots go
-//! to `test-artifacts/`.
+//! README's run command starts. The checks themselves are in `web/e2e/` (`map.mjs`, and
+//! `everyday.mjs` for names, tooltips, the priority list, typos, QGIS, help, offline base map
+//! and a phone's layout); screenshots go to `test-artifacts/`.
 
 // Test code: a failed unwrap is the check failing.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
@@ -127,6 +128,8 @@ async fn the_map_works_over_kaltim_in_chromium() {
             &[&base, out.to_str().unwrap(), &operator, &analyst, &admin],
             "kaltim",
         );
+        let out = artifacts("web-everyday");
+        run_node("everyday.mjs", &[&base, out.to_str().unwrap()], "kaltim");
     })
     .await
     .unwrap();
@@ -439,6 +442,48 @@ async fn the_search_finds_units_by_name_variant_and_code() {
     }
     let (_, body) = get("/api/search?q=zzzz-tidak-ada".into()).await;
     assert!(body.contains("\"results\":[]"), "{body}");
+    assert!(body.contains("\"did_you_mean\":[]"), "{body}");
+    // A typo finds nothing, and the closest names are offered ("Maksud Anda …?").
+    let meant = |body: &str| -> Vec<String> {
+        let v: serde_json::Value = serde_json::from_str(body).unwrap();
+        v["did_you_mean"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| s.as_str().unwrap().to_string())
+            .collect()
+    };
+    for (typo, name) in [
+        ("Tengarong", "Tenggarong"),
+        ("Sangata", "Sangatta"),
+        ("Balikpapn", "Balikpapan"),
+        ("kutai timr", "Kutai Timur"),
+    ] {
+        let (status, body) = get(format!("/api/search?q={}", typo.replace(' ', "%20"))).await;
+        assert_eq!(status, StatusCode::OK);
+        assert_eq!(
+            meant(&body).first().map(String::as_str),
+            Some(name),
+            "{typo}: {body}"
+        );
+        // The name offered finds the unit.
+        let (_, found) = get(format!("/api/search?q={}", name.replace(' ', "%20"))).await;
+        let v: serde_json::Value = serde_json::from_str(&found).unwrap();
+        assert!(
+            v["results"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|r| r["nama"].as_str().unwrap().contains(name)),
+            "{name}: {found}"
+        );
+        assert!(meant(&found).is_empty(), "{name}: {found}");
+    }
+    // A name that matches is not second-guessed, and a short query gets no guesses.
+    for q in ["Palaran", "sam", "64.72"] {
+        let (_, body) = get(format!("/api/search?q={q}")).await;
+        assert!(meant(&body).is_empty(), "{q}: {body}");
+    }
     for uri in [
         "/api/search",
         "/api/search?q=a&limit=0",

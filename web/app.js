@@ -75,6 +75,9 @@
     period: params.get('periode') || '',
     base: params.get('pembanding') || '',
     selected: params.get('pilih') || '',
+    // The area the priority list ranks inside ('' for everywhere): the unit chosen above the
+    // list's level; choosing a unit from the list keeps it.
+    area: params.get('wilayah') || '',
     targetLevel: params.get('daftar') || 'desa',
     top: Number(params.get('jumlah') || 10),
     minHouseholds: Number(params.get('min_rt') || 10),
@@ -96,6 +99,7 @@
     if (state.period) p.set('periode', state.period);
     if (state.base) p.set('pembanding', state.base);
     if (state.selected) p.set('pilih', state.selected);
+    if (state.area) p.set('wilayah', state.area);
     if (state.targetLevel !== 'desa') p.set('daftar', state.targetLevel);
     if (state.top !== 10) p.set('jumlah', String(state.top));
     if (state.minHouseholds !== 10) p.set('min_rt', String(state.minHouseholds));
@@ -126,8 +130,12 @@
       if (loading === 0 && !$('status').classList.contains('galat')) setStatus('');
     }
   }
+  // A failed request in words: the server's own reason, or that it could not be reached
+  // (the browser's raw network error is not shown).
   function showError(prefix, e) {
-    setStatus(prefix + ': ' + (e && e.message ? e.message : String(e)), true);
+    const offline = e instanceof TypeError;
+    setStatus(prefix + ': ' + (offline ? 'server tidak dapat dihubungi — periksa sambungan lalu coba lagi'
+      : e && e.message ? e.message : String(e)), true);
   }
 
   // ---- the map ------------------------------------------------------------------------
@@ -327,6 +335,7 @@
       updateMapImageLink();
       renderLegend(lentera.choropleth[level]);
       zoomHint(level);
+      refreshTooltip();
       return;
     }
     let c;
@@ -357,6 +366,7 @@
     updateMapImageLink();
     renderLegend(c);
     zoomHint(level);
+    refreshTooltip();
     mark('classes');
     map.once('idle', () => {
       mark('drawn');
@@ -452,9 +462,25 @@
 
   // ---- hover tooltip ------------------------------------------------------------------
   const tooltip = $('tooltip');
+  // Where the pointer rests on the map: the tooltip is written again there when the figures
+  // shown change under it (another indicator, period or level).
+  let hoverPoint = null;
   function onHover(e) {
     const f = e.features && e.features[0];
     if (!f) return;
+    hoverPoint = e.point;
+    renderTooltip(f, e.point);
+  }
+  function refreshTooltip(retried) {
+    if (tooltip.hidden || !hoverPoint) return;
+    const layer = shownLevel() + '-isi';
+    const f = map.getLayer(layer) ? map.queryRenderedFeatures([hoverPoint.x, hoverPoint.y], { layers: [layer] })[0] : null;
+    if (f) renderTooltip(f, hoverPoint);
+    // A level just made visible has no rendered features until the map is drawn again.
+    else if (!retried) map.once('idle', () => refreshTooltip(true));
+    else onLeave();
+  }
+  function renderTooltip(f, point) {
     const level = f.sourceLayer;
     const c = lentera.choropleth[level];
     const unit = c && c.byKode ? c.byKode.get(f.properties.kode) : null;
@@ -470,19 +496,53 @@
       : f.properties.has_data === false
       ? 'Tidak ada data untuk periode ini'
       : 'Rumah tangga: ' + format(f.properties.households, 'count') + ' · desil 1: ' + format(f.properties.desil_1, 'count');
-    tooltip.style.left = (e.point.x + 14) + 'px';
-    tooltip.style.top = (e.point.y + 14) + 'px';
+    tooltip.dataset.indikator = shownIndicator();
+    tooltip.style.left = (point.x + 14) + 'px';
+    tooltip.style.top = (point.y + 14) + 'px';
     tooltip.hidden = false;
     map.getCanvas().style.cursor = 'pointer';
   }
   function onLeave() {
+    hoverPoint = null;
     tooltip.hidden = true;
     map.getCanvas().style.cursor = '';
   }
 
   // ---- unit panel ---------------------------------------------------------------------
-  async function selectUnit(kode, { zoom = true } = {}) {
+  // Names of the units seen, by code (the priority list's heading names its area).
+  const unitNames = new Map();
+  const LIST_DEPTH = { kabupaten: 2, kecamatan: 3, desa: 4 };
+  const depthOf = (kode) => String(kode).split('.').length;
+  // The priority list's area once `kode` is chosen elsewhere than in the list: the unit when it
+  // lies above the list's level; the area kept when the unit lies inside it; else everywhere.
+  function areaFor(kode) {
+    if (depthOf(kode) < LIST_DEPTH[state.targetLevel]) return kode;
+    if (state.area && kode.startsWith(state.area + '.')) return state.area;
+    return '';
+  }
+  // Shows the unit whole, in the part of the map no panel or strip covers, and no closer than
+  // a street-level view of a small kelurahan.
+  const FIT_MAX_ZOOM = 14;
+  function fitUnit(bbox) {
+    const box = map.getContainer().getBoundingClientRect();
+    const pad = { top: 30, right: 30, bottom: 30, left: 30 };
+    const panel = $('panel');
+    if (!panel.hidden) {
+      const r = panel.getBoundingClientRect();
+      // A panel along the bottom (a phone) or along the right side.
+      if (r.width > box.width * 0.8) pad.bottom = Math.max(pad.bottom, box.bottom - r.top + 20);
+      else pad.right = Math.max(pad.right, box.right - r.left + 20);
+    }
+    const strip = $('ringkasan');
+    if (!strip.hidden) pad.top = Math.max(pad.top, strip.getBoundingClientRect().bottom - box.top + 10);
+    // Padding may not leave less than a quarter of the map to show the unit in.
+    if (pad.left + pad.right > box.width * 0.75) pad.right = Math.max(10, box.width * 0.75 - pad.left);
+    if (pad.top + pad.bottom > box.height * 0.75) pad.top = Math.max(10, box.height * 0.75 - pad.bottom);
+    map.fitBounds([[bbox[0], bbox[1]], [bbox[2], bbox[3]]], { padding: pad, maxZoom: FIT_MAX_ZOOM, duration: 600 });
+  }
+  async function selectUnit(kode, { zoom = true, fromList = false } = {}) {
     state.selected = kode;
+    if (!fromList) state.area = areaFor(kode);
     saveUrl();
     const p = new URLSearchParams();
     if (state.period) p.set('period', state.period);
@@ -498,13 +558,13 @@
     for (const l of LEVELS) {
       map.setFilter(l + '-pilih', ['==', ['get', 'kode'], l === r.level ? r.kode : '']);
     }
+    for (const u of [r, ...(r.parents || [])]) unitNames.set(u.kode, fullName(u.jenis, u.nama));
     renderPanel(r);
     renderFlows(r);
     renderTrend(kode);
     renderHeadline(r);
-    if (zoom && r.bbox) {
-      map.fitBounds([[r.bbox[0], r.bbox[1]], [r.bbox[2], r.bbox[3]]], { padding: 40, duration: 600 });
-    }
+    closeSheet();
+    if (zoom && r.bbox) fitUnit(r.bbox);
     loadTargets();
   }
 
@@ -781,6 +841,7 @@
 
   // ---- search -------------------------------------------------------------------------
   let searchTimer = null;
+  // The list under the search box: close names for a typo ({ maksud: name }), then units.
   let suggestions = [];
   let active = -1;
   function renderSuggestions() {
@@ -790,10 +851,15 @@
       const li = document.createElement('li');
       li.setAttribute('role', 'option');
       li.setAttribute('aria-selected', i === active ? 'true' : 'false');
-      li.dataset.kode = s.kode;
-      li.innerHTML = '<span></span><small></small>';
-      li.children[0].textContent = fullName(s.jenis, s.nama);
-      li.children[1].textContent = [s.kode].concat((s.parents || []).slice().reverse().map((p) => p.nama)).join(' · ');
+      if (s.maksud) {
+        li.className = 'maksud';
+        li.append('Maksud Anda: ', Object.assign(document.createElement('b'), { textContent: s.maksud }), '?');
+      } else {
+        li.dataset.kode = s.kode;
+        li.innerHTML = '<span></span><small></small>';
+        li.children[0].textContent = fullName(s.jenis, s.nama);
+        li.children[1].textContent = [s.kode].concat((s.parents || []).slice().reverse().map((p) => p.nama)).join(' · ');
+      }
       li.addEventListener('mousedown', (e) => { e.preventDefault(); choose(i); });
       ul.appendChild(li);
     });
@@ -803,6 +869,12 @@
   function choose(i) {
     const s = suggestions[i];
     if (!s) return;
+    if (s.maksud) {
+      // Search again with the name meant.
+      $('cari').value = s.maksud;
+      search(s.maksud);
+      return;
+    }
     $('cari').value = s.nama;
     suggestions = [];
     renderSuggestions();
@@ -813,8 +885,9 @@
     try {
       const r = await api('/api/search?limit=8&q=' + encodeURIComponent(q));
       if ($('cari').value !== q) return;
-      suggestions = r.results;
+      suggestions = (r.did_you_mean || []).map((name) => ({ maksud: name })).concat(r.results);
       active = suggestions.length ? 0 : -1;
+      $('saran').dataset.q = q;
       renderSuggestions();
       if (!suggestions.length) setStatus('Tidak ada wilayah bernama "' + q + '"');
     } catch (e) {
@@ -839,9 +912,7 @@
     const p = new URLSearchParams({
       level: state.targetLevel, indicator: state.indicator, top: String(state.top),
     });
-    if (state.selected && state.selected.split('.').length < { kabupaten: 2, kecamatan: 3, desa: 4 }[state.targetLevel]) {
-      p.set('parent', state.selected);
-    }
+    if (state.area && depthOf(state.area) < LIST_DEPTH[state.targetLevel]) p.set('parent', state.area);
     if (state.period) p.set('period', state.period);
     if (isFlow(state.indicator) && state.base) p.set('base', state.base);
     p.set('min_households', String(state.minHouseholds));
@@ -850,10 +921,16 @@
   async function loadTargets() {
     const p = targetParams();
     const area = p.get('parent');
-    // The area by its name (the unit open in the panel), not its code.
-    const areaName = area && state.selected === area && $('nama-wilayah').textContent ? $('nama-wilayah').textContent : area;
-    $('wilayah-sasaran').textContent = (area ? 'Di dalam ' + areaName : 'Seluruh wilayah') + ', menurut ' +
+    // The area by its name, not its code.
+    if (area && !unitNames.has(area)) {
+      api('/api/regions/' + encodeURIComponent(area)).then((r) => {
+        unitNames.set(r.kode, fullName(r.jenis, r.nama));
+        if (state.area === area) loadTargets();
+      }, () => {});
+    }
+    $('wilayah-sasaran-teks').textContent = (area ? 'Di dalam ' + (unitNames.get(area) || area) : 'Seluruh wilayah') + ', menurut ' +
       labelOf(state.indicator).toLowerCase() + ' (terbesar dahulu).';
+    $('hapus-wilayah-sasaran').hidden = !area;
     const csv = new URLSearchParams(p); csv.set('format', 'csv');
     const xlsx = new URLSearchParams(p); xlsx.set('format', 'xlsx');
     $('unduh-sasaran-csv').href = '/api/targets?' + csv.toString();
@@ -876,14 +953,19 @@
       showError('Daftar sasaran tidak dapat dimuat', e);
       return;
     }
+    if (p.toString() !== targetParams().toString()) return;
     const list = $('sasaran');
     list.innerHTML = '';
+    // The area the list shown ranks inside.
+    list.dataset.wilayah = area || '';
     for (const t of r.targets) {
       const li = document.createElement('li');
       li.innerHTML = '<span></span><span class="nilai"></span>';
       li.children[0].textContent = t.nama + (t.kecamatan ? ' (' + t.kecamatan + ')' : '');
       li.children[1].textContent = format(t.value, kindOf(state.indicator));
-      li.addEventListener('click', () => selectUnit(t.kode));
+      li.dataset.kode = t.kode;
+      // The list stays the area's: choosing one of its units does not change it.
+      li.addEventListener('click', () => selectUnit(t.kode, { fromList: true }));
       list.appendChild(li);
     }
     if (!r.targets.length) {
@@ -1087,6 +1169,7 @@
       map.addLayer({ id: 'osm', type: 'raster', source: 'osm' }, LEVELS[0] + '-isi');
       for (const l of LEVELS) map.setPaintProperty(l + '-isi', 'fill-opacity', 0.6);
     } else {
+      if ($('status').textContent.startsWith('Peta dasar')) setStatus('');
       if (map.getLayer('osm')) map.removeLayer('osm');
       if (map.getSource('osm')) map.removeSource('osm');
       for (const l of LEVELS) map.setPaintProperty(l + '-isi', 'fill-opacity', 0.85);
@@ -1175,6 +1258,41 @@
     closePanel();
   });
 
+  $('hapus-wilayah-sasaran').addEventListener('click', (e) => {
+    e.preventDefault();
+    state.area = '';
+    saveUrl();
+    loadTargets();
+  });
+
+  // ---- the controls as a bottom sheet on a phone ----------------------------------------
+  const sheet = document.querySelector('.sisi');
+  function closeSheet() {
+    sheet.classList.remove('terbuka');
+    $('buka-pengaturan').setAttribute('aria-expanded', 'false');
+  }
+  $('buka-pengaturan').addEventListener('click', () => {
+    const open = sheet.classList.toggle('terbuka');
+    $('buka-pengaturan').setAttribute('aria-expanded', open ? 'true' : 'false');
+    if (open) sheet.scrollTop = 0;
+  });
+
+  // ---- "Buka di QGIS": this server's OGC API address to copy ------------------------------
+  $('url-ogc').value = location.origin + '/ogc';
+  $('salin-ogc').addEventListener('click', async () => {
+    const field = $('url-ogc');
+    let copied = false;
+    try {
+      await navigator.clipboard.writeText(field.value);
+      copied = true;
+    } catch (_) {
+      // Without the clipboard API (plain http on another host): select it for Ctrl+C.
+      field.select();
+      try { copied = document.execCommand('copy'); } catch (_) { copied = false; }
+    }
+    $('status-salin').textContent = copied ? 'Alamat disalin.' : 'Alamat dipilih: tekan Ctrl+C untuk menyalin.';
+  });
+
   // ---- start --------------------------------------------------------------------------
   // The server's state and the tile descriptions are asked for while MapLibre starts.
   // A private server answers nothing before login: the session is asked for first.
@@ -1222,9 +1340,15 @@
       prefetched.set(url, answer);
     }
   }).catch(() => {});
+  // Failures in words, without the browser's raw error: the optional base map needs the
+  // internet and says so; anything else is a part of the map this server did not deliver.
   map.on('error', (e) => {
-    const message = e && e.error && e.error.message ? e.error.message : 'galat tidak dikenal';
-    setStatus('Sebagian peta gagal dimuat: ' + message, true);
+    if (e && e.sourceId === 'osm') {
+      setStatus('Peta dasar OpenStreetMap tidak dapat dimuat: perangkat ini tampaknya tidak terhubung ke internet. ' +
+        'Peta kemiskinan tetap dapat dipakai tanpa peta dasar.', true);
+      return;
+    }
+    setStatus('Sebagian peta gagal dimuat dari server. Periksa sambungan, lalu muat ulang halaman.', true);
   });
   map.on('load', async () => {
     mark('map');

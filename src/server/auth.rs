@@ -459,7 +459,8 @@ pub fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
 }
 
 /// Paths a private server serves without a login: the page (which shows the login form),
-/// the login itself, the health check and the map's fonts.
+/// the login itself, the help page and the indicator names it lists, the health check and the
+/// map's fonts.
 fn open_on_private(path: &str) -> bool {
     matches!(
         path,
@@ -467,6 +468,9 @@ fn open_on_private(path: &str) -> bool {
             | "/verval.js"
             | "/programs.js"
             | "/app.css"
+            | "/bantuan"
+            | "/bantuan.js"
+            | "/api/fields"
             | "/api/session"
             | "/healthz"
             | "/fonts.json"

@@ -144,6 +144,23 @@ impl Shown {
         }
     }
 
+    /// What is shown, in Bahasa Indonesia (a legend title, a table's column).
+    pub fn label(&self) -> String {
+        match self {
+            Shown::Value(i) => i.label().to_string(),
+            Shown::Change {
+                indicator,
+                relative,
+            } => format!(
+                "Perubahan {}{}",
+                indicator.label().to_lowercase(),
+                if *relative { " (%)" } else { "" }
+            ),
+            Shown::Flow(f) => f.label().to_string(),
+            Shown::Program { id, measure } => format!("{} (program {id})", measure.label()),
+        }
+    }
+
     /// The indicator shown or changed (`None` for a flow).
     pub fn indicator(&self) -> Option<Indicator> {
         match self {

@@ -100,22 +100,6 @@ fn parent_borders(units: &[(Option<Kode>, &crate::tiles::UnitOutline<'_>)]) -> V
         .collect()
 }
 
-/// What is shown, in Bahasa Indonesia.
-fn shown_label(sel: &Selection<'_>) -> String {
-    match sel.shown {
-        Shown::Value(i) => i.label().to_string(),
-        Shown::Change {
-            indicator,
-            relative,
-        } => format!(
-            "Perubahan {}{}",
-            indicator.label().to_lowercase(),
-            if relative { " (%)" } else { "" }
-        ),
-        _ => sel.shown.name(),
-    }
-}
-
 /// `GET /api/map.png?level=&indicator=&period=&base=&parent=&method=&classes=&palette=&breaks=&width=&height=&scale=&title=&labels=`
 pub async fn map_png(
     State(st): State<AppState>,
@@ -364,7 +348,7 @@ pub(crate) fn picture(
 
     let period = sel.period.as_ref().map(|p| p.period);
     let area_name = sel.parent.map(|p| snap.unit(p).info.full_name());
-    let indicator_label = shown_label(sel);
+    let indicator_label = sel.shown.label();
     let title = opts.title.clone().unwrap_or_else(|| match &area_name {
         Some(a) => format!("{indicator_label} — {a}"),
         None => indicator_label.clone(),

@@ -183,6 +183,8 @@ pub fn router_over(state: AppState) -> Router {
         .route("/verval.js", get(web::verval_script))
         .route("/programs.js", get(web::programs_script))
         .route("/app.css", get(web::style))
+        .route("/bantuan", get(web::help))
+        .route("/bantuan.js", get(web::help_script))
         .route("/vendor/{file}", get(web::vendor))
         .route("/api/search", get(web::search))
         .route("/healthz", get(healthz))

@@ -176,12 +176,12 @@ pub fn document() -> Value {
                     period.clone(), base.clone(), min_households.clone(),
                 ],
                 "responses": {
-                    "200": { "description": "Ranked units with kecamatan and kabupaten names, the value and key figures." },
+                    "200": { "description": "Ranked units with kecamatan and kabupaten names, the value and key figures. CSV and XLSX have headers in Bahasa Indonesia: Peringkat, Kode, Nama, Kecamatan (desa), Kabupaten/Kota (kecamatan and desa), Periode, Periode pembanding (a change), the ranking figure's label, then the key figures it does not already show." },
                     "400": { "description": "Bad parameter.", "content": json_of(error.clone()) }
                 }
             }},
             "/api/fields": { "get": {
-                "summary": "Every indicator: name, labels in Bahasa Indonesia, kind, description, and where the web map shows it; and the flows of households the map draws with a base period (`flows`: name, label)",
+                "summary": "Every indicator: name, labels in Bahasa Indonesia, kind, description, and where the web map shows it; the flows of households the map draws with a base period (`flows`: name, label); and the classification methods (`methods`: name, label, about in Bahasa Indonesia)",
                 "responses": { "200": { "description": "`fields`: name, label, short_label, kind (count or rate: a share 0–1), about, map and panel (place in the map's list and in a unit's panel; null where not shown).", "content": json_of(json!({ "type": "object", "properties": { "fields": { "type": "array", "items": { "type": "object", "properties": {
                     "name": { "type": "string" }, "label": { "type": "string" }, "short_label": { "type": "string" },
                     "kind": { "type": "string", "enum": ["count", "rate"] }, "about": { "type": "string" },
@@ -248,7 +248,7 @@ pub fn document() -> Value {
                 "summary": "Units by name (clerks' spellings accepted) or code prefix, best first",
                 "parameters": [ param("q", "Name or code."), param("limit", "1–100 (default 10).") ],
                 "responses": {
-                    "200": { "description": "`results`: kode, nama, level, jenis, bbox and parents (names of the kecamatan and kabupaten/kota)." },
+                    "200": { "description": "`results`: kode, nama, level, jenis, bbox and parents (names of the kecamatan and kabupaten/kota). `did_you_mean`: for a name that neither equals nor starts any unit's name, up to 3 place names at least 75 % similar (`Tengarong` → `Tenggarong`), most similar first; empty otherwise." },
                     "400": { "description": "No query, or a bad limit.", "content": json_of(error.clone()) }
                 }
             }},

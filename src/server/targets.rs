@@ -93,32 +93,65 @@ pub fn rank(sel: &Selection<'_>, ascending: bool, top: usize) -> Vec<Target> {
         .collect()
 }
 
-/// Column headers of the exported table (in Bahasa Indonesia: planners read it).
-fn headers(indicator: &str) -> Vec<String> {
-    let mut h: Vec<String> = ["peringkat", "kode", "nama", "kecamatan", "kabupaten_kota"]
-        .iter()
-        .map(|s| s.to_string())
-        .collect();
-    h.push(indicator.to_string());
-    h.extend(KEY_FIGURES.iter().map(|f| f.name().to_string()));
-    h
+/// The exported table (in Bahasa Indonesia: planners read it): rank, code, name, the names
+/// of the parents a unit of the level has, the period (and base of a change), what the list
+/// is ranked by, then the key figures it does not already show.
+struct Export<'a> {
+    level: Level,
+    shown: &'a Shown,
+    period: Option<Period>,
+    base: Option<Period>,
 }
 
-fn cells(t: &Target) -> Vec<String> {
-    let mut row = vec![
-        t.rank.to_string(),
-        t.kode.clone(),
-        t.nama.clone(),
-        t.kecamatan.clone().unwrap_or_default(),
-        t.kabupaten.clone().unwrap_or_default(),
-        number(t.value),
-    ];
-    row.extend(
-        t.figures
+impl Export<'_> {
+    /// The key figures other than the one ranked by.
+    fn figures(&self) -> impl Iterator<Item = (usize, Count)> + '_ {
+        KEY_FIGURES
             .iter()
-            .map(|(_, v)| v.map(number).unwrap_or_default()),
-    );
-    row
+            .copied()
+            .enumerate()
+            .filter(|(_, f)| *self.shown != Shown::Value(Indicator::Count(*f)))
+    }
+
+    fn headers(&self) -> Vec<String> {
+        let mut h = vec!["Peringkat".to_string(), "Kode".into(), "Nama".into()];
+        if self.level == Level::Desa {
+            h.push("Kecamatan".into());
+        }
+        if self.level > Level::Kabupaten {
+            h.push("Kabupaten/Kota".into());
+        }
+        h.push("Periode".into());
+        if self.base.is_some() {
+            h.push("Periode pembanding".into());
+        }
+        h.push(self.shown.label());
+        h.extend(
+            self.figures()
+                .map(|(_, f)| Indicator::Count(f).label().to_string()),
+        );
+        h
+    }
+
+    fn cells(&self, t: &Target) -> Vec<String> {
+        let mut row = vec![t.rank.to_string(), t.kode.clone(), t.nama.clone()];
+        if self.level == Level::Desa {
+            row.push(t.kecamatan.clone().unwrap_or_default());
+        }
+        if self.level > Level::Kabupaten {
+            row.push(t.kabupaten.clone().unwrap_or_default());
+        }
+        row.push(self.period.map(|p| p.to_string()).unwrap_or_default());
+        if let Some(base) = self.base {
+            row.push(base.to_string());
+        }
+        row.push(number(t.value));
+        row.extend(
+            self.figures()
+                .map(|(i, _)| t.figures[i].1.map(number).unwrap_or_default()),
+        );
+        row
+    }
 }
 
 /// The order of a ranking.
@@ -174,12 +207,20 @@ pub async fn targets(
             "targets": list,
         }))
         .into_response()),
-        format => Table {
-            sheet: "Sasaran",
-            headers: headers(name),
-            rows: list.iter().map(cells).collect(),
-            text_columns: vec![1],
+        format => {
+            let export = Export {
+                level: sel.level,
+                shown: &sel.shown,
+                period: sel.period.as_ref().map(|p| p.period),
+                base: sel.base.as_ref().map(|p| p.period),
+            };
+            Table {
+                sheet: "Sasaran",
+                headers: export.headers(),
+                rows: list.iter().map(|t| export.cells(t)).collect(),
+                text_columns: vec![1],
+            }
+            .download(format, &file)
         }
-        .download(format, &file),
     }
 }

@@ -14,11 +14,14 @@ use axum::Json;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
+use super::choropleth::{method_about, method_label};
 use super::indicators::NoQuery;
 use super::query::{ApiQuery, Bounded};
 use super::{ApiError, AppState};
 use crate::aggregate::{Count, Indicator, Rate};
-use crate::geocode::normalize::normalize_name;
+use crate::choropleth::Method;
+use crate::geocode::names::similarity;
+use crate::geocode::normalize::{normalize_name, words};
 use crate::region::Level;
 
 /// The web directory of the source tree, where `npm ci` installs MapLibre.
@@ -119,6 +122,22 @@ pub async fn index() -> Response {
     asset(
         "text/html; charset=utf-8",
         Html(include_str!("../../web/index.html")),
+    )
+}
+
+/// `GET /bantuan`: the help page (indicators, methods, sources, glossary, QGIS).
+pub async fn help() -> Response {
+    asset(
+        "text/html; charset=utf-8",
+        Html(include_str!("../../web/bantuan.html")),
+    )
+}
+
+/// `GET /bantuan.js`: the help page's lists from `/api/fields`.
+pub async fn help_script() -> Response {
+    asset(
+        "text/javascript; charset=utf-8",
+        include_str!("../../web/bantuan.js"),
     )
 }
 
@@ -233,8 +252,9 @@ pub const PANEL_FIGURES: [Indicator; 16] = [
 
 /// `GET /api/fields`: every indicator with its labels in Bahasa Indonesia, its kind (a
 /// count or a rate, 0–1), its description, and its place in the map's list (`map`) and in a
-/// unit's panel (`panel`), `null` where it is not shown there. The web page builds its lists
-/// from this, so a label is written once.
+/// unit's panel (`panel`), `null` where it is not shown there; and the classification methods
+/// (`methods`: name, label, about). The web page and the help page build their lists from
+/// this, so a label is written once.
 pub async fn fields(ApiQuery(NoQuery {}): ApiQuery<NoQuery>) -> Json<Value> {
     let position = |list: &[Indicator], i: Indicator| list.iter().position(|x| *x == i);
     let fields: Vec<Value> = Indicator::all()
@@ -254,7 +274,16 @@ pub async fn fields(ApiQuery(NoQuery {}): ApiQuery<NoQuery>) -> Json<Value> {
         .iter()
         .map(|f| json!({ "name": format!("transition_{}", f.name()), "label": f.label() }))
         .collect();
-    Json(json!({ "fields": fields, "flows": flows }))
+    let methods: Vec<Value> = [
+        Method::Ckmeans,
+        Method::Quantile,
+        Method::EqualInterval,
+        Method::Pretty,
+    ]
+    .iter()
+    .map(|m| json!({ "name": m.as_str(), "label": method_label(m), "about": method_about(m) }))
+    .collect();
+    Json(json!({ "fields": fields, "flows": flows, "methods": methods }))
 }
 
 /// Suggestions returned by default.
@@ -317,6 +346,12 @@ pub async fn search(
         }
     }
     hits.sort();
+    // A typo finds nothing that starts with it: offer the closest names instead.
+    let did_you_mean = if by_code || hits.iter().any(|h| h.0 <= 1) {
+        Vec::new()
+    } else {
+        close_names(&snap, query)
+    };
     let results: Vec<Value> = hits
         .iter()
         .take(limit)
@@ -341,5 +376,71 @@ pub async fn search(
             })
         })
         .collect();
-    Ok(Json(json!({ "query": query, "results": results })))
+    Ok(Json(
+        json!({ "query": query, "results": results, "did_you_mean": did_you_mean }),
+    ))
+}
+
+/// How similar (1 − edits / length) a place name must be to a query to be offered for it.
+const CLOSE_NAME_MIN: f64 = 0.75;
+/// Queries shorter than this (letters and digits) get no "Maksud Anda …?".
+const CLOSE_NAME_MIN_LEN: usize = 4;
+/// Most names offered.
+const CLOSE_NAMES: usize = 3;
+
+/// The place names closest to a query that matched nothing (`Tengarong` → `Tenggarong`,
+/// `Sangata` → `Sangatta`, `Balikpapn` → `Balikpapan`), most similar first and, as equals,
+/// the larger unit's name first: every run of as many words as the query in each unit's name
+/// is compared, so one mistyped word finds the kecamatan and desa it starts.
+fn close_names(snap: &crate::aggregate::Snapshot, query: &str) -> Vec<String> {
+    let wanted = words(query);
+    let squashed: String = wanted.concat();
+    if squashed.chars().count() < CLOSE_NAME_MIN_LEN {
+        return Vec::new();
+    }
+    // Best (score, depth) per name offered.
+    let mut best: HashMap<String, (f64, u8)> = HashMap::new();
+    for u in 0..snap.units().len() as u32 {
+        let info = &snap.unit(u).info;
+        if info.level == Level::Provinsi {
+            continue;
+        }
+        let name = words(&info.nama);
+        if name.is_empty() {
+            continue;
+        }
+        for run in name.windows(wanted.len().min(name.len())) {
+            let score = similarity(&squashed, &run.concat());
+            if score < CLOSE_NAME_MIN {
+                continue;
+            }
+            let text = run
+                .iter()
+                .map(|w| {
+                    let mut c = w.chars();
+                    c.next()
+                        .map(|f| f.to_uppercase().chain(c).collect::<String>())
+                        .unwrap_or_default()
+                })
+                .collect::<Vec<_>>()
+                .join(" ");
+            let depth = info.level as u8;
+            let entry = best.entry(text).or_insert((score, depth));
+            if score > entry.0 || (score == entry.0 && depth < entry.1) {
+                *entry = (score, depth);
+            }
+        }
+    }
+    let mut ranked: Vec<(String, (f64, u8))> = best.into_iter().collect();
+    ranked.sort_by(|a, b| {
+        b.1 .0
+            .total_cmp(&a.1 .0)
+            .then(a.1 .1.cmp(&b.1 .1))
+            .then(a.0.cmp(&b.0))
+    });
+    ranked
+        .into_iter()
+        .take(CLOSE_NAMES)
+        .map(|(text, _)| text)
+        .collect()
 }

@@ -245,6 +245,8 @@ fn routes(w: &World) -> Vec<(&'static str, String, Kind)> {
         ("/app.js", "/app.js".into(), Public),
         ("/app.css", "/app.css".into(), Public),
         ("/programs.js", "/programs.js".into(), Public),
+        ("/bantuan", "/bantuan".into(), Public),
+        ("/bantuan.js", "/bantuan.js".into(), Public),
         ("/api/programs", "/api/programs".into(), LoggedIn),
         (
             "/api/targeting",
@@ -993,7 +995,7 @@ async fn a_private_server_needs_a_login_and_small_counts_stay_hidden_from_the_pu
     };
     assert_eq!(item["properties"]["households"], small[0]["households"]);
 
-    // A private server: the page and the login only.
+    // A private server: the page, the help and the login only.
     let private = AppState::new(
         Live::load(store.clone()).await.unwrap(),
         ServerOptions {
@@ -1009,6 +1011,9 @@ async fn a_private_server_needs_a_login_and_small_counts_stay_hidden_from_the_pu
         ("/", StatusCode::OK),
         ("/api/session", StatusCode::OK),
         ("/healthz", StatusCode::OK),
+        // The help page and the indicator names it lists hold no figure.
+        ("/bantuan", StatusCode::OK),
+        ("/api/fields", StatusCode::OK),
         ("/api/indicators", StatusCode::UNAUTHORIZED),
         ("/tiles/kabupaten/0/0/0.mvt", StatusCode::UNAUTHORIZED),
         ("/ogc/collections", StatusCode::UNAUTHORIZED),

@@ -238,7 +238,7 @@ async fn kaltim_tiles_decode_alike_in_fast_mvt_geozero_and_gdal_with_the_snapsho
     assert!(named > 10, "{named} desa named in the Samarinda tile");
     assert_eq!(decode(&tile)["desa_label"].len(), named);
     for layer in reader.layers() {
-        if layer.name() == "desa_label" {
+        if layer.name() != "desa" {
             continue;
         }
         for f in layer.features() {
@@ -253,7 +253,8 @@ async fn kaltim_tiles_decode_alike_in_fast_mvt_geozero_and_gdal_with_the_snapsho
     use geozero::mvt::Message;
     let other = geozero::mvt::Tile::decode(tile.as_slice()).unwrap();
     let names: Vec<&str> = other.layers.iter().map(|l| l.name.as_str()).collect();
-    assert_eq!(names, ["desa", "desa_label"]);
+    assert_eq!(names, ["desa", "desa_label", "desa_batas"]);
+    parent_borders_run_between_the_desa(&other);
     let l = &other.layers[0];
     let kode_key = l.keys.iter().position(|k| k == "kode").unwrap() as u32;
     let mut kodes_geozero = BTreeSet::new();
@@ -289,6 +290,112 @@ async fn kaltim_tiles_decode_alike_in_fast_mvt_geozero_and_gdal_with_the_snapsho
         .filter(|l| l.starts_with("POLYGON ") || l.starts_with("MULTIPOLYGON "))
         .count();
     assert_eq!(geometries, desa.len());
+}
+
+/// Checks a desa tile's parent borders (`desa_batas`) against its desa: every vertex of a
+/// border lies on a desa's outline (a border never crosses a desa), and on either side of a
+/// `kecamatan` border are desa of two kecamatan, of a `kabupaten` border desa of two
+/// kabupaten/kota or of one only.
+fn parent_borders_run_between_the_desa(tile: &geozero::mvt::Tile) {
+    use geo::{Distance, Euclidean};
+    let geometry = |f: &geozero::mvt::tile::Feature| {
+        let mut writer = geozero::geo_types::GeoWriter::new();
+        geozero::mvt::process_geom(f, &mut writer).unwrap();
+        writer.take_geometry().unwrap()
+    };
+    let tag = |l: &geozero::mvt::tile::Layer, f: &geozero::mvt::tile::Feature, key: &str| {
+        let k = l.keys.iter().position(|k| k == key)? as u32;
+        let pair = f.tags.chunks(2).find(|t| t[0] == k)?;
+        l.values[pair[1] as usize].string_value.clone()
+    };
+    let desa_layer = tile.layers.iter().find(|l| l.name == "desa").unwrap();
+    let desa: Vec<(String, geo::MultiPolygon<f64>)> = desa_layer
+        .features
+        .iter()
+        .map(|f| {
+            let g = match geometry(f) {
+                geo::Geometry::Polygon(p) => geo::MultiPolygon(vec![p]),
+                geo::Geometry::MultiPolygon(m) => m,
+                other => panic!("a desa is a polygon, not {other:?}"),
+            };
+            (tag(desa_layer, f, "kode").unwrap(), g)
+        })
+        .collect();
+    let borders = tile.layers.iter().find(|l| l.name == "desa_batas").unwrap();
+    let (mut vertices, mut sides, mut thin) = (0, 0, 0);
+    let mut kinds = BTreeSet::new();
+    for f in &borders.features {
+        let kind = tag(borders, f, "tingkat").unwrap();
+        kinds.insert(kind.clone());
+        let geo::Geometry::MultiLineString(lines) = (match geometry(f) {
+            geo::Geometry::LineString(l) => {
+                geo::Geometry::MultiLineString(geo::MultiLineString(vec![l]))
+            }
+            g => g,
+        }) else {
+            panic!("a border is a line");
+        };
+        for line in &lines.0 {
+            for p in line.points() {
+                if !(0.0..=4096.0).contains(&p.x()) || !(0.0..=4096.0).contains(&p.y()) {
+                    continue;
+                }
+                let nearest = desa
+                    .iter()
+                    .flat_map(|(_, g)| g.0.iter())
+                    .map(|poly| Euclidean.distance(&p, poly.exterior()))
+                    .fold(f64::MAX, f64::min);
+                assert!(
+                    nearest <= 1.0,
+                    "a {kind} border point {p:?} lies {nearest} units off every desa outline"
+                );
+                vertices += 1;
+            }
+            for seg in line.lines() {
+                let mid = geo::Point::from(seg.start + seg.delta() / 2.0);
+                if !(0.0..=4096.0).contains(&mid.x()) || !(0.0..=4096.0).contains(&mid.y()) {
+                    continue;
+                }
+                // The desa whose outline runs along the segment.
+                let along: Vec<&str> = desa
+                    .iter()
+                    .filter(|(_, g)| {
+                        g.0.iter()
+                            .any(|poly| Euclidean.distance(&mid, poly.exterior()) <= 1.5)
+                    })
+                    .map(|(k, _)| k.as_str())
+                    .collect();
+                let prefix =
+                    |k: &str, parts: usize| k.split('.').take(parts).collect::<Vec<_>>().join(".");
+                // Two desa that share the segment are of different kecamatan (a kecamatan
+                // border) or kabupaten/kota (a kabupaten border); one desa alone is the data's
+                // edge or a neighbour whose file leaves a gap.
+                let parts = if kind == "kecamatan" { 3 } else { 2 };
+                let apart = along.len() < 2
+                    || along
+                        .iter()
+                        .any(|x| along.iter().any(|y| prefix(x, parts) != prefix(y, parts)));
+                assert!(
+                    apart,
+                    "a {kind} border along {along:?} at {:?}–{:?}",
+                    seg.start, seg.end
+                );
+                if along.len() < 2 {
+                    thin += 1;
+                }
+                sides += 1;
+            }
+        }
+    }
+    assert!(kinds.contains("kecamatan"), "{kinds:?}");
+    assert!(
+        vertices > 50 && sides > 20,
+        "{vertices} border points and {sides} sides checked"
+    );
+    assert!(
+        thin < sides,
+        "{thin} of {sides} segments along one desa only"
+    );
 }
 
 #[tokio::test]

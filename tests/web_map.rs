@@ -616,8 +616,10 @@ async fn a_pmtiles_archive_holds_the_tiles_the_server_serves() {
             "kabupaten_label",
             "kecamatan",
             "kecamatan_label",
+            "kecamatan_batas",
             "desa",
-            "desa_label"
+            "desa_label",
+            "desa_batas"
         ]
     );
     assert_eq!(json["metadata"]["lentera:period"], "2025-03");

@@ -230,14 +230,31 @@
       id: 'desa-batas', type: 'line', source: 'desa', 'source-layer': 'desa', minzoom: 9,
       paint: { 'line-color': '#6b6b6b', 'line-width': 0.4 },
     });
-    // Past zoom 9 the kabupaten tiles are overzoomed and coarser than the kecamatan ones, whose
-    // outlines include every kabupaten border: from there the kecamatan lines carry both.
+    // The borders over each level's fill: a level's own outlines, and its parents' borders as
+    // its units draw them (`{level}_batas`: a parent's own boundary file may cross them).
     map.addLayer({
-      id: 'kecamatan-batas', type: 'line', source: 'kecamatan', 'source-layer': 'kecamatan', minzoom: 8,
-      paint: { 'line-color': '#3a3a3a', 'line-width': ['interpolate', ['linear'], ['zoom'], 8, 0.7, 10, 1.2] },
+      id: 'kecamatan-batas', type: 'line', source: 'kecamatan', 'source-layer': 'kecamatan',
+      layout: { visibility: 'none' },
+      paint: { 'line-color': '#3a3a3a', 'line-width': ['interpolate', ['linear'], ['zoom'], 7, 0.5, 10, 1] },
     });
     map.addLayer({
-      id: 'kabupaten-batas', type: 'line', source: 'kabupaten', 'source-layer': 'kabupaten', maxzoom: 10,
+      id: 'kecamatan-induk', type: 'line', source: 'kecamatan', 'source-layer': 'kecamatan_batas',
+      layout: { visibility: 'none' },
+      paint: { 'line-color': '#222', 'line-width': 1.6 },
+    });
+    map.addLayer({
+      id: 'desa-induk', type: 'line', source: 'desa', 'source-layer': 'desa_batas',
+      layout: { visibility: 'none' },
+      paint: {
+        'line-color': ['match', ['get', 'tingkat'], 'kabupaten', '#222', '#3a3a3a'],
+        'line-width': ['interpolate', ['linear'], ['zoom'],
+          8, ['match', ['get', 'tingkat'], 'kabupaten', 1.8, 0.8],
+          12, ['match', ['get', 'tingkat'], 'kabupaten', 2, 1.4]],
+      },
+    });
+    map.addLayer({
+      id: 'kabupaten-batas', type: 'line', source: 'kabupaten', 'source-layer': 'kabupaten',
+      layout: { visibility: 'none' },
       paint: { 'line-color': '#222', 'line-width': 1.6 },
     });
     for (const level of LEVELS) {
@@ -328,8 +345,11 @@
     const level = shownLevel();
     const url = choroplethUrl(level);
     for (const l of LEVELS) {
-      map.setLayoutProperty(l + '-isi', 'visibility', l === level ? 'visible' : 'none');
-      if (map.getLayer(l + '-nama')) map.setLayoutProperty(l + '-nama', 'visibility', l === level ? 'visible' : 'none');
+      for (const suffix of ['-isi', '-nama', '-batas', '-induk']) {
+        // The thin desa lines show under the kecamatan too, from zoom 9.
+        if (l + suffix === 'desa-batas' || !map.getLayer(l + suffix)) continue;
+        map.setLayoutProperty(l + suffix, 'visibility', l === level ? 'visible' : 'none');
+      }
     }
     if (applied[level] === url) {
       updateMapImageLink();
@@ -1348,6 +1368,8 @@
         'Peta kemiskinan tetap dapat dipakai tanpa peta dasar.', true);
       return;
     }
+    // Not a source's tile: a fault of the page itself, for its developers' console.
+    if (!e || !e.sourceId) console.error('MapLibre:', e && e.error ? e.error.message : e);
     setStatus('Sebagian peta gagal dimuat dari server. Periksa sambungan, lalu muat ulang halaman.', true);
   });
   map.on('load', async () => {

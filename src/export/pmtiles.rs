@@ -10,9 +10,7 @@ use serde_json::json;
 
 use crate::aggregate::PeriodIndicators;
 use crate::model::Scope;
-use crate::tiles::{
-    label_layer_name, par_map, touched_tiles, Layer, TileCoord, TileError, TileSet,
-};
+use crate::tiles::{par_map, touched_tiles, Layer, TileCoord, TileError, TileSet};
 
 /// Tiles rendered at once (on all cores) before they are added in order.
 const BATCH: usize = 256;
@@ -106,16 +104,7 @@ pub fn write_pmtiles<W: Write + Seek>(
         .iter()
         .flat_map(|&l| {
             let (min, max) = tiles.zooms(l);
-            let max = max.min(opts.max_zoom);
-            [
-                json!({ "id": l.as_str(), "fields": l.fields(), "minzoom": min, "maxzoom": max }),
-                json!({
-                    "id": label_layer_name(l),
-                    "fields": Layer::label_fields(),
-                    "minzoom": min,
-                    "maxzoom": max,
-                }),
-            ]
+            l.vector_layers(min, max.min(opts.max_zoom))
         })
         .collect();
     let metadata = json!({

@@ -61,45 +61,6 @@ fn noun(level: Level) -> &'static str {
     }
 }
 
-/// The borders between units of different parents and around the whole selection, from
-/// the units' own simplified outlines: the parent level's boundary files rarely follow their
-/// children's borders exactly, and a kecamatan line drawn from its own file would cross
-/// desa. Shared borders are simplified once for both neighbours (the tiles' topology), so a
-/// segment two units share has the very same ends in both; a segment of one unit only, or of
-/// two with different parents, is a parent border.
-fn parent_borders(units: &[(Option<Kode>, &crate::tiles::UnitOutline<'_>)]) -> Vec<Vec<[f64; 2]>> {
-    type Key = ((u64, u64), (u64, u64));
-    /// A segment's first parent, whether it is a parent border so far, and its ends.
-    type Seen = (Option<Kode>, bool, [f64; 2], [f64; 2]);
-    let bits = |p: [f64; 2]| (p[0].to_bits(), p[1].to_bits());
-    let mut seen: std::collections::HashMap<Key, Seen> = std::collections::HashMap::new();
-    let mut order: Vec<Key> = Vec::new();
-    for (parent, o) in units {
-        for ring in o.polygons.iter().flatten() {
-            for w in ring.windows(2) {
-                let (a, b) = (bits(w[0]), bits(w[1]));
-                if a == b {
-                    continue;
-                }
-                let key = if a < b { (a, b) } else { (b, a) };
-                match seen.get_mut(&key) {
-                    // Shared with a unit of the same parent: inside the parent.
-                    Some(s) if s.0 == *parent => s.1 = false,
-                    Some(s) => s.1 = true,
-                    None => {
-                        seen.insert(key, (*parent, true, w[0], w[1]));
-                        order.push(key);
-                    }
-                }
-            }
-        }
-    }
-    order
-        .into_iter()
-        .filter_map(|k| seen.get(&k).filter(|s| s.1).map(|s| vec![s.2, s.3]))
-        .collect()
-}
-
 /// `GET /api/map.png?level=&indicator=&period=&base=&parent=&method=&classes=&palette=&breaks=&width=&height=&scale=&title=&labels=`
 pub async fn map_png(
     State(st): State<AppState>,
@@ -338,13 +299,15 @@ pub(crate) fn picture(
     // Larger units first: their names win where names would overlap.
     areas.sort_by_key(|(rank, _)| *rank);
 
-    // The parent level's borders, taken from the units' own outlines (see `parent_borders`).
-    let drawn: Vec<(Option<Kode>, &crate::tiles::UnitOutline<'_>)> = c
-        .values
-        .iter()
-        .filter_map(|(u, _, _)| Some((snap.unit(*u).info.parent, *by_unit.get(u)?)))
+    // The parent level's borders and the selection's edge, drawn along the units' own
+    // outlines as the tiles' border layer is (`tiles::borders`).
+    let drawn: std::collections::HashSet<u32> = c.values.iter().map(|&(u, _, _)| u).collect();
+    let rings: Vec<Vec<[f64; 2]>> = tiles
+        .parent_borders(level, z)
+        .into_iter()
+        .filter(|b| b.units.iter().any(|u| drawn.contains(u)))
+        .map(|b| b.line)
         .collect();
-    let rings = parent_borders(&drawn);
 
     let period = sel.period.as_ref().map(|p| p.period);
     let area_name = sel.parent.map(|p| snap.unit(p).info.full_name());

@@ -22,7 +22,9 @@ use crate::aggregate::Disclosure;
 use crate::aggregate::Snapshot;
 use crate::choropleth::{Method, Palette};
 use crate::model::{Period, Scope};
-use crate::tiles::{label_layer_name, Layer, TileCoord, TileError, TILE_INDICATORS};
+use crate::tiles::{
+    border_layer_name, label_layer_name, Layer, TileCoord, TileError, TILE_INDICATORS,
+};
 
 /// Bytes of encoded tiles kept in memory, by default.
 pub const DEFAULT_CACHE_BYTES: u64 = 256 << 20;
@@ -393,14 +395,7 @@ pub async fn tilejson(
         "maxzoom": maxzoom,
         "bounds": bounds,
         "center": center,
-        "vector_layers": if layer.is_private() {
-            json!([{ "id": layer.as_str(), "fields": layer.fields(), "minzoom": minzoom, "maxzoom": maxzoom }])
-        } else {
-            json!([
-                { "id": layer.as_str(), "fields": layer.fields(), "minzoom": minzoom, "maxzoom": maxzoom },
-                { "id": label_layer_name(layer), "fields": Layer::label_fields(), "minzoom": minzoom, "maxzoom": maxzoom },
-            ])
-        },
+        "vector_layers": layer.vector_layers(minzoom, maxzoom),
     })))
 }
 
@@ -491,12 +486,15 @@ pub async fn style(
             step.push(json!(b));
             step.push(json!(colour));
         }
-        let (min, max) = tiles.zooms(layer);
-        let shown_to = match layer {
-            Layer::Kabupaten => 8,
-            Layer::Kecamatan => 10,
-            _ => 24,
+        // Each level is shown over its own zooms, as the web map's automatic level does
+        // (a small level is tiled from zoom 0, but is not drawn over its parents there).
+        let (tiled_from, max) = tiles.zooms(layer);
+        let (shown_from, shown_to) = match layer {
+            Layer::Kabupaten => (0, 8),
+            Layer::Kecamatan => (8, 10),
+            _ => (10, 24),
         };
+        let min = tiled_from.max(shown_from);
         layers.push(json!({
             "id": format!("{name}-isi"),
             "type": "fill",
@@ -517,8 +515,25 @@ pub async fn style(
             "source": name,
             "source-layer": name,
             "minzoom": min,
-            "paint": { "line-color": "#555555", "line-width": match layer { Layer::Kabupaten => 1.5, Layer::Kecamatan => 1.0, _ => 0.4 } }
+            "maxzoom": shown_to.min(max + 1),
+            "paint": { "line-color": "#555555", "line-width": match layer { Layer::Kabupaten => 1.5, Layer::Kecamatan => 0.6, _ => 0.4 } }
         }));
+        // The parent levels' borders as this level's units draw them (a parent's own
+        // boundary file may cross them).
+        if layer != Layer::Kabupaten {
+            layers.push(json!({
+                "id": format!("{name}-induk"),
+                "type": "line",
+                "source": name,
+                "source-layer": border_layer_name(layer),
+                "minzoom": min,
+                "maxzoom": shown_to.min(max + 1),
+                "paint": {
+                    "line-color": "#333333",
+                    "line-width": ["match", ["get", "tingkat"], "kabupaten", 1.6, 1.0]
+                }
+            }));
+        }
         if let Some(font) = label_font {
             layers.push(json!({
                 "id": format!("{name}-nama"),

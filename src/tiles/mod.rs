@@ -7,6 +7,7 @@
 //! ([`clip`]), rounded to the 4096-unit tile grid and encoded by `fast-mvt` (which winds
 //! exterior rings clockwise in tile coordinates). Nothing is read from the store per tile.
 
+pub mod borders;
 pub mod clip;
 pub mod glyphs;
 pub mod mercator;
@@ -22,6 +23,7 @@ use crate::aggregate::{Count, Indicator, PeriodIndicators, Rate, Snapshot};
 use crate::model::Program;
 use crate::model::Scope;
 use crate::region::Level;
+use borders::{border_lines, clip_line, segment_kinds, Border, BorderKind, Parents};
 use clip::{clip_ring, quantize_ring, ring_area2};
 use mercator::to_world;
 use topology::{Outlines, Topology};
@@ -163,6 +165,28 @@ impl Layer {
             "peringkat": "Number: rank by area in the level, 1 = largest (place names in this order)",
         })
     }
+
+    /// The fields of the parent-border layer of the kecamatan and desa tiles.
+    pub fn border_fields() -> serde_json::Value {
+        serde_json::json!({
+            "tingkat": "String: kabupaten (a kabupaten/kota border, the coast or the province's edge) or kecamatan (desa tiles only), drawn from this layer's own outlines",
+        })
+    }
+
+    /// The MVT layers a tile of this boundary layer holds, as TileJSON's `vector_layers`
+    /// lists them (`id`, `fields`, `minzoom`, `maxzoom`): its units, their names and, below
+    /// kabupaten/kota, the parent borders.
+    pub fn vector_layers(self, minzoom: u8, maxzoom: u8) -> Vec<serde_json::Value> {
+        let entry = |id: String, fields: serde_json::Value| serde_json::json!({ "id": id, "fields": fields, "minzoom": minzoom, "maxzoom": maxzoom });
+        let mut layers = vec![entry(self.as_str().to_string(), self.fields())];
+        if self.level().is_some() {
+            layers.push(entry(label_layer_name(self), Layer::label_fields()));
+        }
+        if matches!(self, Layer::Kecamatan | Layer::Desa) {
+            layers.push(entry(border_layer_name(self), Layer::border_fields()));
+        }
+        layers
+    }
 }
 
 /// Indicators carried by boundary features (null ones are left out: no data).
@@ -269,6 +293,24 @@ struct LevelTiles {
     boxes: RTree<GeomWithData<Rectangle<[f64; 2]>, usize>>,
     /// Outlines simplified for each zoom, in world coordinates, built on first use.
     zooms: Vec<OnceLock<Outlines>>,
+    /// Per unit, its kabupaten/kota and kecamatan (snapshot indices; a kecamatan's own
+    /// kabupaten twice): the parents its borders are compared by.
+    parents: Vec<Parents>,
+    /// Per arc of the topology, its units, and per exact segment the parent border it is;
+    /// built on first use.
+    arc_kinds: OnceLock<(Vec<Vec<u32>>, borders::SegmentKinds)>,
+    /// The parent borders for each zoom, built on first use.
+    borders: Vec<OnceLock<BorderIndex>>,
+}
+
+/// The simplification tolerance of zoom `z` (world units): a quarter of a 512-px pixel; none
+/// from zoom 14 on, where the source's own detail is below a pixel.
+fn tolerance(z: u8) -> f64 {
+    if z >= 14 {
+        0.0
+    } else {
+        2.0 / (f64::from(EXTENT) * f64::from(1u32 << z))
+    }
 }
 
 impl LevelTiles {
@@ -278,6 +320,22 @@ impl LevelTiles {
             .collect();
         let outlines: Vec<_> = units.iter().map(|&u| &snap.unit(u).geometry).collect();
         let labels = label_points(&outlines);
+        let ancestor = |u: u32, of: Level| {
+            snap.parents(u)
+                .into_iter()
+                .find(|&p| snap.unit(p).info.level == of)
+                .unwrap_or(u32::MAX)
+        };
+        let parents = units
+            .iter()
+            .map(|&u| {
+                let kabupaten = ancestor(u, Level::Kabupaten);
+                match level {
+                    Level::Desa => (kabupaten, ancestor(u, Level::Kecamatan)),
+                    _ => (kabupaten, kabupaten),
+                }
+            })
+            .collect();
         let topology = Topology::new(&outlines);
         let exact = topology.simplified(0.0);
         let boxes = exact
@@ -299,20 +357,56 @@ impl LevelTiles {
             topology,
             boxes: RTree::bulk_load(boxes),
             zooms: (0..=MAX_ZOOM).map(|_| OnceLock::new()).collect(),
+            parents,
+            arc_kinds: OnceLock::new(),
+            borders: (0..=MAX_ZOOM).map(|_| OnceLock::new()).collect(),
         }
+    }
+
+    /// The parent borders at zoom `z` (`snap` is the snapshot the level was built from).
+    fn borders_at(&self, z: u8, snap: &Snapshot) -> &BorderIndex {
+        self.borders[usize::from(z)].get_or_init(|| {
+            let (users, kinds) = self.arc_kinds.get_or_init(|| {
+                let users = self.topology.arc_users();
+                let unit_at = |p: [f64; 2], not: u32| {
+                    use geo::Contains;
+                    let (lon, lat) = mercator::to_lon_lat(p[0], p[1]);
+                    let at = geo::Point::new(lon, lat);
+                    self.boxes
+                        .locate_all_at_point(&p)
+                        .map(|g| g.data)
+                        .filter(|&i| i as u32 != not)
+                        .find(|&i| snap.unit(self.units[i]).geometry.contains(&at))
+                        .map(|i| i as u32)
+                };
+                let kinds = segment_kinds(self.topology.arcs(), &users, &self.parents, unit_at);
+                (users, kinds)
+            });
+            let kept = self.topology.simplified_indices(tolerance(z));
+            let borders = border_lines(self.topology.arcs(), &kept, kinds, users);
+            let boxes = borders
+                .iter()
+                .enumerate()
+                .map(|(i, b)| {
+                    let (mut lo, mut hi) = ([f64::MAX; 2], [f64::MIN; 2]);
+                    for p in &b.line {
+                        lo = [lo[0].min(p[0]), lo[1].min(p[1])];
+                        hi = [hi[0].max(p[0]), hi[1].max(p[1])];
+                    }
+                    GeomWithData::new(Rectangle::from_corners(lo, hi), i)
+                })
+                .collect();
+            BorderIndex {
+                borders,
+                boxes: RTree::bulk_load(boxes),
+            }
+        })
     }
 
     /// Outlines at zoom `z`: arcs simplified to a quarter of a 512-px pixel; none from zoom 14
     /// on, where the source's own detail is below a pixel.
     fn at_zoom(&self, z: u8) -> &Outlines {
-        self.zooms[usize::from(z)].get_or_init(|| {
-            let tolerance = if z >= 14 {
-                0.0
-            } else {
-                2.0 / (f64::from(EXTENT) * f64::from(1u32 << z))
-            };
-            self.topology.simplified(tolerance)
-        })
+        self.zooms[usize::from(z)].get_or_init(|| self.topology.simplified(tolerance(z)))
     }
 }
 
@@ -363,6 +457,40 @@ pub struct UnitOutline<'a> {
 /// The name of the label layer that goes with a boundary layer in its tiles.
 pub fn label_layer_name(layer: Layer) -> String {
     format!("{}_label", layer.as_str())
+}
+
+/// The items of `boxes` (world coordinates) whose box meets tile `z/x/y` widened by `buffer`
+/// tile units, in their order.
+fn in_tile(
+    boxes: &RTree<GeomWithData<Rectangle<[f64; 2]>, usize>>,
+    (z, x, y): (u8, u32, u32),
+    buffer: f64,
+) -> Vec<usize> {
+    let n = f64::from(1u32 << z);
+    let pad = buffer / f64::from(EXTENT);
+    let (fx, fy) = (f64::from(x), f64::from(y));
+    let env = AABB::from_corners(
+        [(fx - pad) / n, (fy - pad) / n],
+        [(fx + 1.0 + pad) / n, (fy + 1.0 + pad) / n],
+    );
+    let mut hits: Vec<usize> = boxes
+        .locate_in_envelope_intersecting(&env)
+        .map(|g| g.data)
+        .collect();
+    hits.sort_unstable();
+    hits
+}
+
+/// The name of the layer of parent borders (drawn from the layer's own outlines) that goes
+/// with the kecamatan and desa layers in their tiles.
+pub fn border_layer_name(layer: Layer) -> String {
+    format!("{}_batas", layer.as_str())
+}
+
+/// The parent borders of a level at one zoom, with an index of their boxes.
+struct BorderIndex {
+    borders: Vec<Border>,
+    boxes: RTree<GeomWithData<Rectangle<[f64; 2]>, usize>>,
 }
 
 /// The tiles of one snapshot.
@@ -484,6 +612,21 @@ impl TileSet {
             .collect()
     }
 
+    /// The borders of the parent levels drawn along the outlines of `level`'s units at zoom
+    /// `z` (world coordinates), each with the units on its sides (snapshot indices): what
+    /// the tiles' `{level}_batas` layer and a static map draw.
+    pub fn parent_borders(&self, level: Level, z: u8) -> Vec<Border> {
+        let lt = self.level(level);
+        lt.borders_at(z.min(MAX_ZOOM), &self.snapshot)
+            .borders
+            .iter()
+            .map(|b| Border {
+                units: b.units.iter().map(|&i| lt.units[i as usize]).collect(),
+                ..b.clone()
+            })
+            .collect()
+    }
+
     /// Prepares what the first view of a province needs (each level's topology and its
     /// outlines at the zooms where the level is drawn up to zoom 10), so that the first map
     /// a user opens does not wait for it. Tiles asked for meanwhile prepare the same parts
@@ -532,14 +675,21 @@ impl TileSet {
                 if polygons.num_features() == 0 {
                     return Ok((None, 0));
                 }
-                let names = polygons.end().layer(label_layer_name(layer))?;
+                // Layers are encoded apart and joined (a tile is its layers one after the
+                // other); one without features is left out.
+                let mut tile = polygons.encode();
+                let names = MvtLayerBuilder::new(label_layer_name(layer))?;
                 let names = self.label_features(names, level, (z, x, y))?;
-                // A layer without features is left out of the tile.
-                let tile = if names.num_features() > 0 {
-                    names.encode()
-                } else {
-                    names.end().encode()
-                };
+                if names.num_features() > 0 {
+                    tile.extend(names.encode());
+                }
+                if level != Level::Kabupaten {
+                    let lines = MvtLayerBuilder::new(border_layer_name(layer))?;
+                    let lines = self.border_features(lines, level, (z, x, y))?;
+                    if lines.num_features() > 0 {
+                        tile.extend(lines.encode());
+                    }
+                }
                 Ok((Some(tile), 0))
             }
             None => {
@@ -565,13 +715,7 @@ impl TileSet {
         let lt = self.level(level);
         let n = f64::from(1u32 << z);
         let (fx, fy) = (f64::from(x), f64::from(y));
-        let env = AABB::from_corners([fx / n, fy / n], [(fx + 1.0) / n, (fy + 1.0) / n]);
-        let mut hits: Vec<usize> = lt
-            .boxes
-            .locate_in_envelope_intersecting(&env)
-            .map(|g| g.data)
-            .collect();
-        hits.sort_unstable();
+        let hits = in_tile(&lt.boxes, (z, x, y), 0.0);
         let ext = f64::from(EXTENT);
         for i in hits {
             let Some(([wx, wy], rank)) = lt.labels[i] else {
@@ -597,6 +741,60 @@ impl TileSet {
         Ok(layer)
     }
 
+    /// The parent borders crossing the tile (clipped to it and its buffer): one line
+    /// feature per kind, `tingkat` = `kabupaten` (also the coast and the province's edge) or
+    /// `kecamatan` (desa tiles only).
+    fn border_features(
+        &self,
+        mut layer: MvtLayerBuilder,
+        level: Level,
+        (z, x, y): (u8, u32, u32),
+    ) -> Result<MvtLayerBuilder, TileError> {
+        let index = self.level(level).borders_at(z, &self.snapshot);
+        let (n, ext) = (f64::from(1u32 << z), f64::from(EXTENT));
+        let (fx, fy) = (f64::from(x), f64::from(y));
+        let hits = in_tile(&index.boxes, (z, x, y), BUFFER);
+        let mut by_kind: Vec<(BorderKind, Vec<Vec<fast_mvt::MvtCoord>>)> = Vec::new();
+        for i in hits {
+            let b = &index.borders[i];
+            let line: Vec<[f64; 2]> = b
+                .line
+                .iter()
+                .map(|p| [(p[0] * n - fx) * ext, (p[1] * n - fy) * ext])
+                .collect();
+            for part in clip_line(&line, -BUFFER, ext + BUFFER) {
+                let mut q: Vec<(i32, i32)> = Vec::with_capacity(part.len());
+                for p in part {
+                    let c = (p[0].round() as i32, p[1].round() as i32);
+                    if q.last() != Some(&c) {
+                        q.push(c);
+                    }
+                }
+                if q.len() < 2 {
+                    continue;
+                }
+                let coords = q
+                    .into_iter()
+                    .map(|(x, y)| fast_mvt::MvtCoord { x, y })
+                    .collect();
+                match by_kind.iter_mut().find(|(k, _)| *k == b.kind) {
+                    Some((_, lines)) => lines.push(coords),
+                    None => by_kind.push((b.kind, vec![coords])),
+                }
+            }
+        }
+        by_kind.sort_by_key(|(k, _)| k.as_str());
+        for (kind, lines) in by_kind {
+            let mut f = layer.feature_of(MvtGeomType::LineString);
+            for line in lines {
+                f.line(line)?;
+            }
+            f.tag_string("tingkat", kind.as_str())?;
+            layer = f.end();
+        }
+        Ok(layer)
+    }
+
     fn boundaries(
         &self,
         mut layer: MvtLayerBuilder,
@@ -605,20 +803,9 @@ impl TileSet {
         period: Option<&PeriodIndicators>,
     ) -> Result<MvtLayerBuilder, TileError> {
         let lt = self.level(level);
-        let n = f64::from(1u32 << z);
-        let ext = f64::from(EXTENT);
-        let pad = BUFFER / ext;
+        let (n, ext) = (f64::from(1u32 << z), f64::from(EXTENT));
         let (fx, fy) = (f64::from(x), f64::from(y));
-        let env = AABB::from_corners(
-            [(fx - pad) / n, (fy - pad) / n],
-            [(fx + 1.0 + pad) / n, (fy + 1.0 + pad) / n],
-        );
-        let mut hits: Vec<usize> = lt
-            .boxes
-            .locate_in_envelope_intersecting(&env)
-            .map(|g| g.data)
-            .collect();
-        hits.sort_unstable();
+        let hits = in_tile(&lt.boxes, (z, x, y), BUFFER);
         let outlines = lt.at_zoom(z);
         let to_tile = |p: &[f64; 2]| [(p[0] * n - fx) * ext, (p[1] * n - fy) * ext];
         for i in hits {

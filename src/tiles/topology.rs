@@ -10,12 +10,12 @@
 
 use std::collections::HashMap;
 
-use geo::{LineString, MultiPolygon, Simplify};
+use geo::{LineString, MultiPolygon, SimplifyIdx};
 
 use super::mercator::to_world;
 
 /// A point in world coordinates.
-type P = [f64; 2];
+pub type P = [f64; 2];
 
 /// A point's exact identity.
 type PointKey = (u64, u64);
@@ -167,21 +167,50 @@ impl Topology {
         self.arcs.len()
     }
 
+    /// The arcs, exact, in world coordinates.
+    pub fn arcs(&self) -> &[Vec<P>] {
+        &self.arcs
+    }
+
+    /// Per arc, the units whose rings use it (one, or two neighbours), in unit order.
+    pub fn arc_users(&self) -> Vec<Vec<u32>> {
+        let mut users: Vec<Vec<u32>> = vec![Vec::new(); self.arcs.len()];
+        for (u, polys) in self.shapes.iter().enumerate() {
+            for &(id, _) in polys.iter().flatten().flatten() {
+                let list = &mut users[id as usize];
+                if list.last() != Some(&(u as u32)) && !list.contains(&(u as u32)) {
+                    list.push(u as u32);
+                }
+            }
+        }
+        users
+    }
+
+    /// Per arc, the indices of the vertices Ramer–Douglas–Peucker keeps at `tolerance` (world
+    /// units; 0 keeps every vertex).
+    pub fn simplified_indices(&self, tolerance: f64) -> Vec<Vec<usize>> {
+        self.arcs
+            .iter()
+            .map(|a| {
+                if tolerance > 0.0 {
+                    let line: LineString<f64> = a.iter().map(|p| (p[0], p[1])).collect();
+                    line.simplify_idx(tolerance)
+                } else {
+                    (0..a.len()).collect()
+                }
+            })
+            .collect()
+    }
+
     /// Every unit's outline in world coordinates with each arc simplified by `tolerance`
     /// (world units; 0 keeps every vertex). A ring left with fewer than three distinct points
     /// is dropped, and a polygon whose exterior ring is dropped goes with it.
     pub fn simplified(&self, tolerance: f64) -> Outlines {
         let arcs: Vec<Vec<P>> = if tolerance > 0.0 {
-            self.arcs
-                .iter()
-                .map(|a| {
-                    let line: LineString<f64> = a.iter().map(|p| (p[0], p[1])).collect();
-                    line.simplify(tolerance)
-                        .0
-                        .into_iter()
-                        .map(|c| [c.x, c.y])
-                        .collect()
-                })
+            self.simplified_indices(tolerance)
+                .into_iter()
+                .zip(&self.arcs)
+                .map(|(kept, arc)| kept.into_iter().map(|i| arc[i]).collect())
                 .collect()
         } else {
             self.arcs.clone()

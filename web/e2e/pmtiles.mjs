@@ -24,8 +24,8 @@ const layers = metadata.vector_layers;
 async function serverTile(z, x, y) {
   const parts = [];
   for (const l of layers) {
-    // A boundary layer's names travel in its own tiles.
-    if (l.id.endsWith('_label')) continue;
+    // A boundary layer's names and parent borders travel in its own tiles.
+    if (l.id.endsWith('_label') || l.id.endsWith('_batas')) continue;
     if (z < l.minzoom || z > l.maxzoom) continue;
     const r = await fetch(`${base}/tiles/${l.id}/${z}/${x}/${y}.mvt`);
     if (r.status === 204) continue;

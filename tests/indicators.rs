@@ -520,6 +520,30 @@ async fn targets_rank_units_deterministically_and_export_csv_and_xlsx() {
     let mut book = calamine::open_workbook_auto(&path).unwrap();
     let range = book.worksheet_range("Sasaran").unwrap();
     assert_eq!(range.height(), 5);
+    let header: Vec<String> = range
+        .rows()
+        .next()
+        .unwrap()
+        .iter()
+        .map(|c| c.to_string())
+        .collect();
+    assert_eq!(
+        header,
+        [
+            "Peringkat",
+            "Kode",
+            "Nama",
+            "Kabupaten/Kota",
+            "Periode",
+            "Desil 1 belum menerima PKH",
+            "Jumlah rumah tangga BNBA",
+            "Rumah tangga desil 1 (sangat miskin)",
+            "Rumah tangga desil 1–4",
+            "Jumlah jiwa",
+        ],
+        "a kecamatan list ranked by a key figure shows it once"
+    );
+    assert!(range.rows().skip(1).all(|r| r[4].to_string() == latest));
 
     for uri in [
         "/api/targets?top=0",

@@ -413,10 +413,22 @@
       d.children[2].textContent = angka.format(count) + ' ' + (LEVEL_NAMES[c.level] || '').split('/')[0].toLowerCase();
       box.appendChild(d);
     };
-    c.colors.forEach((colour, i) => row(colour, c.labels[i], c.counts[i]));
+    // On a phone the legend above lives in the closed sheet: a one-line copy of its classes
+    // stays over the map.
+    const mini = $('legenda-mini');
+    mini.replaceChildren();
+    const chip = (colour, label) => {
+      const span = document.createElement('span');
+      const swatch = document.createElement('i');
+      swatch.style.background = colour;
+      span.append(swatch, label);
+      mini.appendChild(span);
+    };
+    c.colors.forEach((colour, i) => { row(colour, c.labels[i], c.counts[i]); chip(colour, c.labels[i]); });
     if (c.few) row(c.few_color || FEW_COLOR, c.few_label, c.few);
     if (c.suppressed) row(c.no_data_color || NO_DATA_COLOR, c.suppressed_label, c.suppressed);
     row(c.no_data_color || NO_DATA_COLOR, c.no_data_label || 'Tidak ada data', c.no_data || 0);
+    chip(c.no_data_color || NO_DATA_COLOR, 'tidak ada data');
     // Why units have no value ("sumber … tidak memuat desil") or no change ("tidak sebanding: …").
     for (const r of (c.no_data_reasons || []).slice(0, 2)) {
       const why = document.createElement('p');

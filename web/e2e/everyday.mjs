@@ -218,6 +218,16 @@ await run(async (page, problems) => {
   check(layout.map.height >= 844 * 0.7 && layout.map.width === 390, `the map fills the screen under the header (${Math.round(layout.map.width)}×${Math.round(layout.map.height)})`);
   check(layout.sheet.top >= 844 - 50, `the controls wait in a bottom sheet showing its handle only (top at ${Math.round(layout.sheet.top)})`);
   check(layout.strip.right <= 390, 'the headline strip fits the width');
+  // The classes stay readable over the map while the sheet (and its legend) is closed.
+  const mini = await small.evaluate(() => {
+    const el = document.querySelector('#legenda-mini');
+    const r = el.getBoundingClientRect();
+    return { chips: [...el.children].map((c) => c.textContent), top: r.top, bottom: r.bottom, right: r.right, shown: getComputedStyle(el).display !== 'none' };
+  });
+  const legendRows = await small.$$eval('#legenda .kelas .rentang', (rs) => rs.map((r) => r.textContent));
+  check(mini.shown && mini.chips.length >= 2 && mini.chips.slice(0, -1).every((c) => legendRows.includes(c)) && mini.chips.at(-1) === 'tidak ada data',
+    `a one-line legend over the map gives the classes (${mini.chips.join(' | ')})`);
+  check(mini.bottom <= layout.sheet.top && mini.top >= layout.map.top && mini.right <= 390, 'above the sheet\'s handle, inside the map');
   await small.screenshot({ path: join(artifacts, '04-ponsel-peta.png') });
   await small.tap('#buka-pengaturan');
   await waitFor(small, 'the sheet open', () => document.querySelector('.sisi').getBoundingClientRect().top < 844 * 0.5);

@@ -158,17 +158,25 @@ async fn the_static_map_draws_each_desa_in_its_class_colour() {
 
     // The command line writes the API's bytes.
     let file = dir.path().join("peta.png");
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_lentera"))
-        .arg("--data-dir")
-        .arg(&data)
-        .args([
-            "render", "map", "--level", "desa", "--parent", "64.72", "--labels", "false",
-            "--width", "1200", "--height", "900", "-o",
-        ])
-        .arg(&file)
-        .env_remove("DATABASE_URL")
-        .output()
-        .unwrap();
+    let out = common::lentera(
+        &data,
+        &[
+            "render",
+            "map",
+            "--level",
+            "desa",
+            "--parent",
+            "64.72",
+            "--labels",
+            "false",
+            "--width",
+            "1200",
+            "--height",
+            "900",
+            "-o",
+            file.to_str().unwrap(),
+        ],
+    );
     assert!(
         out.status.success(),
         "{}",
@@ -324,14 +332,10 @@ async fn the_profile_pdf_holds_the_figures_of_the_api() {
 
     // The command line writes the same document.
     let cli = dir.path().join("profil-cli.pdf");
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_lentera"))
-        .arg("--data-dir")
-        .arg(dir.path())
-        .args(["render", "profile", "64.08", "-o"])
-        .arg(&cli)
-        .env_remove("DATABASE_URL")
-        .output()
-        .unwrap();
+    let out = common::lentera(
+        dir.path(),
+        &["render", "profile", "64.08", "-o", cli.to_str().unwrap()],
+    );
     assert!(
         out.status.success(),
         "{}",

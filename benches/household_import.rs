@@ -27,7 +27,7 @@ use lentera::ingest::households::privacy::Secret;
 use lentera::ingest::households::{FileOptions, HouseholdFile};
 use lentera::model::SourceFormat;
 
-use lentera::store::SqliteStore;
+use lentera::store::{SqliteStore, Store};
 
 /// CPU seconds (user + system) used so far by the whole process.
 fn process_cpu_secs() -> f64 {
@@ -178,6 +178,21 @@ async fn main() {
     let (map_secs, map_cpu) = stage(false);
     let (geo_secs, geo_cpu) = stage(true);
 
+    // A server after the import: the snapshot built from the whole store (the batch alone
+    // here) against adding the batch to the snapshot it had before (what `serve` does when
+    // only new batches came to count), and reading the batch's households back.
+    let stored = SqliteStore::open_dir(&dir.path().join("store0"))
+        .await
+        .unwrap();
+    let t = Instant::now();
+    let whole = lentera::app::load_snapshot(&stored, 2).await.unwrap();
+    let whole_secs = t.elapsed().as_secs_f64();
+    let t = Instant::now();
+    let facts = stored.household_facts(Some(&[batch.id])).await.unwrap();
+    let read_secs = t.elapsed().as_secs_f64();
+    assert_eq!(facts.len(), rows);
+    drop((whole, facts));
+
     let rate = rows as f64 / secs;
     let copy_rate = rows as f64 / copy_secs;
     println!("household import, {rows} P3KE rows, geocoded against the real Kaltim desa:");
@@ -190,6 +205,10 @@ async fn main() {
     println!(
         "  geocoded: {} households, {} for review; by quality {:?}",
         geocoded.households, geocoded.needs_review, geocoded.by_quality
+    );
+    println!(
+        "  a snapshot from the whole store (the {rows} households) {whole_secs:.2} s; the batch's \
+         households read back for adding them to a snapshot {read_secs:.2} s"
     );
     println!(
         "  stages (no store): file SHA-256 {sha_secs:.2} s (alone; an import hashes on a thread \

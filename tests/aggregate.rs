@@ -140,7 +140,7 @@ async fn snapshot_counts_equal_postgis_on_the_stored_households() {
         .into_iter()
         .map(BatchMeta::from)
         .collect();
-    let facts = store.household_facts().await.unwrap();
+    let facts = store.household_facts(None).await.unwrap();
     assert_eq!(facts.len(), 30_000);
 
     let (client, conn) = tokio_postgres::connect(&url, tokio_postgres::NoTls)

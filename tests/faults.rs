@@ -184,7 +184,7 @@ async fn fill_the_disk(
         client.batch_execute("VACUUM").await.unwrap();
     }
     let before = store.batches().await.unwrap();
-    let households_before = store.household_facts().await.unwrap().len();
+    let households_before = store.household_facts(None).await.unwrap().len();
 
     // A file far larger than the disk's room.
     let big = work.join("big.csv");
@@ -201,7 +201,7 @@ async fn fill_the_disk(
     make_room();
     assert_eq!(store.batches().await.unwrap(), before, "no batch recorded");
     assert_eq!(
-        store.household_facts().await.unwrap().len(),
+        store.household_facts(None).await.unwrap().len(),
         households_before
     );
 

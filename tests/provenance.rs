@@ -160,7 +160,7 @@ async fn every_indicator_is_null_exactly_where_its_source_is_silent() {
         common::import_file(store.as_ref(), file, period, options.clone()).await;
     }
     // A source that states no desil has no desil scale.
-    let facts = store.household_facts().await.unwrap();
+    let facts = store.household_facts(None).await.unwrap();
     assert!(facts.iter().all(|f| f.desil.is_some() || f.scale.is_none()));
 
     let app = common::exact_router(Live::load(store.clone()).await.unwrap());

@@ -1,6 +1,7 @@
 //! Building a snapshot: the desa grid first, then the households, then counting them.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use geo::MultiPolygon;
 use serde::Serialize;
@@ -52,7 +53,7 @@ pub struct BuildTimings {
 
 impl SnapshotBuilder {
     /// Starts a snapshot over `regions` (any levels; missing ancestors are added by code) and
-    /// `batches`, with a desa grid of [`DEFAULT_CELLS_PER_DESA`] cells per desa.
+    /// `batches` (reported in the order they were stored), with a desa grid of [`DEFAULT_CELLS_PER_DESA`] cells per desa.
     pub fn new(regions: Vec<Region>, batches: Vec<BatchMeta>) -> SnapshotBuilder {
         Self::with_grid(regions, batches, DEFAULT_CELLS_PER_DESA)
     }
@@ -65,6 +66,11 @@ impl SnapshotBuilder {
         batches: Vec<BatchMeta>,
         cells_per_desa: usize,
     ) -> SnapshotBuilder {
+        // In the order they were stored (by id), however they were given: a snapshot made
+        // by adding batches to another orders them the same way, and the usual new batch,
+        // the newest, goes last without moving the others.
+        let mut batches = batches;
+        batches.sort_by_key(|b| b.id);
         let mut by_kode: HashMap<Kode, Region> = regions.into_iter().map(|r| (r.kode, r)).collect();
         let missing: Vec<Kode> = by_kode
             .keys()
@@ -142,57 +148,12 @@ impl SnapshotBuilder {
     /// Adds one household. Households of batches not given to [`SnapshotBuilder::new`] are
     /// ignored (they cannot be reported).
     pub fn push(&mut self, f: &HouseholdFacts) {
-        let Some(&batch) = self.batch_index.get(&f.batch_id) else {
-            return;
+        let places = Places {
+            index: &self.index,
+            batch_index: &self.batch_index,
+            batches: &self.batches,
         };
-        // A household the verval did not find counts nowhere.
-        if f.flags.has(Flag::NotFound) {
-            return;
-        }
-        let chosen = f.desa.or(f.unit);
-        let unit = chosen
-            .and_then(|k| self.index.get(&k).copied())
-            .unwrap_or(NO_UNIT);
-        let (lon, lat) = f
-            .point
-            .map_or((f32::NAN, f32::NAN), |(x, y)| (x as f32, y as f32));
-        let mut bits = 0;
-        if f.scale == Some(DesilScale::Ten) {
-            bits |= BIT_SCALE_TEN;
-        }
-        if let Some(extreme) = f.extreme_poor {
-            bits |= BIT_EXTREME_STATED | if extreme { BIT_EXTREME } else { 0 };
-        }
-        if f.duplicate {
-            bits |= BIT_DUPLICATE;
-        }
-        if f.desa.is_some() && unit == NO_UNIT {
-            bits |= BIT_DESA_GONE;
-        }
-        if self.programs.matches_households() {
-            let period = self.batches[usize::from(batch)].period;
-            self.programs.push(period, f.nik_key, f.kk_key);
-        }
-        self.records.push(HouseholdRecord {
-            kk: key_prefix(f.kk_key),
-            nik: key_prefix(f.nik_key),
-            lon,
-            lat,
-            unit,
-            batch,
-            members: f.members.map_or(MEMBERS_UNKNOWN, |m| {
-                m.min(u32::from(MEMBERS_UNKNOWN - 1)) as u16
-            }),
-            programs_known: f.programs.known,
-            programs_receives: f.programs.receives,
-            flags: f.flags.0,
-            desil: f.desil.filter(|d| (1..=10).contains(d)).unwrap_or(0),
-            bits,
-            quality: f
-                .quality
-                .and_then(|q| Quality::ALL.iter().position(|x| *x == q))
-                .map_or(0, |i| i as u8 + 1),
-        });
+        places.push(f, &mut self.records, &mut self.programs);
     }
 
     /// Locates every household, counts the indicators of every unit in every period on
@@ -203,11 +164,7 @@ impl SnapshotBuilder {
         let mut periods: Vec<Period> = self.batches.iter().map(|b| b.period).collect();
         periods.sort();
         periods.dedup();
-        let batch_period: Vec<usize> = self
-            .batches
-            .iter()
-            .map(|b| periods.binary_search(&b.period).unwrap_or(0))
-            .collect();
+        let batch_period = period_of_batches(&self.batches, &periods);
         let counter = Counter {
             units: &self.units,
             grid: &grid,
@@ -237,14 +194,7 @@ impl SnapshotBuilder {
             .batches
             .iter()
             .zip(tallies)
-            .map(|(b, tally)| BatchReport {
-                id: b.id,
-                file_name: b.file_name.clone(),
-                source: b.source,
-                period: b.period,
-                imported_at: b.imported_at.clone(),
-                tally,
-            })
+            .map(|(b, tally)| BatchReport::new(b, tally))
             .collect();
         let parents: Vec<Option<u32>> = self.units.iter().map(|u| u.parent).collect();
         let periods = periods
@@ -269,13 +219,13 @@ impl SnapshotBuilder {
             timings,
             generation,
             dataset,
-            units: self.units,
-            index: self.index,
-            grid,
-            desa_units,
+            units: Arc::new(self.units),
+            index: Arc::new(self.index),
+            grid: Arc::new(grid),
+            desa_units: Arc::new(desa_units),
             households: self.records,
             periods,
-            denominators,
+            denominators: Arc::new(denominators),
             batches: reports,
             groups,
             point_index,
@@ -283,6 +233,84 @@ impl SnapshotBuilder {
             programs: self.programs,
             matchings: Default::default(),
         }
+    }
+}
+
+/// The index in `periods` (sorted) of each batch's period.
+pub(super) fn period_of_batches(batches: &[BatchMeta], periods: &[Period]) -> Vec<usize> {
+    batches
+        .iter()
+        .map(|b| periods.binary_search(&b.period).unwrap_or(0))
+        .collect()
+}
+
+/// What turns a household's stored facts into its record: the unit and batch indices.
+pub(super) struct Places<'a> {
+    pub(super) index: &'a HashMap<Kode, u32>,
+    pub(super) batch_index: &'a HashMap<i64, u16>,
+    pub(super) batches: &'a [BatchMeta],
+}
+
+impl Places<'_> {
+    /// Adds household `f` to `records` (and the programmes it is on to `programs`), unless
+    /// it counts nowhere whatever happens: a batch not known, or not found by the verval.
+    pub(super) fn push(
+        &self,
+        f: &HouseholdFacts,
+        records: &mut Vec<HouseholdRecord>,
+        programs: &mut ProgramIndex,
+    ) {
+        let Some(&batch) = self.batch_index.get(&f.batch_id) else {
+            return;
+        };
+        // A household the verval did not find counts nowhere.
+        if f.flags.has(Flag::NotFound) {
+            return;
+        }
+        let chosen = f.desa.or(f.unit);
+        let unit = chosen
+            .and_then(|k| self.index.get(&k).copied())
+            .unwrap_or(NO_UNIT);
+        let (lon, lat) = f
+            .point
+            .map_or((f32::NAN, f32::NAN), |(x, y)| (x as f32, y as f32));
+        let mut bits = 0;
+        if f.scale == Some(DesilScale::Ten) {
+            bits |= BIT_SCALE_TEN;
+        }
+        if let Some(extreme) = f.extreme_poor {
+            bits |= BIT_EXTREME_STATED | if extreme { BIT_EXTREME } else { 0 };
+        }
+        if f.duplicate {
+            bits |= BIT_DUPLICATE;
+        }
+        if f.desa.is_some() && unit == NO_UNIT {
+            bits |= BIT_DESA_GONE;
+        }
+        if programs.matches_households() {
+            let period = self.batches[usize::from(batch)].period;
+            programs.push(period, f.nik_key, f.kk_key);
+        }
+        records.push(HouseholdRecord {
+            kk: key_prefix(f.kk_key),
+            nik: key_prefix(f.nik_key),
+            lon,
+            lat,
+            unit,
+            batch,
+            members: f.members.map_or(MEMBERS_UNKNOWN, |m| {
+                m.min(u32::from(MEMBERS_UNKNOWN - 1)) as u16
+            }),
+            programs_known: f.programs.known,
+            programs_receives: f.programs.receives,
+            flags: f.flags.0,
+            desil: f.desil.filter(|d| (1..=10).contains(d)).unwrap_or(0),
+            bits,
+            quality: f
+                .quality
+                .and_then(|q| Quality::ALL.iter().position(|x| *x == q))
+                .map_or(0, |i| i as u8 + 1),
+        });
     }
 }
 

@@ -7,6 +7,7 @@
 mod builder;
 mod count;
 pub mod goals;
+mod increment;
 pub mod indicators;
 mod points;
 mod programs;
@@ -19,6 +20,7 @@ mod transitions;
 use crate::model::BatchInfo;
 
 pub use builder::{BuildTimings, SnapshotBuilder};
+pub use increment::NotAddable;
 pub use indicators::{
     Change, Count, Counts, Described, Field, Indicator, Rate, Side, Stated, UnknownIndicator,
 };

@@ -206,7 +206,7 @@ impl ProgramTally {
 
 /// The regional programmes of a snapshot: their tallies, which programmes each household
 /// receives, and the keys to find the programmes of a stored household.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 pub struct ProgramIndex {
     pub(super) tallies: Vec<ProgramTally>,
     /// Sets of programmes (indices into `tallies`); set 0 is empty.

@@ -154,6 +154,18 @@ pub struct BatchReport {
 }
 
 impl BatchReport {
+    /// The report of batch `b` with its tally.
+    pub(super) fn new(b: &BatchMeta, tally: BatchTally) -> BatchReport {
+        BatchReport {
+            id: b.id,
+            file_name: b.file_name.clone(),
+            source: b.source,
+            period: b.period,
+            imported_at: b.imported_at.clone(),
+            tally,
+        }
+    }
+
     /// Whether the batch's households are all accounted for.
     pub fn reconciles(&self) -> bool {
         self.tally.reconciles()
@@ -213,7 +225,7 @@ impl BatchTally {
 }
 
 /// A batch as the snapshot builder needs it.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct BatchMeta {
     /// Id.
     pub id: i64,
@@ -225,4 +237,16 @@ pub struct BatchMeta {
     pub period: Period,
     /// When it was imported (RFC 3339; empty when unknown).
     pub imported_at: String,
+}
+
+impl From<&BatchReport> for BatchMeta {
+    fn from(r: &BatchReport) -> BatchMeta {
+        BatchMeta {
+            id: r.id,
+            file_name: r.file_name.clone(),
+            source: r.source,
+            period: r.period,
+            imported_at: r.imported_at.clone(),
+        }
+    }
 }

@@ -114,13 +114,15 @@ pub struct Snapshot {
     pub generation: u64,
     /// `synthetic` for the demo province.
     pub dataset: Option<String>,
-    pub(super) units: Vec<Unit>,
-    pub(super) index: HashMap<Kode, u32>,
-    pub(super) grid: DesaGrid,
-    pub(super) desa_units: Vec<u32>,
+    // What does not change with households is shared with the snapshots made from this one
+    // by adding batches (`Snapshot::with_batches`).
+    pub(super) units: Arc<Vec<Unit>>,
+    pub(super) index: Arc<HashMap<Kode, u32>>,
+    pub(super) grid: Arc<DesaGrid>,
+    pub(super) desa_units: Arc<Vec<u32>>,
     pub(super) households: Vec<HouseholdRecord>,
     pub(super) periods: Vec<PeriodIndicators>,
-    pub(super) denominators: Vec<Denominators>,
+    pub(super) denominators: Arc<Vec<Denominators>>,
     pub(super) batches: Vec<BatchReport>,
     /// Where each unit's households start in `households` (by unit index; the last group
     /// holds those counted nowhere).
@@ -138,6 +140,12 @@ impl Snapshot {
     /// An empty snapshot (no regions, no households).
     pub fn empty() -> Snapshot {
         SnapshotBuilder::new(Vec::new(), Vec::new()).finish(0, None, 1)
+    }
+
+    /// Whether `other` has the very units of this snapshot (one was made from the other by
+    /// adding batches), so that what is drawn from their outlines can be shared.
+    pub fn same_units(&self, other: &Snapshot) -> bool {
+        Arc::ptr_eq(&self.units, &other.units)
     }
 
     /// The regional programmes and what their lists reach.

@@ -426,3 +426,156 @@ fn programme_lists_match_by_nik_or_kk_within_their_period() {
     assert_eq!(Count::ProgramEligible.value(older.counts(ua)), None);
     assert_eq!(Count::Desil1.value(older.counts(ua)), Some(1));
 }
+
+/// Households of every kind the counting rule tells apart, spread over `batches` at random.
+fn assorted_facts(
+    regions: &[crate::region::Region],
+    batches: &[i64],
+    n: usize,
+    seed: u64,
+) -> Vec<HouseholdFacts> {
+    use rand::{RngExt, SeedableRng};
+    let desa = desa_of(regions);
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
+    (0..n)
+        .map(|i| {
+            let d = desa[rng.random_range(0..desa.len())];
+            let elsewhere = desa[rng.random_range(0..desa.len())];
+            let batch_id = batches[rng.random_range(0..batches.len())];
+            let mut f = placed(batch_id, d.kode, inside_point(d), rng.random_range(1..=4));
+            f.kk_key = Some(rng.random_range(0..2_000));
+            f.nik_key = Some(rng.random_range(0..2_000));
+            f.extreme_poor = rng.random_bool(0.5).then(|| rng.random_bool(0.3));
+            f.programs.set(Program::Pkh, rng.random_bool(0.4));
+            match i % 9 {
+                0 => {
+                    f.desa = None;
+                    f.unit = d.kode.parent();
+                    f.point = None;
+                    f.quality = Some(Quality::KecamatanOnly);
+                }
+                1 => f.point = Some(inside_point(elsewhere)),
+                2 => f.duplicate = true,
+                3 => {
+                    f.desa = None;
+                    f.unit = None;
+                    f.quality = None;
+                    f.point = None;
+                }
+                4 => {
+                    f.scale = Some(DesilScale::Ten);
+                    f.desil = Some(rng.random_range(1..=10));
+                }
+                5 => f.members = None,
+                _ => {}
+            }
+            f
+        })
+        .collect()
+}
+
+/// What a unit's households are, in an order of their own (a merged group keeps the old
+/// households before the new, a full build the order of the store).
+fn group_keys(snap: &Snapshot, u: u32) -> Vec<String> {
+    let mut keys: Vec<String> = snap
+        .households_of(u)
+        .iter()
+        .map(|h| {
+            format!(
+                "{:?} {:?} {} {} {} {} {} {}",
+                h.kk,
+                h.nik,
+                h.lon.to_bits(),
+                h.lat.to_bits(),
+                h.batch,
+                h.members,
+                h.desil,
+                h.flags
+            )
+        })
+        .collect();
+    keys.sort();
+    keys
+}
+
+#[test]
+fn batches_added_to_a_snapshot_give_what_a_full_build_gives() {
+    let regions = synthetic_province(7);
+    // Only the first kabupaten at first; the added batches reach the others, a period already
+    // counted and a new one after it.
+    let first_kab = desa_of(&regions)[0]
+        .kode
+        .ancestor(Level::Kabupaten)
+        .unwrap();
+    let in_first: Vec<crate::region::Region> = regions
+        .iter()
+        .filter(|r| r.kode.level() != Level::Desa || r.kode.is_within(&first_kab))
+        .cloned()
+        .collect();
+    // Few enough that some desa of the first kabupaten have none in a period until the new
+    // batches bring some (their zero figures were filled in by coverage).
+    let old = assorted_facts(&in_first, &[1, 2], 300, 11);
+    let new = assorted_facts(&regions, &[3, 4], 2_000, 12);
+    let metas = [
+        batch(1, "2025-03"),
+        batch(2, "2025-06"),
+        batch(3, "2025-06"),
+        batch(4, "2025-09"),
+    ];
+    let build = |metas: &[BatchMeta], facts: &[&[HouseholdFacts]]| {
+        let mut b = SnapshotBuilder::new(regions.clone(), metas.to_vec());
+        for f in facts.iter().flat_map(|f| f.iter()) {
+            b.push(f);
+        }
+        b.finish(1, None, 2)
+    };
+    let base = build(&metas[..2], &[&old]);
+    let added = base
+        .with_batches(metas[2..].to_vec(), &new, 2, 2)
+        .expect("later batches add");
+    let full = build(&metas, &[&old, &new]);
+
+    assert_eq!(added.batches(), full.batches());
+    assert_eq!(
+        added.periods().iter().map(|p| p.period).collect::<Vec<_>>(),
+        full.periods().iter().map(|p| p.period).collect::<Vec<_>>()
+    );
+    assert_eq!(added.households().len(), full.households().len());
+    for (a, f) in added.periods().iter().zip(full.periods()) {
+        for u in 0..full.units().len() as u32 {
+            assert_eq!(a.counts(u), f.counts(u), "{} unit {u}", f.period);
+            assert_eq!(a.suppressed(u), f.suppressed(u));
+            let sources = |s: &Snapshot| {
+                s.sources_of(u, f.period)
+                    .map(|(b, share)| (b.id, *share))
+                    .collect::<Vec<_>>()
+            };
+            assert_eq!(sources(&added), sources(&full));
+        }
+    }
+    for u in 0..full.units().len() as u32 {
+        assert_eq!(group_keys(&added, u), group_keys(&full, u), "unit {u}");
+    }
+    let bbox = regions[0].info().bbox.unwrap();
+    assert_eq!(
+        added.households_in(bbox).len(),
+        full.households_in(bbox).len()
+    );
+    let (p2, p3) = (period_of("2025-06"), period_of("2025-09"));
+    let flows = |s: &Snapshot| format!("{:?}", s.transitions(p3, p2, Level::Kabupaten));
+    assert_eq!(flows(&added), flows(&full));
+    assert_eq!(added.generation, 2);
+
+    // What would renumber or rematch everything is refused: the store is read again.
+    assert_eq!(
+        base.with_batches(vec![batch(1, "2025-09")], &[], 2, 2)
+            .err(),
+        Some(NotAddable::Known(1))
+    );
+    assert_eq!(
+        added
+            .with_batches(vec![batch(5, "2025-01")], &[], 3, 2)
+            .err(),
+        Some(NotAddable::EarlierPeriod(period_of("2025-01")))
+    );
+}

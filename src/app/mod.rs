@@ -8,7 +8,7 @@ mod demo;
 pub mod goals;
 mod households;
 mod programs;
-mod snapshot;
+pub mod snapshot;
 
 pub use boundaries::{import_boundaries, BoundaryImportError, ImportOutcome};
 pub use demo::{load_demo_households, DemoError};

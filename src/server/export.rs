@@ -301,7 +301,7 @@ async fn export_households(
         bbox: q.bbox.map(|b| b.0),
     };
     let batches = snap.batch_ids_of(period);
-    let mut chunks = stream_households(st.live.store().clone(), batches);
+    let mut chunks = stream_households(st.live.reads().clone(), batches);
     let format = if geojson {
         Format::Geojson
     } else {

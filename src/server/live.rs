@@ -6,18 +6,28 @@ use std::time::Duration;
 use arc_swap::{ArcSwap, ArcSwapOption};
 
 use crate::aggregate::Snapshot;
-use crate::app::load_snapshot;
+use crate::app::snapshot::{load_with_basis, refresh_snapshot, Basis, Refreshed};
 use crate::store::{Store, StoreError};
 use crate::tiles::TileSet;
 
 use super::pyramid::{Prerender, Pyramid};
 
+/// How long a refresh waits for the replica to replay a change before reading it anyway.
+const REPLICA_WAIT: Duration = Duration::from_secs(5);
+
 /// The store and the current snapshot built from it. Cloning shares both.
 #[derive(Clone)]
 pub struct Live {
     store: Arc<dyn Store>,
+    /// Where snapshots and household exports are read: the store itself, or a read-only
+    /// streaming replica of it ([`Live::with_replica`]).
+    reads: Arc<dyn Store>,
     current: Arc<ArcSwap<TileSet>>,
-    rebuilding: Arc<tokio::sync::Mutex<()>>,
+    /// Held while the snapshot is brought up to date: what the current one was built from.
+    rebuilding: Arc<tokio::sync::Mutex<Basis>>,
+    /// The store generation the current snapshot stands for (past its own when a change
+    /// left everything it counts as it was).
+    answered: Arc<std::sync::atomic::AtomicU64>,
     threads: usize,
     /// When the current snapshot was swapped in.
     swapped_at: Arc<std::sync::Mutex<std::time::Instant>>,
@@ -33,12 +43,26 @@ pub struct Live {
 impl Live {
     /// Builds the first snapshot of `store`.
     pub async fn load(store: Arc<dyn Store>) -> Result<Live, StoreError> {
+        Live::with_replica(store.clone(), store).await
+    }
+
+    /// Builds the first snapshot from `replica`, a read-only streaming replica of `store`
+    /// (see [`crate::store::PostgisStore::connect_replica`]): snapshots and household exports
+    /// are read there, everything else (sessions, the audit trail, uploads, imports, and the
+    /// generation that says a change was committed) goes to `store`. A snapshot is built
+    /// once the replica has replayed the change the primary announced.
+    pub async fn with_replica(
+        store: Arc<dyn Store>,
+        replica: Arc<dyn Store>,
+    ) -> Result<Live, StoreError> {
         let threads = std::thread::available_parallelism().map_or(2, |n| n.get());
-        let snapshot = load_snapshot(store.as_ref(), threads).await?;
+        let (snapshot, basis) = load_with_basis(replica.as_ref(), threads).await?;
         Ok(Live {
             store,
+            reads: replica,
+            answered: Arc::new(std::sync::atomic::AtomicU64::new(snapshot.generation)),
             current: Arc::new(ArcSwap::from_pointee(TileSet::new(Arc::new(snapshot)))),
-            rebuilding: Arc::new(tokio::sync::Mutex::new(())),
+            rebuilding: Arc::new(tokio::sync::Mutex::new(basis)),
             threads,
             swapped_at: Arc::new(std::sync::Mutex::new(std::time::Instant::now())),
             prerender: Arc::default(),
@@ -77,6 +101,12 @@ impl Live {
         &self.store
     }
 
+    /// Where the snapshot's households are read (the replica, when there is one): household
+    /// exports of the snapshot's batches stream from here.
+    pub fn reads(&self) -> &Arc<dyn Store> {
+        &self.reads
+    }
+
     /// The current snapshot. Readers keep the one they got for the whole request, so a swap
     /// in the middle never mixes two versions.
     pub fn snapshot(&self) -> Arc<Snapshot> {
@@ -89,25 +119,56 @@ impl Live {
         self.current.load_full()
     }
 
-    /// Rebuilds the snapshot if the store changed since it was built, and swaps it in.
-    /// Returns whether it did. Concurrent calls wait for one rebuild instead of starting
-    /// their own.
+    /// Brings the snapshot up to date if the store changed since it was built (adding the
+    /// batches that came to count when nothing else changed, else building it again), and
+    /// swaps it in. Returns whether it did. Concurrent calls wait for one rebuild instead
+    /// of starting their own.
     pub async fn refresh(&self) -> Result<bool, StoreError> {
-        let _one_at_a_time = self.rebuilding.lock().await;
+        use std::sync::atomic::Ordering;
+        let mut basis = self.rebuilding.lock().await;
         let generation = self.store.generation().await?;
-        if generation == self.current.load().snapshot().generation {
+        if generation == self.answered.load(Ordering::Acquire) {
             return Ok(false);
         }
         let started = std::time::Instant::now();
-        let snapshot = load_snapshot(self.store.as_ref(), self.threads).await?;
-        tracing::info!(
-            generation = snapshot.generation,
-            households = snapshot.households().len(),
-            seconds = started.elapsed().as_secs_f64(),
-            "new snapshot"
-        );
+        self.replica_reaches(generation).await?;
+        let current = self.snapshot();
+        let snapshot = match refresh_snapshot(
+            self.reads.as_ref(),
+            &current,
+            &mut basis,
+            self.threads,
+        )
+        .await?
+        {
+            Refreshed::Same(generation) => {
+                self.answered.store(generation, Ordering::Release);
+                tracing::info!(generation, "nothing counted changed; the snapshot stays");
+                return Ok(false);
+            }
+            Refreshed::Added(snapshot) => {
+                tracing::info!(
+                    generation = snapshot.generation,
+                    households = snapshot.households().len(),
+                    seconds = started.elapsed().as_secs_f64(),
+                    "new snapshot: batches added"
+                );
+                snapshot
+            }
+            Refreshed::Rebuilt(snapshot, why) => {
+                tracing::info!(
+                    generation = snapshot.generation,
+                    households = snapshot.households().len(),
+                    seconds = started.elapsed().as_secs_f64(),
+                    why,
+                    "new snapshot: built again"
+                );
+                snapshot
+            }
+        };
+        self.answered.store(snapshot.generation, Ordering::Release);
         // Prepared before the swap: the first tiles of the new data never wait for it.
-        let tiles = Arc::new(TileSet::new(Arc::new(snapshot)));
+        let tiles = Arc::new(self.current.load().next(Arc::new(snapshot)));
         let warming = tiles.clone();
         tokio::task::spawn_blocking(move || warming.warm())
             .await
@@ -118,10 +179,34 @@ impl Live {
             drop(self.prepare_tiles());
         } else {
             let generation = self.current.load().snapshot().generation;
-            self.prepared
-                .store(generation, std::sync::atomic::Ordering::Release);
+            self.prepared.store(generation, Ordering::Release);
         }
         Ok(true)
+    }
+
+    /// Waits until the replica has replayed `generation` (at once without a replica), at
+    /// most [`REPLICA_WAIT`]: a replica further behind is read as it is, and the next check
+    /// builds again once it has caught up.
+    async fn replica_reaches(&self, generation: u64) -> Result<(), StoreError> {
+        if Arc::ptr_eq(&self.store, &self.reads) {
+            return Ok(());
+        }
+        let started = std::time::Instant::now();
+        loop {
+            let replayed = self.reads.generation().await?;
+            if replayed >= generation {
+                return Ok(());
+            }
+            if started.elapsed() >= REPLICA_WAIT {
+                tracing::warn!(
+                    primary = generation,
+                    replica = replayed,
+                    "the replica lags behind the primary; building from what it holds"
+                );
+                return Ok(());
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
     }
 
     /// Prepares the current tiles on blocking threads while requests are served: the

@@ -612,7 +612,7 @@ async fn target_households(
     scope: Scope,
 ) -> Result<(Ranking, Vec<ListRow>), ApiError> {
     let batches = snap.batch_ids_of(criteria.period);
-    let mut chunks = stream_households(st.live.store().clone(), batches);
+    let mut chunks = stream_households(st.live.reads().clone(), batches);
     tokio::task::spawn_blocking(move || {
         let target = Target::new(&snap, criteria).map_err(target_error)?;
         let ranking = target.rank();

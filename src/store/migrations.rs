@@ -542,6 +542,88 @@ pub const MIGRATIONS: &[Migration] = &[
         $$;
     ",
     },
+    Migration {
+        version: 10,
+        name: "a second counter, bumped by every change a snapshot cannot follow by adding batches",
+        // `rewrites` moves with boundaries, the crosswalk, denominators, programmes, and with
+        // any change to households already stored or a batch removed; an import (new rows)
+        // or a batch's state does not move it, so a server adds such a batch to its snapshot.
+        sqlite: "
+        INSERT OR IGNORE INTO meta (key, value) VALUES ('rewrites', '0');
+        CREATE TRIGGER rewrites_regions_insert AFTER INSERT ON regions BEGIN
+            UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key = 'rewrites';
+        END;
+        CREATE TRIGGER rewrites_regions_update AFTER UPDATE ON regions BEGIN
+            UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key = 'rewrites';
+        END;
+        CREATE TRIGGER rewrites_regions_delete AFTER DELETE ON regions BEGIN
+            UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key = 'rewrites';
+        END;
+        CREATE TRIGGER rewrites_crosswalk_insert AFTER INSERT ON crosswalk BEGIN
+            UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key = 'rewrites';
+        END;
+        CREATE TRIGGER rewrites_crosswalk_update AFTER UPDATE ON crosswalk BEGIN
+            UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key = 'rewrites';
+        END;
+        CREATE TRIGGER rewrites_crosswalk_delete AFTER DELETE ON crosswalk BEGIN
+            UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key = 'rewrites';
+        END;
+        CREATE TRIGGER rewrites_denominators_insert AFTER INSERT ON denominators BEGIN
+            UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key = 'rewrites';
+        END;
+        CREATE TRIGGER rewrites_denominators_update AFTER UPDATE ON denominators BEGIN
+            UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key = 'rewrites';
+        END;
+        CREATE TRIGGER rewrites_denominators_delete AFTER DELETE ON denominators BEGIN
+            UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key = 'rewrites';
+        END;
+        CREATE TRIGGER rewrites_programs_insert AFTER INSERT ON programs BEGIN
+            UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key = 'rewrites';
+        END;
+        CREATE TRIGGER rewrites_programs_update AFTER UPDATE ON programs BEGIN
+            UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key = 'rewrites';
+        END;
+        CREATE TRIGGER rewrites_programs_delete AFTER DELETE ON programs BEGIN
+            UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key = 'rewrites';
+        END;
+        CREATE TRIGGER rewrites_household_chunks_update AFTER UPDATE ON household_chunks BEGIN
+            UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key = 'rewrites';
+        END;
+        CREATE TRIGGER rewrites_household_chunks_delete AFTER DELETE ON household_chunks BEGIN
+            UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key = 'rewrites';
+        END;
+        CREATE TRIGGER rewrites_household_links_update AFTER UPDATE ON household_links BEGIN
+            UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key = 'rewrites';
+        END;
+        CREATE TRIGGER rewrites_household_links_delete AFTER DELETE ON household_links BEGIN
+            UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key = 'rewrites';
+        END;
+        CREATE TRIGGER rewrites_household_batches_delete AFTER DELETE ON household_batches BEGIN
+            UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key = 'rewrites';
+        END;
+    ",
+        postgres: "
+        INSERT INTO meta (key, value) VALUES ('rewrites', '0') ON CONFLICT (key) DO NOTHING;
+        CREATE FUNCTION lentera_bump_rewrites() RETURNS trigger LANGUAGE plpgsql AS $$
+        BEGIN
+            UPDATE meta SET value = (value::bigint + 1)::text WHERE key = 'rewrites';
+            RETURN NULL;
+        END
+        $$;
+        CREATE TRIGGER rewrites_regions AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON regions
+            FOR EACH STATEMENT EXECUTE FUNCTION lentera_bump_rewrites();
+        CREATE TRIGGER rewrites_crosswalk AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON crosswalk
+            FOR EACH STATEMENT EXECUTE FUNCTION lentera_bump_rewrites();
+        CREATE TRIGGER rewrites_denominators AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON denominators
+            FOR EACH STATEMENT EXECUTE FUNCTION lentera_bump_rewrites();
+        CREATE TRIGGER rewrites_programs AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON programs
+            FOR EACH STATEMENT EXECUTE FUNCTION lentera_bump_rewrites();
+        CREATE TRIGGER rewrites_households AFTER UPDATE OR DELETE OR TRUNCATE ON households
+            FOR EACH STATEMENT EXECUTE FUNCTION lentera_bump_rewrites();
+        CREATE TRIGGER rewrites_household_batches AFTER DELETE OR TRUNCATE ON household_batches
+            FOR EACH STATEMENT EXECUTE FUNCTION lentera_bump_rewrites();
+    ",
+    },
 ];
 
 /// The newest version this build knows.

@@ -47,11 +47,14 @@ pub enum StoreError {
     #[error("the disk holding the store is full: nothing of this change was kept; free space on the disk of the data directory (or of the PostgreSQL server), or give it a larger disk, and try again")]
     DiskFull,
     /// PostgreSQL failed.
-    #[error("PostGIS store: {0}")]
+    #[error("PostGIS store: {}", postgres_text(.0))]
     Postgres(tokio_postgres::Error),
     /// No connection could be had from the pool.
     #[error("PostGIS store: cannot get a connection: {0}")]
     Pool(String),
+    /// The read-only replica cannot serve Lentera's reads.
+    #[error("PostGIS replica: {0}")]
+    Replica(String),
     /// The database was written by a newer Lentera, or a migration failed.
     #[error("schema migration: {0}")]
     Migration(String),
@@ -103,6 +106,18 @@ impl From<tokio_postgres::Error> for StoreError {
             return StoreError::DiskFull;
         }
         StoreError::Postgres(e)
+    }
+}
+
+/// What PostgreSQL said: the server's message and hint for an error it reported (never its
+/// detail, which may quote a row's values), else the client's own error.
+fn postgres_text(e: &tokio_postgres::Error) -> String {
+    match e.as_db_error() {
+        Some(db) => match db.hint() {
+            Some(hint) => format!("{} ({hint})", db.message()),
+            None => db.message().to_string(),
+        },
+        None => e.to_string(),
     }
 }
 
@@ -214,6 +229,10 @@ pub struct ImportLogEntry {
     pub inserted: i64,
 }
 
+/// The meta counters a restore moves on past both the replaced and the restored store's,
+/// so that servers see the change and rebuild (not add to) their snapshots.
+pub(crate) const MOVED_ON: [&str; 2] = ["generation", "rewrites"];
+
 /// The persistence interface shared by the embedded SQLite store and PostGIS.
 #[async_trait]
 pub trait Store: Send + Sync {
@@ -291,8 +310,12 @@ pub trait Store: Send + Sync {
         corrected: Vec<(i64, Household)>,
     ) -> Result<u64, StoreError>;
 
-    /// What aggregation needs of every stored household, batch by batch, in stored order.
-    async fn household_facts(&self) -> Result<Vec<HouseholdFacts>, StoreError>;
+    /// What aggregation needs of every stored household (or of those of `batches`), batch
+    /// by batch, in stored order.
+    async fn household_facts(
+        &self,
+        batches: Option<&[i64]>,
+    ) -> Result<Vec<HouseholdFacts>, StoreError>;
 
     /// Sends the households of `batch_id` (every batch when `None`) in id order to `sink`, a
     /// chunk of a few thousand at a time, so that a reader of a million households holds one
@@ -442,10 +465,23 @@ pub trait Store: Send + Sync {
     /// the denominators (kept by triggers in both stores): a snapshot built at one generation
     /// is current while the generation stays the same.
     async fn generation(&self) -> Result<u64, StoreError> {
-        let value = self.get_meta("generation").await?.unwrap_or_default();
+        self.counter("generation").await
+    }
+
+    /// A number that grows with every change a snapshot cannot follow by adding batches:
+    /// boundaries, the crosswalk, denominators, programmes, households already stored
+    /// (corrections, duplicate marks) and batches removed. While it stays the same, what
+    /// moved the generation were new batches and batch states.
+    async fn rewrites(&self) -> Result<u64, StoreError> {
+        self.counter("rewrites").await
+    }
+
+    /// The meta counter `key` (0 before it was first set).
+    async fn counter(&self, key: &str) -> Result<u64, StoreError> {
+        let value = self.get_meta(key).await?.unwrap_or_else(|| "0".into());
         value
             .parse()
-            .map_err(|_| StoreError::Corrupt(format!("generation `{value}` is not a number")))
+            .map_err(|_| StoreError::Corrupt(format!("{key} `{value}` is not a number")))
     }
 
     /// Announcements that the generation may have moved, as soon as another process (a

@@ -496,7 +496,9 @@ struct BorderIndex {
 /// The tiles of one snapshot.
 pub struct TileSet {
     snapshot: Arc<Snapshot>,
-    levels: [OnceLock<LevelTiles>; 3],
+    /// Each level's outlines and topology: shared with the tile sets of snapshots made by
+    /// adding batches to this one (the same units).
+    levels: Arc<[OnceLock<LevelTiles>; 3]>,
     /// Units with an outline per level (kabupaten, kecamatan, desa).
     units_per_level: [usize; 3],
 }
@@ -571,6 +573,20 @@ impl TileSet {
             snapshot,
             levels: Default::default(),
             units_per_level,
+        }
+    }
+
+    /// The tiles of `snapshot`, keeping the outlines this set prepared when `snapshot` has
+    /// the same units (batches were added to this one's).
+    pub fn next(&self, snapshot: Arc<Snapshot>) -> TileSet {
+        if snapshot.same_units(&self.snapshot) {
+            TileSet {
+                snapshot,
+                levels: self.levels.clone(),
+                units_per_level: self.units_per_level,
+            }
+        } else {
+            TileSet::new(snapshot)
         }
     }
 

@@ -140,25 +140,7 @@ fn start_cluster() -> Result<Cluster, String> {
             "PostGIS is not installed for PostgreSQL {version}: apt-get install postgresql-{version}-postgis-3"
         ));
     }
-    let dir = std::env::temp_dir().join(format!(
-        "lentera-pg-{}-{}",
-        std::process::id(),
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_nanos())
-            .unwrap_or(0)
-    ));
-    std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
-    if is_root() {
-        let chown = Command::new("chown")
-            .args(["postgres:postgres"])
-            .arg(&dir)
-            .status()
-            .map_err(|e| e.to_string())?;
-        if !chown.success() {
-            return Err("cannot hand the cluster directory to the postgres user".into());
-        }
-    }
+    let dir = cluster_dir()?;
     let data = dir.join("data");
     let d = data.to_string_lossy().into_owned();
     let out = pg_command(
@@ -182,9 +164,45 @@ fn start_cluster() -> Result<Cluster, String> {
         ));
     }
     let port = free_port();
-    let sock = dir.to_string_lossy().into_owned();
     pg_start(&bin, &dir, port)?;
-    // Watchdog: stop the cluster and remove its files once this test process is gone.
+    watchdog(&bin, &dir)?;
+    Ok(Cluster {
+        port,
+        socket_dir: dir,
+    })
+}
+
+/// A new directory for a cluster's files and socket, owned by the `postgres` user when the
+/// tests run as root.
+fn cluster_dir() -> Result<PathBuf, String> {
+    static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let dir = std::env::temp_dir().join(format!(
+        "lentera-pg-{}-{}-{}",
+        std::process::id(),
+        NEXT.fetch_add(1, std::sync::atomic::Ordering::SeqCst),
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_nanos())
+            .unwrap_or(0)
+    ));
+    std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
+    if is_root() {
+        let chown = Command::new("chown")
+            .args(["postgres:postgres"])
+            .arg(&dir)
+            .status()
+            .map_err(|e| e.to_string())?;
+        if !chown.success() {
+            return Err("cannot hand the cluster directory to the postgres user".into());
+        }
+    }
+    Ok(dir)
+}
+
+/// Stops the cluster in `dir` and removes its files once this test process is gone.
+fn watchdog(bin: &Path, dir: &Path) -> Result<(), String> {
+    let sock = dir.to_string_lossy().into_owned();
+    let d = dir.join("data").to_string_lossy().into_owned();
     let pg_ctl = bin.join("pg_ctl").to_string_lossy().into_owned();
     let script = format!(
         "while kill -0 {pid} 2>/dev/null; do sleep 1; done; \
@@ -203,10 +221,51 @@ fn start_cluster() -> Result<Cluster, String> {
         .stderr(std::process::Stdio::null())
         .spawn()
         .map_err(|e| format!("cannot start the cluster watchdog: {e}"))?;
-    Ok(Cluster {
-        port,
-        socket_dir: dir,
-    })
+    Ok(())
+}
+
+/// Starts a hot-standby streaming replica of the throwaway cluster (`pg_basebackup -R`, every
+/// database of the primary replayed as it commits) and returns a URL of `database` on it.
+#[allow(dead_code)]
+pub fn streaming_replica(database: &str) -> String {
+    let cluster = CLUSTER
+        .get()
+        .and_then(|c| c.as_ref().ok())
+        .expect("the throwaway cluster was started (fresh_postgis_url)");
+    let bin = pg_bin_dir().unwrap();
+    let dir = cluster_dir().unwrap();
+    let d = dir.join("data").to_string_lossy().into_owned();
+    let port = cluster.port.to_string();
+    let out = pg_command(
+        &bin,
+        "pg_basebackup",
+        &[
+            "-h",
+            "127.0.0.1",
+            "-p",
+            &port,
+            "-U",
+            "postgres",
+            "-D",
+            &d,
+            "-R",
+            "-X",
+            "stream",
+            // A checkpoint at once, not spread over minutes.
+            "--checkpoint=fast",
+            "--no-sync",
+        ],
+    )
+    .unwrap();
+    assert!(
+        out.status.success(),
+        "pg_basebackup: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let replica_port = free_port();
+    pg_start(&bin, &dir, replica_port).unwrap();
+    watchdog(&bin, &dir).unwrap();
+    format!("postgres://postgres@127.0.0.1:{replica_port}/{database}")
 }
 
 /// Starts the cluster in `dir` on `port`.
@@ -387,6 +446,27 @@ pub async fn import_generated(
     seed: u64,
     period: &str,
 ) {
+    import_generated_as(
+        store,
+        regions,
+        format,
+        (count, seed),
+        period,
+        Default::default(),
+    )
+    .await;
+}
+
+/// [`import_generated`] as a batch in `state` (a draft of a verval round, say); its id.
+#[allow(dead_code)]
+pub async fn import_generated_as(
+    store: &dyn Store,
+    regions: &[Region],
+    format: SourceFormat,
+    (count, seed): (usize, u64),
+    period: &str,
+    state: lentera::model::BatchState,
+) -> i64 {
     use Secret;
     use {import_households, store_geocoder, HouseholdImportOptions};
     let dir = tempfile::tempdir().unwrap();
@@ -397,12 +477,16 @@ pub async fn import_generated(
     let import = HouseholdImportOptions {
         file: Default::default(),
         period: period.parse().unwrap(),
-        state: Default::default(),
+        state,
         file_name: None,
     };
-    import_households(store, &file, &import, &secret, geocoder)
+    match import_households(store, &file, &import, &secret, geocoder)
         .await
-        .unwrap();
+        .unwrap()
+    {
+        lentera::app::HouseholdImport::Imported { batch, .. } => batch.id,
+        other => panic!("not imported: {other:?}"),
+    }
 }
 
 /// What `ogrinfo -ro -al ARGS PATH` prints (GDAL as an independent reader).

@@ -605,6 +605,11 @@ pub struct ServeArgs {
     /// Noto Sans (`fonts-noto-core`) where installed. Without fonts the map shows no names.
     #[arg(long = "fonts", env = "LENTERA_FONTS", value_delimiter = ':')]
     pub fonts: Vec<PathBuf>,
+    /// URL of a read-only streaming replica of the --database-url primary: snapshots and
+    /// household exports are read there, sessions, the audit trail, uploads and imports go to
+    /// the primary (PostGIS only).
+    #[arg(long, env = "LENTERA_REPLICA_URL", hide_env_values = true)]
+    pub replica_url: Option<String>,
 }
 
 #[derive(Subcommand, Debug)]

@@ -14,7 +14,7 @@ use lentera::region::Kode;
 use lentera::server::auth::AuthConfig;
 use lentera::server::batches::UploadOptions;
 use lentera::server::{Live, ServerOptions};
-use lentera::store::{ImportRecord, Store, StoreConfig};
+use lentera::store::{ImportRecord, PostgisStore, Store, StoreConfig};
 
 /// Runs `lentera serve`: outside the demo the server holds household data, so it runs only
 /// with a secret.
@@ -43,9 +43,20 @@ async fn serve(
 ) -> Result<()> {
     let addr = SocketAddr::new(args.bind, args.port);
     let started = std::time::Instant::now();
-    let live = Live::load(store)
-        .await
-        .context("cannot build the first snapshot")?;
+    let live = match &args.replica_url {
+        None => Live::load(store).await,
+        Some(url) => {
+            if cfg.database_url.is_none() {
+                bail!("--replica-url reads a replica of PostGIS: give the primary's --database-url too");
+            }
+            let replica = PostgisStore::connect_replica(url)
+                .await
+                .context("cannot open the read-only replica (--replica-url)")?;
+            tracing::info!("snapshots and household exports are read from the replica");
+            Live::with_replica(store, Arc::new(replica)).await
+        }
+    }
+    .context("cannot build the first snapshot")?;
     tracing::info!(
         households = live.snapshot().households().len(),
         seconds = started.elapsed().as_secs_f64(),

@@ -23,7 +23,7 @@ use super::rows::{
 };
 use super::{
     BatchWriter, ImportLogEntry, ImportRecord, RegionCounts, RegionFilter, ReplaceSummary, Store,
-    StoreError, StoredChunks, STREAM_CHUNK,
+    StoreError, StoredChunks, MOVED_ON, STREAM_CHUNK,
 };
 use crate::model::{
     Account, AuditEntry, AuditFilter, AuditRecord, BatchInfo, BatchState, Denominators,
@@ -50,6 +50,10 @@ pub struct PostgisStore {
     /// Announcements of committed changes, listened for from the first call of
     /// [`Store::changes`] on.
     changes: std::sync::OnceLock<tokio::sync::watch::Receiver<u64>>,
+    /// A read-only connection to a streaming replica ([`PostgisStore::connect_replica`]):
+    /// every transaction is read-only and no change is listened for (a standby cannot
+    /// `LISTEN`; the primary announces changes).
+    replica: bool,
 }
 
 impl PostgisStore {
@@ -57,7 +61,41 @@ impl PostgisStore {
     /// that a connection works and applies pending migrations (creating the PostGIS extension
     /// if it is missing).
     pub async fn connect(url: &str) -> Result<PostgisStore, StoreError> {
-        let cfg = tokio_postgres::Config::from_str(url)?;
+        let store = PostgisStore::open(url, false)?;
+        store.migrate().await?;
+        Ok(store)
+    }
+
+    /// Connects to a read-only streaming replica of a primary that Lentera has migrated
+    /// (`postgres://…` of the standby, or the primary itself through a read-only role) for
+    /// the reads that build snapshots and stream household exports. Nothing is migrated and
+    /// every transaction is read-only (`default_transaction_read_only`), so a write reaching
+    /// it by mistake is refused by PostgreSQL instead of splitting the data.
+    pub async fn connect_replica(url: &str) -> Result<PostgisStore, StoreError> {
+        let store = PostgisStore::open(url, true)?;
+        let version = store.schema_version().await.map_err(|e| {
+            StoreError::Replica(format!(
+                "cannot read Lentera's schema on the replica ({e}); point it at a streaming \
+                 replica of a primary Lentera has opened"
+            ))
+        })?;
+        let latest = super::migrations::latest_version();
+        if version < latest {
+            return Err(StoreError::Replica(format!(
+                "the replica holds schema version {version}, this Lentera needs {latest}: \
+                 open the primary with this version first and let the replica catch up"
+            )));
+        }
+        Ok(store)
+    }
+
+    /// A pool over `url` (not yet connected); every transaction read-only for a replica.
+    fn open(url: &str, replica: bool) -> Result<PostgisStore, StoreError> {
+        let mut cfg = tokio_postgres::Config::from_str(url)?;
+        if replica {
+            let options = cfg.get_options().unwrap_or_default().to_string();
+            cfg.options(format!("{options} -c default_transaction_read_only=on").trim());
+        }
         let mgr = Manager::from_config(
             cfg,
             NoTls,
@@ -69,13 +107,12 @@ impl PostgisStore {
             .max_size(POOL_SIZE)
             .build()
             .map_err(|e| StoreError::Pool(e.to_string()))?;
-        let store = PostgisStore {
+        Ok(PostgisStore {
             pool,
             url: url.to_string(),
             changes: std::sync::OnceLock::new(),
-        };
-        store.migrate().await?;
-        Ok(store)
+            replica,
+        })
     }
 
     async fn client(&self) -> Result<deadpool_postgres::Object, StoreError> {
@@ -180,6 +217,9 @@ async fn listen_for_changes(url: String, tx: tokio::sync::watch::Sender<u64>) {
 #[async_trait]
 impl Store for PostgisStore {
     fn changes(&self) -> Option<tokio::sync::watch::Receiver<u64>> {
+        if self.replica {
+            return None;
+        }
         let runtime = tokio::runtime::Handle::try_current().ok()?;
         Some(
             self.changes
@@ -523,7 +563,10 @@ impl Store for PostgisStore {
                 path.display()
             )));
         }
-        let before = self.generation().await?;
+        let before = [
+            self.counter(MOVED_ON[0]).await?,
+            self.counter(MOVED_ON[1]).await?,
+        ];
         let mut cmd = std::process::Command::new("pg_restore");
         cmd.args([
             "--clean",
@@ -536,8 +579,11 @@ impl Store for PostgisStore {
         .arg(path);
         run_tool(cmd, "pg_restore").await?;
         self.migrate().await?;
-        let next = before.max(self.generation().await?) + 1;
-        self.set_meta("generation", &next.to_string()).await
+        for (key, before) in MOVED_ON.into_iter().zip(before) {
+            let next = before.max(self.counter(key).await?) + 1;
+            self.set_meta(key, &next.to_string()).await?;
+        }
+        Ok(())
     }
 
     async fn get_meta(&self, key: &str) -> Result<Option<String>, StoreError> {
@@ -644,17 +690,25 @@ impl Store for PostgisStore {
         Ok(())
     }
 
-    async fn household_facts(&self) -> Result<Vec<HouseholdFacts>, StoreError> {
+    async fn household_facts(
+        &self,
+        batches: Option<&[i64]>,
+    ) -> Result<Vec<HouseholdFacts>, StoreError> {
         let c = self.client().await?;
-        let rows = c
-            .query(
-                "SELECT batch_id, members, desil, desil_scale, extreme_poor, programs_known,
-                        programs_receives, duplicate_of, kode_desa, geo_unit,
-                        geo_quality, geo_flags, geo_lon, geo_lat, kk_key, nik_key
-                 FROM households ORDER BY id",
-                &[],
-            )
-            .await?;
+        const COLUMNS: &str = "SELECT batch_id, members, desil, desil_scale, extreme_poor,
+            programs_known, programs_receives, duplicate_of, kode_desa, geo_unit, geo_quality,
+            geo_flags, geo_lon, geo_lat, kk_key, nik_key FROM households";
+        let rows = match batches {
+            None => c.query(&format!("{COLUMNS} ORDER BY id"), &[]).await?,
+            Some(ids) => {
+                let ids = ids.to_vec();
+                c.query(
+                    &format!("{COLUMNS} WHERE batch_id = ANY($1) ORDER BY id"),
+                    &[&ids],
+                )
+                .await?
+            }
+        };
         rows.iter()
             .map(|r| {
                 let geocode = geocode_from_columns(r, 8, false)?;

@@ -11,6 +11,7 @@ use std::collections::HashMap;
 
 use serde::Deserialize;
 
+use super::columns::Fields;
 use super::StoreError;
 use crate::model::{AttrName, Household, Text};
 
@@ -90,7 +91,12 @@ pub fn encode_chunk(households: &[Household]) -> Result<Vec<u8>, StoreError> {
 /// Decodes a chunk written by [`encode_chunk`] (or by an earlier Lentera in the first
 /// layout).
 pub fn decode_chunk(data: &[u8]) -> Result<Vec<Household>, StoreError> {
-    plausible(decode_layout(data)?)
+    decode_fields(data, Fields::All)
+}
+
+/// [`decode_chunk`], reading only `fields`.
+pub(crate) fn decode_fields(data: &[u8], fields: Fields) -> Result<Vec<Household>, StoreError> {
+    plausible(decode_layout(data, fields)?)
 }
 
 /// Refuses decoded households with a coordinate that is not a number (infinite or NaN), which
@@ -111,11 +117,13 @@ fn plausible(households: Vec<Household>) -> Result<Vec<Household>, StoreError> {
 }
 
 /// Decodes either layout.
-fn decode_layout(data: &[u8]) -> Result<Vec<Household>, StoreError> {
+fn decode_layout(data: &[u8], fields: Fields) -> Result<Vec<Household>, StoreError> {
     use super::columns::corrupt;
     match data.split_first_chunk::<4>() {
         Some((mark, rest)) if *mark == LAYOUT_MARK => match rest.split_first() {
-            Some((&COLUMN_LAYOUT, packed)) => super::columns::read_columns(&unpack(packed)?),
+            Some((&COLUMN_LAYOUT, packed)) => {
+                super::columns::read_columns(&unpack(packed)?, fields)
+            }
             Some((layout, _)) => Err(corrupt(format_args!(
                 "layout {layout} is newer than this Lentera knows"
             ))),
@@ -404,6 +412,23 @@ mod tests {
     }
 
     #[test]
+    fn counted_fields_read_what_counting_needs_and_nothing_personal() {
+        let households = varied_households();
+        let data = encode_chunk(&households).unwrap();
+        let counted = decode_fields(&data, Fields::Counted).unwrap();
+        assert_eq!(counted.len(), households.len());
+        for (c, h) in counted.iter().zip(&households) {
+            assert_eq!(
+                crate::model::HouseholdFacts::of(1, c),
+                crate::model::HouseholdFacts::of(1, h)
+            );
+            assert_eq!(c.head_name, None);
+            assert_eq!(c.address.street, None);
+            assert!(c.attrs.is_empty());
+        }
+    }
+
+    #[test]
     fn damaged_chunks_are_errors_never_panics() {
         let data = encode_chunk(&varied_households()).unwrap();
         for cut in 0..data.len() {
@@ -412,12 +437,15 @@ mod tests {
         // Damage inside the columns themselves, behind a valid compressed frame.
         let raw = lz4_flex::decompress_size_prepended(&data[5..]).unwrap();
         for cut in 0..raw.len() {
-            assert!(super::super::columns::read_columns(&raw[..cut]).is_err());
+            for fields in [Fields::All, Fields::Counted] {
+                assert!(super::super::columns::read_columns(&raw[..cut], fields).is_err());
+            }
         }
         for at in (0..raw.len()).step_by(3) {
             let mut bad = raw.clone();
             bad[at] ^= 0xa5;
-            let _ = super::super::columns::read_columns(&bad);
+            let _ = super::super::columns::read_columns(&bad, Fields::All);
+            let _ = super::super::columns::read_columns(&bad, Fields::Counted);
         }
         let mut newer = data.clone();
         newer[4] = 9;

@@ -264,6 +264,15 @@ impl<'a> ColumnReader<'a> {
         Ok(())
     }
 
+    /// Passes over a column of optional texts without reading them.
+    fn skip_text_column(&mut self, n: usize) -> Result<(), StoreError> {
+        let mut total = 0usize;
+        for _ in 0..n {
+            total = total.saturating_add(self.count(self.data.len() + 1)?.saturating_sub(1));
+        }
+        self.bytes(total).map(drop)
+    }
+
     fn hash_column(
         &mut self,
         households: &mut [Household],
@@ -300,8 +309,18 @@ impl<'a> ColumnReader<'a> {
     }
 }
 
+/// What of a household [`read_columns`] reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Fields {
+    /// Everything.
+    All,
+    /// Only what counting needs (`HouseholdFacts`): no names, addresses or attributes,
+    /// whose columns are passed over (still checked to fit the chunk).
+    Counted,
+}
+
 /// Reads households written by [`write_columns`].
-pub(super) fn read_columns(data: &[u8]) -> Result<Vec<Household>, StoreError> {
+pub(super) fn read_columns(data: &[u8], fields: Fields) -> Result<Vec<Household>, StoreError> {
     let mut r = ColumnReader { data };
     // A household takes at least a byte in each of its thirty-odd columns, so a count that
     // claims more households than a sixteenth of the bytes is damage, not a large chunk.
@@ -318,10 +337,14 @@ pub(super) fn read_columns(data: &[u8]) -> Result<Vec<Household>, StoreError> {
     }
     macro_rules! read_text {
         ($($f:ident).+) => {
-            r.text_column(&mut households, |h, v| {
-                h.$($f).+ = Some(Text::from(v));
-                Ok(())
-            })?;
+            if fields == Fields::All {
+                r.text_column(&mut households, |h, v| {
+                    h.$($f).+ = Some(Text::from(v));
+                    Ok(())
+                })?;
+            } else {
+                r.skip_text_column(n)?;
+            }
         };
     }
     text_fields!(read_text);
@@ -352,6 +375,12 @@ pub(super) fn read_columns(data: &[u8]) -> Result<Vec<Household>, StoreError> {
     }
     let mut indexes = indexes.into_iter();
     for (h, c) in households.iter_mut().zip(counts) {
+        if fields == Fields::Counted {
+            for _ in 0..c {
+                r.text()?;
+            }
+            continue;
+        }
         h.attrs.reserve_exact(c);
         for name in indexes.by_ref().take(c) {
             h.attrs.push((name, Text::from(r.text()?)));

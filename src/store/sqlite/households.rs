@@ -8,6 +8,7 @@ use rusqlite::{params, Connection, OptionalExtension};
 
 use super::batch::{find_batch, insert_links, period_batches};
 use super::chunks;
+use super::columns::Fields;
 use crate::model::{BatchInfo, DuplicateOf, Household, Period, SourceFormat, StoredHousehold};
 use crate::store::rows::corrupt;
 use crate::store::{StoreError, StoredChunks};
@@ -32,11 +33,12 @@ impl BatchRef {
     }
 }
 
-/// Decodes the households of one batch (or all), chunk by chunk, and hands each to `each`
-/// with its batch and index, its duplicate link filled in.
+/// Decodes `fields` of the households of one batch (or all), chunk by chunk, and hands each
+/// to `each` with its batch and index, its duplicate link filled in.
 pub(super) fn visit_households(
     c: &Connection,
     batch_id: Option<i64>,
+    fields: Fields,
     mut each: impl FnMut(StoredHousehold),
 ) -> Result<(), StoreError> {
     for batch in &batch_refs(c, batch_id)? {
@@ -48,7 +50,7 @@ pub(super) fn visit_households(
         while let Some(r) = rows.next()? {
             let first: u32 = r.get(0)?;
             let data = r.get_ref(1)?.as_blob().map_err(rusqlite::Error::from)?;
-            for (i, household) in decode_linked(data, first, &links)? {
+            for (i, household) in decode_linked(data, first, &links, fields)? {
                 each(batch.stored(i, household));
             }
         }
@@ -86,8 +88,9 @@ fn decode_linked<'a>(
     data: &[u8],
     first: u32,
     links: &'a HashMap<u32, i64>,
+    fields: Fields,
 ) -> Result<impl Iterator<Item = (u32, Household)> + 'a, StoreError> {
-    Ok(chunks::decode_chunk(data)?
+    Ok(chunks::decode_fields(data, fields)?
         .into_iter()
         .enumerate()
         .map(move |(i, mut household)| {
@@ -130,9 +133,10 @@ pub(super) fn stream_chunks(
             let Some((first, data)) = row else {
                 return Ok(());
             };
-            let households: Vec<StoredHousehold> = decode_linked(&data, first, &links)?
-                .map(|(index, household)| batch.stored(index, household))
-                .collect();
+            let households: Vec<StoredHousehold> =
+                decode_linked(&data, first, &links, Fields::All)?
+                    .map(|(index, household)| batch.stored(index, household))
+                    .collect();
             if sink.blocking_send(households).is_err() {
                 return Ok(());
             }

@@ -12,6 +12,8 @@ mod households;
 mod migrate;
 mod programs;
 
+use columns::Fields;
+
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
@@ -26,7 +28,7 @@ use super::rows::{
 };
 use super::{
     BatchWriter, ImportLogEntry, ImportRecord, RegionCounts, RegionFilter, ReplaceSummary, Store,
-    StoreError, StoredChunks,
+    StoreError, StoredChunks, MOVED_ON,
 };
 use crate::model::{
     Account, AuditEntry, AuditFilter, AuditRecord, BatchInfo, BatchState, Denominators, Household,
@@ -389,7 +391,7 @@ impl Store for SqliteStore {
     async fn households(&self, batch_id: Option<i64>) -> Result<Vec<StoredHousehold>, StoreError> {
         self.run(move |c| {
             let mut out = Vec::new();
-            households::visit_households(c, batch_id, |s| out.push(s))?;
+            households::visit_households(c, batch_id, Fields::All, |s| out.push(s))?;
             Ok(out)
         })
         .await
@@ -406,12 +408,21 @@ impl Store for SqliteStore {
             .map_err(|e| StoreError::Task(e.to_string()))?
     }
 
-    async fn household_facts(&self) -> Result<Vec<HouseholdFacts>, StoreError> {
+    async fn household_facts(
+        &self,
+        batches: Option<&[i64]>,
+    ) -> Result<Vec<HouseholdFacts>, StoreError> {
+        let batches: Vec<Option<i64>> = match batches {
+            None => vec![None],
+            Some(ids) => ids.iter().copied().map(Some).collect(),
+        };
         self.run(move |c| {
             let mut out = Vec::new();
-            households::visit_households(c, None, |s| {
-                out.push(HouseholdFacts::of(s.batch_id, &s.household));
-            })?;
+            for batch in batches {
+                households::visit_households(c, batch, Fields::Counted, |s| {
+                    out.push(HouseholdFacts::of(s.batch_id, &s.household));
+                })?;
+            }
             Ok(out)
         })
         .await
@@ -627,15 +638,13 @@ impl Store for SqliteStore {
         let src = path.to_path_buf();
         self.run(move |c| {
             check_backup(&src)?;
-            let generation = |c: &Connection| -> Result<i64, StoreError> {
+            let counter = |c: &Connection, key: &str| -> Result<i64, StoreError> {
                 let v: Option<String> = c
-                    .query_row("SELECT value FROM meta WHERE key = 'generation'", [], |r| {
-                        r.get(0)
-                    })
+                    .query_row("SELECT value FROM meta WHERE key = ?1", [key], |r| r.get(0))
                     .optional()?;
                 Ok(v.and_then(|v| v.parse().ok()).unwrap_or(0))
             };
-            let before = generation(c)?;
+            let before = [counter(c, MOVED_ON[0])?, counter(c, MOVED_ON[1])?];
             c.restore(
                 rusqlite::MAIN_DB,
                 &src,
@@ -648,11 +657,14 @@ impl Store for SqliteStore {
                 ))
             })?;
             migrate::migrate(c)?;
-            let next = before.max(generation(c)?) + 1;
-            c.execute(
-                "UPDATE meta SET value = ?1 WHERE key = 'generation'",
-                [next.to_string()],
-            )?;
+            for (key, before) in MOVED_ON.into_iter().zip(before) {
+                let next = before.max(counter(c, key)?) + 1;
+                c.execute(
+                    "INSERT INTO meta (key, value) VALUES (?1, ?2)
+                     ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                    [key, &next.to_string()],
+                )?;
+            }
             Ok(())
         })
         .await

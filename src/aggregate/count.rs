@@ -36,13 +36,7 @@ impl Counter<'_> {
                 .chunks_mut(part)
                 .map(|chunk| s.spawn(move || self.count_part(chunk)))
                 .collect();
-            handles
-                .into_iter()
-                .map(|h| {
-                    h.join()
-                        .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
-                })
-                .collect()
+            crate::index::joined(handles)
         });
         let mut counts = vec![vec![Counts::ZERO; self.units.len()]; self.periods];
         let mut reports = vec![BatchTally::default(); self.batch_period.len()];

@@ -94,9 +94,18 @@ impl DesaGrid {
         let side = (w * h / target_cells.max(1) as f64).sqrt();
         let nx = ((w / side).ceil() as usize).max(1);
         let ny = ((h / side).ceil() as usize).max(1);
+        // The per-desa work runs on every core, each thread a run of desa in order, so the
+        // grid is the same whatever the number of cores.
+        let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+        let outlines = per_part(desa, threads, |_, part| {
+            part.iter().map(|(_, g)| prepared(g)).collect::<Vec<_>>()
+        })
+        .into_iter()
+        .flatten()
+        .collect();
         let mut grid = DesaGrid {
             kodes: desa.iter().map(|(k, _)| *k).collect(),
-            outlines: desa.iter().map(|(_, g)| prepared(g)).collect(),
+            outlines,
             origin: (all.min().x, all.min().y),
             cell: (w / nx as f64, h / ny as f64),
             nx,
@@ -107,19 +116,24 @@ impl DesaGrid {
             edges: Vec::new(),
         };
         // Every (cell, desa, edge) where an edge crosses a cell.
-        let mut crossings: Vec<(u32, u32, [Coord<f64>; 2])> = Vec::new();
-        for (id, (_, g)) in desa.iter().enumerate() {
-            for line in g.0.iter().flat_map(|p| {
-                std::iter::once(p.exterior())
-                    .chain(p.interiors())
-                    .flat_map(|r| r.lines())
-            }) {
-                grid.walk_segment(line.start.x_y(), line.end.x_y(), |c| {
-                    crossings.push((c as u32, id as u32, [line.start, line.end]));
-                });
+        let walked = per_part(desa, threads, |first, part| {
+            let mut crossings: Vec<(u32, u32, [Coord<f64>; 2])> = Vec::new();
+            for (k, (_, g)) in part.iter().enumerate() {
+                let id = (first + k) as u32;
+                for line in g.0.iter().flat_map(|p| {
+                    std::iter::once(p.exterior())
+                        .chain(p.interiors())
+                        .flat_map(|r| r.lines())
+                }) {
+                    grid.walk_segment(line.start.x_y(), line.end.x_y(), |c| {
+                        crossings.push((c as u32, id, [line.start, line.end]));
+                    });
+                }
             }
-        }
-        crossings.sort_unstable_by_key(|(c, d, _)| (*c, *d));
+            crossings.sort_unstable_by_key(|(c, d, _)| (*c, *d));
+            crossings
+        });
+        let mut crossings = merge_sorted(walked, |(c, d, _)| (*c, *d));
         crossings.dedup_by(|a, b| a.0 == b.0 && a.1 == b.1 && a.2 == b.2);
         let touched = |c: usize, d: u32| {
             let i = crossings.partition_point(|(cc, dd, _)| (*cc, *dd) < (c as u32, d));
@@ -130,14 +144,24 @@ impl DesaGrid {
         // Cells whose centre lies inside a desa that has no edge in them: wholly inside it.
         // A second such desa (overlapping outlines) makes the cell mixed.
         let mut covering_more: std::collections::HashMap<u32, Vec<u32>> = Default::default();
-        for (id, (_, g)) in desa.iter().enumerate() {
+        let interiors = per_part(desa, threads, |first, part| {
+            part.iter()
+                .enumerate()
+                .map(|(k, (_, g))| {
+                    let id = (first + k) as u32;
+                    let mut inside = Vec::new();
+                    grid.fill_interior_cells(g, &mut |c| {
+                        if !touched(c, id) {
+                            inside.push(c);
+                        }
+                    });
+                    inside
+                })
+                .collect::<Vec<_>>()
+        });
+        for (id, inside) in interiors.into_iter().flatten().enumerate() {
             let id = id as u32;
-            let mut inside = Vec::new();
-            grid.fill_interior_cells(g, &mut |c| inside.push(c));
             for c in inside {
-                if touched(c, id) {
-                    continue;
-                }
                 match grid.cells[c] {
                     EMPTY => grid.cells[c] = id + 1,
                     _ => covering_more.entry(c as u32).or_default().push(id),
@@ -149,6 +173,7 @@ impl DesaGrid {
         mixed.extend(covering_more.keys().copied());
         mixed.sort_unstable();
         mixed.dedup();
+        let mut centres: Vec<(usize, u32, Coord<f64>)> = Vec::new();
         for c in mixed {
             let ci = c as usize;
             let start = grid.candidates.len() as u32;
@@ -172,15 +197,25 @@ impl DesaGrid {
                     grid.edges.push(seg);
                     i += 1;
                 }
+                // Whether the centre is inside is worked out below, on every core.
+                centres.push((grid.candidates.len(), d, center));
                 grid.candidates.push(Candidate {
                     desa: d,
-                    center_inside: grid.outlines[d as usize].contains(&center),
+                    center_inside: false,
                     exact_only: on_edge,
                     edges: (e0, grid.edges.len() as u32),
                 });
             }
             grid.lists.push((start, grid.candidates.len() as u32));
             grid.cells[ci] = LIST_BIT | (grid.lists.len() as u32 - 1);
+        }
+        let inside = per_part(&centres, threads, |_, part| {
+            part.iter()
+                .map(|(_, d, center)| grid.outlines[*d as usize].contains(center))
+                .collect::<Vec<bool>>()
+        });
+        for ((i, _, _), inside) in centres.iter().zip(inside.into_iter().flatten()) {
+            grid.candidates[*i].center_inside = inside;
         }
         grid
     }
@@ -513,6 +548,57 @@ pub fn prepared(g: &MultiPolygon<f64>) -> IntervalTreeMultiPolygon<f64> {
 /// Number of vertices of a set of outlines (for reports).
 pub fn vertex_count(desa: &[(Kode, MultiPolygon<f64>)]) -> usize {
     desa.iter().map(|(_, g)| g.coords_count()).sum()
+}
+
+/// The sorted runs merged into one sorted run (ties in run order).
+fn merge_sorted<T, K: Ord>(runs: Vec<Vec<T>>, key: impl Fn(&T) -> K + Copy) -> Vec<T> {
+    runs.into_iter()
+        .reduce(|a, b| {
+            let mut out = Vec::with_capacity(a.len() + b.len());
+            let (mut a, mut b) = (a.into_iter().peekable(), b.into_iter().peekable());
+            while let (Some(x), Some(y)) = (a.peek(), b.peek()) {
+                let next = if key(y) < key(x) { b.next() } else { a.next() };
+                out.extend(next);
+            }
+            out.extend(a);
+            out.extend(b);
+            out
+        })
+        .unwrap_or_default()
+}
+
+/// `f` over `threads` runs of `items` in order, one thread each (the first index of the run
+/// and the run), and the results in the same order. Hand-written over `std::thread::scope`:
+/// a thread pool crate would add more than these lines do.
+fn per_part<T: Sync, R: Send>(
+    items: &[T],
+    threads: usize,
+    f: impl Fn(usize, &[T]) -> R + Sync,
+) -> Vec<R> {
+    let size = items.len().div_ceil(threads.max(1)).max(1);
+    if items.len() <= size {
+        return vec![f(0, items)];
+    }
+    std::thread::scope(|s| {
+        let f = &f;
+        let handles: Vec<_> = items
+            .chunks(size)
+            .enumerate()
+            .map(|(i, part)| s.spawn(move || f(i * size, part)))
+            .collect();
+        joined(handles)
+    })
+}
+
+/// The results of scoped threads, in order; a thread's panic goes on in the caller.
+pub(crate) fn joined<R>(handles: Vec<std::thread::ScopedJoinHandle<'_, R>>) -> Vec<R> {
+    handles
+        .into_iter()
+        .map(|h| {
+            h.join()
+                .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+        })
+        .collect()
 }
 
 #[cfg(test)]

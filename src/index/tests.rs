@@ -88,3 +88,33 @@ fn crossings_are_exact_and_degenerate_cases_are_named() {
     assert!(on_segment(c(1.0, 0.0), seg));
     assert!(!on_segment(c(1.0, 2.0), seg));
 }
+
+#[test]
+fn work_split_over_threads_comes_back_in_order() {
+    let items: Vec<u32> = (0..103).collect();
+    for threads in [0, 1, 2, 3, 8, 200] {
+        let parts = per_part(&items, threads, |first, part| {
+            part.iter()
+                .enumerate()
+                .map(|(k, v)| (first + k, *v))
+                .collect::<Vec<_>>()
+        });
+        let flat: Vec<(usize, u32)> = parts.into_iter().flatten().collect();
+        assert_eq!(flat.len(), items.len(), "{threads} threads");
+        assert!(
+            flat.iter().all(|(i, v)| *i as u32 == *v),
+            "{threads} threads"
+        );
+    }
+    assert_eq!(per_part(&[] as &[u32], 2, |_, p| p.len()), vec![0]);
+}
+
+#[test]
+fn sorted_runs_merge_into_one() {
+    let runs = vec![vec![1, 4, 4, 9], vec![], vec![0, 4, 10], vec![2]];
+    assert_eq!(merge_sorted(runs, |v| *v), vec![0, 1, 2, 4, 4, 4, 9, 10]);
+    assert_eq!(
+        merge_sorted(Vec::<Vec<u8>>::new(), |v| *v),
+        Vec::<u8>::new()
+    );
+}

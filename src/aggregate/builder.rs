@@ -101,11 +101,7 @@ impl SnapshotBuilder {
                 geometry: r.geometry,
             })
             .collect();
-        let batch_index = batches
-            .iter()
-            .enumerate()
-            .map(|(i, b)| (b.id, i as u16))
-            .collect();
+        let batch_index = batch_indices(&batches);
         let started = std::time::Instant::now();
         let (grid, desa_units) = desa_grid(&units, cells_per_desa);
         SnapshotBuilder {
@@ -234,6 +230,15 @@ impl SnapshotBuilder {
             matchings: Default::default(),
         }
     }
+}
+
+/// Each batch's index in `batches`, by id.
+pub(super) fn batch_indices(batches: &[BatchMeta]) -> HashMap<i64, u16> {
+    batches
+        .iter()
+        .enumerate()
+        .map(|(i, b)| (b.id, i as u16))
+        .collect()
 }
 
 /// The index in `periods` (sorted) of each batch's period.

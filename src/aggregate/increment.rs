@@ -9,7 +9,7 @@
 
 use std::collections::HashMap;
 
-use super::builder::{period_of_batches, Places};
+use super::builder::{batch_indices, period_of_batches, Places};
 use super::count::{coverage, roll_up, Counter};
 use super::indicators::{Count, Counts};
 use super::points::{group_by_unit, grown_point_index};
@@ -90,11 +90,7 @@ impl Snapshot {
         // By id, as a full build orders them: a batch stored before one counted already (a
         // draft accepted late) moves the indices after it.
         all.sort_by_key(|b| b.id);
-        let batch_index: HashMap<i64, u16> = all
-            .iter()
-            .enumerate()
-            .map(|(i, b)| (b.id, i as u16))
-            .collect();
+        let batch_index = batch_indices(&all);
         let moved: Vec<u16> = self.batches.iter().map(|r| batch_index[&r.id]).collect();
         let is_new: Vec<bool> = all.iter().map(|b| new_ids.contains(&b.id)).collect();
         let batch_period = period_of_batches(&all, &periods);

@@ -51,7 +51,7 @@ pub async fn load_with_basis(
     }
     // Only accepted batches count: drafts, submitted and returned batches of a verval round
     // are left out, and a household repeating one of theirs counts after all.
-    let (counted, _waiting): (Vec<_>, Vec<_>) = store
+    let (counted, waiting): (Vec<_>, Vec<_>) = store
         .batches()
         .await?
         .into_iter()
@@ -73,7 +73,11 @@ pub async fn load_with_basis(
         programs.push((p, members));
     }
     let mut facts = store.household_facts(None).await?;
-    basis.keep_counted(&mut facts);
+    // With every batch counted there is nothing to leave out or unmark: no pass over the
+    // households (25 M nationally) for it.
+    if !waiting.is_empty() {
+        basis.keep_counted(&mut facts);
+    }
     let snapshot = tokio::task::spawn_blocking(move || {
         let mut builder = SnapshotBuilder::new(regions, batches)
             .denominators(denominators)

@@ -2,11 +2,11 @@
 //! outlines with an exact point-in-polygon test), and a stable point inside a desa for
 //! households without a usable GPS fix.
 
+use std::sync::OnceLock;
+
 use geo::algorithm::indexed::IntervalTreeMultiPolygon;
-use geo::{BoundingRect, Contains, Distance, Euclidean, InteriorPoint};
+use geo::{Area, BoundingRect, Contains, Distance, Euclidean, InteriorPoint, TriangulateEarcut};
 use geo::{MultiPolygon, Point, Rect};
-use rand::{RngExt, SeedableRng};
-use rand_chacha::ChaCha8Rng;
 use rstar::primitives::{GeomWithData, Rectangle};
 use rstar::{RTree, AABB};
 
@@ -27,6 +27,93 @@ struct IndexedDesa {
     outline: MultiPolygon<f64>,
     bbox: Rect<f64>,
     edges: IntervalTreeMultiPolygon<f64>,
+    /// The outline cut into triangles, made when a household is first placed in the desa
+    /// (`None` when the cut does not cover the outline, e.g. a self-touching ring).
+    triangles: OnceLock<Option<Triangles>>,
+}
+
+/// A desa outline cut into triangles (earcut), for drawing uniform points inside it without
+/// testing candidates against the outline: a triangle is chosen with probability by area,
+/// then a uniform point in it. The corners are kept with each triangle (48 bytes) rather than
+/// as indices of the outline's vertices: households come in no order of desa, so every
+/// placement reads a desa's triangles cold, and each indirection is a cache miss.
+struct Triangles {
+    corners: Vec<[[f64; 2]; 3]>,
+    /// The running share of the outline's area up to and including each triangle.
+    upto: Vec<f32>,
+    /// For each of [`GUIDE_STEPS`] equal steps of that share, the first triangle whose running
+    /// share passes the step's start: a draw searches from there, not from the first.
+    guide: Vec<u32>,
+}
+
+/// Steps of the guide table of [`Triangles`].
+const GUIDE_STEPS: usize = 64;
+
+/// How far the triangles' total area may differ from the outline's, as a share, before they
+/// are not trusted (earcut is exact for valid outlines; a damaged ring can leave parts out).
+const TRIANGLES_AREA_TOLERANCE: f64 = 1e-6;
+
+impl Triangles {
+    fn new(outline: &MultiPolygon<f64>) -> Option<Triangles> {
+        let mut corners = Vec::new();
+        let mut areas = Vec::new();
+        for polygon in &outline.0 {
+            let raw = polygon.earcut_triangles_raw();
+            for c in raw.triangle_indices.chunks_exact(3) {
+                let [a, b, d] = [c[0], c[1], c[2]].map(|i| raw.vertices[i]);
+                let area =
+                    ((b[0] - a[0]) * (d[1] - a[1]) - (d[0] - a[0]) * (b[1] - a[1])).abs() / 2.0;
+                corners.push([a, b, d]);
+                areas.push(area);
+            }
+        }
+        let total: f64 = areas.iter().sum();
+        let expected = outline.unsigned_area();
+        let covered =
+            total > 0.0 && (total - expected).abs() <= expected * TRIANGLES_AREA_TOLERANCE;
+        if !covered {
+            return None;
+        }
+        let mut sum = 0.0;
+        let upto: Vec<f32> = areas
+            .iter()
+            .map(|a| {
+                sum += a;
+                (sum / total) as f32
+            })
+            .collect();
+        let guide = (0..GUIDE_STEPS)
+            .map(|j| {
+                let start = j as f32 / GUIDE_STEPS as f32;
+                u32::try_from(upto.partition_point(|s| *s <= start)).unwrap_or(u32::MAX)
+            })
+            .collect();
+        Some(Triangles {
+            corners,
+            upto,
+            guide,
+        })
+    }
+
+    /// A uniform point of the outline from three uniform numbers in [0, 1).
+    fn sample(&self, [pick, mut u, mut v]: [f64; 3]) -> (f64, f64) {
+        let last = self.corners.len() - 1;
+        let step = ((pick * GUIDE_STEPS as f64) as usize).min(GUIDE_STEPS - 1);
+        let from = (self.guide[step] as usize).min(last);
+        let i = from
+            + self.upto[from..]
+                .iter()
+                .position(|s| f64::from(*s) > pick)
+                .unwrap_or(last - from);
+        let [a, b, c] = self.corners[i];
+        if u + v > 1.0 {
+            (u, v) = (1.0 - u, 1.0 - v);
+        }
+        (
+            a[0] + u * (b[0] - a[0]) + v * (c[0] - a[0]),
+            a[1] + u * (b[1] - a[1]) + v * (c[1] - a[1]),
+        )
+    }
 }
 
 /// The desa outlines with an R-tree over their bounding boxes.
@@ -65,6 +152,7 @@ impl DesaIndex {
                     outline,
                     bbox,
                     edges,
+                    triangles: OnceLock::new(),
                 })
             })
             .collect();
@@ -131,8 +219,12 @@ impl DesaIndex {
     pub fn place(&self, kode: Kode, seed: u64) -> Option<(f64, f64)> {
         let i = self.desa.binary_search_by(|d| d.kode.cmp(&kode)).ok()?;
         let d = &self.desa[i];
+        let mut rng = SplitMix64(seed);
+        if let Some(t) = d.triangles.get_or_init(|| Triangles::new(&d.outline)) {
+            return Some(t.sample(std::array::from_fn(|_| rng.unit())));
+        }
         Some(
-            place_in(d.bbox, |p| d.edges.contains(p), seed).unwrap_or_else(|| {
+            place_in(d.bbox, |p| d.edges.contains(p), &mut rng).unwrap_or_else(|| {
                 d.outline
                     .interior_point()
                     .map_or(d.bbox.center().x_y(), |p| p.x_y())
@@ -147,8 +239,30 @@ impl DesaIndex {
     }
 }
 
+/// SplitMix64 (Steele, Lea and Flood 2014): the numbers behind a placement. Written out
+/// because placements must stay the same across releases of any dependency (a re-import puts a
+/// household where it was), and because seeding it costs nothing where a cryptographic
+/// generator's first block cost more than the placement itself, once per household.
+struct SplitMix64(u64);
+
+impl SplitMix64 {
+    fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^ (z >> 31)
+    }
+
+    /// A uniform number in [0, 1) from the top 53 bits.
+    fn unit(&mut self) -> f64 {
+        (self.next() >> 11) as f64 / (1u64 << 53) as f64
+    }
+}
+
 /// Tries this many uniform points in the bounding box before falling back to an interior
-/// point (a desa filling under 1 % of its box is very unlikely).
+/// point (a desa filling under 1 % of its box is very unlikely). Used for outlines that
+/// could not be cut into triangles.
 const PLACE_TRIES: usize = 256;
 
 /// A seeded uniform point of `bbox` for which `inside` holds, if one turns up within
@@ -156,17 +270,11 @@ const PLACE_TRIES: usize = 256;
 fn place_in(
     bbox: Rect<f64>,
     inside: impl Fn(&Point<f64>) -> bool,
-    seed: u64,
+    rng: &mut SplitMix64,
 ) -> Option<(f64, f64)> {
-    let mut rng = ChaCha8Rng::seed_from_u64(seed);
     let (w, h) = (bbox.width(), bbox.height());
     (0..PLACE_TRIES)
-        .map(|_| {
-            Point::new(
-                bbox.min().x + rng.random::<f64>() * w,
-                bbox.min().y + rng.random::<f64>() * h,
-            )
-        })
+        .map(|_| Point::new(bbox.min().x + rng.unit() * w, bbox.min().y + rng.unit() * h))
         .find(|p| inside(p))
         .map(|p| p.x_y())
 }
@@ -225,5 +333,68 @@ mod tests {
         let left = xs.iter().filter(|x| **x < 117.15).count();
         assert!((60..140).contains(&left), "{left} of 200 in the left half");
         assert_eq!(ix.place(k("64.72.01.1999"), 1), None);
+    }
+
+    #[test]
+    fn placement_covers_concave_outlines_with_holes_by_area() {
+        use geo::LineString;
+        // An L of three unit squares with a hole in its corner square, and a separate square.
+        let l = geo::Polygon::new(
+            LineString::from(vec![
+                (0.0, 0.0),
+                (2.0, 0.0),
+                (2.0, 1.0),
+                (1.0, 1.0),
+                (1.0, 2.0),
+                (0.0, 2.0),
+                (0.0, 0.0),
+            ]),
+            vec![LineString::from(vec![
+                (0.25, 0.25),
+                (0.75, 0.25),
+                (0.75, 0.75),
+                (0.25, 0.75),
+                (0.25, 0.25),
+            ])],
+        );
+        let island = square(3.0, 0.0, 1.0).0.remove(0);
+        let outline = MultiPolygon::new(vec![l.clone(), island]);
+        let kode = k("64.72.01.1003");
+        let ix = DesaIndex::sorted(vec![(kode, outline.clone())]);
+        assert!(Triangles::new(&outline).is_some());
+        let points: Vec<(f64, f64)> = (0..4000).map(|s| ix.place(kode, s).unwrap()).collect();
+        for &(x, y) in &points {
+            assert!(outline.contains(&Point::new(x, y)), "({x}, {y}) outside");
+            assert!(
+                !(0.25..0.75).contains(&x) || !(0.25..0.75).contains(&y),
+                "in the hole"
+            );
+        }
+        // Area 3.75: the island holds 1 / 3.75 of the points, the upper arm of the L 1 / 3.75.
+        let share = |f: &dyn Fn(f64, f64) -> bool| {
+            points.iter().filter(|(x, y)| f(*x, *y)).count() as f64 / points.len() as f64
+        };
+        let expected = 1.0 / 3.75;
+        assert!((share(&|x, _| x > 2.5) - expected).abs() < 0.03);
+        assert!((share(&|_, y| y > 1.0) - expected).abs() < 0.03);
+        assert_eq!(ix.place(kode, 11), ix.place(kode, 11));
+    }
+
+    #[test]
+    fn outlines_earcut_cannot_cover_are_placed_by_drawing_in_the_box() {
+        // A bow tie: the ring crosses itself.
+        let bow = MultiPolygon::new(vec![polygon![
+            (x: 0.0, y: 0.0),
+            (x: 1.0, y: 1.0),
+            (x: 1.0, y: 0.0),
+            (x: 0.0, y: 1.0),
+        ]]);
+        assert!(Triangles::new(&bow).is_none());
+        let kode = k("64.72.01.1004");
+        let ix = DesaIndex::sorted(vec![(kode, bow)]);
+        for s in 0..50 {
+            let (x, y) = ix.place(kode, s).unwrap();
+            assert!((0.0..=1.0).contains(&x) && (0.0..=1.0).contains(&y));
+        }
     }
 }

@@ -24,7 +24,7 @@ use crate::model::{Flag, Flags, Geocode, Household, Quality, Text, MAX_CANDIDATE
 use crate::region::crosswalk::{BpsKode, Crosswalk, CrosswalkLookup};
 use crate::region::{Kode, Level, Region};
 pub use gps::{DesaIndex, Located};
-pub use names::{Gazetteer, NameMatch};
+pub use names::{Gazetteer, NameMatch, Scope};
 pub use normalize::{normalize_name, normalize_rt, parse_street, StreetParts};
 
 /// What the region code of a household says.
@@ -95,7 +95,11 @@ impl Geocoder {
         Session {
             geocoder: self,
             names: HashMap::new(),
+            key: String::new(),
+            finds: HashMap::new(),
             fits: HashMap::new(),
+            codes: HashMap::new(),
+            entries: 0,
         }
     }
 
@@ -141,20 +145,19 @@ impl Geocoder {
             .filter(|a| self.gazetteer.contains(*a))
     }
 
+    /// Matches the address names, looking each name up through `find` (the gazetteer's, or a
+    /// session's cache of it).
     fn match_names(
-        &self,
         desa: Option<&str>,
         kec: Option<&str>,
         kab: Option<&str>,
         hint: Option<Kode>,
+        g: &mut impl FnMut(&str, Level, Scope) -> NameMatch,
     ) -> NameOutcome {
-        let g = &self.gazetteer;
         let hint_kab = hint.and_then(|h| h.ancestor(Level::Kabupaten));
         let hint_kec = hint.filter(|h| h.level() == Level::Kecamatan);
-        let kab_k =
-            hint_kab.or_else(|| kab.and_then(|n| g.find(n, Level::Kabupaten, None).unique()));
-        let kec_k =
-            hint_kec.or_else(|| kec.and_then(|n| g.find(n, Level::Kecamatan, kab_k).unique()));
+        let kab_k = hint_kab.or_else(|| kab.and_then(|n| g(n, Level::Kabupaten, None).unique()));
+        let kec_k = hint_kec.or_else(|| kec.and_then(|n| g(n, Level::Kecamatan, kab_k).unique()));
         let known_unit = || {
             kec_k
                 .or(kab_k)
@@ -163,14 +166,14 @@ impl Geocoder {
         let Some(desa) = desa else {
             return known_unit();
         };
-        match g.find(desa, Level::Desa, kec_k.or(kab_k)) {
+        match g(desa, Level::Desa, kec_k.or(kab_k)) {
             NameMatch::Exact(d) => NameOutcome::Desa(d, true),
             NameMatch::Fuzzy(d, _) => NameOutcome::Desa(d, false),
             NameMatch::Ambiguous(c) => NameOutcome::Ambiguous(c),
             // Not in the kecamatan given: the desa may have moved in a kecamatan split. Look
             // in the whole kabupaten, exact names only.
             NameMatch::NotFound if kec_k.is_some() && kab_k.is_some() => {
-                match g.find(desa, Level::Desa, kab_k) {
+                match g(desa, Level::Desa, kab_k) {
                     NameMatch::Exact(d) => NameOutcome::Desa(d, false),
                     _ => known_unit(),
                 }
@@ -188,23 +191,24 @@ fn known_code(k: Kode) -> CodeRead {
     }
 }
 
-/// Key of the name cache: the three names as typed and the code hint, in one string.
+/// Writes the key of the name cache into `key`: the three names as typed and the code hint.
 fn name_key(
+    key: &mut String,
     desa: Option<&str>,
     kec: Option<&str>,
     kab: Option<&str>,
     hint: Option<Kode>,
-) -> String {
-    let mut key = String::with_capacity(64);
+) {
+    key.clear();
     for part in [desa, kec, kab] {
         // A unit separator cannot come from a spreadsheet cell: parts cannot run together.
         key.push_str(part.unwrap_or("\u{1f}"));
         key.push('\u{1e}');
     }
     if let Some(h) = hint {
-        key.push_str(&h.digits());
+        let (digits, len) = h.digit_bytes();
+        key.extend(digits[..len].iter().map(|b| char::from(*b)));
     }
-    key
 }
 
 /// Entries after which a session's name cache starts afresh (bounds memory on files with
@@ -215,9 +219,21 @@ const NAME_CACHE_MAX: usize = 200_000;
 /// names repeat across thousands of households.
 pub struct Session<'a> {
     geocoder: &'a Geocoder,
+    /// Outcomes by the address names as typed (see [`name_key`]).
     names: HashMap<String, NameOutcome>,
-    /// Desa names as typed → whether they fit a desa code, for checking codes against names.
-    fits: HashMap<(String, Kode), bool>,
+    /// The key being looked up, kept to reuse its buffer.
+    key: String,
+    /// Single names as typed, per level and scope → their match: a row whose desa name is
+    /// misspelt misses the cache of whole addresses, but its kabupaten and kecamatan are
+    /// looked up here instead of normalised and matched again.
+    finds: HashMap<(Level, Scope), HashMap<Box<str>, NameMatch>>,
+    /// Desa codes → desa names as typed → whether the name fits the code, for checking codes
+    /// against names (nested so that a lookup borrows the name instead of copying it).
+    fits: HashMap<Kode, HashMap<Box<str>, bool>>,
+    /// Region codes as typed → what they say (a province's files repeat a thousand codes).
+    codes: HashMap<Box<str>, CodeRead>,
+    /// Entries in `finds`, `fits` and `codes`, to bound them like `names`.
+    entries: usize,
 }
 
 /// The address names of a household: the name columns, else what its street line says.
@@ -250,7 +266,7 @@ impl Session<'_> {
         let g = self.geocoder;
         let mut flags = Flags::default();
         let [desa, kec, kab] = address_names(h);
-        let code = g.read_code(h.region_code.as_deref());
+        let code = self.read_code(h.region_code.as_deref());
         let hint = match code {
             CodeRead::Partial(k) => {
                 flags.set(Flag::CodePartial);
@@ -343,16 +359,53 @@ impl Session<'_> {
 
     /// Whether the desa name as typed fits the desa `k` (cached: codes and names repeat).
     fn fits(&mut self, desa: &str, k: Kode) -> bool {
-        let key = (desa.to_string(), k);
-        if let Some(hit) = self.fits.get(&key) {
+        if let Some(hit) = self.fits.get(&k).and_then(|m| m.get(desa)) {
             return *hit;
         }
         let fits = self.geocoder.gazetteer.fits(desa, k);
-        if self.fits.len() >= NAME_CACHE_MAX {
-            self.fits.clear();
-        }
-        self.fits.insert(key, fits);
+        self.count_entry();
+        self.fits.entry(k).or_default().insert(desa.into(), fits);
         fits
+    }
+
+    /// Counts one more entry in the single-name caches, starting them afresh past
+    /// [`NAME_CACHE_MAX`] (bounds memory on files with many distinct spellings).
+    fn count_entry(&mut self) {
+        self.entries += 1;
+        if self.entries > NAME_CACHE_MAX {
+            self.finds.clear();
+            self.fits.clear();
+            self.codes.clear();
+            self.entries = 1;
+        }
+    }
+
+    /// What a region code as typed says, through the cache.
+    fn read_code(&mut self, raw: Option<&str>) -> CodeRead {
+        let Some(raw) = raw else {
+            return CodeRead::Missing;
+        };
+        if let Some(hit) = self.codes.get(raw) {
+            return *hit;
+        }
+        let read = self.geocoder.read_code(Some(raw));
+        self.count_entry();
+        self.codes.insert(raw.into(), read);
+        read
+    }
+
+    /// One name matched at `level` within `scope`, through the cache.
+    fn find(&mut self, raw: &str, level: Level, scope: Scope) -> NameMatch {
+        if let Some(hit) = self.finds.get(&(level, scope)).and_then(|m| m.get(raw)) {
+            return hit.clone();
+        }
+        let found = self.geocoder.gazetteer.find(raw, level, scope);
+        self.count_entry();
+        self.finds
+            .entry((level, scope))
+            .or_default()
+            .insert(raw.into(), found.clone());
+        found
     }
 
     /// Reads a code that is both a Kemendagri and a BPS desa code as the one the desa name
@@ -377,15 +430,21 @@ impl Session<'_> {
         kab: Option<&str>,
         hint: Option<Kode>,
     ) -> NameOutcome {
-        let key = name_key(desa, kec, kab, hint);
-        if let Some(hit) = self.names.get(&key) {
-            return hit.clone();
-        }
-        let out = self.geocoder.match_names(desa, kec, kab, hint);
-        if self.names.len() >= NAME_CACHE_MAX {
-            self.names.clear();
-        }
-        self.names.insert(key, out.clone());
+        let mut key = std::mem::take(&mut self.key);
+        name_key(&mut key, desa, kec, kab, hint);
+        let out = match self.names.get(key.as_str()) {
+            Some(hit) => hit.clone(),
+            None => {
+                let out =
+                    Geocoder::match_names(desa, kec, kab, hint, &mut |n, l, s| self.find(n, l, s));
+                if self.names.len() >= NAME_CACHE_MAX {
+                    self.names.clear();
+                }
+                self.names.insert(key.clone(), out.clone());
+                out
+            }
+        };
+        self.key = key;
         out
     }
 
@@ -432,12 +491,17 @@ fn unit_quality(u: Kode) -> Quality {
 /// (its id in the file, else its row), so a re-import puts it at the same place. FNV-1a is
 /// written out here because std's hasher is not guaranteed stable across Rust releases.
 fn placement_seed(desa: Kode, h: &Household) -> u64 {
-    let id = h
-        .source_id
-        .clone()
-        .unwrap_or_else(|| format!("row {}", h.source_row).into());
+    let row;
+    let id = match &h.source_id {
+        Some(id) => id.as_bytes(),
+        None => {
+            row = format!("row {}", h.source_row);
+            row.as_bytes()
+        }
+    };
+    let (digits, len) = desa.digit_bytes();
     let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
-    for b in desa.digits().bytes().chain([0]).chain(id.bytes()) {
+    for &b in digits[..len].iter().chain(&[0]).chain(id) {
         hash ^= u64::from(b);
         hash = hash.wrapping_mul(0x0100_0000_01b3);
     }

@@ -186,7 +186,33 @@ impl Kode {
 
     /// The code as plain digits (`6472011004`), as P3KE's `Kode Kemdagri` column holds it.
     pub fn digits(&self) -> String {
-        self.to_string().replace('.', "")
+        let (bytes, len) = self.digit_bytes();
+        bytes[..len].iter().map(|b| char::from(*b)).collect()
+    }
+
+    /// The code as plain ASCII digits without allocating: the bytes and how many of them are
+    /// used (2, 4, 6 or 10), for hot paths that hash or compare codes.
+    pub fn digit_bytes(&self) -> ([u8; 10], usize) {
+        let mut out = [0u8; 10];
+        let mut len = 0;
+        let mut put = |v: u16, width: u32| {
+            for i in (0..width).rev() {
+                // Each part is below 10^width, so every digit is 0..=9.
+                out[len] = b'0' + (v / 10u16.pow(i) % 10) as u8;
+                len += 1;
+            }
+        };
+        put(u16::from(self.prov), 2);
+        if self.kab != 0 {
+            put(u16::from(self.kab), 2);
+        }
+        if self.kec != 0 {
+            put(u16::from(self.kec), 2);
+        }
+        if self.desa != 0 {
+            put(self.desa, 4);
+        }
+        (out, len)
     }
 
     /// The kind of unit: provinsi, kabupaten, kota, kecamatan, desa or kelurahan.
@@ -216,17 +242,21 @@ impl Kode {
 
 impl fmt::Display for Kode {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{:02}", self.prov)?;
-        if self.kab != 0 {
-            write!(f, ".{:02}", self.kab)?;
+        // Written from the digits rather than with `write!` per part: codes are formatted for
+        // every stored household.
+        let (digits, len) = self.digit_bytes();
+        let mut out = [0u8; 13];
+        let mut n = 0;
+        for (i, d) in digits[..len].iter().enumerate() {
+            if matches!(i, 2 | 4 | 6) {
+                out[n] = b'.';
+                n += 1;
+            }
+            out[n] = *d;
+            n += 1;
         }
-        if self.kec != 0 {
-            write!(f, ".{:02}", self.kec)?;
-        }
-        if self.desa != 0 {
-            write!(f, ".{:04}", self.desa)?;
-        }
-        Ok(())
+        // Only ASCII digits and dots were written.
+        f.pad(std::str::from_utf8(&out[..n]).map_err(|_| fmt::Error)?)
     }
 }
 

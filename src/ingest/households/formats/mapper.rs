@@ -140,6 +140,7 @@ impl RowMapper {
         let broken: Vec<Reject> = cells
             .iter()
             .enumerate()
+            .filter(|(_, c)| !plainly_fine(c))
             .filter_map(|(i, c)| {
                 let reason = if c.chars().count() > MAX_CELL_CHARS {
                     format!("the cell is longer than {MAX_CELL_CHARS} characters")
@@ -281,6 +282,7 @@ impl RowMapper {
         if !rejects.is_empty() {
             return Err(rejects);
         }
+        h.attrs.reserve(self.attrs.len());
         for (name, idx) in &self.attrs {
             if let Some(v) = cells.get(*idx).map(trim_cell).filter(|s| !s.is_empty()) {
                 h.attrs.push((*name, mask_identity_numbers(v)));
@@ -377,11 +379,30 @@ pub fn sex_label(s: Sex) -> &'static str {
     }
 }
 
+/// Whether a cell is certainly within the length limit and free of control characters,
+/// judged from its bytes alone (the common case, so that only the rare other cell is decoded
+/// character by character): no more bytes than the limit has characters, and no byte of a C0
+/// control, DEL or the lead byte 0xC2 that starts every C1 control (U+0080–U+009F).
+fn plainly_fine(cell: &str) -> bool {
+    cell.len() <= MAX_CELL_CHARS
+        && cell
+            .bytes()
+            .all(|b| (b >= 0x20 && b != 0x7f && b != 0xc2) || matches!(b, b'\t' | b'\n' | b'\r'))
+}
+
 /// `value` with every number that looks like a NIK or KK (16 digits, the first two a province
 /// code 11–94) masked as the NIK is: a column of member NIKs headed `No. Identitas` or
 /// `ID Penduduk` is kept as an attribute, and must not keep them in clear.
 pub fn mask_identity_numbers(value: &str) -> Text {
     let bytes = value.as_bytes();
+    // Most cells hold no run of 16 digits: taken whole.
+    let mut run = 0;
+    if !bytes.iter().any(|b| {
+        run = if b.is_ascii_digit() { run + 1 } else { 0 };
+        run >= 16
+    }) {
+        return Text::from(value);
+    }
     let mut out = Text::default();
     let mut i = 0;
     while i < bytes.len() {

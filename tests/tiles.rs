@@ -171,6 +171,15 @@ async fn kaltim_tiles_decode_alike_in_fast_mvt_geozero_and_gdal_with_the_snapsho
     let gz = common::fetch(&w.app, &uri, &[(header::ACCEPT_ENCODING, "gzip, br")]).await;
     assert_eq!(gz.headers[header::CONTENT_ENCODING], "gzip");
     assert_eq!(gunzip(&gz.body), plain.body);
+    // Asked again without gzip: the decompressed bytes kept from the first time, the same
+    // tag as the gzip representation (caches tell them apart by `Vary`).
+    let again = common::fetch(&w.app, &uri, &[]).await;
+    assert_eq!(again.status, StatusCode::OK);
+    assert!(!again.headers.contains_key(header::CONTENT_ENCODING));
+    assert_eq!(again.body, plain.body);
+    assert_eq!(again.headers[header::ETAG], gz.headers[header::ETAG]);
+    let gz_again = common::fetch(&w.app, &uri, &[(header::ACCEPT_ENCODING, "gzip")]).await;
+    assert_eq!(gz_again.body, gz.body);
     let tile = plain.body;
 
     // fast-mvt: the features and their figures are the snapshot's.

@@ -38,10 +38,22 @@ pub struct TileKey {
     period: Option<Period>,
     scope: Scope,
     disclosure: Disclosure,
+    /// How the bytes are encoded.
+    encoding: TileEncoding,
 }
 
-/// A cached tile: gzip-compressed bytes (empty for an empty tile) and the households it
-/// shows.
+/// How a cached tile's bytes are encoded. Tiles are made and kept gzip-compressed; a client
+/// that does not take gzip (some GIS clients and proxies) gets them decompressed, and those
+/// decompressed bytes are kept too, in the same bounded cache, instead of inflating the tile
+/// again for every such request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+enum TileEncoding {
+    Gzip,
+    Identity,
+}
+
+/// A cached tile: its bytes as its key's encoding says (empty for an empty tile) and the
+/// households it shows.
 pub type TileCache = moka::sync::Cache<TileKey, (Bytes, u64)>;
 
 /// A tile cache bounded to `bytes`.
@@ -179,14 +191,16 @@ async fn tile_response(
     if let Some(p) = period {
         period_of(snap, Some(p))?;
     }
-    let key = TileKey {
+    let mut key = TileKey {
         generation: snap.generation,
         layer,
         tile,
         period,
         scope: access.scope,
         disclosure: access.disclosure,
+        encoding: TileEncoding::Gzip,
     };
+    // The same tag for both encodings: `Vary: Accept-Encoding` tells caches apart.
     let etag = etag_of(&key);
     let cache_control = HeaderValue::from_static(if layer.is_private() {
         "private, no-store"
@@ -206,7 +220,71 @@ async fn tile_response(
             .insert(header::CACHE_CONTROL, cache_control);
         return Ok(res);
     }
-    // The pyramid drawn ahead, then the cache, then drawing it now.
+    let wants_gzip = accepts_gzip(headers);
+    let identity_cached = if wants_gzip {
+        None
+    } else {
+        key.encoding = TileEncoding::Identity;
+        let cached = st.tile_cache.get(&key);
+        key.encoding = TileEncoding::Gzip;
+        cached
+    };
+    let (body, gzipped) = match identity_cached {
+        Some((raw, households)) => {
+            tile_counter(TileSource::Cache);
+            if let Some(reader) = &access.reader {
+                reader.record(households);
+            }
+            (raw, false)
+        }
+        None => {
+            let (gz, households) = encoded_tile(&st, &tiles, &key).await?;
+            if let Some(reader) = &access.reader {
+                reader.record(households);
+            }
+            if wants_gzip || gz.is_empty() {
+                (gz, true)
+            } else {
+                let raw = Bytes::from(gunzip(&gz).map_err(ApiError::internal)?);
+                key.encoding = TileEncoding::Identity;
+                st.tile_cache.insert(key, (raw.clone(), households));
+                (raw, false)
+            }
+        }
+    };
+    let content = !body.is_empty();
+    let mut res = if content {
+        Response::new(axum::body::Body::from(body))
+    } else {
+        StatusCode::NO_CONTENT.into_response()
+    };
+    let h = res.headers_mut();
+    h.insert(header::ETAG, etag);
+    h.insert(header::CACHE_CONTROL, cache_control);
+    h.insert(
+        header::VARY,
+        HeaderValue::from_static("Accept-Encoding, Authorization, Cookie"),
+    );
+    if content {
+        h.insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/vnd.mapbox-vector-tile"),
+        );
+        if gzipped {
+            h.insert(header::CONTENT_ENCODING, HeaderValue::from_static("gzip"));
+        }
+    }
+    Ok(res)
+}
+
+/// The tile of `key` gzip-compressed, with the households it shows: from the pyramid drawn
+/// ahead, else the cache, else drawn now (and cached).
+async fn encoded_tile(
+    st: &AppState,
+    tiles: &std::sync::Arc<crate::tiles::TileSet>,
+    key: &TileKey,
+) -> Result<(Bytes, u64), ApiError> {
+    let (layer, tile, period) = (key.layer, key.tile, key.period);
     let pyramid = (!layer.is_private())
         .then(|| st.live.pyramid())
         .flatten()
@@ -223,13 +301,13 @@ async fn tile_response(
         });
     let (found, source) = match pyramid {
         Some(held) => (Some(held), TileSource::Pyramid),
-        None => match st.tile_cache.get(&key) {
+        None => match st.tile_cache.get(key) {
             Some(cached) => (Some(cached), TileSource::Cache),
             None => (None, TileSource::Drawn),
         },
     };
     tile_counter(source);
-    let (gz, households) = match found {
+    Ok(match found {
         Some(found) => found,
         None => {
             let render_key = key.clone();
@@ -251,40 +329,10 @@ async fn tile_response(
             .await
             .map_err(ApiError::internal)?
             .map_err(ApiError::internal)?;
-            st.tile_cache.insert(key, bytes.clone());
+            st.tile_cache.insert(key.clone(), bytes.clone());
             bytes
         }
-    };
-    if let Some(reader) = &access.reader {
-        reader.record(households);
-    }
-    let content = !gz.is_empty();
-    let gzipped = content && accepts_gzip(headers);
-    let mut res = if !content {
-        StatusCode::NO_CONTENT.into_response()
-    } else if gzipped {
-        Response::new(axum::body::Body::from(gz))
-    } else {
-        let raw = gunzip(&gz).map_err(ApiError::internal)?;
-        Response::new(axum::body::Body::from(raw))
-    };
-    let h = res.headers_mut();
-    h.insert(header::ETAG, etag);
-    h.insert(header::CACHE_CONTROL, cache_control);
-    h.insert(
-        header::VARY,
-        HeaderValue::from_static("Accept-Encoding, Authorization, Cookie"),
-    );
-    if content {
-        h.insert(
-            header::CONTENT_TYPE,
-            HeaderValue::from_static("application/vnd.mapbox-vector-tile"),
-        );
-        if gzipped {
-            h.insert(header::CONTENT_ENCODING, HeaderValue::from_static("gzip"));
-        }
-    }
-    Ok(res)
+    })
 }
 
 /// Where a tile served came from.

@@ -229,29 +229,26 @@ async fn tile_response(
         key.encoding = TileEncoding::Gzip;
         cached
     };
-    let (body, gzipped) = match identity_cached {
+    let (body, households, gzipped) = match identity_cached {
         Some((raw, households)) => {
             tile_counter(TileSource::Cache);
-            if let Some(reader) = &access.reader {
-                reader.record(households);
-            }
-            (raw, false)
+            (raw, households, false)
         }
         None => {
             let (gz, households) = encoded_tile(&st, &tiles, &key).await?;
-            if let Some(reader) = &access.reader {
-                reader.record(households);
-            }
             if wants_gzip || gz.is_empty() {
-                (gz, true)
+                (gz, households, true)
             } else {
                 let raw = Bytes::from(gunzip(&gz).map_err(ApiError::internal)?);
                 key.encoding = TileEncoding::Identity;
                 st.tile_cache.insert(key, (raw.clone(), households));
-                (raw, false)
+                (raw, households, false)
             }
         }
     };
+    if let Some(reader) = &access.reader {
+        reader.record(households);
+    }
     let content = !body.is_empty();
     let mut res = if content {
         Response::new(axum::body::Body::from(body))

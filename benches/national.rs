@@ -275,54 +275,65 @@ fn main() {
         snap.timings.points
     );
 
-    // An import of one more batch: 1 M households of the same period over the whole country
-    // (in code order, as an export arrives), added to the snapshot instead of building it
-    // again (`Snapshot::with_batches`, what a server does when only new batches came to
-    // count). The peer is the full build above.
+    // Imports of more batches: 1 M households each of the same period over the whole country
+    // (in code order, as an export arrives), each added to the snapshot before it instead of
+    // building it again (`Snapshot::with_batches`, what a server does when only new batches
+    // came to count). The peer is the full build above. The new households make a run of
+    // their own beside the shared old runs; a run as large as half the one before it is
+    // merged into it, which the later additions show.
     let added_n = (households / 25).max(1);
     let mut rng = ChaCha8Rng::seed_from_u64(26);
-    let batch: Vec<HouseholdFacts> = (0..added_n)
-        .map(|k| {
-            let (i, j) = cells[k * cells.len() / added_n];
-            household(&t, (i, j), 2, (households + k) as u64, &mut rng)
-        })
-        .collect();
-    let meta = BatchMeta {
-        id: 2,
-        file_name: "tambahan.csv".into(),
-        source: lentera::model::SourceFormat::Dtsen,
-        period: "2025-09".parse().unwrap(),
-        imported_at: String::new(),
-    };
-    let before = rss_mib("VmRSS:");
-    let started = Instant::now();
-    let next = snap
-        .with_batches(vec![meta], &batch, 2, threads)
-        .expect("a batch of the same period adds");
-    let add_secs = started.elapsed().as_secs_f64();
-    let next_total: u64 = (0..next.units().len() as u32)
-        .filter(|&u| next.unit(u).info.level == Level::Provinsi)
-        .filter_map(|u| next.period(None)?.counts(u).map(|c| c[Count::Households]))
-        .sum();
-    assert_eq!(
-        next_total,
-        next.batches()
-            .iter()
-            .map(|b| b.tally.counted())
-            .sum::<u64>()
-    );
-    println!(
-        "a batch of {added_n} households added to the {households} in {add_secs:.2} s \
-         ({:.2} s placing and counting, {:.2} s merging the groups and indexing points, {:.2} s \
-         roll-up and coverage); the full build above took {secs:.2} s: {:.1}× faster; \
-         {:.0} MiB more memory while both snapshots are held (target: under 1 s)",
-        next.timings.count,
-        next.timings.points,
-        next.timings.roll_up,
-        secs / add_secs,
-        rss_mib("VmRSS:") - before
-    );
-    drop(next);
+    let mut latest: Option<lentera::aggregate::Snapshot> = None;
+    let mut total = households;
+    for id in 2..=5 {
+        let batch: Vec<HouseholdFacts> = (0..added_n)
+            .map(|k| {
+                let (i, j) = cells[k * cells.len() / added_n];
+                household(&t, (i, j), id, (total + k) as u64, &mut rng)
+            })
+            .collect();
+        let meta = BatchMeta {
+            id,
+            file_name: format!("tambahan-{id}.csv"),
+            source: lentera::model::SourceFormat::Dtsen,
+            period: "2025-09".parse().unwrap(),
+            imported_at: String::new(),
+        };
+        let from = latest.as_ref().unwrap_or(&snap);
+        let before = rss_mib("VmRSS:");
+        let started = Instant::now();
+        let next = from
+            .with_batches(vec![meta], &batch, id as u64, threads)
+            .expect("a batch of the same period adds");
+        let add_secs = started.elapsed().as_secs_f64();
+        let next_total: u64 = (0..next.units().len() as u32)
+            .filter(|&u| next.unit(u).info.level == Level::Provinsi)
+            .filter_map(|u| next.period(None)?.counts(u).map(|c| c[Count::Households]))
+            .sum();
+        assert_eq!(
+            next_total,
+            next.batches()
+                .iter()
+                .map(|b| b.tally.counted())
+                .sum::<u64>()
+        );
+        println!(
+            "a batch of {added_n} households added to the {total} in {add_secs:.2} s \
+             ({:.2} s placing and counting, {:.2} s grouping the new households, indexing their \
+             points and merging runs, {:.2} s roll-up and coverage); the full build above took \
+             {secs:.2} s: {:.1}× faster; held in {} runs; {:.0} MiB more memory while both \
+             snapshots are held (target: under 1 s)",
+            next.timings.count,
+            next.timings.points,
+            next.timings.roll_up,
+            secs / add_secs,
+            next.households().runs(),
+            rss_mib("VmRSS:") - before
+        );
+        total += added_n;
+        latest = Some(next);
+    }
+    drop(latest);
     let started = Instant::now();
     let mut n = 0;
     for k in 0..1000 {

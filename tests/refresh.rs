@@ -25,7 +25,6 @@ fn assert_same(a: &Snapshot, b: &Snapshot, step: &str) {
     let groups = |s: &Snapshot, u: u32| {
         let mut g: Vec<(i64, u32, u32)> = s
             .households_of(u)
-            .iter()
             .map(|h| {
                 (
                     s.batches()[h.batch_index()].id,

@@ -7,7 +7,8 @@ use geo::MultiPolygon;
 use serde::Serialize;
 
 use super::count::{coverage, roll_up, roll_up_denominators, Counter};
-use super::points::{group_by_unit, point_index};
+use super::households::Households;
+use super::points::group_by_unit;
 use super::programs::ProgramIndex;
 use super::record::{
     key_prefix, BatchMeta, BatchReport, HouseholdRecord, BIT_DESA_GONE, BIT_DUPLICATE, BIT_EXTREME,
@@ -184,7 +185,7 @@ impl SnapshotBuilder {
             &batch_period,
             &mut counts,
         );
-        let point_index = point_index(&self.records, &groups);
+        let households = Households::grouped(self.records, groups);
         let indexed = started.elapsed().as_secs_f64() - counted;
         let reports = self
             .batches
@@ -219,12 +220,10 @@ impl SnapshotBuilder {
             index: Arc::new(self.index),
             grid: Arc::new(grid),
             desa_units: Arc::new(desa_units),
-            households: self.records,
+            households,
             periods,
             denominators: Arc::new(denominators),
             batches: reports,
-            groups,
-            point_index,
             sources,
             programs: self.programs,
             matchings: Default::default(),

@@ -5,15 +5,16 @@
 //! Counts are sums, so the new batches' households are placed and counted on their own and
 //! added to the previous counts; only what depends on the whole period (coverage and the
 //! fields covered units state) is worked out again, over units rather than households. The
-//! records are merged group by group, so each unit's households stay together.
+//! new households make a run of their own beside the old runs, which are shared, not copied
+//! (see `households`).
 
 use std::collections::HashMap;
 
 use super::builder::{batch_indices, period_of_batches, Places};
 use super::count::{coverage, roll_up, Counter};
 use super::indicators::{Count, Counts};
-use super::points::{group_by_unit, grown_point_index};
-use super::record::{BatchMeta, BatchReport, HouseholdRecord};
+use super::points::group_by_unit;
+use super::record::{BatchMeta, BatchReport};
 use super::snapshot::{PeriodIndicators, Snapshot};
 use super::sources::sources_by_unit;
 use super::BuildTimings;
@@ -40,7 +41,7 @@ impl Snapshot {
     /// This snapshot with `batches` added (their households `facts`, as a full build would
     /// be given them), as generation `generation`: the same figures, sources, reports and
     /// household groups as building the whole store again, in the time of counting the new
-    /// households and copying the records.
+    /// households.
     ///
     /// Refused (see [`NotAddable`]) for a batch already counted, a period earlier than the
     /// latest counted one, or a period a programme list is for.
@@ -140,14 +141,10 @@ impl Snapshot {
             Vec::new()
         };
         let new_groups = group_by_unit(&mut records, &mut new_programs, n_units);
-        let (households, groups, of_record) = merge_groups(
-            (&self.households, &self.groups, &programs.of_record),
-            (&records, &new_groups, &new_programs),
-            paired,
-            &moved,
-        );
-        programs.of_record = of_record;
-        let point_index = grown_point_index(&self.point_index, &records, &new_groups);
+        programs.of_record.append(&mut new_programs);
+        let households =
+            self.households
+                .with_run(records, new_groups, &moved, &mut programs.of_record);
         let indexed = started.elapsed().as_secs_f64() - counted;
 
         let old_reports: HashMap<i64, &BatchReport> =
@@ -204,8 +201,6 @@ impl Snapshot {
             periods: period_indicators,
             denominators: self.denominators.clone(),
             batches: reports,
-            groups,
-            point_index,
             sources,
             programs,
             matchings: Default::default(),
@@ -222,43 +217,4 @@ fn add_counted(sum: &mut [Counts], counted: &[Counts]) {
             s.add(c);
         }
     }
-}
-
-/// The records of two groupings by unit merged: each group holds the old group's records,
-/// then the new ones (and the programme sets of each record alongside when `paired`); an old
-/// record's batch index `b` becomes `moved[b]`.
-fn merge_groups(
-    old: (&[HouseholdRecord], &[usize], &[u16]),
-    new: (&[HouseholdRecord], &[usize], &[u16]),
-    paired: bool,
-    moved: &[u16],
-) -> (Vec<HouseholdRecord>, Vec<usize>, Vec<u16>) {
-    let renumber = moved.iter().enumerate().any(|(i, &m)| usize::from(m) != i);
-    let (old_records, old_groups, old_programs) = old;
-    let (new_records, new_groups, new_programs) = new;
-    let total = old_records.len() + new_records.len();
-    let mut records = Vec::with_capacity(total);
-    let mut programs = Vec::with_capacity(if paired { total } else { 0 });
-    let mut groups = Vec::with_capacity(old_groups.len());
-    groups.push(0);
-    for g in 0..old_groups.len() - 1 {
-        let (a, b) = (
-            old_groups[g]..old_groups[g + 1],
-            new_groups[g]..new_groups[g + 1],
-        );
-        let start = records.len();
-        records.extend_from_slice(&old_records[a.clone()]);
-        if renumber {
-            for r in &mut records[start..] {
-                r.batch = moved[usize::from(r.batch)];
-            }
-        }
-        records.extend_from_slice(&new_records[b.clone()]);
-        if paired {
-            programs.extend_from_slice(&old_programs[a]);
-            programs.extend_from_slice(&new_programs[b]);
-        }
-        groups.push(records.len());
-    }
-    (records, groups, programs)
 }

@@ -7,6 +7,7 @@
 mod builder;
 mod count;
 pub mod goals;
+mod households;
 mod increment;
 pub mod indicators;
 mod points;
@@ -20,6 +21,7 @@ mod transitions;
 use crate::model::BatchInfo;
 
 pub use builder::{BuildTimings, SnapshotBuilder};
+pub use households::Households;
 pub use increment::NotAddable;
 pub use indicators::{
     Change, Count, Counts, Described, Field, Indicator, Rate, Side, Stated, UnknownIndicator,

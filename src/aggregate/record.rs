@@ -109,6 +109,17 @@ impl HouseholdRecord {
         !self.lon.is_nan()
     }
 
+    /// Everything the record holds, as one key: records with equal keys are the same
+    /// household as far as any figure can tell.
+    pub(super) fn content(&self) -> impl Ord {
+        (
+            (self.kk, self.nik, self.batch, self.desil),
+            (self.members, self.flags, self.bits, self.quality),
+            (self.programs_known, self.programs_receives),
+            (self.lon.to_bits(), self.lat.to_bits()),
+        )
+    }
+
     pub(super) fn contribution(&self) -> Contribution {
         let quality = (self.quality > 0).then(|| Quality::ALL[usize::from(self.quality - 1)]);
         let flags = Flags(self.flags);

@@ -4,11 +4,8 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use geo::MultiPolygon;
-use rstar::primitives::{GeomWithData, Rectangle};
-use rstar::{RTree, AABB};
-
 use super::builder::{BuildTimings, SnapshotBuilder};
+use super::households::Households;
 use super::indicators::{Count, Counts};
 use super::programs::ProgramIndex;
 use super::record::{BatchReport, HouseholdRecord};
@@ -17,6 +14,7 @@ use super::transitions::MatchingCache;
 use crate::index::DesaGrid;
 use crate::model::{Denominators, Period};
 use crate::region::{Kode, RegionInfo};
+use geo::MultiPolygon;
 
 /// An administrative unit of the snapshot.
 #[derive(Debug, Clone)]
@@ -120,14 +118,10 @@ pub struct Snapshot {
     pub(super) index: Arc<HashMap<Kode, u32>>,
     pub(super) grid: Arc<DesaGrid>,
     pub(super) desa_units: Arc<Vec<u32>>,
-    pub(super) households: Vec<HouseholdRecord>,
+    pub(super) households: Households,
     pub(super) periods: Vec<PeriodIndicators>,
     pub(super) denominators: Arc<Vec<Denominators>>,
     pub(super) batches: Vec<BatchReport>,
-    /// Where each unit's households start in `households` (by unit index; the last group
-    /// holds those counted nowhere).
-    pub(super) groups: Vec<usize>,
-    pub(super) point_index: RTree<GeomWithData<Rectangle<[f32; 2]>, u32>>,
     pub(super) sources: UnitSources,
     pub(super) programs: ProgramIndex,
     /// Households matched across pairs of periods, as requests asked for them.
@@ -250,9 +244,8 @@ impl Snapshot {
             .collect()
     }
 
-    /// The households, grouped by the unit they are counted in (in unit order; those counted
-    /// nowhere last).
-    pub fn households(&self) -> &[HouseholdRecord] {
+    /// The households, by index (the index [`Snapshot::households_in`] gives).
+    pub fn households(&self) -> &Households {
         &self.households
     }
 
@@ -269,26 +262,12 @@ impl Snapshot {
     /// Indexes (into [`Snapshot::households`]) of the counted households whose point lies in
     /// `[min_lon, min_lat, max_lon, max_lat]`, ascending.
     pub fn households_in(&self, bbox: [f64; 4]) -> Vec<u32> {
-        let [x0, y0, x1, y1] = bbox.map(|v| v as f32);
-        let env = AABB::from_corners([x0, y0], [x1, y1]);
-        let mut out = Vec::new();
-        for group in self.point_index.locate_in_envelope_intersecting(&env) {
-            let g = group.data as usize;
-            for i in self.groups[g]..self.groups[g + 1] {
-                let h = &self.households[i];
-                if h.lon >= x0 && h.lon <= x1 && h.lat >= y0 && h.lat <= y1 {
-                    out.push(i as u32);
-                }
-            }
-        }
-        out.sort_unstable();
-        out
+        self.households.in_box(bbox.map(|v| v as f32))
     }
 
-    /// The households counted in unit `u` (contiguous in [`Snapshot::households`]).
-    pub fn households_of(&self, u: u32) -> &[HouseholdRecord] {
-        let u = u as usize;
-        &self.households[self.groups[u]..self.groups[u + 1]]
+    /// The households counted in unit `u`.
+    pub fn households_of(&self, u: u32) -> impl Iterator<Item = &HouseholdRecord> + '_ {
+        self.households.of_unit(u).map(|(_, h)| h)
     }
 
     /// The batches of `period` counted in unit `u` (or inside it), with what each brings.

@@ -204,9 +204,8 @@ impl<'a> Target<'a> {
             let Some(at) = self.ranked_unit_of(u) else {
                 continue;
             };
-            let start = snap.groups[u as usize];
-            for (k, r) in snap.households_of(u).iter().enumerate() {
-                targeted[at as usize] += u64::from(self.record_wanted(start + k, r));
+            for (i, r) in snap.households.of_unit(u) {
+                targeted[at as usize] += u64::from(self.record_wanted(i, r));
             }
         }
         let mut units: Vec<RankedUnit> = targeted

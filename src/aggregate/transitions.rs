@@ -231,14 +231,23 @@ impl Snapshot {
     }
 
     fn match_periods(&self, period: Period, base: Period) -> Matching {
+        // Unit by unit, and inside a unit by what each record holds: which of two households
+        // sharing a key is matched must not depend on how the records are stored (one run
+        // from a full build, or several after batches were added).
         let of_period = |p: Period| -> Vec<u32> {
             let batches: Vec<bool> = self.batches.iter().map(|b| b.period == p).collect();
-            (0..self.households.len() as u32)
-                .filter(|&i| {
-                    let r = &self.households[i as usize];
-                    r.unit != NO_UNIT && batches[usize::from(r.batch)]
-                })
-                .collect()
+            let mut out = Vec::new();
+            for u in 0..self.units.len() as u32 {
+                let from = out.len();
+                out.extend(
+                    self.households
+                        .of_unit(u)
+                        .filter(|(_, r)| batches[usize::from(r.batch)])
+                        .map(|(i, _)| i as u32),
+                );
+                out[from..].sort_unstable_by_key(|&i| self.households[i as usize].content());
+            }
+            out
         };
         let before = of_period(base);
         let now = of_period(period);

@@ -87,8 +87,17 @@ impl Households {
 
     /// Household `i`.
     pub fn get(&self, i: usize) -> Option<&HouseholdRecord> {
-        let r = self.starts.partition_point(|&s| s <= i).checked_sub(1)?;
+        let r = self.run_of(i);
         self.runs.get(r)?.records.get(i - self.starts[r])
+    }
+
+    /// The run household `i` is in (the number of runs when past the last). The first run,
+    /// usually by far the largest, is tried before searching.
+    fn run_of(&self, i: usize) -> usize {
+        match self.runs.first() {
+            Some(first) if i < first.records.len() => 0,
+            _ => self.starts.partition_point(|&s| s <= i).saturating_sub(1),
+        }
     }
 
     /// The households counted in unit `u`, each with its index.
@@ -211,7 +220,7 @@ impl std::ops::Index<usize> for Households {
 
     fn index(&self, i: usize) -> &HouseholdRecord {
         // Out of range panics as a slice index does.
-        let r = self.starts.partition_point(|&s| s <= i).saturating_sub(1);
+        let r = self.run_of(i);
         &self.runs[r].records[i - self.starts[r]]
     }
 }

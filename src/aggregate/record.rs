@@ -109,12 +109,24 @@ impl HouseholdRecord {
         !self.lon.is_nan()
     }
 
+    /// The keys, batch, desil, placement and bits packed in one number that orders records
+    /// as [`HouseholdRecord::content`] does, up to the fields it leaves out.
+    pub(super) fn order_key(&self) -> u128 {
+        let prefix = |k: KeyPrefix| k.iter().fold(0u128, |acc, &b| acc << 8 | u128::from(b));
+        prefix(self.kk) << 88
+            | prefix(self.nik) << 48
+            | u128::from(self.batch) << 32
+            | u128::from(self.desil) << 24
+            | u128::from(self.bits) << 16
+            | u128::from(self.quality) << 8
+    }
+
     /// Everything the record holds, as one key: records with equal keys are the same
     /// household as far as any figure can tell.
     pub(super) fn content(&self) -> impl Ord {
         (
             (self.kk, self.nik, self.batch, self.desil),
-            (self.members, self.flags, self.bits, self.quality),
+            (self.bits, self.quality, self.members, self.flags),
             (self.programs_known, self.programs_receives),
             (self.lon.to_bits(), self.lat.to_bits()),
         )

@@ -126,7 +126,7 @@ impl Transitions {
 /// Which household of the base period each household of the period is: computed once per
 /// pair of periods (the slow part, hashing every key of both) and kept by the snapshot for
 /// the next requests, whatever level they count at.
-#[derive(Debug)]
+#[derive(Debug, Default)]
 pub(super) struct Matching {
     /// Counted households of the period (indexes into the snapshot's households).
     now: Vec<u32>,
@@ -231,62 +231,119 @@ impl Snapshot {
     }
 
     fn match_periods(&self, period: Period, base: Period) -> Matching {
-        // Unit by unit, and inside a unit by what each record holds: which of two households
-        // sharing a key is matched must not depend on how the records are stored (one run
-        // from a full build, or several after batches were added).
-        let of_period = |p: Period| -> Vec<u32> {
-            let batches: Vec<bool> = self.batches.iter().map(|b| b.period == p).collect();
+        // Which of two households sharing a key is matched depends on the order they are
+        // taken in, which must not depend on how the records are stored (one run from a full
+        // build, or several after batches were added). Without shared keys (the usual case:
+        // keys are hashes of identity numbers, duplicates count nowhere) any order gives the
+        // same matching, so the stored order is tried first.
+        let stored = |p: Period| -> Vec<u32> {
+            let batches = self.batches_of(p);
+            (0..)
+                .zip(self.households.iter())
+                .filter(|(_, r)| r.unit != NO_UNIT && batches[usize::from(r.batch)])
+                .map(|(i, _)| i)
+                .collect()
+        };
+        if let Some(m) = self.match_in(stored(base), stored(period), true) {
+            return m;
+        }
+        // Unit by unit, and inside a unit by what each record holds.
+        let canonical = |p: Period| -> Vec<u32> {
+            let batches = self.batches_of(p);
             let mut out = Vec::new();
+            let mut keyed: Vec<(u128, u32)> = Vec::new();
             for u in 0..self.units.len() as u32 {
-                let from = out.len();
-                out.extend(
+                keyed.clear();
+                keyed.extend(
                     self.households
                         .of_unit(u)
                         .filter(|(_, r)| batches[usize::from(r.batch)])
-                        .map(|(i, _)| i as u32),
+                        .map(|(i, r)| (r.order_key(), i as u32)),
                 );
-                out[from..].sort_unstable_by_key(|&i| self.households[i as usize].content());
+                // The packed key settles almost every pair without looking up the records.
+                keyed.sort_unstable_by(|a, b| {
+                    a.0.cmp(&b.0).then_with(|| {
+                        let (x, y) = (
+                            &self.households[a.1 as usize],
+                            &self.households[b.1 as usize],
+                        );
+                        x.content().cmp(&y.content())
+                    })
+                });
+                out.extend(keyed.iter().map(|&(_, i)| i));
             }
             out
         };
-        let before = of_period(base);
-        let now = of_period(period);
+        // Never `None` when shared keys are allowed.
+        self.match_in(canonical(base), canonical(period), false)
+            .unwrap_or_default()
+    }
+
+    /// Whether each batch is of period `p`.
+    fn batches_of(&self, p: Period) -> Vec<bool> {
+        self.batches.iter().map(|b| b.period == p).collect()
+    }
+
+    /// Matches `now` against `before`, each household taken in the order given. With
+    /// `only_if_unshared`, `None` as soon as the order could matter: two households of
+    /// `before` share a key, or a household of `now` finds one already matched.
+    fn match_in(
+        &self,
+        before: Vec<u32>,
+        now: Vec<u32>,
+        only_if_unshared: bool,
+    ) -> Option<Matching> {
         let none: KeyPrefix = [0; 5];
         // The keys are prefixes of keyed hashes, already uniform: a fast hasher is enough.
         let mut by_kk: HashMap<KeyPrefix, u32> = HashMap::with_capacity(before.len());
         let mut by_nik: HashMap<KeyPrefix, u32> = HashMap::with_capacity(before.len());
         for (i, &b) in before.iter().enumerate() {
             let r = &self.households[b as usize];
-            if r.kk != none {
-                by_kk.entry(r.kk).or_insert(i as u32);
-            }
-            if r.nik != none {
-                by_nik.entry(r.nik).or_insert(i as u32);
+            for (key, map) in [(r.kk, &mut by_kk), (r.nik, &mut by_nik)] {
+                if key == none {
+                    continue;
+                }
+                match map.entry(key) {
+                    std::collections::hash_map::Entry::Vacant(v) => {
+                        v.insert(i as u32);
+                    }
+                    std::collections::hash_map::Entry::Occupied(_) if only_if_unshared => {
+                        return None;
+                    }
+                    std::collections::hash_map::Entry::Occupied(_) => {}
+                }
             }
         }
         let mut used = vec![false; before.len()];
-        let partner = now
-            .iter()
-            .map(|&i| {
-                let r = &self.households[i as usize];
-                let found = [(r.kk, &by_kk), (r.nik, &by_nik)]
-                    .into_iter()
-                    .filter(|(k, _)| *k != none)
-                    .find_map(|(k, map)| map.get(&k).copied().filter(|&p| !used[p as usize]));
-                match found {
-                    Some(p) => {
-                        used[p as usize] = true;
-                        p
-                    }
-                    None => UNMATCHED,
+        let mut partner = Vec::with_capacity(now.len());
+        for &i in &now {
+            let r = &self.households[i as usize];
+            let mut found = None;
+            for (key, map) in [(r.kk, &by_kk), (r.nik, &by_nik)] {
+                let Some(&p) = map.get(&key).filter(|_| key != none) else {
+                    continue;
+                };
+                if !used[p as usize] {
+                    found = Some(p);
+                    break;
                 }
-            })
-            .collect();
-        Matching {
+                if only_if_unshared {
+                    return None;
+                }
+            }
+            partner.push(match found {
+                Some(p) => {
+                    used[p as usize] = true;
+                    p
+                }
+                None => UNMATCHED,
+            });
+        }
+        Some(Matching {
             now,
             before,
             partner,
-        }
+        })
     }
 
     /// For every unit, its ancestor (or itself) at `level`, `NO_UNIT` when it has none.

@@ -619,6 +619,64 @@ fn the_cli_needs_a_secret_and_keeps_to_it() {
     assert!(String::from_utf8_lossy(&other.stderr).contains("does not match the secret"));
 }
 
+/// A file of many chunks, mapped on several threads at once, comes out in file order: every
+/// household in its row, repeats far apart in the file linked to their first row, and a
+/// repeated row geocoded exactly as its first (the threads' geocoding sessions agree).
+#[tokio::test]
+async fn a_large_file_keeps_its_order_across_mapping_threads() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = SqliteStore::open_dir(dir.path()).await.unwrap();
+    store
+        .replace_regions(&demo_regions(), &Default::default())
+        .await
+        .unwrap();
+    let generated = generate(dir.path(), "gen.csv", SourceFormat::P3ke, 30_000, 21);
+    let text = std::fs::read_to_string(&generated).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    // Rows 3 and 9,001 again at the end, with a row without a name between them (and a
+    // blank line, which is no row).
+    let mut broken: Vec<String> = lines[5].split(',').map(str::to_string).collect();
+    broken[8] = String::new();
+    let file = write(
+        dir.path(),
+        "many.csv",
+        &format!(
+            "{text}{}\n\n{}\n{}\n",
+            lines[2],
+            broken.join(","),
+            lines[9_000]
+        ),
+    );
+    let b = import(&store, &file).await.unwrap();
+    assert_balanced(&b);
+    assert_eq!(b.counts.rows_rejected, 1, "{b:?}");
+    assert_eq!(b.counts.duplicates_in_batch, 2, "{b:?}");
+    let hh = store.households(Some(b.id)).await.unwrap();
+    assert_eq!(hh.len(), 30_002);
+    assert!(
+        hh.windows(2)
+            .all(|w| w[0].household.source_row < w[1].household.source_row),
+        "households come back in file order"
+    );
+    let row = |r: u64| {
+        hh.iter()
+            .find(|h| h.household.source_row == r)
+            .unwrap_or_else(|| panic!("row {r}"))
+    };
+    for (repeat, first) in [(30_002, 3), (30_004, 9_001)] {
+        let (repeat, first) = (row(repeat), row(first));
+        assert_eq!(
+            repeat.household.duplicate_of,
+            Some(DuplicateOf::Row(first.household.source_row))
+        );
+        assert_eq!(repeat.household.geocode, first.household.geocode);
+        assert!(first.household.geocode.is_some());
+    }
+    let rejects = store.rejects(b.id).await.unwrap();
+    assert_eq!(rejects.len(), 1);
+    assert_eq!(rejects[0].row, 30_003);
+}
+
 #[test]
 fn a_killed_import_leaves_the_store_as_it_was() {
     let dir = tempfile::tempdir().unwrap();

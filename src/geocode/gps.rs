@@ -100,11 +100,13 @@ impl Triangles {
         let last = self.corners.len() - 1;
         let step = ((pick * GUIDE_STEPS as f64) as usize).min(GUIDE_STEPS - 1);
         let from = (self.guide[step] as usize).min(last);
-        let i = from
-            + self.upto[from..]
-                .iter()
-                .position(|s| f64::from(*s) > pick)
-                .unwrap_or(last - from);
+        // The first triangle whose running share passes `pick` (the shares only rise); it
+        // lies no further than where the next guide step starts, as `pick` is below that step.
+        let to = self
+            .guide
+            .get(step + 1)
+            .map_or(last, |g| (*g as usize).min(last));
+        let i = (from + self.upto[from..=to].partition_point(|s| f64::from(*s) <= pick)).min(last);
         let [a, b, c] = self.corners[i];
         if u + v > 1.0 {
             (u, v) = (1.0 - u, 1.0 - v);
@@ -120,6 +122,9 @@ impl Triangles {
 pub struct DesaIndex {
     tree: RTree<Entry>,
     desa: Vec<IndexedDesa>,
+    /// The codes of `desa`, in the same (rising) order: searched instead of `desa` itself,
+    /// whose entries are far apart in memory, when a household is placed.
+    kodes: Vec<Kode>,
 }
 
 impl std::fmt::Debug for DesaIndex {
@@ -169,6 +174,7 @@ impl DesaIndex {
             .collect();
         DesaIndex {
             tree: RTree::bulk_load(entries),
+            kodes: desa.iter().map(|d| d.kode).collect(),
             desa,
         }
     }
@@ -217,7 +223,7 @@ impl DesaIndex {
     /// evenly over the desa across seeds (so that density maps of placed households look
     /// like the desa, not like a pin on its centre).
     pub fn place(&self, kode: Kode, seed: u64) -> Option<(f64, f64)> {
-        let i = self.desa.binary_search_by(|d| d.kode.cmp(&kode)).ok()?;
+        let i = self.kodes.binary_search(&kode).ok()?;
         let d = &self.desa[i];
         let mut rng = SplitMix64(seed);
         if let Some(t) = d.triangles.get_or_init(|| Triangles::new(&d.outline)) {

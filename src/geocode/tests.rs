@@ -323,3 +323,26 @@ fn flags_round_trip_through_text() {
         assert_eq!(q.as_str().parse::<Quality>(), Ok(q));
     }
 }
+
+#[test]
+fn a_session_answers_repeated_addresses_as_a_fresh_one_does() {
+    let g = geocoder();
+    let households = [
+        hh("6472011003", "", "", ""),
+        with_gps(hh("6472011003", "", "", ""), -0.55, 117.45),
+        hh("6472011003", "Bukuan", "", ""),
+        hh("64.72.01.1999", "Sungai Kapih", "", ""),
+        with_gps(hh("64.72.01.1999", "Sungai Kapih", "", ""), -0.55, 117.35),
+        hh("", "Sumber Sari", "", ""),
+        hh("", "Sumber Sari", "Tenggarong", ""),
+        with_gps(hh("", "Sumber Sari", "", ""), -0.55, 117.15),
+        hh("64.72.01.1001", "Bukuan", "", ""),
+        with_gps(hh("64.72.01.1001", "Bukuan", "", ""), 0.0, 0.0),
+        hh("", "Sumber Sari", "", ""),
+    ];
+    let mut session = g.session();
+    // Twice over, so that the second round comes from the session's caches.
+    for h in households.iter().chain(&households) {
+        assert_eq!(session.geocode(h), g.session().geocode(h), "{h:?}");
+    }
+}

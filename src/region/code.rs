@@ -190,6 +190,23 @@ impl Kode {
         bytes[..len].iter().map(|b| char::from(*b)).collect()
     }
 
+    /// The dotted form (`64.72.01.1004`) as ASCII bytes and its length. Written from the
+    /// digits rather than with `write!` per part: codes are written for every stored household.
+    fn dotted_bytes(&self) -> ([u8; 13], usize) {
+        let (digits, len) = self.digit_bytes();
+        let mut out = [0u8; 13];
+        let mut n = 0;
+        for (i, d) in digits[..len].iter().enumerate() {
+            if matches!(i, 2 | 4 | 6) {
+                out[n] = b'.';
+                n += 1;
+            }
+            out[n] = *d;
+            n += 1;
+        }
+        (out, n)
+    }
+
     /// The code as plain ASCII digits without allocating: the bytes and how many of them are
     /// used (2, 4, 6 or 10), for hot paths that hash or compare codes.
     pub fn digit_bytes(&self) -> ([u8; 10], usize) {
@@ -242,19 +259,7 @@ impl Kode {
 
 impl fmt::Display for Kode {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        // Written from the digits rather than with `write!` per part: codes are formatted for
-        // every stored household.
-        let (digits, len) = self.digit_bytes();
-        let mut out = [0u8; 13];
-        let mut n = 0;
-        for (i, d) in digits[..len].iter().enumerate() {
-            if matches!(i, 2 | 4 | 6) {
-                out[n] = b'.';
-                n += 1;
-            }
-            out[n] = *d;
-            n += 1;
-        }
+        let (out, n) = self.dotted_bytes();
         // Only ASCII digits and dots were written.
         f.pad(std::str::from_utf8(&out[..n]).map_err(|_| fmt::Error)?)
     }
@@ -275,7 +280,11 @@ impl FromStr for Kode {
 
 impl Serialize for Kode {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.collect_str(self)
+        // From a buffer on the stack: `collect_str` would format it once to measure and once
+        // to write in compact formats, for every stored household.
+        let (out, n) = self.dotted_bytes();
+        let text = std::str::from_utf8(&out[..n]).map_err(serde::ser::Error::custom)?;
+        s.serialize_str(text)
     }
 }
 

@@ -23,7 +23,7 @@ use sha2::{Digest, Sha256};
 
 use formats::{detect_format, normalize_header, CustomMapping, RowMapper};
 use privacy::{Secret, SecretError};
-use produce::{mapping_threads, Piece, Producer};
+use produce::{Piece, Producer};
 use reader::{open_table, InputInfo, ReadError, Row, RowStream, HEADER_SCAN_ROWS};
 
 use crate::geocode::Geocoder;
@@ -284,11 +284,7 @@ impl HouseholdFile {
         let (tx, rx) = sync_channel::<Piece>(CHUNKS_AHEAD);
         std::thread::scope(|scope| {
             let producing = scope.spawn(move || {
-                let sessions = match geocoder {
-                    Some(g) => (0..mapping_threads()).map(|_| g.session()).collect(),
-                    None => Vec::new(),
-                };
-                let mut p = Producer::new(self.mapper, secret, tx, self.progress, sessions);
+                let mut p = Producer::new(self.mapper, secret, tx, self.progress, geocoder);
                 p.hashing = self.hashing;
                 p.within = self.within;
                 p.rows_done = self.rows_done;

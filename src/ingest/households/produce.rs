@@ -1,17 +1,17 @@
 //! Mapping a file's rows on worker threads: households checked, DTKS persons grouped,
 //! repeats within the file linked, each household geocoded, chunks handed on in row order.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::hash::{BuildHasherDefault, Hash, Hasher};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::mpsc::SyncSender;
-use std::sync::Arc;
+use std::sync::mpsc::{self, SyncSender};
+use std::sync::{Arc, Mutex};
 
 use super::formats::RowMapper;
 use super::privacy::Secret;
 use super::reader::{self, ReadError, Row, RowStream};
 use super::{Hashing, Produced};
-use crate::geocode::Session;
+use crate::geocode::{Geocoder, Session};
 use crate::model::{BatchCounts, DuplicateOf, GeocodeSummary, Household, IdHash, Reject, Scope};
 
 /// Households per chunk handed to the sink.
@@ -107,8 +107,10 @@ impl Seen {
 /// Maps rows to households on a worker thread and sends them to the store in chunks.
 pub(super) struct Producer<'g> {
     mapper: RowMapper,
-    /// A geocoding session per mapping thread (none without a geocoder).
-    sessions: Vec<Session<'g>>,
+    /// The geocoder, if households are geocoded.
+    geocoder: Option<&'g Geocoder>,
+    /// The session geocoding DTKS households on this thread, once their head is known.
+    session: Option<Session<'g>>,
     geocoded: GeocodeSummary,
     secret: Secret,
     tx: SyncSender<Piece>,
@@ -130,9 +132,6 @@ pub(super) struct Producer<'g> {
     outside_area: u64,
 }
 
-/// Rows of a chunk below which mapping them stays on one thread.
-const PARALLEL_MAPPING_MIN_ROWS: usize = 256;
-
 /// What became of a row when it was mapped (its household, if any, is kept apart).
 enum RowOutcome {
     /// Every cell empty.
@@ -143,79 +142,93 @@ enum RowOutcome {
     Mapped { is_head: bool },
 }
 
-/// A run of rows mapped on one thread: an outcome per row, and the mapped households in row
+/// A chunk of rows mapped on one thread: an outcome per row, and the mapped households in row
 /// order, gathered where they can be appended to the chunk whole instead of moved one by one.
 struct MappedPart {
     outcomes: Vec<RowOutcome>,
     households: Vec<Household>,
 }
 
-/// Threads that map rows: this one and a helper per further core, at most four in all (the
-/// reader and the store each have a thread too, and are not the slower stages).
-pub(super) fn mapping_threads() -> usize {
+/// Threads that map rows, one per core, at most four (the reader and the store each have a
+/// thread too, and are not the slower stages).
+fn mapping_threads() -> usize {
     std::thread::available_parallelism()
         .map_or(1, usize::from)
         .min(4)
 }
 
+/// Chunks of rows being mapped or waiting to be taken in, per mapping thread: enough that a
+/// thread finding its next chunk never waits for the one taking results in, few enough that
+/// memory stays a few megabytes per thread.
+const CHUNKS_PER_MAPPING_THREAD: usize = 3;
+
 /// Maps rows to households, in row order, and geocodes each household of a household-level
-/// file with `sessions` (one per thread; none without a geocoder). The mapping (field checks,
-/// identity hashes) and geocoding are most of an import's work and rows do not depend on each
-/// other, so a large chunk is split between this thread and helpers.
+/// file with `session` (none without a geocoder, or for DTKS person rows, geocoded once their
+/// household is whole).
 fn map_rows(
     mapper: &RowMapper,
     secret: &Secret,
     rows: &[Row],
-    sessions: &mut [Session<'_>],
-) -> Vec<MappedPart> {
-    let geocode_here = !mapper.person_rows();
-    let map = |part: &[Row], mut session: Option<&mut Session<'_>>| -> MappedPart {
-        let mut mapped = MappedPart {
-            outcomes: Vec::with_capacity(part.len()),
-            households: Vec::with_capacity(part.len()),
-        };
-        for (number, cells) in part {
-            let outcome = if cells.iter().all(|c| reader::trim_cell(c).is_empty()) {
-                RowOutcome::Blank
-            } else {
-                match mapper.household(*number, cells, secret) {
-                    Ok(mut m) => {
-                        if let Some(g) = session.as_deref_mut().filter(|_| geocode_here) {
-                            m.household.geocode = Some(g.geocode(&m.household));
-                        }
-                        mapped.households.push(m.household);
-                        RowOutcome::Mapped { is_head: m.is_head }
-                    }
-                    Err(rejects) => RowOutcome::Rejected(rejects),
-                }
-            };
-            mapped.outcomes.push(outcome);
-        }
-        mapped
+    mut session: Option<&mut Session<'_>>,
+) -> MappedPart {
+    let mut mapped = MappedPart {
+        outcomes: Vec::with_capacity(rows.len()),
+        households: Vec::with_capacity(rows.len()),
     };
-    let threads = mapping_threads();
-    let mut sessions = sessions.iter_mut();
-    if threads < 2 || rows.len() < PARALLEL_MAPPING_MIN_ROWS {
-        return vec![map(rows, sessions.next())];
-    }
-    let per_thread = rows.len().div_ceil(threads);
-    std::thread::scope(|s| {
-        let mut parts = rows.chunks(per_thread);
-        let first = parts.next().unwrap_or_default();
-        let own_session = sessions.next();
-        let helpers: Vec<_> = parts
-            .zip(sessions.map(Some).chain(std::iter::repeat_with(|| None)))
-            .map(|(part, session)| s.spawn(move || map(part, session)))
-            .collect();
-        let mut mapped = vec![map(first, own_session)];
-        for helper in helpers {
-            match helper.join() {
-                Ok(part) => mapped.push(part),
-                Err(panic) => std::panic::resume_unwind(panic),
+    for (number, cells) in rows {
+        let outcome = if cells.iter().all(|c| reader::trim_cell(c).is_empty()) {
+            RowOutcome::Blank
+        } else {
+            match mapper.household(*number, cells, secret) {
+                Ok(mut m) => {
+                    if let Some(g) = session.as_deref_mut() {
+                        m.household.geocode = Some(g.geocode(&m.household));
+                    }
+                    mapped.households.push(m.household);
+                    RowOutcome::Mapped { is_head: m.is_head }
+                }
+                Err(rejects) => RowOutcome::Rejected(rejects),
             }
+        };
+        mapped.outcomes.push(outcome);
+    }
+    mapped
+}
+
+/// Why an import stops if the mapping threads go away without saying why (they answer every
+/// chunk they take, a panic included, so this is never expected).
+const MAPPING_STOPPED: &str = "the threads mapping rows stopped before mapping every row";
+
+/// A chunk of rows for a mapping thread, numbered in file order.
+type Job = (u64, Vec<Row>);
+
+/// A mapped chunk coming back, with its rows for the reader to reuse, or the panic that
+/// stopped its thread.
+type Done = (u64, std::thread::Result<MappedPart>, Vec<Row>);
+
+/// A mapping thread: takes chunks until there are none, maps each and sends it back.
+fn mapping_worker(
+    mapper: &RowMapper,
+    secret: &Secret,
+    mut session: Option<Session<'_>>,
+    jobs: &Mutex<mpsc::Receiver<Job>>,
+    done: &mpsc::Sender<Done>,
+) {
+    loop {
+        // The lock is held only while waiting for the next chunk, never while mapping.
+        let job = match jobs.lock() {
+            Ok(jobs) => jobs.recv(),
+            Err(_) => return,
+        };
+        let Ok((seq, rows)) = job else { return };
+        let part = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            map_rows(mapper, secret, &rows, session.as_mut())
+        }));
+        let stop = part.is_err();
+        if done.send((seq, part, rows)).is_err() || stop {
+            return;
         }
-        mapped
-    })
+    }
 }
 
 /// Rows after which the progress bar appears.
@@ -227,7 +240,7 @@ impl<'g> Producer<'g> {
         secret: Secret,
         tx: SyncSender<Piece>,
         progress: bool,
-        sessions: Vec<Session<'g>>,
+        geocoder: Option<&'g Geocoder>,
     ) -> Producer<'g> {
         let bar = progress.then(|| {
             let b = indicatif::ProgressBar::hidden();
@@ -240,8 +253,11 @@ impl<'g> Producer<'g> {
             b
         });
         Producer {
+            session: geocoder
+                .filter(|_| mapper.person_rows())
+                .map(Geocoder::session),
             mapper,
-            sessions,
+            geocoder,
             geocoded: GeocodeSummary::default(),
             secret,
             tx,
@@ -260,27 +276,36 @@ impl<'g> Producer<'g> {
         }
     }
 
+    /// Maps the rows of `pending`, then of `stream`, on a pool of mapping threads fed chunk
+    /// by chunk, and takes the mapped chunks in (deduplication, counts, the sink) in file
+    /// order on this thread. The threads never wait for each other: each takes the next chunk
+    /// as soon as it is done with one, while this thread reads ahead and takes results in.
     pub(super) fn run(
         &mut self,
         pending: Vec<Row>,
         stream: RowStream,
     ) -> Result<Produced, ReadError> {
-        self.rows(&pending);
-        while let Some(chunk) = stream.next_chunk() {
-            let rows = chunk?;
-            self.rows(&rows);
-            stream.recycle(rows);
-            self.forward_hash(false)?;
-            if let Some((name, watch)) = &self.memory {
-                watch.check().map_err(|why| ReadError::Memory {
-                    name: name.clone(),
-                    why,
-                })?;
+        let threads = mapping_threads();
+        let mapper = self.mapper.clone();
+        let secret = self.secret.clone();
+        let geocoder = self.geocoder.filter(|_| !self.mapper.person_rows());
+        let (job_tx, job_rx) = mpsc::channel::<Job>();
+        let (done_tx, done_rx) = mpsc::channel::<Done>();
+        let jobs = Mutex::new(job_rx);
+        let finished = std::thread::scope(|s| {
+            for _ in 0..threads {
+                let (mapper, secret, jobs, done) = (&mapper, &secret, &jobs, done_tx.clone());
+                let session = geocoder.map(Geocoder::session);
+                s.spawn(move || mapping_worker(mapper, secret, session, jobs, &done));
             }
-            if !self.open {
-                return Ok(self.produced());
-            }
-            self.tick();
+            drop(done_tx);
+            let result = self.take_in_order(pending, &stream, &job_tx, &done_rx, threads);
+            // Hang up, so that every mapping thread stops at its next chunk.
+            drop(job_tx);
+            result
+        })?;
+        if !finished {
+            return Ok(self.produced());
         }
         self.flush_group();
         self.send_chunk();
@@ -292,6 +317,75 @@ impl<'g> Producer<'g> {
             let _ = self.tx.send(Piece::Finish(self.counts));
         }
         Ok(self.produced())
+    }
+
+    /// Hands chunks of rows to the mapping threads, keeping a few per thread in flight, and
+    /// takes the mapped chunks in in file order; `false` when the sink hung up first.
+    fn take_in_order(
+        &mut self,
+        pending: Vec<Row>,
+        stream: &RowStream,
+        jobs: &mpsc::Sender<Job>,
+        done: &mpsc::Receiver<Done>,
+        threads: usize,
+    ) -> Result<bool, ReadError> {
+        let most_in_flight = threads * CHUNKS_PER_MAPPING_THREAD;
+        let mut waiting: BTreeMap<u64, (MappedPart, Vec<Row>)> = BTreeMap::new();
+        let (mut sent, mut taken) = (0u64, 0u64);
+        let mut first = (!pending.is_empty()).then_some(pending);
+        let (mut read_all, mut lost_rows) = (false, false);
+        loop {
+            while !read_all && sent - taken < most_in_flight as u64 {
+                let rows = match first.take() {
+                    Some(rows) => rows,
+                    None => match stream.next_chunk() {
+                        Some(rows) => rows?,
+                        None => {
+                            read_all = true;
+                            break;
+                        }
+                    },
+                };
+                if jobs.send((sent, rows)).is_err() {
+                    // Every mapping thread is gone: one of them panicked, and its answer
+                    // below says so; should none, the rows must not go missing silently.
+                    read_all = true;
+                    lost_rows = true;
+                    break;
+                }
+                sent += 1;
+            }
+            if sent == taken {
+                if lost_rows {
+                    std::panic::resume_unwind(Box::new(MAPPING_STOPPED));
+                }
+                return Ok(true);
+            }
+            let Ok((seq, part, rows)) = done.recv() else {
+                // Every mapping thread answers each chunk it takes before it stops.
+                std::panic::resume_unwind(Box::new(MAPPING_STOPPED));
+            };
+            match part {
+                Ok(part) => waiting.insert(seq, (part, rows)),
+                Err(panic) => std::panic::resume_unwind(panic),
+            };
+            while let Some((part, rows)) = waiting.remove(&taken) {
+                taken += 1;
+                self.take_part(part);
+                stream.recycle(rows);
+                self.forward_hash(false)?;
+                if let Some((name, watch)) = &self.memory {
+                    watch.check().map_err(|why| ReadError::Memory {
+                        name: name.clone(),
+                        why,
+                    })?;
+                }
+                if !self.open {
+                    return Ok(false);
+                }
+                self.tick();
+            }
+        }
     }
 
     /// Sends the file's hash to the store once it is known (`wait`: waits for it).
@@ -324,14 +418,6 @@ impl<'g> Producer<'g> {
                 b.set_draw_target(indicatif::ProgressDrawTarget::stderr());
             }
             b.set_position(self.counts.rows_read);
-        }
-    }
-
-    /// Maps a chunk of rows (on several threads when it is large) and takes in the results in
-    /// row order.
-    fn rows(&mut self, rows: &[Row]) {
-        for part in map_rows(&self.mapper, &self.secret, rows, &mut self.sessions) {
-            self.take_part(part);
         }
     }
 
@@ -439,7 +525,7 @@ impl<'g> Producer<'g> {
         // Households of household-level files come geocoded from the mapping threads; a DTKS
         // household is geocoded here, once its head is known.
         if h.geocode.is_none() {
-            if let Some(g) = self.sessions.first_mut() {
+            if let Some(g) = self.session.as_mut() {
                 h.geocode = Some(g.geocode(h));
             }
         }

@@ -308,35 +308,52 @@ impl Session<'_> {
             }
             CodeRead::Missing | CodeRead::Desa(_) | CodeRead::Either(..) => None,
         };
-        let names = self.names(desa.as_deref(), kec.as_deref(), kab.as_deref(), hint);
-        let code = match code {
-            CodeRead::Either(kem, bps) => self.either(kem, bps, desa.as_deref(), &names),
-            other => other,
+        // A code naming a loaded desa decides: the names are matched only when the desa name
+        // typed does not fit that desa, to tell a conflict from a spelling of the same desa.
+        let names = match code {
+            CodeRead::Desa(k) if desa.as_deref().is_none_or(|d| self.fits(d, k)) => None,
+            _ => Some(self.names(desa.as_deref(), kec.as_deref(), kab.as_deref(), hint)),
         };
-        let (mut quality, mut unit, mut candidates) = match (code, names) {
-            (CodeRead::Either(kem, bps), _) => {
+        let code = match (code, &names) {
+            (CodeRead::Either(kem, bps), Some(names)) => {
+                self.either(kem, bps, desa.as_deref(), names)
+            }
+            (other, _) => other,
+        };
+        let (mut quality, mut unit, mut candidates) = match code {
+            CodeRead::Either(kem, bps) => {
                 flags.set(Flag::CodeNameConflict);
                 (Quality::Ambiguous, None, vec![kem, bps])
             }
-            (CodeRead::Desa(k), names) => {
-                let fits = desa.as_deref().is_none_or(|d| self.fits(d, k));
-                let names_agree = matches!(names, NameOutcome::Desa(d, _) if d == k);
-                if !fits && !names_agree {
+            CodeRead::Desa(k) => {
+                // Without names matched, the desa name fitted the code.
+                let conflict = names.is_some_and(|n| {
+                    !matches!(n, NameOutcome::Desa(d, _) if d == k)
+                        && !desa.as_deref().is_none_or(|d| self.fits(d, k))
+                });
+                if conflict {
                     flags.set(Flag::CodeNameConflict);
                 }
                 (Quality::Code, Some(k), vec![])
             }
-            (_, NameOutcome::Desa(d, exact)) => {
-                let q = if exact {
-                    Quality::NameExact
-                } else {
-                    Quality::NameFuzzy
-                };
-                (q, Some(d), vec![])
+            _ => {
+                let names = names.unwrap_or_else(|| {
+                    self.names(desa.as_deref(), kec.as_deref(), kab.as_deref(), hint)
+                });
+                match names {
+                    NameOutcome::Desa(d, exact) => {
+                        let q = if exact {
+                            Quality::NameExact
+                        } else {
+                            Quality::NameFuzzy
+                        };
+                        (q, Some(d), vec![])
+                    }
+                    NameOutcome::Ambiguous(c) => (Quality::Ambiguous, None, c),
+                    NameOutcome::Unit(u) => (unit_quality(u), Some(u), vec![]),
+                    NameOutcome::Unmatched => (Quality::Unmatched, None, vec![]),
+                }
             }
-            (_, NameOutcome::Ambiguous(c)) => (Quality::Ambiguous, None, c),
-            (_, NameOutcome::Unit(u)) => (unit_quality(u), Some(u), vec![]),
-            (_, NameOutcome::Unmatched) => (Quality::Unmatched, None, vec![]),
         };
         let mut point = None;
         if let Some(located) = self.gps(h, &mut flags) {

@@ -95,7 +95,6 @@ impl Geocoder {
         Session {
             geocoder: self,
             names: HashMap::new(),
-            key: String::new(),
             scratch: Vec::new(),
             finds: HashMap::new(),
             fits: HashMap::new(),
@@ -192,26 +191,6 @@ fn known_code(k: Kode) -> CodeRead {
     }
 }
 
-/// Writes the key of the name cache into `key`: the three names as typed and the code hint.
-fn name_key(
-    key: &mut String,
-    desa: Option<&str>,
-    kec: Option<&str>,
-    kab: Option<&str>,
-    hint: Option<Kode>,
-) {
-    key.clear();
-    for part in [desa, kec, kab] {
-        // A unit separator cannot come from a spreadsheet cell: parts cannot run together.
-        key.push_str(part.unwrap_or("\u{1f}"));
-        key.push('\u{1e}');
-    }
-    if let Some(h) = hint {
-        let (digits, len) = h.digit_bytes();
-        key.extend(digits[..len].iter().map(|b| char::from(*b)));
-    }
-}
-
 /// A cache key: the 128-bit XXH3 digest of the key's text, kept instead of the text. The
 /// caches hold hundreds of thousands of spellings on a large file; without copies of them a
 /// cache is half the size, and a lookup compares 16 bytes in the table instead of following a
@@ -235,6 +214,12 @@ fn code_digits(k: Option<Kode>) -> ([u8; 10], usize) {
     k.map_or(([0; 10], 0), |k| k.digit_bytes())
 }
 
+/// A name as typed for a cache key; a unit separator (no spreadsheet cell holds one) stands
+/// for a missing name.
+fn name_bytes(name: Option<&str>) -> &[u8] {
+    name.map_or(b"\x1f", str::as_bytes)
+}
+
 /// Entries after which a session's name cache starts afresh (bounds memory on files with
 /// many distinct spellings).
 const NAME_CACHE_MAX: usize = 200_000;
@@ -243,11 +228,9 @@ const NAME_CACHE_MAX: usize = 200_000;
 /// names repeat across thousands of households.
 pub struct Session<'a> {
     geocoder: &'a Geocoder,
-    /// Outcomes by the address names as typed (the digest of [`name_key`]).
+    /// Outcomes by the three address names as typed and the code hint.
     names: HashMap<Digest, NameOutcome>,
-    /// The key being looked up, kept to reuse its buffer.
-    key: String,
-    /// The buffer the single-name keys are put together in.
+    /// The buffer the keys are put together in.
     scratch: Vec<u8>,
     /// Single names as typed, per level and scope → their match: a row whose desa name is
     /// misspelt misses the cache of whole addresses, but its kabupaten and kecamatan are
@@ -478,8 +461,16 @@ impl Session<'_> {
         kab: Option<&str>,
         hint: Option<Kode>,
     ) -> NameOutcome {
-        name_key(&mut self.key, desa, kec, kab, hint);
-        let key = twox_hash::XxHash3_128::oneshot(self.key.as_bytes());
+        let (digits, len) = code_digits(hint);
+        let key = digest(
+            &mut self.scratch,
+            &[
+                name_bytes(desa),
+                name_bytes(kec),
+                name_bytes(kab),
+                &digits[..len],
+            ],
+        );
         match self.names.get(&key) {
             Some(hit) => hit.clone(),
             None => {

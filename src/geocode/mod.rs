@@ -272,7 +272,39 @@ fn address_names(h: &Household) -> [Option<Cow<'_, str>>; 3] {
 impl Session<'_> {
     /// Geocodes one household.
     pub fn geocode(&mut self, h: &Household) -> Geocode {
-        let g = self.geocoder;
+        let mut geocode = self.locate(h);
+        if geocode.point.is_none() {
+            geocode.point = geocode
+                .kode_desa
+                .and_then(|d| self.geocoder.desa.place(d, placement_seed(d, h)));
+        }
+        geocode
+    }
+
+    /// Geocodes every household of `households` (its `geocode` set), exactly as
+    /// [`Session::geocode`] one by one would, but places the approximate points desa by desa:
+    /// households come in no order of desa, and placing each as it comes reads its desa's
+    /// triangles cold every time, where in desa order they are still in cache.
+    pub fn geocode_all(&mut self, households: &mut [Household]) {
+        let mut unplaced: Vec<(Kode, u64, usize)> = Vec::new();
+        for (i, h) in households.iter_mut().enumerate() {
+            let geocode = self.locate(h);
+            if let (None, Some(d)) = (geocode.point, geocode.kode_desa) {
+                unplaced.push((d, placement_seed(d, h), i));
+            }
+            h.geocode = Some(geocode);
+        }
+        unplaced.sort_unstable_by_key(|&(d, _, _)| d);
+        for (d, seed, i) in unplaced {
+            if let Some(g) = households.get_mut(i).and_then(|h| h.geocode.as_mut()) {
+                g.point = self.geocoder.desa.place(d, seed);
+            }
+        }
+    }
+
+    /// Geocodes one household without placing an approximate point: `point` is the GPS
+    /// point when it decided, else `None`.
+    fn locate(&mut self, h: &Household) -> Geocode {
         let mut flags = Flags::default();
         let [desa, kec, kab] = address_names(h);
         let code = self.read_code(h.region_code.as_deref());
@@ -369,9 +401,6 @@ impl Session<'_> {
             }
         }
         let kode_desa = unit.filter(|_| quality.has_desa());
-        if point.is_none() {
-            point = kode_desa.and_then(|d| g.desa.place(d, placement_seed(d, h)));
-        }
         candidates.truncate(MAX_CANDIDATES);
         Geocode {
             kode_desa,

@@ -346,3 +346,36 @@ fn a_session_answers_repeated_addresses_as_a_fresh_one_does() {
         assert_eq!(session.geocode(h), g.session().geocode(h), "{h:?}");
     }
 }
+
+#[test]
+fn geocoding_a_chunk_at_once_gives_what_one_by_one_gives() {
+    let g = geocoder();
+    // Desa interleaved, with GPS points that decide, codes and names, repeats of one desa
+    // under other ids (other points), and households that get no desa.
+    let mut households: Vec<Household> = (0..60)
+        .map(|i| {
+            let mut h = match i % 6 {
+                0 => hh("64.72.01.1001", "", "", ""),
+                1 => hh("", "Sumber Sari", "", ""),
+                2 => hh("6472011003", "", "", ""),
+                3 => with_gps(hh("", "", "", ""), -0.55, 117.55),
+                4 => hh("", "Tidak Ada Desa Ini", "", ""),
+                _ => hh("64.72.01.1002", "", "", ""),
+            };
+            h.source_id = Some(format!("K{i}").into());
+            h.source_row = i + 2;
+            h
+        })
+        .collect();
+    let one_by_one: Vec<Geocode> = households.iter().map(|h| g.session().geocode(h)).collect();
+    g.session().geocode_all(&mut households);
+    let at_once: Vec<Geocode> = households
+        .iter()
+        .filter_map(|h| h.geocode.clone())
+        .collect();
+    assert_eq!(at_once, one_by_one);
+    let placed = at_once.iter().filter(|r| r.point.is_some()).count();
+    assert!(placed >= 30, "{placed} of 60 households placed");
+    let desa: std::collections::BTreeSet<_> = at_once.iter().filter_map(|r| r.kode_desa).collect();
+    assert!(desa.len() >= 3, "placed in {desa:?}");
+}

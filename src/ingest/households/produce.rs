@@ -162,14 +162,14 @@ fn mapping_threads() -> usize {
 /// memory stays a few megabytes per thread.
 const CHUNKS_PER_MAPPING_THREAD: usize = 3;
 
-/// Maps rows to households, in row order, and geocodes each household of a household-level
-/// file with `session` (none without a geocoder, or for DTKS person rows, geocoded once their
-/// household is whole).
+/// Maps rows to households, in row order, and geocodes the households of a household-level
+/// file with `session`, the chunk's approximate points placed desa by desa (none without a
+/// geocoder, or for DTKS person rows, geocoded once their household is whole).
 fn map_rows(
     mapper: &RowMapper,
     secret: &Secret,
     rows: &[Row],
-    mut session: Option<&mut Session<'_>>,
+    session: Option<&mut Session<'_>>,
 ) -> MappedPart {
     let mut mapped = MappedPart {
         outcomes: Vec::with_capacity(rows.len()),
@@ -180,10 +180,7 @@ fn map_rows(
             RowOutcome::Blank
         } else {
             match mapper.household(*number, cells, secret) {
-                Ok(mut m) => {
-                    if let Some(g) = session.as_deref_mut() {
-                        m.household.geocode = Some(g.geocode(&m.household));
-                    }
+                Ok(m) => {
                     mapped.households.push(m.household);
                     RowOutcome::Mapped { is_head: m.is_head }
                 }
@@ -191,6 +188,9 @@ fn map_rows(
             }
         };
         mapped.outcomes.push(outcome);
+    }
+    if let Some(g) = session {
+        g.geocode_all(&mut mapped.households);
     }
     mapped
 }

@@ -630,7 +630,7 @@ async fn a_large_file_keeps_its_order_across_mapping_threads() {
         .replace_regions(&demo_regions(), &Default::default())
         .await
         .unwrap();
-    let generated = generate(dir.path(), "gen.csv", SourceFormat::P3ke, 30_000, 21);
+    let generated = generate(dir.path(), "gen.csv", SourceFormat::P3ke, 50_000, 21);
     let text = std::fs::read_to_string(&generated).unwrap();
     let lines: Vec<&str> = text.lines().collect();
     // Rows 3 and 9,001 again at the end, with a row without a name between them (and a
@@ -652,7 +652,7 @@ async fn a_large_file_keeps_its_order_across_mapping_threads() {
     assert_eq!(b.counts.rows_rejected, 1, "{b:?}");
     assert_eq!(b.counts.duplicates_in_batch, 2, "{b:?}");
     let hh = store.households(Some(b.id)).await.unwrap();
-    assert_eq!(hh.len(), 30_002);
+    assert_eq!(hh.len(), 50_002);
     assert!(
         hh.windows(2)
             .all(|w| w[0].household.source_row < w[1].household.source_row),
@@ -663,7 +663,7 @@ async fn a_large_file_keeps_its_order_across_mapping_threads() {
             .find(|h| h.household.source_row == r)
             .unwrap_or_else(|| panic!("row {r}"))
     };
-    for (repeat, first) in [(30_002, 3), (30_004, 9_001)] {
+    for (repeat, first) in [(50_002, 3), (50_004, 9_001)] {
         let (repeat, first) = (row(repeat), row(first));
         assert_eq!(
             repeat.household.duplicate_of,
@@ -674,7 +674,7 @@ async fn a_large_file_keeps_its_order_across_mapping_threads() {
     }
     let rejects = store.rejects(b.id).await.unwrap();
     assert_eq!(rejects.len(), 1);
-    assert_eq!(rejects[0].row, 30_003);
+    assert_eq!(rejects[0].row, 50_003);
 }
 
 #[test]

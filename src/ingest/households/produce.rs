@@ -14,8 +14,10 @@ use super::{Hashing, Produced};
 use crate::geocode::{Geocoder, Session};
 use crate::model::{BatchCounts, DuplicateOf, GeocodeSummary, Household, IdHash, Reject, Scope};
 
-/// Households per chunk handed to the sink.
-const CHUNK_HOUSEHOLDS: usize = 4096;
+/// Households of a chunk handed to the sink: a chunk is sent once it holds at least this many.
+/// A whole part of household rows ([`reader::CHUNK_ROWS`]) is one chunk; a part made short by
+/// rejected or blank rows is sent once it holds half.
+const MIN_CHUNK_HOUSEHOLDS: usize = reader::CHUNK_ROWS / 2;
 
 /// What the thread mapping the rows hands to the thread feeding the sink, in file order.
 pub(super) enum Piece {
@@ -262,7 +264,7 @@ impl<'g> Producer<'g> {
             secret,
             tx,
             counts: BatchCounts::default(),
-            households: Vec::with_capacity(CHUNK_HOUSEHOLDS),
+            households: Vec::new(),
             rejects: Vec::new(),
             seen: Seen::default(),
             group: None,
@@ -423,7 +425,8 @@ impl<'g> Producer<'g> {
 
     fn take_part(&mut self, part: MappedPart) {
         let person_rows = self.mapper.person_rows();
-        let mut households = part.households.into_iter();
+        let mut households = part.households;
+        let mut persons = person_rows.then(|| std::mem::take(&mut households).into_iter());
         for outcome in part.outcomes {
             match outcome {
                 RowOutcome::Blank => self.counts.blank_rows += 1,
@@ -434,31 +437,36 @@ impl<'g> Producer<'g> {
                 }
                 RowOutcome::Mapped { is_head } => {
                     self.counts.rows_read += 1;
-                    if person_rows {
-                        if let Some(p) = households.next() {
-                            self.person(p, is_head);
+                    match persons.as_mut() {
+                        Some(persons) => {
+                            if let Some(p) = persons.next() {
+                                self.person(p, is_head);
+                            }
                         }
-                    } else {
-                        self.counts.rows_accepted += 1;
+                        None => self.counts.rows_accepted += 1,
                     }
                 }
             }
         }
-        // Household rows: the part's households join the chunk whole and are checked there.
-        let start = self.households.len();
-        self.households.extend(households);
-        let mut chunk = std::mem::take(&mut self.households);
-        let mut kept = vec![true; chunk.len()];
-        for (h, keep) in chunk[start..].iter_mut().zip(&mut kept[start..]) {
+        // Household rows: the part's households are checked where they lie, and the part
+        // becomes the chunk handed to the store, its memory with it: a household is never
+        // moved from part to chunk, nor a chunk allocated afresh (a short part, after
+        // rejected rows, joins the next).
+        let mut kept = vec![true; households.len()];
+        for (h, keep) in households.iter_mut().zip(&mut kept) {
             *keep = self.admit(h, 1);
         }
         // Households outside the uploader's area leave the chunk (their rows are rejects).
         if kept.contains(&false) {
             let mut kept = kept.into_iter();
-            chunk.retain(|_| kept.next().unwrap_or(true));
+            households.retain(|_| kept.next().unwrap_or(true));
         }
-        self.households = chunk;
-        if self.households.len() >= CHUNK_HOUSEHOLDS {
+        if self.households.is_empty() {
+            self.households = households;
+        } else {
+            self.households.append(&mut households);
+        }
+        if self.households.len() >= MIN_CHUNK_HOUSEHOLDS {
             self.send_chunk();
         }
     }
@@ -489,8 +497,11 @@ impl<'g> Producer<'g> {
                 head.members = Some(n as u32);
                 head.source_id = head.kk_masked.clone();
                 if self.admit(&mut head, n) {
+                    if self.households.capacity() == 0 {
+                        self.households.reserve(reader::CHUNK_ROWS);
+                    }
                     self.households.push(head);
-                    if self.households.len() >= CHUNK_HOUSEHOLDS {
+                    if self.households.len() >= reader::CHUNK_ROWS {
                         self.send_chunk();
                     }
                 } else if let Some(last) = self.rejects.pop() {
@@ -572,7 +583,7 @@ impl<'g> Producer<'g> {
             return;
         }
         let piece = Piece::Chunk(
-            std::mem::replace(&mut self.households, Vec::with_capacity(CHUNK_HOUSEHOLDS)),
+            std::mem::take(&mut self.households),
             std::mem::take(&mut self.rejects),
         );
         self.open = self.open && self.tx.send(piece).is_ok();

@@ -20,8 +20,9 @@ pub type Cells = csv::StringRecord;
 /// One row: its 1-based number in the file (or sheet) and its cells as text.
 pub type Row = (u64, Cells);
 
-/// Rows per chunk sent from the reader thread.
-const CHUNK_ROWS: usize = 2048;
+/// Rows per chunk sent from the reader thread (the households of a chunk of household rows
+/// go to the store as one chunk).
+pub(super) const CHUNK_ROWS: usize = 4096;
 /// Text per chunk: a chunk is sent early once its cells hold this much, so that the chunks in
 /// flight stay a few tens of MiB even when every cell is as long as a cell can be.
 const CHUNK_BYTES: usize = 4 << 20;

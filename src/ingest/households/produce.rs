@@ -14,9 +14,10 @@ use super::{Hashing, Produced};
 use crate::geocode::{Geocoder, Session};
 use crate::model::{BatchCounts, DuplicateOf, GeocodeSummary, Household, IdHash, Reject, Scope};
 
-/// Households of a chunk handed to the sink: a chunk is sent once it holds at least this many.
-/// A whole part of household rows ([`reader::CHUNK_ROWS`]) is one chunk; a part made short by
-/// rejected or blank rows is sent once it holds half.
+/// Households of a chunk handed to the sink: a chunk of household rows is sent once it holds
+/// at least this many. A whole part of rows ([`reader::CHUNK_ROWS`]) is one chunk; a part
+/// made shorter than this by rejected or blank rows is sent with the next. DTKS households,
+/// made one by one, are sent [`reader::CHUNK_ROWS`] at a time.
 const MIN_CHUNK_HOUSEHOLDS: usize = reader::CHUNK_ROWS / 2;
 
 /// What the thread mapping the rows hands to the thread feeding the sink, in file order.
@@ -450,8 +451,8 @@ impl<'g> Producer<'g> {
         }
         // Household rows: the part's households are checked where they lie, and the part
         // becomes the chunk handed to the store, its memory with it: a household is never
-        // moved from part to chunk, nor a chunk allocated afresh (a short part, after
-        // rejected rows, joins the next).
+        // moved from part to chunk, nor a chunk allocated afresh (a part left with fewer than
+        // `MIN_CHUNK_HOUSEHOLDS` by rejected or blank rows waits for the next to join it).
         let mut kept = vec![true; households.len()];
         for (h, keep) in households.iter_mut().zip(&mut kept) {
             *keep = self.admit(h, 1);

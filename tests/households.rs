@@ -55,6 +55,16 @@ fn generate_with(
     out
 }
 
+/// An embedded store in `dir` holding the synthetic province.
+async fn demo_store(dir: &Path) -> SqliteStore {
+    let store = SqliteStore::open_dir(dir).await.unwrap();
+    store
+        .replace_regions(&demo_regions(), &Default::default())
+        .await
+        .unwrap();
+    store
+}
+
 fn opts(period: &str) -> HouseholdImportOptions {
     with_file(FileOptions::default(), period)
 }
@@ -625,11 +635,7 @@ fn the_cli_needs_a_secret_and_keeps_to_it() {
 #[tokio::test]
 async fn a_large_file_keeps_its_order_across_mapping_threads() {
     let dir = tempfile::tempdir().unwrap();
-    let store = SqliteStore::open_dir(dir.path()).await.unwrap();
-    store
-        .replace_regions(&demo_regions(), &Default::default())
-        .await
-        .unwrap();
+    let store = demo_store(dir.path()).await;
     let generated = generate(dir.path(), "gen.csv", SourceFormat::P3ke, 50_000, 21);
     let text = std::fs::read_to_string(&generated).unwrap();
     let lines: Vec<&str> = text.lines().collect();
@@ -675,6 +681,38 @@ async fn a_large_file_keeps_its_order_across_mapping_threads() {
     let rejects = store.rejects(b.id).await.unwrap();
     assert_eq!(rejects.len(), 1);
     assert_eq!(rejects[0].row, 50_003);
+}
+
+/// An import returns once its batch is committed in the write-ahead log, where every
+/// connection reads it; a checkpoint of its own then copies it into the database file while
+/// the store stays open.
+#[tokio::test]
+async fn a_committed_batch_reaches_the_database_file_after_its_import() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = demo_store(dir.path()).await;
+    let db = store.path().to_path_buf();
+    let size = || std::fs::metadata(&db).unwrap().len();
+    let before = size();
+    let file = generate(dir.path(), "gen.csv", SourceFormat::P3ke, 20_000, 31);
+    let b = import(&store, &file).await.unwrap();
+    let other = SqliteStore::open_dir(dir.path()).await.unwrap();
+    assert_eq!(other.households(Some(b.id)).await.unwrap().len(), 20_000);
+    // 20,000 households take some 3 MB in chunks and keys.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while size() < before + (2 << 20) {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the database file stays at {} bytes (from {before})",
+            size()
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    // A second batch after the first one's checkpoint, and both read back.
+    let second = generate(dir.path(), "gen2.csv", SourceFormat::P3ke, 5_000, 32);
+    let b2 = import(&other, &second).await.unwrap();
+    drop(other);
+    assert_eq!(store.households(Some(b2.id)).await.unwrap().len(), 5_000);
+    assert_eq!(store.households(None).await.unwrap().len(), 25_000);
 }
 
 #[test]

@@ -51,6 +51,15 @@ const BUSY_TIMEOUT: Duration = Duration::from_secs(30);
 pub struct SqliteStore {
     conn: Arc<Mutex<Connection>>,
     path: PathBuf,
+    checkpoints: Arc<batch::Checkpoints>,
+}
+
+impl Drop for SqliteStore {
+    /// Waits for the checkpoint of the last household batch, so that a command ends with
+    /// the batch in the database file rather than only in its write-ahead log.
+    fn drop(&mut self) {
+        self.checkpoints.wait();
+    }
 }
 
 impl SqliteStore {
@@ -83,6 +92,7 @@ impl SqliteStore {
         Ok(SqliteStore {
             conn: Arc::new(Mutex::new(conn)),
             path,
+            checkpoints: Arc::default(),
         })
     }
 
@@ -367,10 +377,12 @@ impl Store for SqliteStore {
 
     async fn begin_batch(&self, batch: NewBatch) -> Result<Box<dyn BatchWriter>, StoreError> {
         let path = self.path.clone();
-        let writer =
-            tokio::task::spawn_blocking(move || batch::SqliteBatchWriter::begin(&path, batch))
-                .await
-                .map_err(|e| StoreError::Task(e.to_string()))??;
+        let checkpoints = self.checkpoints.clone();
+        let writer = tokio::task::spawn_blocking(move || {
+            batch::SqliteBatchWriter::begin(&path, batch, checkpoints)
+        })
+        .await
+        .map_err(|e| StoreError::Task(e.to_string()))??;
         Ok(Box::new(writer))
     }
 

@@ -32,8 +32,7 @@ fn wal_path(db: &Path) -> PathBuf {
 /// A batch is one transaction: its pages reach the disk only when its commit syncs the log,
 /// which for a million households is some 170 MB written while the caller waits. Syncing
 /// from a second thread as the batch grows does that writing while the rows are still being
-/// read and checked. It changes nothing SQLite relies on: an extra sync is
-/// always safe.
+/// read and checked. It changes nothing SQLite relies on: an extra sync is always safe.
 struct WalFlusher {
     _stop: std::sync::mpsc::Sender<()>,
 }

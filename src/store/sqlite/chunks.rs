@@ -507,10 +507,11 @@ mod tests {
             entries.sort();
         }
         let (links, primaries) = link_period(&in_order);
+        let (sorted_links, sorted_primaries) = link_period(&sorted);
         assert_eq!(links, vec![(2, 0, 1), (2, 1, 1), (3, 0, 1), (3, 1, 2)]);
-        assert_eq!(link_period(&sorted).0, links);
+        assert_eq!(sorted_links, links);
         assert_eq!(primaries.find(&[(0, [4; 16])]), Some(3));
-        assert_eq!(link_period(&sorted).1.find(&[(0, [4; 16])]), Some(3));
+        assert_eq!(sorted_primaries.find(&[(0, [4; 16])]), Some(3));
     }
 
     #[test]

@@ -289,6 +289,10 @@ impl RowMapper {
         h.attrs.reserve(self.attrs.len());
         for (name, idx) in &self.attrs {
             if let Some(v) = cells.get(*idx).map(trim_cell).filter(|s| !s.is_empty()) {
+                // Filled in its slot rather than made and moved there: reading a short text
+                // back whole right after its bytes were copied into its inline buffer stalls
+                // the processor (the wide read waits for the narrow writes), which was a
+                // third of mapping a row with a dozen attributes.
                 h.attrs.push((*name, Text::default()));
                 if let Some((_, slot)) = h.attrs.last_mut() {
                     mask_identity_numbers_into(v, slot);
@@ -404,12 +408,6 @@ fn plainly_fine(cell: &str) -> bool {
 /// `value` with every number that looks like a NIK or KK (16 digits, the first two a province
 /// code 11–94) masked as the NIK is, appended to `out`: a column of member NIKs headed
 /// `No. Identitas` or `ID Penduduk` is kept as an attribute, and must not keep them in clear.
-///
-/// An attribute is written into its slot of the household rather than made and then moved
-/// there: reading a short text back whole right after its bytes were copied into its inline
-/// buffer one by one stalls the processor (the wide read cannot be served from the narrow
-/// writes still on their way), and with a dozen attributes a row that was a third of mapping
-/// a row.
 fn mask_identity_numbers_into(value: &str, out: &mut Text) {
     let bytes = value.as_bytes();
     // Most cells hold no run of 16 digits: taken whole.

@@ -8,6 +8,8 @@
 //! leaves a store as it was.
 
 mod alasan;
+mod cells;
+mod csv_records;
 pub mod formats;
 pub mod privacy;
 mod produce;

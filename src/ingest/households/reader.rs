@@ -10,12 +10,13 @@ use std::sync::mpsc::{channel, sync_channel, Receiver, Sender, SyncSender};
 
 use calamine::{DataRef, Reader as _, Xlsx};
 
+use super::csv_records::CsvRecords;
+
 use crate::ingest::archive::{check_shared_strings, check_zip, DEFAULT_LIMITS};
 use crate::ingest::budget::{MemoryBudget, OverBudget};
 
-/// The cells of a row as text: one buffer with field bounds (two allocations a row instead of
-/// one per cell).
-pub type Cells = csv::StringRecord;
+pub use super::cells::Cells;
+use super::cells::RawCells;
 
 /// One row: its 1-based number in the file (or sheet) and its cells as text.
 pub type Row = (u64, Cells);
@@ -157,7 +158,7 @@ pub struct RowSink {
     chunk: Vec<Row>,
     /// Bytes of text in `chunk`.
     chunk_bytes: usize,
-    spare: Vec<csv::ByteRecord>,
+    spare: Vec<RawCells>,
     empty: Vec<Vec<Row>>,
     open: bool,
 }
@@ -165,7 +166,7 @@ pub struct RowSink {
 impl RowSink {
     /// Adds a row; `false` once the importer has stopped listening.
     pub fn emit(&mut self, row: Row) -> bool {
-        self.chunk_bytes += row.1.as_byte_record().as_slice().len();
+        self.chunk_bytes += row.1.as_slice().len();
         self.chunk.push(row);
         if self.chunk.len() == CHUNK_ROWS || self.chunk_bytes >= CHUNK_BYTES {
             self.chunk_bytes = 0;
@@ -180,11 +181,11 @@ impl RowSink {
     }
 
     /// A record to read the next row into: one the importer handed back, else a new one.
-    pub fn spare_record(&mut self) -> csv::ByteRecord {
+    pub fn spare_record(&mut self) -> RawCells {
         if self.spare.is_empty() {
             if let Ok(mut rows) = self.back.try_recv() {
                 self.spare
-                    .extend(rows.drain(..).map(|(_, cells)| cells.into_byte_record()));
+                    .extend(rows.drain(..).map(|(_, cells)| cells.into_raw()));
                 self.empty.push(rows);
             }
         }
@@ -337,16 +338,11 @@ fn read_csv(
     encoding: TextEncoding,
     sink: &mut RowSink,
 ) -> Result<(), ReadError> {
-    let mut rdr = csv::ReaderBuilder::new()
-        .has_headers(false)
-        .flexible(true)
-        .delimiter(delimiter)
-        .buffer_capacity(1 << 20)
-        .from_reader(file);
+    let mut rdr = CsvRecords::new(file, delimiter, 1 << 20);
     let mut row = 0u64;
     loop {
         let mut record = sink.spare_record();
-        match rdr.read_byte_record(&mut record) {
+        match rdr.read(&mut record) {
             Ok(false) => return Ok(()),
             Ok(true) => {}
             Err(e) => {
@@ -358,20 +354,14 @@ fn read_csv(
             }
         }
         row += 1;
-        let cells = match (encoding, row) {
-            (TextEncoding::Utf8, r) if r > 1 => csv::StringRecord::from_byte_record(record)
-                .unwrap_or_else(|e| lossy_cells(&e.into_byte_record(), encoding)),
-            _ => {
-                let mut first = csv::ByteRecord::new();
-                for (i, field) in record.iter().enumerate() {
-                    first.push_field(if row == 1 && i == 0 {
-                        field.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(field)
-                    } else {
-                        field
-                    });
-                }
-                lossy_cells(&first, encoding)
+        if row == 1 {
+            record.strip_prefix(b"\xEF\xBB\xBF");
+        }
+        let cells = match encoding {
+            TextEncoding::Utf8 => {
+                Cells::from_utf8(record).unwrap_or_else(|raw| lossy_cells(&raw, encoding))
             }
+            TextEncoding::Windows1252 => lossy_cells(&record, encoding),
         };
         if !sink.emit((row, cells)) {
             return Ok(());
@@ -380,18 +370,15 @@ fn read_csv(
 }
 
 /// Cells decoded field by field: Windows-1252, or UTF-8 with invalid bytes replaced.
-fn lossy_cells(record: &csv::ByteRecord, encoding: TextEncoding) -> Cells {
-    record
-        .iter()
-        .map(|field| match encoding {
-            TextEncoding::Utf8 => String::from_utf8_lossy(field),
-            TextEncoding::Windows1252 => {
-                encoding_rs::WINDOWS_1252
-                    .decode_without_bom_handling(field)
-                    .0
-            }
-        })
-        .collect()
+fn lossy_cells(record: &RawCells, encoding: TextEncoding) -> Cells {
+    record.decode(|field| match encoding {
+        TextEncoding::Utf8 => String::from_utf8_lossy(field),
+        TextEncoding::Windows1252 => {
+            encoding_rs::WINDOWS_1252
+                .decode_without_bom_handling(field)
+                .0
+        }
+    })
 }
 
 /// Text of a spreadsheet cell. Whole numbers are written without a fraction; numbers too big

@@ -6,6 +6,17 @@ use std::borrow::Cow;
 /// tab, as harmless as the CSV delimiters that separate the cells of a CSV line.
 const SEPARATOR: u8 = b'\t';
 
+/// Where the `i`-th cell lies, given where each cell ends: after the previous cell's end and
+/// the separator behind it.
+fn cell_range(ends: &[usize], i: usize) -> Option<std::ops::Range<usize>> {
+    let end = *ends.get(i)?;
+    let start = match i.checked_sub(1) {
+        Some(before) => ends.get(before)? + 1,
+        None => 0,
+    };
+    Some(start..end)
+}
+
 /// The cells of a row as text: every cell in one string, one ASCII separator between each and
 /// the next, with where each cell ends. Two allocations a row, kept from row to row, and a CSV
 /// line without quotes is copied in with its delimiters as the separators, whole.
@@ -28,12 +39,7 @@ impl Cells {
 
     /// The `i`-th cell.
     pub fn get(&self, i: usize) -> Option<&str> {
-        let end = *self.ends.get(i)?;
-        let start = match i.checked_sub(1) {
-            Some(before) => self.ends.get(before)? + 1,
-            None => 0,
-        };
-        self.text.get(start..end)
+        self.text.get(cell_range(&self.ends, i)?)
     }
 
     /// The cells in order.
@@ -135,12 +141,7 @@ impl RawCells {
 
     /// The `i`-th cell.
     pub fn get(&self, i: usize) -> Option<&[u8]> {
-        let end = *self.ends.get(i)?;
-        let start = match i.checked_sub(1) {
-            Some(before) => self.ends.get(before)? + 1,
-            None => 0,
-        };
-        self.bytes.get(start..end)
+        self.bytes.get(cell_range(&self.ends, i)?)
     }
 
     /// The cells in order.

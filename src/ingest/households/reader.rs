@@ -354,6 +354,8 @@ fn read_csv(
             }
         }
         row += 1;
+        // `csv_core` skipped the byte-order mark at the start of the file; a second one (a
+        // file saved with a mark by two programs in turn) would stick to the first header.
         if row == 1 {
             record.strip_prefix(b"\xEF\xBB\xBF");
         }
